@@ -1,0 +1,82 @@
+// Package handlers is the console's HTTP side: one routes table, the middleware
+// that guards it (sessions, CSRF, roles, headers), and a file per resource.
+package handlers
+
+import (
+	"context"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"countersign/store"
+)
+
+// Config is everything the HTTP side needs.
+type Config struct {
+	DB     *store.DB
+	Logger *slog.Logger
+	Now    func() time.Time
+
+	IdleTimeout     time.Duration // default 15 minutes
+	AbsoluteTimeout time.Duration // default 8 hours
+	SecureCookies   bool          // set when served over HTTPS
+	// TrustedProxies are the networks whose X-Forwarded-For is believed; empty
+	// means the client address is the TCP peer.
+	TrustedProxies []*net.IPNet
+
+	Sandbox      bool          // show the sandbox badge and demo accounts
+	WidgetURL    string        // the sandbox's stand-in tokenization widget; "" with a real provider
+	DemoAccounts []DemoAccount // listed on the sign-in page in sandbox mode
+	// ProviderCheck reports whether the provider answers, for /healthz.
+	ProviderCheck func(ctx context.Context) error
+}
+
+// DemoAccount is a sandbox-only account shown on the sign-in page.
+type DemoAccount struct {
+	Email, Password string
+	Roles           []string
+}
+
+// app holds the handlers' dependencies.
+type app struct {
+	Config
+	sessions *sessionStore
+}
+
+// New builds the console's HTTP handler.
+func New(cfg Config) http.Handler {
+	if cfg.Now == nil {
+		cfg.Now = func() time.Time { return time.Now().UTC() }
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.IdleTimeout == 0 {
+		cfg.IdleTimeout = 15 * time.Minute
+	}
+	if cfg.AbsoluteTimeout == 0 {
+		cfg.AbsoluteTimeout = 8 * time.Hour
+	}
+	a := &app{Config: cfg, sessions: newSessionStore(cfg.DB, cfg.SecureCookies, cfg.IdleTimeout, cfg.AbsoluteTimeout, cfg.Now)}
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.HTTPErrorHandler = a.handleError
+	e.IPExtractor = ipExtractor(cfg.TrustedProxies)
+	a.routes(e)
+	return e
+}
+
+// ipExtractor believes forwarding headers only from configured proxies.
+func ipExtractor(trusted []*net.IPNet) echo.IPExtractor {
+	if len(trusted) == 0 {
+		return echo.ExtractIPDirect()
+	}
+	opts := []echo.TrustOption{echo.TrustLoopback(false), echo.TrustLinkLocal(false), echo.TrustPrivateNet(false)}
+	for _, n := range trusted {
+		opts = append(opts, echo.TrustIPRange(n))
+	}
+	return echo.ExtractIPFromXFFHeader(opts...)
+}

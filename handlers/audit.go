@@ -1,0 +1,80 @@
+package handlers
+
+import (
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"countersign/store"
+	"countersign/views"
+)
+
+const auditPageSize = 100
+
+func (a *app) auditLog(c echo.Context) error {
+	q := c.QueryParams()
+	vf := views.AuditFilter{Actor: q.Get("actor"), Action: q.Get("action"), Object: q.Get("object"), From: q.Get("from"), To: q.Get("to")}
+	errs := views.FieldErrors{}
+	f := store.AuditFilter{Actor: strings.TrimSpace(vf.Actor), Action: strings.TrimSpace(vf.Action), Limit: auditPageSize}
+	if typ, id, ok := strings.Cut(strings.TrimSpace(vf.Object), ":"); ok {
+		f.ObjectType, f.ObjectID = typ, id
+	} else if vf.Object != "" {
+		f.ObjectType = strings.TrimSpace(vf.Object)
+	}
+	if vf.From != "" {
+		t, err := time.Parse(time.DateOnly, vf.From)
+		if err != nil {
+			errs["from"] = "Use a date like 2026-11-21"
+		}
+		f.From = t
+	}
+	if vf.To != "" {
+		t, err := time.Parse(time.DateOnly, vf.To)
+		if err != nil {
+			errs["to"] = "Use a date like 2026-11-21"
+		}
+		f.To = t.AddDate(0, 0, 1)
+	}
+	if before, err := strconv.ParseInt(q.Get("before"), 10, 64); err == nil {
+		f.BeforeID = before
+	}
+	m := views.AuditModel{Filter: vf, Errors: errs}
+	status := http.StatusOK
+	if len(errs) == 0 {
+		entries, err := a.DB.AuditEntries(c.Request().Context(), f)
+		if err != nil {
+			return err
+		}
+		for _, e := range entries {
+			m.Rows = append(m.Rows, auditRow(e))
+		}
+		if len(entries) == auditPageSize {
+			next := url.Values{"actor": {vf.Actor}, "action": {vf.Action}, "object": {vf.Object}, "from": {vf.From}, "to": {vf.To},
+				"before": {strconv.FormatInt(entries[len(entries)-1].ID, 10)}}
+			m.NextHref = "/audit?" + next.Encode()
+		}
+	} else {
+		status = http.StatusUnprocessableEntity
+	}
+	frame, err := a.frame(c, "Audit log", "/audit")
+	if err != nil {
+		return err
+	}
+	m.Frame = frame
+	return render(c, status, views.AuditPage(m))
+}
+
+func auditRow(e store.AuditEntry) views.AuditRow {
+	r := views.AuditRow{ID: e.ID, At: views.FormatTime(e.At), Actor: e.Actor, Action: e.Action, IP: e.IP, Outcome: e.Outcome, Detail: e.Detail}
+	if e.ObjectType != "" {
+		r.Object = e.ObjectType + ":" + e.ObjectID
+		if e.ObjectType == "payout" && e.ObjectID != "" {
+			r.ObjectHref = "/payouts/" + e.ObjectID
+		}
+	}
+	return r
+}

@@ -1,0 +1,124 @@
+package handlers
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"countersign/store"
+	"countersign/views"
+)
+
+const (
+	maxLoginFailures = 10
+	lockoutDuration  = 30 * time.Minute
+	// loginFailedMessage is the same whether the account is unknown, locked,
+	// deactivated or the password is wrong, so that it reveals nothing.
+	loginFailedMessage = "That email and password do not match an active account, or the account is locked. Try again, or ask an admin."
+)
+
+func (a *app) loginForm(c echo.Context) error {
+	if currentUser(c) != nil {
+		return c.Redirect(http.StatusSeeOther, "/")
+	}
+	return a.renderLogin(c, http.StatusOK, "", "")
+}
+
+func (a *app) renderLogin(c echo.Context, status int, email, message string) error {
+	f, err := a.frame(c, "Sign in", "")
+	if err != nil {
+		return err
+	}
+	m := views.LoginForm{Frame: f, Email: email, Error: message}
+	if a.Sandbox {
+		for _, d := range a.DemoAccounts {
+			m.Demo = append(m.Demo, views.DemoAccount{Email: d.Email, Password: d.Password, Roles: strings.Join(d.Roles, ", ")})
+		}
+	}
+	return render(c, status, views.LoginPage(m))
+}
+
+func (a *app) login(c echo.Context) error {
+	ctx := c.Request().Context()
+	email := strings.TrimSpace(c.FormValue("email"))
+	password := c.FormValue("password")
+	if len(email) > 254 {
+		email = email[:254]
+	}
+	u, err := a.DB.UserByEmail(ctx, email)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	failed := func(reason string) error {
+		e := auditEntry(c, "login.failed", "user", "", "denied", reason)
+		e.Actor = email
+		if u != nil {
+			e.ActorID, e.ObjectID = u.ID, itoa(u.ID)
+		}
+		if err := a.DB.Audit(ctx, e); err != nil {
+			return err
+		}
+		return a.renderLogin(c, http.StatusUnauthorized, email, loginFailedMessage)
+	}
+	if u == nil {
+		PasswordMatches(dummyHash(), password) // same work as a real check
+		return failed("unknown account")
+	}
+	matches := PasswordMatches(u.PasswordHash, password)
+	switch {
+	case u.LockedUntil.After(a.Now()):
+		return failed("account locked")
+	case !u.Active:
+		return failed("account deactivated")
+	case !matches:
+		locked, err := a.DB.RecordLoginFailure(ctx, u.ID, maxLoginFailures, lockoutDuration)
+		if err != nil {
+			return err
+		}
+		if locked {
+			e := auditEntry(c, "login.lockout", "user", itoa(u.ID), "denied", "locked for 30 minutes after 10 failures")
+			e.Actor, e.ActorID = u.Email, u.ID
+			if err := a.DB.Audit(ctx, e); err != nil {
+				return err
+			}
+		}
+		return failed("wrong password")
+	}
+	if err := a.DB.RecordLoginSuccess(ctx, u.ID); err != nil {
+		return err
+	}
+	// A new session ID at login: whatever ID the browser had before (perhaps
+	// planted by someone else) is dropped, and the old row goes with it.
+	sess := current(c).session
+	if !sess.IsNew {
+		if err := a.DB.DeleteSession(ctx, hashToken(sess.ID)); err != nil {
+			return err
+		}
+	}
+	sess.ID = ""
+	sess.Values = map[any]any{keyUserID: u.ID, keyCSRF: randomToken(), keyAuthAt: a.Now().UnixNano()}
+	if err := sess.Save(c.Request(), c.Response()); err != nil {
+		return err
+	}
+	e := auditEntry(c, "login.ok", "user", itoa(u.ID), "ok", "")
+	e.Actor, e.ActorID = u.Email, u.ID
+	if err := a.DB.Audit(ctx, e); err != nil {
+		return err
+	}
+	return redirect(c, "/")
+}
+
+func (a *app) logout(c echo.Context) error {
+	if err := a.audit(c, "logout", "user", itoa(currentUser(c).ID), "ok", ""); err != nil {
+		return err
+	}
+	sess := current(c).session
+	sess.Options.MaxAge = -1
+	if err := sess.Save(c.Request(), c.Response()); err != nil {
+		return err
+	}
+	return redirect(c, "/login")
+}

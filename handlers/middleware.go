@@ -1,0 +1,201 @@
+package handlers
+
+import (
+	"crypto/subtle"
+	"errors"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+
+	"github.com/gorilla/sessions"
+	"github.com/labstack/echo/v4"
+
+	"countersign/payout"
+	"countersign/store"
+)
+
+// request is what the middleware learns about a request, kept on the echo context.
+type request struct {
+	session *sessions.Session
+	user    *store.User // nil when nobody is signed in
+}
+
+const requestKey = "countersign.request"
+
+// current returns the request state the session middleware stored; every route
+// runs behind that middleware, so it is always there.
+func current(c echo.Context) *request {
+	r, ok := c.Get(requestKey).(*request)
+	if !ok {
+		panic("handlers: session middleware did not run")
+	}
+	return r
+}
+
+// currentUser returns the signed-in user, or nil.
+func currentUser(c echo.Context) *store.User { return current(c).user }
+
+func userRoles(u *store.User) []payout.Role {
+	roles := make([]payout.Role, len(u.Roles))
+	for i, r := range u.Roles {
+		roles[i] = payout.Role(r)
+	}
+	return roles
+}
+
+// secureHeaders sets the headers every response carries.
+func (a *app) secureHeaders(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		h := c.Response().Header()
+		h.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "+
+			"connect-src 'self'; form-action 'self' "+a.formTargets()+"; frame-ancestors 'none'; object-src 'none'; base-uri 'none'")
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "same-origin")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Cross-Origin-Opener-Policy", "same-origin")
+		h.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=()")
+		if a.SecureCookies {
+			h.Set("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
+		}
+		return next(c)
+	}
+}
+
+// formTargets lists the other origins a form may post to: only the sandbox's
+// stand-in tokenization widget, which lives on the simulator's own address.
+func (a *app) formTargets() string {
+	if a.WidgetURL == "" {
+		return ""
+	}
+	u, err := url.Parse(a.WidgetURL)
+	if err != nil {
+		return ""
+	}
+	return u.Scheme + "://" + u.Host
+}
+
+// loadSession finds the session and the signed-in user. A user who was
+// deactivated or removed loses the session on this request.
+func (a *app) loadSession(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if strings.HasPrefix(c.Path(), "/static/") || c.Path() == "/healthz" || c.Path() == "/webhooks/smartglocal" {
+			c.Set(requestKey, &request{})
+			return next(c)
+		}
+		r := c.Request()
+		sess, err := a.sessions.New(r, sessionCookie)
+		if err != nil {
+			return err
+		}
+		req := &request{session: sess}
+		c.Set(requestKey, req)
+		if uid, ok := sess.Values[keyUserID].(int64); ok {
+			u, err := a.DB.UserByID(r.Context(), uid)
+			switch {
+			case errors.Is(err, store.ErrNotFound) || (err == nil && !u.Active):
+				sess.Options.MaxAge = -1
+				if err := sess.Save(r, c.Response()); err != nil {
+					return err
+				}
+				return c.Redirect(http.StatusSeeOther, "/login")
+			case err != nil:
+				return err
+			}
+			req.user = u
+			// Background refreshes (the live queue) are not the person doing
+			// anything, so they must not keep an idle session alive.
+			if c.Request().Header.Get("X-Countersign-Poll") == "" {
+				if err := a.DB.TouchSession(r.Context(), hashToken(sess.ID), a.Now()); err != nil {
+					return err
+				}
+			}
+			c.Response().Header().Set("Cache-Control", "no-store")
+		}
+		return next(c)
+	}
+}
+
+// csrfToken returns the session's CSRF token, creating (and saving) one if needed.
+func (a *app) csrfToken(c echo.Context) (string, error) {
+	sess := current(c).session
+	if tok, ok := sess.Values[keyCSRF].(string); ok && tok != "" {
+		return tok, nil
+	}
+	tok := randomToken()
+	sess.Values[keyCSRF] = tok
+	return tok, sess.Save(c.Request(), c.Response())
+}
+
+var errForbidden = echo.NewHTTPError(http.StatusForbidden, "You are not allowed to do that.")
+var errCSRF = echo.NewHTTPError(http.StatusForbidden, "This form has expired or did not come from this console. Go back, reload the page and try again.")
+
+// checkCSRF refuses unsafe requests that are cross-site or lack the session's
+// token (form field _csrf, or the X-CSRF-Token header that htmx sends).
+func (a *app) checkCSRF(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		r := c.Request()
+		switch r.Method {
+		case http.MethodGet, http.MethodHead, http.MethodOptions:
+			return next(c)
+		}
+		if c.Path() == "/webhooks/smartglocal" { // protected by its signature instead
+			return next(c)
+		}
+		if site := r.Header.Get("Sec-Fetch-Site"); site == "cross-site" || site == "same-site" {
+			return errCSRF
+		}
+		if origin := r.Header.Get("Origin"); origin != "" {
+			u, err := url.Parse(origin)
+			if err != nil || u.Host != r.Host {
+				return errCSRF
+			}
+		}
+		sess := current(c).session
+		want, _ := sess.Values[keyCSRF].(string)
+		got := r.Header.Get("X-CSRF-Token")
+		if got == "" {
+			got = c.FormValue("_csrf")
+		}
+		if sess.IsNew || want == "" || subtle.ConstantTimeCompare([]byte(got), []byte(want)) != 1 {
+			return errCSRF
+		}
+		return next(c)
+	}
+}
+
+// access says who may reach a route. Deny by default: a route names its access explicitly.
+type access struct {
+	public bool          // anyone, signed in or not
+	roles  []payout.Role // signed in with one of these; empty means any signed-in user
+}
+
+func (a access) allows(u *store.User) bool {
+	if a.public {
+		return true
+	}
+	if u == nil {
+		return false
+	}
+	if len(a.roles) == 0 {
+		return true
+	}
+	return slices.ContainsFunc(a.roles, func(r payout.Role) bool { return u.HasRole(string(r)) })
+}
+
+// guard enforces a route's access.
+func (a *app) guard(acc access, h echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		u := currentUser(c)
+		if !acc.public && u == nil {
+			if c.Request().Method == http.MethodGet {
+				return c.Redirect(http.StatusSeeOther, "/login")
+			}
+			return echo.NewHTTPError(http.StatusUnauthorized, "Your session has ended. Sign in again.")
+		}
+		if !acc.allows(u) {
+			return errForbidden
+		}
+		return h(c)
+	}
+}

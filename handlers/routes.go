@@ -1,0 +1,69 @@
+package handlers
+
+import (
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+
+	"countersign/payout"
+	"countersign/static"
+)
+
+// route is one line of the routes table: who may call what.
+type route struct {
+	method, path string
+	acc          access
+	handler      echo.HandlerFunc
+}
+
+var (
+	public   = access{public: true}
+	signedIn = access{}
+)
+
+func roles(r ...payout.Role) access { return access{roles: r} }
+
+// table is the whole URL space on one screen, grouped by feature. Every route
+// states who may reach it; there is no default.
+func (a *app) table() []route {
+	admin, auditor := payout.RoleAdmin, payout.RoleAuditor
+	return []route{
+		{"GET", "/healthz", public, a.health},
+		{"GET", "/login", public, a.loginForm},
+		{"POST", "/login", public, a.login},
+		{"POST", "/logout", signedIn, a.logout},
+
+		{"GET", "/", signedIn, a.dashboard},
+
+		{"GET", "/audit", roles(admin, auditor), a.auditLog},
+
+		{"GET", "/admin/users", roles(admin), a.users},
+		{"POST", "/admin/users", roles(admin), a.createUser},
+		{"GET", "/admin/users/:id", roles(admin), a.editUser},
+		{"POST", "/admin/users/:id", roles(admin), a.updateUser},
+		{"POST", "/admin/users/:id/password", roles(admin), a.resetPassword},
+		{"POST", "/admin/users/:id/sessions/end", roles(admin), a.endSessions},
+	}
+}
+
+func (a *app) routes(e *echo.Echo) {
+	e.Use(middleware.Recover())
+	e.Use(a.secureHeaders)
+	e.Use(middleware.BodyLimit("64K"))
+	e.Use(a.loadSession)
+	e.Use(a.checkCSRF)
+	for _, r := range a.table() {
+		e.Add(r.method, r.path, a.guard(r.acc, r.handler))
+	}
+	e.GET("/static/*", echo.WrapHandler(http.StripPrefix("/static/", staticHandler())))
+}
+
+// staticHandler serves the embedded files; they change only with the binary.
+func staticHandler() http.Handler {
+	fs := http.FileServerFS(static.Files)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "public, max-age=3600")
+		fs.ServeHTTP(w, r)
+	})
+}

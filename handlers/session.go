@@ -1,0 +1,131 @@
+package handlers
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/gob"
+	"encoding/hex"
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/gorilla/sessions"
+
+	"countersign/store"
+)
+
+// Session value keys. Values hold only these, with these types.
+const (
+	keyUserID    = "uid"     // int64, absent before login
+	keyCSRF      = "csrf"    // string
+	keyCreatedAt = "created" // int64 unix nanoseconds, for the absolute timeout
+	keyAuthAt    = "authat"  // int64 unix nanoseconds of the login
+)
+
+const sessionCookie = "countersign_session"
+
+// sessionStore is a gorilla/sessions Store over the sessions table. The cookie
+// holds only a random token; everything else stays on the server, so logout,
+// expiry, deactivation and "end sessions" take effect on the very next request.
+type sessionStore struct {
+	db       *store.DB
+	options  sessions.Options
+	idle     time.Duration
+	absolute time.Duration
+	now      func() time.Time
+}
+
+var _ sessions.Store = (*sessionStore)(nil)
+
+func newSessionStore(db *store.DB, secure bool, idle, absolute time.Duration, now func() time.Time) *sessionStore {
+	s := &sessionStore{db: db, idle: idle, absolute: absolute, now: now}
+	s.options = sessions.Options{Path: "/", HttpOnly: true, Secure: secure, SameSite: http.SameSiteLaxMode}
+	// gorilla/sessions defaults to a 30-day cookie; ours lives no longer than the
+	// absolute timeout (gorilla/sessions issue #48: set it on the store, not per session).
+	s.MaxAge(int(absolute / time.Second))
+	return s
+}
+
+// MaxAge sets how long the browser keeps the cookie.
+func (s *sessionStore) MaxAge(age int) { s.options.MaxAge = age }
+
+// Get returns the request's session, new if it has none or it has expired.
+func (s *sessionStore) Get(r *http.Request, name string) (*sessions.Session, error) {
+	return sessions.GetRegistry(r).Get(s, name)
+}
+
+// New loads the session named by the request's cookie, or starts an empty one.
+func (s *sessionStore) New(r *http.Request, name string) (*sessions.Session, error) {
+	sess := sessions.NewSession(s, name)
+	opts := s.options
+	sess.Options = &opts
+	sess.IsNew = true
+	cookie, err := r.Cookie(name)
+	if err != nil || cookie.Value == "" {
+		return sess, nil
+	}
+	ctx := r.Context()
+	row, err := s.db.SessionByHash(ctx, hashToken(cookie.Value))
+	if errors.Is(err, store.ErrNotFound) {
+		return sess, nil
+	}
+	if err != nil {
+		return sess, err
+	}
+	now := s.now()
+	if now.Sub(row.LastSeenAt) > s.idle || now.Sub(row.CreatedAt) > s.absolute {
+		return sess, s.db.DeleteSession(ctx, row.IDHash)
+	}
+	if err := gob.NewDecoder(bytes.NewReader(row.Data)).Decode(&sess.Values); err != nil {
+		return sess, s.db.DeleteSession(ctx, row.IDHash)
+	}
+	sess.ID = cookie.Value
+	sess.IsNew = false
+	return sess, nil
+}
+
+// Save writes the session row and the cookie; a negative MaxAge deletes both.
+// An empty ID gets a fresh random token: that is how login renews the ID.
+func (s *sessionStore) Save(r *http.Request, w http.ResponseWriter, sess *sessions.Session) error {
+	ctx := r.Context()
+	if sess.Options.MaxAge < 0 {
+		if sess.ID != "" {
+			if err := s.db.DeleteSession(context.WithoutCancel(ctx), hashToken(sess.ID)); err != nil {
+				return err
+			}
+		}
+		http.SetCookie(w, sessions.NewCookie(sess.Name(), "", sess.Options))
+		return nil
+	}
+	now := s.now()
+	if sess.ID == "" {
+		sess.ID = randomToken()
+		sess.Values[keyCreatedAt] = now.UnixNano()
+	}
+	var buf bytes.Buffer
+	if err := gob.NewEncoder(&buf).Encode(sess.Values); err != nil {
+		return err
+	}
+	userID, _ := sess.Values[keyUserID].(int64)
+	created, _ := sess.Values[keyCreatedAt].(int64)
+	row := &store.SessionRow{IDHash: hashToken(sess.ID), UserID: userID, Data: buf.Bytes(), CreatedAt: time.Unix(0, created), LastSeenAt: now}
+	if err := s.db.SaveSession(context.WithoutCancel(ctx), row); err != nil {
+		return err
+	}
+	http.SetCookie(w, sessions.NewCookie(sess.Name(), sess.ID, sess.Options))
+	return nil
+}
+
+func hashToken(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(sum[:])
+}
+
+func randomToken() string {
+	b := make([]byte, 32)
+	rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}

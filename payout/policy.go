@@ -1,0 +1,139 @@
+package payout
+
+import (
+	"slices"
+	"strings"
+	"unicode/utf8"
+)
+
+// Role is what a user may do. A user may hold several.
+type Role string
+
+// The roles of design.md.
+const (
+	RoleMaker    Role = "maker"    // prepares payouts, withdraws their own before approval
+	RoleApprover Role = "approver" // approves or cancels payouts in the queue
+	RoleAdmin    Role = "admin"    // manages users, roles and the policy; approves nothing by that alone
+	RoleAuditor  Role = "auditor"  // reads only
+)
+
+// AllRoles returns every role.
+func AllRoles() []Role { return []Role{RoleMaker, RoleApprover, RoleAdmin, RoleAuditor} }
+
+// Refusals of an approval or a cancel.
+var (
+	ErrNotApprover     = &Error{"not_approver", "Only approvers can approve payouts"}
+	ErrOwnPayout       = &Error{"own_payout", "You prepared this payout, so someone else must approve it"}
+	ErrAlreadyApproved = &Error{"already_approved", "You have already approved this payout"}
+	ErrNotPending      = &Error{"not_pending", "This payout is no longer waiting for approval"}
+	ErrCannotCancel    = &Error{"cannot_cancel", "Only approvers and the person who prepared this payout can cancel it"}
+	ErrReasonRequired  = &Error{"reason_required", "Give a reason for cancelling this payout"}
+	ErrReasonTooLong   = &Error{"reason_too_long", "Keep the reason to 500 characters or fewer"}
+)
+
+// errEditedPayout matches ErrOwnPayout under errors.Is but tells an editor why.
+var errEditedPayout = &Error{ErrOwnPayout.Code, "You changed this payout, so someone else must approve it"}
+
+// MaxReasonLen is the longest cancel reason, in characters.
+const MaxReasonLen = 500
+
+// Policy is the approval policy: one approval by default, two distinct
+// approvers when the amount is at or above the threshold for its currency.
+type Policy struct {
+	// Thresholds maps a currency code to an amount in minor units. A currency
+	// that is not here never needs a second approval; a threshold of zero or
+	// less asks for two on every payout in that currency.
+	Thresholds map[string]int64
+}
+
+// Required returns how many distinct approvals a payout needs: 1 or 2.
+// Keys match case-insensitively, so a threshold saved as "usd" still applies:
+// missing it would quietly drop the second approval. If two keys match, the
+// lower threshold wins for the same reason.
+func (p Policy) Required(currency string, amount int64) int {
+	if _, ok := Exponent(currency); !ok {
+		// A payout in no known currency is refused elsewhere; ask for more, not less.
+		return 2
+	}
+	c, _ := code(currency)
+	for k, threshold := range p.Thresholds {
+		if kc, ok := code(k); ok && kc == c && amount >= threshold {
+			return 2
+		}
+	}
+	return 1
+}
+
+// Met reports whether the approvals satisfy Required. It counts distinct
+// positive user ids and ignores the maker and the editors even if they appear
+// among the approvers, so a bad row can never stand in for a second person.
+func (p Policy) Met(currency string, amount int64, approverIDs []int64, makerID int64, editorIDs []int64) bool {
+	var counted []int64
+	for _, id := range approverIDs {
+		if id <= 0 || id == makerID || slices.Contains(editorIDs, id) || slices.Contains(counted, id) {
+			continue
+		}
+		counted = append(counted, id)
+	}
+	return len(counted) >= p.Required(currency, amount)
+}
+
+// Approver is the person trying to approve.
+type Approver struct {
+	UserID int64
+	Roles  []Role
+}
+
+// Facts are what we know of the payout when deciding.
+type Facts struct {
+	State       State
+	MakerID     int64
+	EditorIDs   []int64 // everyone who changed the payout after it was made
+	ApproverIDs []int64 // who already approved this version
+}
+
+// CheckApproval returns why a may not approve the payout, or nil.
+// Who is asking is checked before the state: those refusals last, and they
+// say the more useful thing. The maker and the editors are refused whatever
+// roles they hold, admin included.
+func CheckApproval(a Approver, f Facts) error {
+	switch {
+	case a.UserID <= 0 || !slices.Contains(a.Roles, RoleApprover):
+		return ErrNotApprover
+	case a.UserID == f.MakerID:
+		return ErrOwnPayout
+	case slices.Contains(f.EditorIDs, a.UserID):
+		return errEditedPayout
+	case slices.Contains(f.ApproverIDs, a.UserID):
+		return ErrAlreadyApproved
+	case f.State != StatePendingApproval:
+		return ErrNotPending
+	}
+	return nil
+}
+
+// CheckCancel returns why userID may not cancel the payout, or nil.
+// Any approver may cancel, even one who prepared or changed the payout, and so
+// may its maker who still holds the maker role: cancelling never moves money, and
+// it is how a maker withdraws a payout the provider already has. Admins and
+// auditors may not, by those roles alone. Only a payout waiting for approval can
+// be cancelled: that is the only time the provider accepts session/cancel.
+// The reason goes to the audit log, so it must say something and stay bounded.
+func CheckCancel(userID int64, roles []Role, f Facts, reason string) error {
+	approver := slices.Contains(roles, RoleApprover)
+	maker := userID == f.MakerID && slices.Contains(roles, RoleMaker)
+	switch {
+	case userID <= 0 || !(approver || maker):
+		return ErrCannotCancel
+	case f.State != StatePendingApproval:
+		return ErrNotPending
+	}
+	reason = strings.TrimSpace(reason)
+	switch {
+	case reason == "":
+		return ErrReasonRequired
+	case utf8.RuneCountInString(reason) > MaxReasonLen:
+		return ErrReasonTooLong
+	}
+	return nil
+}

@@ -1,0 +1,85 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+)
+
+// Outcomes of a provider call.
+const (
+	CallIntent  = "intent"  // committed before the call; still so after a crash
+	CallOK      = "ok"      // the provider accepted
+	CallRefused = "refused" // the provider said no
+	CallUnknown = "unknown" // timeout, reset, 5xx: we do not know
+)
+
+// ProviderCall records one call to the provider about a payout.
+type ProviderCall struct {
+	ID               int64
+	PayoutID         int64
+	Action           string // "session/create", "session/start/payout", "session/confirm", ...
+	IdempotencyKey   string
+	Outcome          string
+	ErrorCode        string
+	ErrorDescription string
+	ActorID          int64
+	StartedAt        time.Time
+	FinishedAt       time.Time
+}
+
+// StartProviderCall commits the intent to call the provider; the call happens after this transaction.
+func (t *Tx) StartProviderCall(ctx context.Context, c *ProviderCall) error {
+	c.Outcome, c.StartedAt = CallIntent, t.now
+	res, err := t.tx.ExecContext(ctx, `INSERT INTO provider_calls (payout_id, action, idempotency_key, outcome, actor_id, started_at) VALUES (?, ?, ?, ?, ?, ?)`,
+		c.PayoutID, c.Action, c.IdempotencyKey, c.Outcome, nullID(c.ActorID), formatTime(t.now))
+	if err != nil {
+		return fmt.Errorf("record provider call: %w", err)
+	}
+	c.ID, _ = res.LastInsertId()
+	return nil
+}
+
+// FinishProviderCall records what a call's outcome was.
+func (t *Tx) FinishProviderCall(ctx context.Context, id int64, outcome, code, description string) error {
+	_, err := t.tx.ExecContext(ctx, `UPDATE provider_calls SET outcome = ?, error_code = ?, error_description = ?, finished_at = ? WHERE id = ?`,
+		outcome, code, description, formatTime(t.now), id)
+	if err != nil {
+		return fmt.Errorf("finish provider call: %w", err)
+	}
+	return nil
+}
+
+const providerCallColumns = `id, payout_id, action, idempotency_key, outcome, error_code, error_description, coalesce(actor_id, 0), started_at, finished_at`
+
+func queryProviderCalls(ctx context.Context, q querier, where string, args ...any) ([]ProviderCall, error) {
+	rows, err := q.QueryContext(ctx, `SELECT `+providerCallColumns+` FROM provider_calls WHERE `+where+` ORDER BY id`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("provider calls: %w", err)
+	}
+	defer rows.Close()
+	var out []ProviderCall
+	for rows.Next() {
+		var c ProviderCall
+		var started string
+		var finished sql.NullString
+		if err := rows.Scan(&c.ID, &c.PayoutID, &c.Action, &c.IdempotencyKey, &c.Outcome, &c.ErrorCode, &c.ErrorDescription, &c.ActorID, &started, &finished); err != nil {
+			return nil, err
+		}
+		c.StartedAt, c.FinishedAt = parseTime(started), nullTime(finished)
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// ProviderCalls returns every provider call made for a payout, in order.
+func (d *DB) ProviderCalls(ctx context.Context, payoutID int64) ([]ProviderCall, error) {
+	return queryProviderCalls(ctx, d.db, `payout_id = ?`, payoutID)
+}
+
+// OpenProviderCalls returns calls whose outcome was never recorded (the process
+// stopped between intent and outcome) and that started before `before`.
+func (d *DB) OpenProviderCalls(ctx context.Context, before time.Time) ([]ProviderCall, error) {
+	return queryProviderCalls(ctx, d.db, `outcome = 'intent' AND started_at < ?`, formatTime(before))
+}

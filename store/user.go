@@ -1,0 +1,173 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+)
+
+// ErrEmailTaken is returned when an account with that email already exists.
+var ErrEmailTaken = errors.New("an account with that email already exists")
+
+// User is a console account.
+type User struct {
+	ID           int64
+	Email        string
+	Name         string
+	PasswordHash string
+	Roles        []string
+	Active       bool
+	FailedLogins int
+	LockedUntil  time.Time
+	TOTPSecret   string
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+}
+
+// HasRole reports whether the user holds role.
+func (u *User) HasRole(role string) bool { return slices.Contains(u.Roles, role) }
+
+const userColumns = `id, email, name, password_hash, roles, active, failed_logins, locked_until, totp_secret, created_at, updated_at`
+
+func scanUser(row interface{ Scan(...any) error }) (*User, error) {
+	var u User
+	var roles, created, updated string
+	var locked sql.NullString
+	err := row.Scan(&u.ID, &u.Email, &u.Name, &u.PasswordHash, &roles, &u.Active, &u.FailedLogins, &locked, &u.TOTPSecret, &created, &updated)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	u.Roles = splitRoles(roles)
+	u.LockedUntil = nullTime(locked)
+	u.CreatedAt, u.UpdatedAt = parseTime(created), parseTime(updated)
+	return &u, nil
+}
+
+func splitRoles(s string) []string {
+	if s == "" {
+		return nil
+	}
+	return strings.Split(s, ",")
+}
+
+func joinRoles(roles []string) string {
+	r := slices.Clone(roles)
+	slices.Sort(r)
+	return strings.Join(slices.Compact(r), ",")
+}
+
+// CreateUser adds an account.
+func (d *DB) CreateUser(ctx context.Context, u *User) error {
+	now := d.now()
+	res, err := d.db.ExecContext(ctx, `INSERT INTO users (email, name, password_hash, roles, active, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		u.Email, u.Name, u.PasswordHash, joinRoles(u.Roles), u.Active, formatTime(now), formatTime(now))
+	if isUniqueViolation(err) {
+		return ErrEmailTaken
+	}
+	if err != nil {
+		return fmt.Errorf("create user: %w", err)
+	}
+	u.ID, _ = res.LastInsertId()
+	u.CreatedAt, u.UpdatedAt = now, now
+	return nil
+}
+
+// UserByID returns the account with that id.
+func (d *DB) UserByID(ctx context.Context, id int64) (*User, error) {
+	return scanUser(d.db.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE id = ?`, id))
+}
+
+// UserByEmail returns the account with that email (case-insensitive).
+func (d *DB) UserByEmail(ctx context.Context, email string) (*User, error) {
+	return scanUser(d.db.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE email = ?`, strings.TrimSpace(email)))
+}
+
+// Users returns every account, by name.
+func (d *DB) Users(ctx context.Context) ([]*User, error) {
+	rows, err := d.db.QueryContext(ctx, `SELECT `+userColumns+` FROM users ORDER BY name, id`)
+	if err != nil {
+		return nil, fmt.Errorf("list users: %w", err)
+	}
+	defer rows.Close()
+	var users []*User
+	for rows.Next() {
+		u, err := scanUser(rows)
+		if err != nil {
+			return nil, err
+		}
+		users = append(users, u)
+	}
+	return users, rows.Err()
+}
+
+// CountUsers returns how many accounts exist.
+func (d *DB) CountUsers(ctx context.Context) (int, error) {
+	var n int
+	err := d.db.QueryRowContext(ctx, `SELECT count(*) FROM users`).Scan(&n)
+	return n, err
+}
+
+// UpdateUserAccess changes a user's name, roles and active flag. Sessions of a
+// deactivated user stop working on their next request because every request
+// reloads the user.
+func (d *DB) UpdateUserAccess(ctx context.Context, id int64, name string, roles []string, active bool) error {
+	return d.execOne(ctx, `UPDATE users SET name = ?, roles = ?, active = ?, updated_at = ? WHERE id = ?`,
+		name, joinRoles(roles), active, formatTime(d.now()), id)
+}
+
+// SetPassword replaces a user's password hash and clears any lockout.
+func (d *DB) SetPassword(ctx context.Context, id int64, hash string) error {
+	return d.execOne(ctx, `UPDATE users SET password_hash = ?, failed_logins = 0, locked_until = NULL, updated_at = ? WHERE id = ?`,
+		hash, formatTime(d.now()), id)
+}
+
+// SetTOTPSecret sets (or, with "", clears) the user's second factor.
+func (d *DB) SetTOTPSecret(ctx context.Context, id int64, secret string) error {
+	return d.execOne(ctx, `UPDATE users SET totp_secret = ?, updated_at = ? WHERE id = ?`, secret, formatTime(d.now()), id)
+}
+
+// RecordLoginFailure counts a failed login and locks the account for lockFor
+// once the count reaches maxFailures. It reports whether the account is now locked.
+func (d *DB) RecordLoginFailure(ctx context.Context, id int64, maxFailures int, lockFor time.Duration) (locked bool, err error) {
+	now := d.now()
+	err = d.inTx(ctx, func(tx *sql.Tx) error {
+		var failures int
+		if err := tx.QueryRowContext(ctx, `UPDATE users SET failed_logins = failed_logins + 1 WHERE id = ? RETURNING failed_logins`, id).Scan(&failures); err != nil {
+			return err
+		}
+		if failures < maxFailures {
+			return nil
+		}
+		locked = true
+		_, err := tx.ExecContext(ctx, `UPDATE users SET failed_logins = 0, locked_until = ? WHERE id = ?`, formatTime(now.Add(lockFor)), id)
+		return err
+	})
+	if err != nil {
+		return false, fmt.Errorf("record login failure: %w", err)
+	}
+	return locked, nil
+}
+
+// RecordLoginSuccess clears the failure count.
+func (d *DB) RecordLoginSuccess(ctx context.Context, id int64) error {
+	return d.execOne(ctx, `UPDATE users SET failed_logins = 0, locked_until = NULL WHERE id = ?`, id)
+}
+
+// execOne runs a statement that must change exactly one row.
+func (d *DB) execOne(ctx context.Context, query string, args ...any) error {
+	res, err := d.db.ExecContext(ctx, query, args...)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return ErrNotFound
+	}
+	return nil
+}

@@ -1,0 +1,74 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// Webhook event outcomes.
+const (
+	WebhookApplied        = "applied"         // moved the payout
+	WebhookStale          = "stale"           // older news than what we know; kept, changed nothing
+	WebhookUnknownSession = "unknown_session" // no payout has that session: kept and flagged
+	WebhookMismatch       = "mismatch"        // amount or currency differ from our record: flagged
+	WebhookRefused        = "refused"         // would move the payout in a way no webhook may (e.g. confirm it)
+)
+
+// WebhookEvent is one stored provider webhook.
+type WebhookEvent struct {
+	ID         int64
+	Key        string // hash of the signed body: a retry of the same delivery has the same key
+	Type       string
+	SessionID  string
+	PayoutID   int64
+	Outcome    string
+	Detail     string
+	Body       string
+	ReceivedAt time.Time
+}
+
+// InsertWebhookEvent stores an event unless one with the same key exists; it
+// reports whether it was new. Call it first in the transaction that applies the event.
+func (t *Tx) InsertWebhookEvent(ctx context.Context, e *WebhookEvent) (bool, error) {
+	e.ReceivedAt = t.now
+	res, err := t.tx.ExecContext(ctx, `INSERT INTO webhook_events (event_key, type, session_id, payout_id, outcome, detail, body, received_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (event_key) DO NOTHING`,
+		e.Key, e.Type, e.SessionID, nullID(e.PayoutID), e.Outcome, e.Detail, e.Body, formatTime(t.now))
+	if err != nil {
+		return false, fmt.Errorf("store webhook: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	if n == 1 {
+		e.ID, _ = res.LastInsertId()
+	}
+	return n == 1, nil
+}
+
+// SetWebhookOutcome records what applying a stored event did.
+func (t *Tx) SetWebhookOutcome(ctx context.Context, id, payoutID int64, outcome, detail string) error {
+	_, err := t.tx.ExecContext(ctx, `UPDATE webhook_events SET payout_id = ?, outcome = ?, detail = ? WHERE id = ?`, nullID(payoutID), outcome, detail, id)
+	return err
+}
+
+// WebhookEvents returns stored events for a payout (payoutID > 0) or with an outcome, newest first.
+func (d *DB) WebhookEvents(ctx context.Context, payoutID int64, outcome string, limit int) ([]WebhookEvent, error) {
+	rows, err := d.db.QueryContext(ctx, `SELECT id, event_key, type, session_id, coalesce(payout_id, 0), outcome, detail, body, received_at
+		FROM webhook_events WHERE (? = 0 OR payout_id = ?) AND (? = '' OR outcome = ?) ORDER BY id DESC LIMIT ?`,
+		payoutID, payoutID, outcome, outcome, limit)
+	if err != nil {
+		return nil, fmt.Errorf("webhook events: %w", err)
+	}
+	defer rows.Close()
+	var out []WebhookEvent
+	for rows.Next() {
+		var e WebhookEvent
+		var at string
+		if err := rows.Scan(&e.ID, &e.Key, &e.Type, &e.SessionID, &e.PayoutID, &e.Outcome, &e.Detail, &e.Body, &at); err != nil {
+			return nil, err
+		}
+		e.ReceivedAt = parseTime(at)
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}

@@ -1,0 +1,20 @@
+package views
+
+import "strings"
+
+func joinRoles(roles []string) string { return strings.Join(roles, ", ") }
+
+// describedBy points an input at its error message when it has one.
+func describedBy(errs FieldErrors, field string) string {
+	if errs.Has(field) {
+		return field + "-error"
+	}
+	return ""
+}
+
+func invalid(errs FieldErrors, field string) string {
+	if errs.Has(field) {
+		return "true"
+	}
+	return "false"
+}

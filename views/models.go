@@ -1,0 +1,52 @@
+// Package views renders the console's pages with templ. Templates take view
+// models built by the handlers and know nothing of the store or the provider.
+package views
+
+import "time"
+
+// Frame is what every page's layout needs: who is signed in, the CSRF token for
+// its forms, the navigation they may use, and any messages.
+type Frame struct {
+	Title   string
+	User    *User // nil when nobody is signed in
+	CSRF    string
+	Nav     []NavItem
+	Active  string // Nav item Href that is current
+	Flashes []Flash
+	Banners []string // shown to everyone, e.g. a low balance
+	Sandbox bool
+}
+
+// User is the signed-in person as the frame shows them.
+type User struct {
+	ID    int64
+	Name  string
+	Email string
+	Roles []string
+}
+
+// NavItem is one link in the navigation.
+type NavItem struct {
+	Href  string
+	Label string
+}
+
+// Flash is a one-time message after a redirect.
+type Flash struct {
+	Kind string // "ok" or "error"
+	Text string
+}
+
+// FieldErrors maps a form field name to what is wrong with it.
+type FieldErrors map[string]string
+
+// Has reports whether the field has an error.
+func (e FieldErrors) Has(field string) bool { _, ok := e[field]; return ok }
+
+// FormatTime renders a stored UTC time for people, with the zone so nobody guesses.
+func FormatTime(t time.Time) string {
+	if t.IsZero() {
+		return "—"
+	}
+	return t.UTC().Format("2006-01-02 15:04:05 UTC")
+}
