@@ -1,0 +1,5 @@
+package handlers
+
+import "countersign/store"
+
+func storeAuditAll() store.AuditFilter { return store.AuditFilter{Ascending: true} }

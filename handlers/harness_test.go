@@ -1,0 +1,155 @@
+package handlers
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"countersign/store"
+)
+
+// clock is a settable time source shared by the app and the store.
+type clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
+func (c *clock) Advance(d time.Duration) { c.mu.Lock(); c.now = c.now.Add(d); c.mu.Unlock() }
+
+// harness is the real console handler over a real SQLite file, served by httptest.
+type harness struct {
+	t     *testing.T
+	db    *store.DB
+	srv   *httptest.Server
+	clock *clock
+	logs  *strings.Builder
+}
+
+const testPassword = "correct horse battery"
+
+func newHarness(t *testing.T, tweak ...func(*Config)) *harness {
+	t.Helper()
+	db, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "test.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	clk := &clock{now: time.Date(2026, 11, 21, 9, 0, 0, 0, time.UTC)}
+	db.Now = clk.Now
+	logs := &strings.Builder{}
+	cfg := Config{DB: db, Now: clk.Now, Logger: slog.New(slog.NewTextHandler(&lockedWriter{w: logs}, nil))}
+	for _, f := range tweak {
+		f(&cfg)
+	}
+	srv := httptest.NewServer(New(cfg))
+	t.Cleanup(srv.Close)
+	return &harness{t: t, db: db, srv: srv, clock: clk, logs: logs}
+}
+
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) { l.mu.Lock(); defer l.mu.Unlock(); return l.w.Write(p) }
+
+// user creates an active account with testPassword.
+func (h *harness) user(email string, roles ...string) *store.User {
+	h.t.Helper()
+	u := &store.User{Email: email, Name: strings.Split(email, "@")[0], Roles: roles, Active: true, PasswordHash: HashPassword(testPassword)}
+	if err := h.db.CreateUser(context.Background(), u); err != nil {
+		h.t.Fatal(err)
+	}
+	return u
+}
+
+// browser is one person's cookie jar; it does not follow redirects so tests see them.
+type browser struct {
+	h    *harness
+	c    *http.Client
+	csrf string
+}
+
+func (h *harness) browser() *browser {
+	jar, _ := cookiejar.New(nil)
+	return &browser{h: h, c: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+}
+
+var csrfMeta = regexp.MustCompile(`<meta name="csrf-token" content="([^"]+)"`)
+
+type page struct {
+	status   int
+	body     string
+	location string
+	header   http.Header
+}
+
+func (b *browser) do(req *http.Request) page {
+	b.h.t.Helper()
+	resp, err := b.c.Do(req)
+	if err != nil {
+		b.h.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if m := csrfMeta.FindSubmatch(body); m != nil {
+		b.csrf = string(m[1])
+	}
+	return page{status: resp.StatusCode, body: string(body), location: resp.Header.Get("Location"), header: resp.Header}
+}
+
+func (b *browser) get(path string) page {
+	req, _ := http.NewRequest("GET", b.h.srv.URL+path, nil)
+	return b.do(req)
+}
+
+// post sends a form with the browser's current CSRF token unless the form has its own _csrf.
+func (b *browser) post(path string, form url.Values) page {
+	if form == nil {
+		form = url.Values{}
+	}
+	if _, ok := form["_csrf"]; !ok {
+		form.Set("_csrf", b.csrf)
+	}
+	req, _ := http.NewRequest("POST", b.h.srv.URL+path, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	return b.do(req)
+}
+
+// login signs in through the real form and fails the test if it does not work.
+func (b *browser) login(email string) {
+	b.h.t.Helper()
+	b.get("/login")
+	p := b.post("/login", url.Values{"email": {email}, "password": {testPassword}})
+	if p.status != http.StatusSeeOther || p.location != "/" {
+		b.h.t.Fatalf("login %s: status %d location %q, want 303 to /", email, p.status, p.location)
+	}
+	b.get("/") // pick up the new session's CSRF token
+}
+
+func (b *browser) cookie() *http.Cookie {
+	u, _ := url.Parse(b.h.srv.URL)
+	for _, c := range b.c.Jar.Cookies(u) {
+		if c.Name == sessionCookie {
+			return c
+		}
+	}
+	return nil
+}
+
+// signedIn reports whether the browser's session reaches the dashboard.
+func (b *browser) signedIn() bool {
+	p := b.get("/")
+	return p.status == http.StatusOK && strings.Contains(p.body, `data-testid="current-user"`)
+}
