@@ -1,0 +1,148 @@
+package sandbox
+
+import (
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"time"
+
+	sg "countersign/smartglocal"
+)
+
+// Fault is a failure injected into an API reply.
+type Fault int
+
+// Faults for InjectFault and InjectFaultAfterApply.
+const (
+	FaultNone          Fault = iota
+	Fault5xx                 // HTTP 500 with an internal_error body
+	FaultTimeout             // hold the request until the client gives up (or HangTimeout), then drop the connection
+	FaultReset               // close the connection without a reply (TCP RST where possible)
+	FaultMalformedJSON       // HTTP 200 with a truncated JSON body
+)
+
+// String names the fault, e.g. "5xx".
+func (f Fault) String() string {
+	switch f {
+	case FaultNone:
+		return "none"
+	case Fault5xx:
+		return "5xx"
+	case FaultTimeout:
+		return "timeout"
+	case FaultReset:
+		return "reset"
+	case FaultMalformedJSON:
+		return "malformed_json"
+	}
+	return fmt.Sprintf("Fault(%d)", int(f))
+}
+
+type faultRule struct {
+	method     string
+	fault      Fault
+	afterApply bool
+	remaining  int // < 0: until cleared
+}
+
+// InjectFault makes the next times requests for method (e.g.
+// "session/confirm") fail with f before anything is executed; times < 0
+// means until ClearFaults. Rules are used in the order they were injected.
+func (s *Sandbox) InjectFault(method string, f Fault, times int) {
+	s.addFault(faultRule{method: method, fault: f, remaining: times})
+}
+
+// InjectFaultAfterApply is InjectFault, except that the operation runs (and
+// its reply is stored under the idempotency key) before the reply is
+// replaced by the fault: the realistic "unknown outcome", where the client
+// cannot tell that the confirm did happen.
+func (s *Sandbox) InjectFaultAfterApply(method string, f Fault, times int) {
+	s.addFault(faultRule{method: method, fault: f, afterApply: true, remaining: times})
+}
+
+func (s *Sandbox) addFault(r faultRule) {
+	if r.remaining == 0 || r.fault == FaultNone {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.faults = append(s.faults, r)
+}
+
+// ClearFaults removes every injected fault.
+func (s *Sandbox) ClearFaults() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.faults = nil
+}
+
+// takeFault consumes one use of the first rule for method.
+func (s *Sandbox) takeFault(method string) (faultRule, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i := range s.faults {
+		r := &s.faults[i]
+		if r.method != method {
+			continue
+		}
+		rule := *r
+		if r.remaining > 0 {
+			r.remaining--
+			if r.remaining == 0 {
+				s.faults = append(s.faults[:i], s.faults[i+1:]...)
+			}
+		}
+		return rule, true
+	}
+	return faultRule{}, false
+}
+
+// applyFault answers with f instead of res and returns the HTTP status sent
+// (0 when the connection was dropped).
+func (s *Sandbox) applyFault(w http.ResponseWriter, r *http.Request, f Fault, res result) int {
+	switch f {
+	case Fault5xx:
+		writeResult(w, errResult(http.StatusInternalServerError, sg.CodeInternalError, "sandbox: injected fault"))
+		return http.StatusInternalServerError
+	case FaultMalformedJSON:
+		body := res.body
+		if len(body) == 0 {
+			body = []byte(`{"status":"ok","session":{"id":"ps_`)
+		}
+		writeResult(w, result{status: http.StatusOK, body: body[:len(body)/2]})
+		return http.StatusOK
+	case FaultTimeout:
+		// Read the body first: net/http notices the client hanging up only
+		// once the body is consumed.
+		io.Copy(io.Discard, io.LimitReader(r.Body, maxRequestBody))
+		t := time.NewTimer(s.cfg.HangTimeout)
+		defer t.Stop()
+		select {
+		case <-r.Context().Done():
+		case <-t.C:
+		case <-s.done:
+		}
+		dropConn(w)
+		return 0
+	default: // FaultReset
+		dropConn(w)
+		return 0
+	}
+}
+
+// dropConn closes the client's connection without a reply: with a TCP RST
+// when the connection can be hijacked, else by aborting the handler, which
+// net/http turns into a closed connection.
+func dropConn(w http.ResponseWriter) {
+	if hj, ok := w.(http.Hijacker); ok {
+		if conn, _, err := hj.Hijack(); err == nil {
+			if tc, ok := conn.(*net.TCPConn); ok {
+				tc.SetLinger(0)
+			}
+			conn.Close()
+			return
+		}
+	}
+	panic(http.ErrAbortHandler)
+}
