@@ -11,12 +11,14 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"countersign/payout"
 	"countersign/store"
 )
 
 // Config is everything the HTTP side needs.
 type Config struct {
-	DB     *store.DB
+	DB      *store.DB
+	Payouts *payout.Service
 	Logger *slog.Logger
 	Now    func() time.Time
 

@@ -27,7 +27,7 @@ func roles(r ...payout.Role) access { return access{roles: r} }
 // table is the whole URL space on one screen, grouped by feature. Every route
 // states who may reach it; there is no default.
 func (a *app) table() []route {
-	admin, auditor := payout.RoleAdmin, payout.RoleAuditor
+	maker, approver, admin, auditor := payout.RoleMaker, payout.RoleApprover, payout.RoleAdmin, payout.RoleAuditor
 	return []route{
 		{"GET", "/healthz", public, a.health},
 		{"GET", "/login", public, a.loginForm},
@@ -35,6 +35,15 @@ func (a *app) table() []route {
 		{"POST", "/logout", signedIn, a.logout},
 
 		{"GET", "/", signedIn, a.dashboard},
+
+		{"GET", "/payouts/new", roles(maker), a.newPayout},
+		{"POST", "/payouts", roles(maker), a.createPayout},
+		{"GET", "/payouts/:id", signedIn, a.showPayout},
+		{"POST", "/payouts/:id/approve", roles(approver), a.approvePayout},
+		{"POST", "/payouts/:id/cancel", roles(approver, maker), a.cancelPayout},
+		{"GET", "/queue", roles(maker, approver, admin), a.queue},
+		{"GET", "/queue/live", roles(maker, approver, admin), a.queueLive},
+		{"POST", "/webhooks/smartglocal", public, a.webhook},
 
 		{"GET", "/audit", roles(admin, auditor), a.auditLog},
 

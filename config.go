@@ -1,0 +1,108 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"strings"
+	"time"
+)
+
+// config is the console's configuration: each flag also reads an environment variable.
+type config struct {
+	Addr            string
+	DB              string
+	PublicURL       string
+	TrustedProxies  []*net.IPNet
+	IdleTimeout     time.Duration
+	SessionLifetime time.Duration
+
+	ProviderURL    string // "" runs the embedded sandbox
+	Project        string
+	PrivateKeyFile string // the partner key that signs our requests
+	PublicKeyFile  string // the provider's key that signs webhooks
+
+	BalanceInterval   time.Duration
+	ReconcileInterval time.Duration
+	StuckAfter        time.Duration
+	MaxAmount         string // largest single payout, in major units, applied to every currency
+	WebhookDelay      time.Duration
+}
+
+// envFlags is a FlagSet whose defaults come from environment variables.
+type envFlags struct {
+	*flag.FlagSet
+	getenv func(string) string
+}
+
+func (f envFlags) str(p *string, name, env, def, usage string) {
+	if v := f.getenv(env); v != "" {
+		def = v
+	}
+	f.StringVar(p, name, def, usage+" ($"+env+")")
+}
+
+func (f envFlags) dur(p *time.Duration, name, env string, def time.Duration, usage string) error {
+	if v := f.getenv(env); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			return fmt.Errorf("$%s: %w", env, err)
+		}
+		def = d
+	}
+	f.DurationVar(p, name, def, usage+" ($"+env+")")
+	return nil
+}
+
+func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*config, error) {
+	fs := flag.NewFlagSet("countersign", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	f := envFlags{fs, getenv}
+	var c config
+	var proxies string
+	f.str(&c.Addr, "addr", "COUNTERSIGN_ADDR", "127.0.0.1:8080", "listen address")
+	f.str(&c.DB, "db", "COUNTERSIGN_DB", "countersign.db", "SQLite database file")
+	f.str(&c.PublicURL, "public-url", "COUNTERSIGN_PUBLIC_URL", "", "URL people use to reach the console; https:// turns on Secure cookies and HSTS")
+	f.str(&proxies, "trusted-proxies", "COUNTERSIGN_TRUSTED_PROXIES", "", "comma-separated CIDRs whose X-Forwarded-For is trusted")
+	f.str(&c.ProviderURL, "provider-url", "SMARTGLOCAL_URL", "", "Smart Glocal base URL, e.g. https://demo.smart-glocal.com; empty runs the embedded sandbox")
+	f.str(&c.Project, "project", "SMARTGLOCAL_PROJECT", "", "X-PARTNER-PROJECT issued by Smart Glocal")
+	f.str(&c.PrivateKeyFile, "private-key", "SMARTGLOCAL_PRIVATE_KEY_FILE", "", "PEM file of our RSA private key (signs requests)")
+	f.str(&c.PublicKeyFile, "public-key", "SMARTGLOCAL_PUBLIC_KEY_FILE", "", "PEM file of Smart Glocal's public key (verifies webhooks)")
+	f.str(&c.MaxAmount, "max-amount", "COUNTERSIGN_MAX_AMOUNT", "100000", "largest single payout in major units")
+	for _, d := range []struct {
+		p    *time.Duration
+		name string
+		env  string
+		def  time.Duration
+		use  string
+	}{
+		{&c.IdleTimeout, "idle-timeout", "COUNTERSIGN_IDLE_TIMEOUT", 15 * time.Minute, "sign out after this long without activity"},
+		{&c.SessionLifetime, "session-lifetime", "COUNTERSIGN_SESSION_LIFETIME", 8 * time.Hour, "sign out this long after signing in"},
+		{&c.BalanceInterval, "balance-interval", "COUNTERSIGN_BALANCE_INTERVAL", time.Minute, "how often to read the prefunding balance"},
+		{&c.ReconcileInterval, "reconcile-interval", "COUNTERSIGN_RECONCILE_INTERVAL", 30 * time.Second, "how often to reconcile payouts in doubt"},
+		{&c.StuckAfter, "stuck-after", "COUNTERSIGN_STUCK_AFTER", 5 * time.Minute, "ask the provider about a payout with no news for this long"},
+		{&c.WebhookDelay, "sandbox-webhook-delay", "COUNTERSIGN_SANDBOX_WEBHOOK_DELAY", 500 * time.Millisecond, "embedded sandbox: delay before each webhook"},
+	} {
+		if err := f.dur(d.p, d.name, d.env, d.def, d.use); err != nil {
+			return nil, err
+		}
+	}
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	for _, p := range strings.Split(proxies, ",") {
+		if p = strings.TrimSpace(p); p == "" {
+			continue
+		}
+		_, n, err := net.ParseCIDR(p)
+		if err != nil {
+			return nil, fmt.Errorf("-trusted-proxies: %w", err)
+		}
+		c.TrustedProxies = append(c.TrustedProxies, n)
+	}
+	if c.ProviderURL != "" && (c.Project == "" || c.PrivateKeyFile == "" || c.PublicKeyFile == "") {
+		return nil, fmt.Errorf("with -provider-url, set -project, -private-key and -public-key too")
+	}
+	return &c, nil
+}

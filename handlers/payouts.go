@@ -1,0 +1,334 @@
+package handlers
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"countersign/payout"
+	"countersign/smartglocal"
+	"countersign/store"
+	"countersign/views"
+)
+
+// remittancePurposes are the provider's purpose codes (provider-api.md §8).
+var remittancePurposes = []string{"COMPUTER_SERVICES", "FAMILY_SUPPORT", "EDUCATION", "GIFT_AND_DONATION", "MEDICAL_TREATMENT",
+	"MAINTENANCE_EXPENSES", "TRAVEL", "SMALL_VALUE_REMITTANCE", "LIBERALIZED_REMITTANCE", "CONSTRUCTION_EXPENSES", "HOTEL_ACCOMMODATION",
+	"ADVERTISING_EXPENSES", "ADVISORY_FEES", "BUSINESS_INSURANCE", "INSURANCE_CLAIMS", "DELIVERY_FEES", "EXPORTED_GOODS", "SERVICE_CHARGES",
+	"LOAN_PAYMENT", "OFFICE_EXPENSES", "PROPERTY_PURCHASE", "PROPERTY_RENTAL", "ROYALTY_FEES", "SHARES_INVESTMENT", "FUND_INVESTMENT",
+	"TAX_PAYMENT", "TRANSPORTATION_FEES", "UTILITY_BILLS", "PERSONAL_TRANSFER", "SALARY_PAYMENT", "REWARD_PAYMENT", "INFLUENCER_PAYMENT",
+	"OTHER_FEES", "OTHER"}
+
+// actor describes the signed-in person to the payout workflow.
+func actor(c echo.Context) payout.Actor {
+	u := currentUser(c)
+	return payout.Actor{UserID: u.ID, Email: u.Email, Roles: userRoles(u), IP: c.RealIP()}
+}
+
+// payoutFromPath reads :id and loads that payout.
+func (a *app) payoutFromPath(c echo.Context) (*store.Payout, error) {
+	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
+	if err != nil {
+		return nil, echo.NewHTTPError(http.StatusNotFound, "No such payout.")
+	}
+	p, err := a.DB.PayoutByID(c.Request().Context(), id)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, echo.NewHTTPError(http.StatusNotFound, "No such payout.")
+	}
+	return p, err
+}
+
+func (a *app) newPayout(c echo.Context) error {
+	return a.renderPayoutForm(c, http.StatusOK, views.PayoutForm{Currency: "USD"})
+}
+
+func (a *app) renderPayoutForm(c echo.Context, status int, m views.PayoutForm) error {
+	f, err := a.frame(c, "New payout", "/payouts/new")
+	if err != nil {
+		return err
+	}
+	m.Frame, m.Currencies, m.Purposes = f, payout.Currencies(), remittancePurposes
+	if m.Cards, err = a.cardOptions(c); err != nil {
+		return err
+	}
+	if m.Balance, err = a.gauges(c); err != nil {
+		return err
+	}
+	return render(c, status, views.NewPayoutPage(m))
+}
+
+// payoutForm is what POST /payouts carries. The card number is read straight
+// into the draft and never copied into anything that is rendered again.
+func readDraft(c echo.Context) (payout.Draft, error) {
+	params, err := c.FormParams()
+	if err != nil {
+		return payout.Draft{}, err
+	}
+	cardID, _ := strconv.ParseInt(params.Get("card_id"), 10, 64)
+	return payout.Draft{
+		FullName:          params.Get("full_name"),
+		Amount:            params.Get("amount"),
+		Currency:          params.Get("currency"),
+		CardNumber:        params.Get("card_number"),
+		CardID:            cardID,
+		CustomerReference: params.Get("customer_reference"),
+		Note:              params.Get("note"),
+		Purpose:           params.Get("purpose"),
+		ConfirmDuplicate:  params.Get("confirm_duplicate") == "1",
+	}, nil
+}
+
+func (a *app) createPayout(c echo.Context) error {
+	d, err := readDraft(c)
+	if err != nil {
+		return err
+	}
+	p, err := a.Payouts.Submit(c.Request().Context(), actor(c), d)
+	typed := views.PayoutForm{FullName: d.FullName, Amount: d.Amount, Currency: strings.ToUpper(d.Currency), CardID: d.CardID,
+		CustomerReference: d.CustomerReference, Note: d.Note, Purpose: d.Purpose}
+	var verr *payout.ValidationError
+	var derr *payout.DuplicateError
+	switch {
+	case errors.As(err, &verr):
+		typed.Errors = views.FieldErrors(verr.Fields)
+		return a.renderPayoutForm(c, http.StatusUnprocessableEntity, typed)
+	case errors.As(err, &derr):
+		for _, m := range derr.Matches {
+			typed.Duplicates = append(typed.Duplicates, fmt.Sprintf("#%d: %s %s to %s, %s, prepared %s by %s (%s)", m.ID,
+				payout.FormatAmount(m.Amount, m.Currency), m.Currency, m.FullName, cardLabel(m.CardBrand, m.CardLast4),
+				ago(a.Now(), m.CreatedAt), m.MakerName, payout.State(m.State).Label()))
+		}
+		return a.renderPayoutForm(c, http.StatusConflict, typed)
+	case err != nil:
+		return err
+	}
+	switch payout.State(p.State) {
+	case payout.StateRejected:
+		err = flash(c, "error", "The provider refused this payout: "+p.FailureReason)
+	case payout.StateUnknown:
+		err = flash(c, "error", "The provider did not answer in time. We will find out what happened and update this page; do not prepare it again.")
+	default:
+		err = flash(c, "ok", "Payout #"+itoa(p.ID)+" submitted. It waits for another person's approval.")
+	}
+	if err != nil {
+		return err
+	}
+	return redirect(c, "/payouts/"+itoa(p.ID))
+}
+
+func (a *app) showPayout(c echo.Context) error {
+	p, err := a.payoutFromPath(c)
+	if err != nil {
+		return err
+	}
+	return a.renderPayout(c, http.StatusOK, p, "", "")
+}
+
+func (a *app) renderPayout(c echo.Context, status int, p *store.Payout, reason, cancelError string) error {
+	ctx := c.Request().Context()
+	v, err := a.payoutView(c, p)
+	if err != nil {
+		return err
+	}
+	entries, err := a.DB.AuditEntries(ctx, store.AuditFilter{ObjectType: "payout", ObjectID: itoa(p.ID), Ascending: true})
+	if err != nil {
+		return err
+	}
+	m := views.PayoutPageModel{P: v, Reason: reason, CancelError: cancelError}
+	for _, e := range entries {
+		m.Timeline = append(m.Timeline, views.TimelineItem{At: views.FormatTime(e.At), Who: e.Actor, What: describeAction(e.Action),
+			Outcome: e.Outcome, Detail: e.Detail, Bad: e.Outcome != "ok" && e.Outcome != "applied"})
+	}
+	if m.Frame, err = a.frame(c, "Payout #"+itoa(p.ID), "/payouts"); err != nil {
+		return err
+	}
+	return render(c, status, views.PayoutPage(m))
+}
+
+// describeAction turns an audit action into words for the timeline.
+func describeAction(action string) string {
+	if d, ok := actionWords[action]; ok {
+		return d
+	}
+	return action
+}
+
+var actionWords = map[string]string{
+	"payout.create":                 "Prepared",
+	"payout.approve":                "Approved",
+	"payout.cancel":                 "Cancel requested",
+	"provider.session/create":       "Provider: session created",
+	"provider.session/start/payout": "Provider: payout started",
+	"provider.session/confirm":      "Provider: confirm sent",
+	"provider.session/cancel":       "Provider: cancel sent",
+	"provider.session/status":       "Provider: status read",
+	"webhook.ready_to_confirm":      "Webhook: ready to confirm",
+	"webhook.payment_finished":      "Webhook: payment finished",
+}
+
+// payoutView builds what people see of a payout, including what this person may do with it.
+func (a *app) payoutView(c echo.Context, p *store.Payout) (views.PayoutView, error) {
+	ctx := c.Request().Context()
+	approvals, err := a.DB.Approvals(ctx, p.ID)
+	if err != nil {
+		return views.PayoutView{}, err
+	}
+	policy, err := a.Payouts.Policy(ctx)
+	if err != nil {
+		return views.PayoutView{}, err
+	}
+	now := a.Now()
+	v := views.PayoutView{
+		ID: p.ID, Href: "/payouts/" + itoa(p.ID), Version: p.Version, State: p.State,
+		StateLabel: payout.State(p.State).Label(), StateClass: stateClass(payout.State(p.State)),
+		Amount: payout.FormatAmount(p.Amount, p.Currency), Currency: p.Currency, FullName: p.FullName,
+		Card: cardLabel(p.CardBrand, p.CardLast4), Maker: p.MakerName, CreatedAt: views.FormatTime(p.CreatedAt),
+		CustomerReference: p.CustomerReference, Note: p.Note, Purpose: p.Purpose, FailureReason: p.FailureReason,
+		CancelReason: p.CancelReason, SessionID: p.ProviderSessionID, ApprovalsNeeded: policy.Required(p.Currency, p.Amount),
+	}
+	var current []int64
+	for _, ap := range approvals {
+		if ap.Version == p.Version {
+			current = append(current, ap.UserID)
+			v.Approvals = append(v.Approvals, ap.UserName+", "+views.FormatTime(ap.At))
+		}
+	}
+	v.ApprovalsHave = len(current)
+	if !p.DeadlineAt.IsZero() && !payout.State(p.State).Final() {
+		v.Deadline = views.FormatTime(p.DeadlineAt)
+		left := p.DeadlineAt.Sub(now)
+		v.TimeLeft = humanDuration(left)
+		v.Urgent = left < 30*time.Minute
+	}
+	u := currentUser(c)
+	facts := payout.Facts{State: payout.State(p.State), MakerID: p.MakerID, EditorIDs: []int64{p.MakerID}, ApproverIDs: current}
+	if payout.State(p.State) == payout.StatePendingApproval {
+		err := payout.CheckApproval(payout.Approver{UserID: u.ID, Roles: userRoles(u)}, facts)
+		v.CanApprove = err == nil
+		var perr *payout.Error
+		if errors.As(err, &perr) && (u.HasRole(string(payout.RoleApprover)) || u.ID == p.MakerID) {
+			v.ApproveBlocked = perr.Message
+		}
+		v.CanCancel = payout.CheckCancel(u.ID, userRoles(u), facts, "reason") == nil
+	}
+	return v, nil
+}
+
+func (a *app) approvePayout(c echo.Context) error {
+	p, err := a.payoutFromPath(c)
+	if err != nil {
+		return err
+	}
+	version, _ := strconv.ParseInt(c.FormValue("version"), 10, 64)
+	p, err = a.Payouts.Approve(c.Request().Context(), actor(c), p.ID, version)
+	var perr *payout.Error
+	if errors.As(err, &perr) {
+		if err := flash(c, "error", perr.Message); err != nil {
+			return err
+		}
+		return redirect(c, "/payouts/"+c.Param("id"))
+	}
+	if err != nil {
+		return err
+	}
+	msg := "Approved. "
+	switch payout.State(p.State) {
+	case payout.StatePendingApproval:
+		msg += "Another approver must approve it too."
+	case payout.StateConfirming, payout.StateConfirmed, payout.StateSucceeded:
+		msg += "The provider was asked to release the money."
+	case payout.StateUnknown:
+		msg += "The provider did not answer in time; we are finding out whether the money was released. Do not approve it again."
+	default:
+		msg += "The payout is now " + strings.ToLower(payout.State(p.State).Label()) + "."
+	}
+	if err := flash(c, "ok", msg); err != nil {
+		return err
+	}
+	return redirect(c, "/payouts/"+itoa(p.ID))
+}
+
+func (a *app) cancelPayout(c echo.Context) error {
+	p, err := a.payoutFromPath(c)
+	if err != nil {
+		return err
+	}
+	version, _ := strconv.ParseInt(c.FormValue("version"), 10, 64)
+	reason := c.FormValue("reason")
+	updated, err := a.Payouts.Cancel(c.Request().Context(), actor(c), p.ID, version, reason)
+	var perr *payout.Error
+	if errors.As(err, &perr) {
+		return a.renderPayout(c, http.StatusUnprocessableEntity, p, reason, perr.Message)
+	}
+	if err != nil {
+		return err
+	}
+	if err := flash(c, "ok", "Cancel sent to the provider."); err != nil {
+		return err
+	}
+	return redirect(c, "/payouts/"+itoa(updated.ID))
+}
+
+// webhook receives the provider's signed notifications. The body is read raw
+// and handed over unparsed: the signature is checked on exactly these bytes.
+func (a *app) webhook(c echo.Context) error {
+	body, err := readBody(c, 1<<20)
+	if err != nil {
+		return echo.NewHTTPError(http.StatusRequestEntityTooLarge, "body too large")
+	}
+	err = a.Payouts.HandleWebhook(c.Request().Context(), body, c.Request().Header.Get("X-PARTNER-SIGN"))
+	if errors.Is(err, smartglocal.ErrBadSignature) {
+		a.Logger.Warn("webhook refused: bad signature", "ip", c.RealIP())
+		return c.String(http.StatusUnauthorized, "bad signature")
+	}
+	if err != nil {
+		return err
+	}
+	return c.String(http.StatusOK, "ok")
+}
+
+func stateClass(s payout.State) string {
+	switch s {
+	case payout.StateSucceeded:
+		return "badge-ok"
+	case payout.StateFailed, payout.StateRejected, payout.StateUnknown, payout.StateExpired:
+		return "badge-bad"
+	case payout.StatePendingApproval, payout.StateConfirming, payout.StateConfirmed:
+		return "badge-warn"
+	default:
+		return "badge-muted"
+	}
+}
+
+// cardLabel shows a card as people recognise it: "VISA •••• 4242".
+func cardLabel(brand, last4 string) string {
+	return strings.ToUpper(brand) + " •••• " + last4
+}
+
+func humanDuration(d time.Duration) string {
+	if d <= 0 {
+		return "deadline passed"
+	}
+	h, m := int(d.Hours()), int(d.Minutes())%60
+	if h > 0 {
+		return fmt.Sprintf("%dh %02dm left", h, m)
+	}
+	return fmt.Sprintf("%dm left", m)
+}
+
+func ago(now, t time.Time) string {
+	d := now.Sub(t)
+	switch {
+	case d < time.Minute:
+		return "just now"
+	case d < time.Hour:
+		return fmt.Sprintf("%d min ago", int(d.Minutes()))
+	default:
+		return fmt.Sprintf("%.0f h ago", d.Hours())
+	}
+}

@@ -1,0 +1,179 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"countersign/handlers"
+	"countersign/payout"
+	"countersign/smartglocal"
+	"countersign/smartglocal/sandbox"
+	"countersign/store"
+)
+
+// app is the whole console wired together: what `countersign` serves and what
+// the end-to-end tests start.
+type app struct {
+	handler http.Handler
+	db      *store.DB
+	payouts *payout.Service
+	sandbox *sandbox.Server // nil with a real provider
+	closers []func()
+}
+
+func (a *app) Close() {
+	for i := len(a.closers) - 1; i >= 0; i-- {
+		a.closers[i]()
+	}
+}
+
+// newApp opens the database, connects the provider (or starts the embedded
+// sandbox, whose webhooks go to webhookURL) and builds the HTTP handler.
+func newApp(ctx context.Context, cfg *config, logger *slog.Logger, webhookURL string) (*app, error) {
+	a := &app{}
+	db, err := store.Open(ctx, cfg.DB)
+	if err != nil {
+		return nil, err
+	}
+	a.db = db
+	a.closers = append(a.closers, func() { db.Close() })
+
+	var client *smartglocal.Client
+	var webhookKey *rsa.PublicKey
+	hcfg := handlers.Config{DB: db, Logger: logger, IdleTimeout: cfg.IdleTimeout, AbsoluteTimeout: cfg.SessionLifetime,
+		SecureCookies: strings.HasPrefix(cfg.PublicURL, "https://"), TrustedProxies: cfg.TrustedProxies}
+	if cfg.ProviderURL == "" {
+		client, webhookKey, err = a.startSandbox(cfg, logger, webhookURL)
+		if err != nil {
+			a.Close()
+			return nil, err
+		}
+		if err := ensureDemoAccounts(ctx, db, stdoutLogger(logger)); err != nil {
+			a.Close()
+			return nil, err
+		}
+		hcfg.Sandbox, hcfg.DemoAccounts, hcfg.WidgetURL = true, demoAccounts, a.sandbox.URL+"/sandbox/widget"
+	} else {
+		key, err := smartglocal.LoadPrivateKey(cfg.PrivateKeyFile)
+		if err != nil {
+			a.Close()
+			return nil, err
+		}
+		if webhookKey, err = smartglocal.LoadPublicKey(cfg.PublicKeyFile); err != nil {
+			a.Close()
+			return nil, err
+		}
+		client = smartglocal.New(smartglocal.Config{BaseURL: cfg.ProviderURL, Project: cfg.Project, PrivateKey: key})
+	}
+	hcfg.ProviderCheck = func(ctx context.Context) error {
+		_, err := client.WalletBalance(ctx, time.Now())
+		return err
+	}
+	maxAmount, err := strconv.ParseInt(cfg.MaxAmount, 10, 64)
+	if err != nil || maxAmount <= 0 {
+		a.Close()
+		return nil, fmt.Errorf("-max-amount %q: want a whole number of major units", cfg.MaxAmount)
+	}
+	a.payouts = payout.NewService(payout.ServiceConfig{DB: db, Provider: client, WebhookKey: webhookKey, Logger: logger,
+		MaxAmount: maxAmount, StuckAfter: cfg.StuckAfter})
+	if cfg.ProviderURL == "" {
+		if err := ensureDemoPolicy(ctx, db, a.payouts); err != nil {
+			a.Close()
+			return nil, err
+		}
+	}
+	hcfg.Payouts = a.payouts
+	a.handler = handlers.New(hcfg)
+	return a, nil
+}
+
+// background runs the workers that keep payouts and balances true until ctx ends.
+func (a *app) background(ctx context.Context, cfg *config) {
+	go a.payouts.RunReconciler(ctx, cfg.ReconcileInterval)
+}
+
+// startSandbox runs the provider simulator in-process on loopback with fresh keys.
+func (a *app) startSandbox(cfg *config, logger *slog.Logger, webhookURL string) (*smartglocal.Client, *rsa.PublicKey, error) {
+	partner, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		return nil, nil, err
+	}
+	provider, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		return nil, nil, err
+	}
+	sb, err := sandbox.Start(sandbox.Config{Project: "countersign-sandbox", PartnerPublicKey: &partner.PublicKey, PrivateKey: provider,
+		WebhookURL: webhookURL, WebhookDelay: cfg.WebhookDelay, RetrySchedule: []time.Duration{time.Second, 2 * time.Second, 5 * time.Second, 15 * time.Second},
+		Logger: logger.With("component", "sandbox")})
+	if err != nil {
+		return nil, nil, err
+	}
+	a.sandbox = sb
+	a.closers = append(a.closers, func() { sb.Close() })
+	return smartglocal.New(sb.ClientConfig(partner)), sb.PublicKey(), nil
+}
+
+// stdoutLogger is where first-run instructions go.
+func stdoutLogger(l *slog.Logger) func(string, ...any) {
+	return func(format string, args ...any) { l.Info(fmt.Sprintf(format, args...)) }
+}
+
+// serve runs the console until ctx ends, then shuts down gracefully.
+func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cfg, err := parseConfig(args, getenv, stderr)
+	if err != nil {
+		return err
+	}
+	logger := slog.New(slog.NewTextHandler(stderr, nil))
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return err
+	}
+	base := "http://" + ln.Addr().String()
+	a, err := newApp(ctx, cfg, logger, base+"/webhooks/smartglocal")
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	defer a.Close()
+	workCtx, stopWork := context.WithCancel(ctx)
+	defer stopWork()
+	a.background(workCtx, cfg)
+	srv := &http.Server{
+		Handler:           a.handler,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       15 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	fmt.Fprintf(stdout, "Countersign is listening on %s\n", base)
+	if a.sandbox != nil {
+		fmt.Fprintf(stdout, "Provider: embedded sandbox at %s (no real money moves)\n", a.sandbox.URL)
+		printDemoAccounts(stdout)
+	}
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
