@@ -103,8 +103,11 @@ func CanMove(from, to State) bool {
 		// connection was refused); with the call in flight, the workflow must wait.
 		// pending_approval and failed: the ready_to_confirm webhook or a failed
 		// payout in the start reply may be processed before the reply is recorded.
+		// expired and cancelled: the provider's word on outcomes that move no
+		// money, which may arrive before ready_to_confirm (webhooks come in any
+		// order); refusing them would make the final state depend on the order.
 		return oneOf(to, StateAwaitingProvider, StatePendingApproval, StateFailed,
-			StateRejected, StateWithdrawn, StateUnknown)
+			StateCancelled, StateExpired, StateRejected, StateWithdrawn, StateUnknown)
 	case StateAwaitingProvider:
 		// rejected: session/create succeeded but session/start/payout was refused.
 		// expired: the ready_to_confirm webhook was lost and the deadline passed.

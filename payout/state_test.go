@@ -9,7 +9,7 @@ import (
 // state, one column per "to" state, x where CanMove must say yes.
 const wantMoves = `
                   sub awa pen cfg cfd suc fai cng cnd wdr exp rej unk
-submitting         .   x   x   .   .   .   x   .   .   x   .   x   x
+submitting         .   x   x   .   .   .   x   .   x   x   x   x   x
 awaiting_provider  .   .   x   .   .   .   x   .   x   .   x   x   x
 pending_approval   .   .   .   x   .   .   x   x   x   .   x   .   x
 confirming         .   .   .   .   x   x   x   .   x   .   x   .   x

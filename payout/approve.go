@@ -1,0 +1,346 @@
+package payout
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+
+	"countersign/smartglocal"
+	"countersign/store"
+)
+
+// PolicySetting is the settings key of the approval thresholds, stored as
+// "USD=1000000,EUR=500000" (minor units).
+const PolicySetting = "policy.thresholds"
+
+// Policy returns the approval policy from the store. A stored value that
+// does not parse is an error rather than "no thresholds": dropping a second
+// approval quietly is the worse failure.
+func (s *Service) Policy(ctx context.Context) (Policy, error) {
+	v, err := s.db.Setting(ctx, PolicySetting, "")
+	if err != nil {
+		return Policy{}, err
+	}
+	p, err := ParsePolicy(v)
+	if err != nil {
+		return Policy{}, fmt.Errorf("stored %s: %w", PolicySetting, err)
+	}
+	return p, nil
+}
+
+// SetPolicy stores the approval policy; only admins may, and the change is audited.
+func (s *Service) SetPolicy(ctx context.Context, a Actor, p Policy) error {
+	if a.UserID <= 0 || !slices.Contains(a.Roles, RoleAdmin) {
+		s.denied(ctx, a, "policy.update", 0, ErrNotAdmin)
+		return ErrNotAdmin
+	}
+	v, err := p.Format()
+	if err != nil {
+		return err
+	}
+	return s.db.InTx(ctx, func(tx *store.Tx) error {
+		if err := tx.SetSetting(ctx, PolicySetting, v); err != nil {
+			return err
+		}
+		e := a.audit("policy.update", 0, "ok", "thresholds "+v)
+		e.ObjectType, e.ObjectID = "setting", PolicySetting
+		return tx.Audit(ctx, e)
+	})
+}
+
+// ParsePolicy reads thresholds written as "USD=1000000,EUR=500000" (minor
+// units; "" is no thresholds). Every *Error it returns can be shown as it is.
+func ParsePolicy(v string) (Policy, error) {
+	p := Policy{Thresholds: map[string]int64{}}
+	for part := range strings.SplitSeq(v, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		cur, amt, ok := strings.Cut(part, "=")
+		c, okc := code(strings.TrimSpace(cur))
+		_, known := Exponent(c)
+		n, err := strconv.ParseInt(strings.TrimSpace(amt), 10, 64)
+		if !ok || !okc || !known || err != nil || n < 0 {
+			return Policy{}, &Error{"policy_format", fmt.Sprintf("%q is not CURRENCY=amount in minor units", part)}
+		}
+		p.Thresholds[c] = n
+	}
+	return p, nil
+}
+
+// Format writes the thresholds the way ParsePolicy reads them, sorted.
+func (p Policy) Format() (string, error) {
+	var parts []string
+	for _, k := range slices.Sorted(maps.Keys(p.Thresholds)) {
+		c, ok := code(k)
+		if _, known := Exponent(c); !ok || !known {
+			return "", &Error{"policy_currency", fmt.Sprintf("%q is not a currency", k)}
+		}
+		if p.Thresholds[k] < 0 {
+			return "", &Error{"policy_amount", "A threshold cannot be below zero"}
+		}
+		parts = append(parts, fmt.Sprintf("%s=%d", c, p.Thresholds[k]))
+	}
+	return strings.Join(parts, ","), nil
+}
+
+// approvalFacts gathers what CheckApproval needs: approvals count only for the
+// payout's current version.
+func approvalFacts(ctx context.Context, tx *store.Tx, p *store.Payout) (Facts, error) {
+	all, err := tx.Approvals(ctx, p.ID)
+	if err != nil {
+		return Facts{}, err
+	}
+	f := Facts{State: State(p.State), MakerID: p.MakerID, EditorIDs: []int64{p.MakerID}}
+	for _, ap := range all {
+		if ap.Version == p.Version {
+			f.ApproverIDs = append(f.ApproverIDs, ap.UserID)
+		}
+	}
+	return f, nil
+}
+
+// Approve records a's approval of the payout at version (the version a saw).
+// When that meets the policy, the same transaction claims the payout
+// (pending_approval → confirming, conditional on the version) and records
+// the intent to confirm; only that caller then calls session/confirm. It
+// returns the payout as it stands afterwards; refusals are *Error.
+func (s *Service) Approve(ctx context.Context, a Actor, payoutID, version int64) (*store.Payout, error) {
+	pol, err := s.Policy(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var call *store.ProviderCall
+	var sessionID string
+	var done func()
+	defer func() {
+		if done != nil {
+			done()
+		}
+	}()
+	err = s.db.InTx(ctx, func(tx *store.Tx) error {
+		p, err := load(ctx, tx, payoutID)
+		if err != nil {
+			return err
+		}
+		f, err := approvalFacts(ctx, tx, p)
+		if err != nil {
+			return err
+		}
+		if err := CheckApproval(Approver{UserID: a.UserID, Roles: a.Roles}, f); err != nil {
+			return err
+		}
+		if p.Version != version {
+			return ErrVersionChanged
+		}
+		if err := tx.AddApproval(ctx, store.Approval{PayoutID: p.ID, UserID: a.UserID, Version: p.Version}); errors.Is(err, store.ErrConflict) {
+			return ErrAlreadyApproved
+		} else if err != nil {
+			return err
+		}
+		approvers := append(f.ApproverIDs, a.UserID)
+		need := pol.Required(p.Currency, p.Amount)
+		met := pol.Met(p.Currency, p.Amount, approvers, p.MakerID, f.EditorIDs)
+		detail := fmt.Sprintf("approval %d of %d for version %d", min(len(approvers), need), need, p.Version)
+		if met {
+			detail += "; policy met, confirming"
+		}
+		if err := tx.Audit(ctx, a.audit("payout.approve", p.ID, "ok", detail)); err != nil {
+			return err
+		}
+		if !met {
+			return nil
+		}
+		approved := p.Version
+		p.State, p.ConfirmAttempted = string(StateConfirming), true
+		if err := tx.SavePayout(ctx, p); errors.Is(err, store.ErrConflict) {
+			return ErrVersionChanged
+		} else if err != nil {
+			return err
+		}
+		done = s.markInflight(p.ID)
+		sessionID = p.ProviderSessionID
+		call, err = startCall(ctx, tx, a, p, actionConfirm, idempotencyKey(p.ID, actionConfirm, approved))
+		return err
+	})
+	if err != nil {
+		var pe *Error
+		if errors.As(err, &pe) {
+			s.denied(ctx, a, "payout.approve", payoutID, err)
+		}
+		return nil, err
+	}
+	if call != nil {
+		if err := s.confirm(ctx, a, payoutID, sessionID, call); err != nil {
+			return nil, err
+		}
+	}
+	return s.reload(ctx, payoutID)
+}
+
+// confirm calls session/confirm for a claimed payout and records the outcome.
+func (s *Service) confirm(ctx context.Context, a Actor, payoutID int64, sessionID string, call *store.ProviderCall) error {
+	if s.crashed("before", call.Action) {
+		return errCrashed
+	}
+	cctx, cancel := s.callCtx(ctx)
+	_, callErr := s.sg.Confirm(cctx, sessionID, call.IdempotencyKey)
+	cancel()
+	if s.crashed("after", call.Action) {
+		return errCrashed
+	}
+	return s.recordDecision(ctx, a, payoutID, sessionID, call, nil, callErr, StateConfirmed)
+}
+
+// recordDecision records the outcome of session/confirm or session/cancel.
+// ok moves the payout to onOK when it may (a payment_finished webhook may
+// already have moved it further), or, with a reply session that proves more
+// (a cancel that already finished), to that. A refusal means the provider's
+// view differs from ours: session/status tells what is true. An unknown
+// outcome leaves the payout unknown for the reconciler.
+func (s *Service) recordDecision(ctx context.Context, a Actor, payoutID int64, sessionID string, call *store.ProviderCall, reply *smartglocal.Session, callErr error, onOK State) error {
+	ctx = context.WithoutCancel(ctx) // what the provider did must be recorded even if the caller gives up
+	result, code, desc := outcome(callErr)
+	s.log.Info("provider call", "payout", payoutID, "action", call.Action, "outcome", result, "code", code)
+	var status *smartglocal.Session
+	var statusErr error
+	if result == store.CallRefused {
+		cctx, cancel := s.callCtx(ctx)
+		status, statusErr = s.sg.Status(cctx, sessionID)
+		cancel()
+	}
+	err := s.db.InTx(ctx, func(tx *store.Tx) error {
+		p, err := load(ctx, tx, payoutID)
+		if err != nil {
+			return err
+		}
+		cur := State(p.State)
+		var v providerView
+		to := StateUnknown
+		switch result {
+		case store.CallOK:
+			to = onOK
+			if reply != nil {
+				if v = viewOf(reply); v.truth(p).Final() {
+					to = v.truth(p)
+				}
+			}
+		case store.CallRefused:
+			if statusErr == nil {
+				v = viewOf(status)
+				to = v.truth(p)
+			}
+		}
+		switch {
+		case to == cur:
+		case to == StateUnknown:
+			if cur == fromState(call.Action) {
+				p.State = string(StateUnknown)
+				if err := tx.SavePayout(ctx, p); err != nil {
+					return err
+				}
+			}
+		case CanMove(cur, to):
+			s.moveTo(p, to, v, tx.Now())
+			if err := tx.SavePayout(ctx, p); err != nil {
+				return err
+			}
+		case cur == fromState(call.Action):
+			// The provider's truth is no legal move from our claim (say, still
+			// pending after a refused confirm): the reconciler sorts it out.
+			p.State = string(StateUnknown)
+			if err := tx.SavePayout(ctx, p); err != nil {
+				return err
+			}
+		}
+		detail := "payout " + p.State
+		if v.sessionStatus != "" {
+			detail = v.String() + "; " + detail
+		}
+		if statusErr != nil {
+			detail += "; session/status failed"
+		}
+		return finishCall(ctx, tx, a, call, result, code, desc, detail)
+	})
+	if err != nil {
+		return fmt.Errorf("record %s outcome for payout %d: %w", call.Action, payoutID, err)
+	}
+	return nil
+}
+
+// Cancel asks the provider to cancel a payout that waits for approval. The
+// reason is required and kept. The payout is claimed (pending_approval →
+// cancelling, conditional on version) before the call, so a cancel and an
+// approval can never both win.
+func (s *Service) Cancel(ctx context.Context, a Actor, payoutID, version int64, reason string) (*store.Payout, error) {
+	reason = strings.TrimSpace(reason)
+	var call *store.ProviderCall
+	var sessionID string
+	var done func()
+	defer func() {
+		if done != nil {
+			done()
+		}
+	}()
+	err := s.db.InTx(ctx, func(tx *store.Tx) error {
+		p, err := load(ctx, tx, payoutID)
+		if err != nil {
+			return err
+		}
+		f, err := approvalFacts(ctx, tx, p)
+		if err != nil {
+			return err
+		}
+		if err := CheckCancel(a.UserID, a.Roles, f, reason); err != nil {
+			return err
+		}
+		if p.Version != version {
+			return ErrVersionChanged
+		}
+		decided := p.Version
+		p.State, p.CancelReason = string(StateCancelling), reason
+		if err := tx.SavePayout(ctx, p); errors.Is(err, store.ErrConflict) {
+			return ErrVersionChanged
+		} else if err != nil {
+			return err
+		}
+		if err := tx.Audit(ctx, a.audit("payout.cancel", p.ID, "ok", "reason: "+reason)); err != nil {
+			return err
+		}
+		done = s.markInflight(p.ID)
+		sessionID = p.ProviderSessionID
+		call, err = startCall(ctx, tx, a, p, actionCancel, idempotencyKey(p.ID, actionCancel, decided))
+		return err
+	})
+	if err != nil {
+		var pe *Error
+		if errors.As(err, &pe) {
+			s.denied(ctx, a, "payout.cancel", payoutID, err)
+		}
+		return nil, err
+	}
+	if err := s.cancel(ctx, a, payoutID, sessionID, call); err != nil {
+		return nil, err
+	}
+	return s.reload(ctx, payoutID)
+}
+
+// cancel calls session/cancel for a payout claimed as cancelling.
+func (s *Service) cancel(ctx context.Context, a Actor, payoutID int64, sessionID string, call *store.ProviderCall) error {
+	if s.crashed("before", call.Action) {
+		return errCrashed
+	}
+	cctx, cancel := s.callCtx(ctx)
+	reply, callErr := s.sg.Cancel(cctx, sessionID, call.IdempotencyKey)
+	cancel()
+	if s.crashed("after", call.Action) {
+		return errCrashed
+	}
+	// ok keeps the payout cancelling until the reply or payment_finished proves cancelled.
+	return s.recordDecision(ctx, a, payoutID, sessionID, call, reply, callErr, StateCancelling)
+}

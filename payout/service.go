@@ -1,0 +1,358 @@
+package payout
+
+import (
+	"context"
+	"crypto/rsa"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"countersign/smartglocal"
+	"countersign/store"
+)
+
+// ServiceConfig wires the workflow.
+type ServiceConfig struct {
+	DB         *store.DB
+	Provider   *smartglocal.Client
+	WebhookKey *rsa.PublicKey // provider's public key that signs webhooks
+	Logger     *slog.Logger
+	// MaxAmount limits one payout, in major units of its currency (100000 is
+	// 100,000.00 USD or 100,000 JPY); 0 means no limit.
+	MaxAmount     int64
+	CallTimeout   time.Duration // per provider call; default 30s
+	StuckAfter    time.Duration // reconcile payouts with no news for this long; default 5m
+	ConfirmWindow time.Duration // provider's confirm deadline after ready_to_confirm; default 240m
+}
+
+// Service moves payouts between our store and the provider: exactly once,
+// with an audit entry for every step.
+//
+// The pattern of every provider write is the same: one transaction claims the
+// payout (a conditional update on its version) and records the intent; then
+// the call, with a context no request can cancel; then one transaction
+// records the outcome. A crash between the steps leaves an intent row that
+// ReconcileOnce resolves through session/status.
+type Service struct {
+	db            *store.DB
+	sg            *smartglocal.Client
+	webhookKey    *rsa.PublicKey
+	log           *slog.Logger
+	maxAmount     int64
+	callTimeout   time.Duration
+	stuckAfter    time.Duration
+	confirmWindow time.Duration
+
+	reconcileMu sync.Mutex // one reconcile pass at a time
+
+	mu       sync.Mutex
+	inflight map[int64]int // payout id -> provider calls under way in this process
+
+	// crash, when set (tests only), is asked before and after each provider
+	// write; true makes the workflow stop right there, as if the process died.
+	crash func(point, action string) bool
+}
+
+// NewService returns a Service for cfg, filling in default durations.
+func NewService(cfg ServiceConfig) *Service {
+	s := &Service{
+		db:            cfg.DB,
+		sg:            cfg.Provider,
+		webhookKey:    cfg.WebhookKey,
+		log:           cfg.Logger,
+		maxAmount:     cfg.MaxAmount,
+		callTimeout:   cfg.CallTimeout,
+		stuckAfter:    cfg.StuckAfter,
+		confirmWindow: cfg.ConfirmWindow,
+		inflight:      make(map[int64]int),
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.callTimeout <= 0 {
+		s.callTimeout = 30 * time.Second
+	}
+	if s.stuckAfter <= 0 {
+		s.stuckAfter = 5 * time.Minute
+	}
+	if s.confirmWindow <= 0 {
+		s.confirmWindow = 240 * time.Minute
+	}
+	return s
+}
+
+// Actor is the signed-in person doing something, for the rules and the audit log.
+type Actor struct {
+	UserID int64
+	Email  string
+	Roles  []Role
+	IP     string
+}
+
+// The actors of steps no person took.
+var (
+	systemActor   = Actor{Email: "system"}
+	providerActor = Actor{Email: "provider"}
+)
+
+// More refusals a person may read.
+var (
+	ErrVersionChanged = &Error{"version_changed", "This payout changed since you opened it. Review it again."}
+	ErrPayoutNotFound = &Error{"not_found", "There is no such payout."}
+	ErrNotAdmin       = &Error{"not_admin", "Only admins can change the approval policy."}
+)
+
+// Audit outcomes of webhook entries, besides "ok".
+const (
+	auditApplied = "applied"
+	auditStale   = "stale"
+	auditFlagged = "flagged"
+)
+
+// Provider actions, as recorded in provider_calls and the audit log.
+const (
+	actionCreate  = "session/create"
+	actionStart   = "session/start/payout"
+	actionConfirm = "session/confirm"
+	actionCancel  = "session/cancel"
+)
+
+// idempotencyKey derives the key of a provider write from the payout, the
+// action and the payout's version when the action was decided, so a replay
+// of the same decision is recognised and a new decision is not.
+func idempotencyKey(payoutID int64, action string, version int64) string {
+	short := map[string]string{actionCreate: "create", actionStart: "start", actionConfirm: "confirm", actionCancel: "cancel"}[action]
+	return fmt.Sprintf("countersign-payout-%d-%s-v%d", payoutID, short, version)
+}
+
+// fromState is the state a payout is in while the action is under way: only
+// a payout still there may be marked unknown when the outcome is lost.
+func fromState(action string) State {
+	switch action {
+	case actionConfirm:
+		return StateConfirming
+	case actionCancel:
+		return StateCancelling
+	}
+	return StateSubmitting
+}
+
+func (a Actor) audit(action string, payoutID int64, outcome, detail string) store.AuditEntry {
+	return store.AuditEntry{
+		ActorID: a.UserID, Actor: a.Email, Action: action, ObjectType: "payout",
+		ObjectID: fmt.Sprint(payoutID), IP: a.IP, Outcome: outcome, Detail: scrub(detail),
+	}
+}
+
+// denied records a refused attempt in its own transaction: the attempt's
+// transaction was rolled back, but who tried what must stay on record.
+func (s *Service) denied(ctx context.Context, a Actor, action string, payoutID int64, err error) {
+	var pe *Error
+	code := "error"
+	if errors.As(err, &pe) {
+		code = pe.Code
+	}
+	if aerr := s.db.Audit(context.WithoutCancel(ctx), a.audit(action, payoutID, "denied", code)); aerr != nil {
+		s.log.Error("audit a refusal", "action", action, "payout", payoutID, "err", aerr)
+	}
+}
+
+// markInflight notes that a provider call about the payout is under way in
+// this process, so the reconciler leaves it alone; the returned func undoes it.
+func (s *Service) markInflight(payoutID int64) func() {
+	s.mu.Lock()
+	s.inflight[payoutID]++
+	s.mu.Unlock()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			s.mu.Lock()
+			if s.inflight[payoutID]--; s.inflight[payoutID] <= 0 {
+				delete(s.inflight, payoutID)
+			}
+			s.mu.Unlock()
+		})
+	}
+}
+
+func (s *Service) isInflight(payoutID int64) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.inflight[payoutID] > 0
+}
+
+// errCrashed is what the workflow returns when a test's crash hook stopped it.
+var errCrashed = errors.New("payout: simulated crash")
+
+func (s *Service) crashed(point, action string) bool {
+	return s.crash != nil && s.crash(point, action)
+}
+
+// callCtx is the context of one provider call: detached from the request (a
+// closed browser tab must not cancel a money call) and bounded by CallTimeout.
+func (s *Service) callCtx(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), s.callTimeout)
+}
+
+// outcome classifies a provider call's error into a provider_calls outcome,
+// with the provider's code and a description safe to store.
+func outcome(err error) (result, code, desc string) {
+	var pe *smartglocal.Error
+	switch {
+	case err == nil:
+		return store.CallOK, "", ""
+	case errors.As(err, &pe):
+		return store.CallRefused, pe.Code, clip(scrub(pe.Description), 300)
+	default:
+		// Unknown outcomes, and local failures the client says were never
+		// sent: either way only session/status can tell, so both are unknown.
+		return store.CallUnknown, "", clip(scrub(err.Error()), 300)
+	}
+}
+
+// startCall records the intent of a provider write in tx.
+func startCall(ctx context.Context, tx *store.Tx, a Actor, p *store.Payout, action, key string) (*store.ProviderCall, error) {
+	c := &store.ProviderCall{PayoutID: p.ID, Action: action, IdempotencyKey: key, ActorID: a.UserID}
+	if err := tx.StartProviderCall(ctx, c); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// finishCall records a call's outcome in tx, with its audit entry.
+func finishCall(ctx context.Context, tx *store.Tx, a Actor, c *store.ProviderCall, result, code, desc, detail string) error {
+	if err := tx.FinishProviderCall(ctx, c.ID, result, code, desc); err != nil {
+		return err
+	}
+	if code != "" {
+		detail += "; " + code
+	}
+	return tx.Audit(ctx, a.audit("provider."+c.Action, c.PayoutID, result, detail))
+}
+
+// providerView is what a session says about its payout.
+type providerView struct {
+	sessionStatus, payoutStatus, nextAction, errorCode, errorDesc, payoutID string
+}
+
+func viewOf(sess *smartglocal.Session) providerView {
+	if sess == nil {
+		return providerView{}
+	}
+	v := providerView{sessionStatus: sess.Status, nextAction: sess.NextAction}
+	if po := sess.Payout(); po != nil {
+		v.payoutStatus, v.payoutID = po.Status, po.ID
+		if po.Error != nil {
+			v.errorCode, v.errorDesc = po.Error.Code, po.Error.Description
+		}
+	}
+	if v.errorCode == "" && sess.Error != nil {
+		v.errorCode, v.errorDesc = sess.Error.Code, sess.Error.Description
+	}
+	return v
+}
+
+func (v providerView) String() string {
+	s := "session " + v.sessionStatus
+	if v.payoutStatus != "" {
+		s += ", payout " + v.payoutStatus
+	}
+	if v.nextAction != "" {
+		s += ", next action " + v.nextAction
+	}
+	if v.errorCode != "" {
+		s += ", error " + v.errorCode
+	}
+	return s
+}
+
+// truth is the state the provider's view proves for p.
+func (v providerView) truth(p *store.Payout) State {
+	return FromProvider(v.sessionStatus, v.payoutStatus, v.nextAction, v.errorCode, p.ConfirmAttempted)
+}
+
+// moveTo sets p's state and what goes with it; the caller saves p.
+func (s *Service) moveTo(p *store.Payout, to State, v providerView, now time.Time) {
+	p.State = string(to)
+	if v.payoutID != "" {
+		p.ProviderPayoutID = v.payoutID
+	}
+	switch to {
+	case StatePendingApproval:
+		// A payout handed back to approvers keeps the provider's first deadline:
+		// the provider's clock did not restart.
+		if p.ReadyAt.IsZero() {
+			p.ReadyAt, p.DeadlineAt = now, now.Add(s.confirmWindow)
+		}
+	case StateFailed, StateExpired, StateCancelled, StateRejected:
+		if v.errorCode != "" {
+			p.FailureCode, p.FailureReason = v.errorCode, clip(scrub(v.errorDesc), 300)
+		}
+	}
+	if to.Final() && p.FinishedAt.IsZero() {
+		p.FinishedAt = now
+	}
+}
+
+// scrub masks every run of 12 or more digits, so that a card number can never
+// reach our database or logs through text we did not write (a provider error
+// description, a transport error).
+func scrub(s string) string {
+	var b strings.Builder
+	run := 0
+	flush := func(end int) {
+		if run >= 12 {
+			b.WriteString(strings.Repeat("*", run-4))
+			b.WriteString(s[end-4 : end])
+		} else {
+			b.WriteString(s[end-run : end])
+		}
+		run = 0
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c >= '0' && c <= '9' {
+			run++
+			continue
+		}
+		flush(i)
+		b.WriteByte(s[i])
+	}
+	flush(len(s))
+	return b.String()
+}
+
+// clip cuts s to at most n runes.
+func clip(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	return string([]rune(s)[:n])
+}
+
+// money is an amount as people read it: "32.90 USD".
+func money(amount int64, currency string) string {
+	return FormatAmount(amount, currency) + " " + currency
+}
+
+// cardLabel is a card as people read it: "VISA •••• 4242".
+func cardLabel(brand, last4 string) string {
+	return strings.ToUpper(brand) + " •••• " + last4
+}
+
+// load reads a payout in tx, mapping not-found to the user-facing refusal.
+func load(ctx context.Context, tx *store.Tx, id int64) (*store.Payout, error) {
+	p, err := tx.PayoutByID(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, ErrPayoutNotFound
+	}
+	return p, err
+}
+
+// reload reads a payout outside a transaction, after the work is done.
+func (s *Service) reload(ctx context.Context, id int64) (*store.Payout, error) {
+	return s.db.PayoutByID(context.WithoutCancel(ctx), id)
+}

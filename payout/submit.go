@@ -1,0 +1,423 @@
+package payout
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"math"
+	"slices"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"countersign/smartglocal"
+	"countersign/store"
+)
+
+// Draft is what the maker typed on the new-payout form (strings as typed).
+type Draft struct {
+	RecipientID       int64
+	FullName          string
+	Amount            string
+	Currency          string
+	CardNumber        string // typed PAN; used once, never stored, logged or returned
+	CardID            int64  // OR a saved, verified card
+	CustomerReference string
+	Note              string
+	Purpose           string
+	ConfirmDuplicate  bool // the maker saw the duplicate warning and goes ahead
+}
+
+// Field limits of a draft, in characters.
+const (
+	MaxFullNameLen  = 100
+	MaxReferenceLen = 64
+	MaxNoteLen      = 500
+	MaxPurposeLen   = 64
+)
+
+// DuplicateWindow is how far back Submit looks for the same payout.
+const DuplicateWindow = 24 * time.Hour
+
+// ValidationError lists what is wrong, by form field name (recipient_id,
+// full_name, amount, currency, card_number, card_id, customer_reference,
+// note, purpose). Messages are user-facing and never repeat a card number.
+type ValidationError struct{ Fields map[string]string }
+
+func (e *ValidationError) Error() string {
+	var parts []string
+	for _, k := range slices.Sorted(maps.Keys(e.Fields)) {
+		parts = append(parts, k+": "+e.Fields[k])
+	}
+	return "payout: invalid draft: " + strings.Join(parts, "; ")
+}
+
+// DuplicateError means the same card and the same amount and currency were
+// prepared in the last 24 hours (in any state but rejected); Matches lists
+// those payouts, newest first, so the form can name them. Submit again with
+// ConfirmDuplicate to go ahead.
+type DuplicateError struct{ Matches []*store.Payout }
+
+func (e *DuplicateError) Error() string {
+	return fmt.Sprintf("payout: %d similar payout(s) prepared in the last 24 hours", len(e.Matches))
+}
+
+// checked is a validated draft. pan is the normalised typed card number,
+// kept only on the stack of Submit.
+type checked struct {
+	payout store.Payout
+	pan    string
+	card   *store.Card
+}
+
+// Submit validates the draft, records the payout and hands it to the provider
+// (session/create, then session/start/payout with the card). It returns the
+// recorded payout whatever the provider said: its State tells
+// (awaiting_provider or pending_approval when all went well, rejected when
+// the provider refused, unknown when a reply was lost: the reconciler then
+// finds out). An error means no payout was recorded (*ValidationError,
+// *DuplicateError, *Error) or the database failed.
+func (s *Service) Submit(ctx context.Context, a Actor, d Draft) (*store.Payout, error) {
+	if !slices.Contains(a.Roles, RoleMaker) || a.UserID <= 0 {
+		s.denied(ctx, a, "payout.create", 0, errNotMaker)
+		return nil, errNotMaker
+	}
+	c, err := s.validate(ctx, d)
+	if err != nil {
+		return nil, err
+	}
+	p := &c.payout
+	p.State, p.MakerID = string(StateSubmitting), a.UserID
+
+	var call *store.ProviderCall
+	var done func()
+	defer func() {
+		if done != nil {
+			done()
+		}
+	}()
+	err = s.db.InTx(ctx, func(tx *store.Tx) error {
+		if !d.ConfirmDuplicate {
+			since := tx.Now().Add(-DuplicateWindow)
+			matches, err := tx.SimilarPayouts(ctx, since, p.Amount, p.Currency, p.CardID, p.CardLast4, p.CardBrand)
+			if err != nil {
+				return err
+			}
+			if len(matches) > 0 {
+				return &DuplicateError{Matches: matches}
+			}
+		}
+		if err := tx.CreatePayout(ctx, p); err != nil {
+			return err
+		}
+		done = s.markInflight(p.ID)
+		var err error
+		if call, err = startCall(ctx, tx, a, p, actionCreate, idempotencyKey(p.ID, actionCreate, p.Version)); err != nil {
+			return err
+		}
+		source := "typed card"
+		if c.card != nil {
+			source = fmt.Sprintf("saved card #%d", c.card.ID)
+		}
+		detail := fmt.Sprintf("%s to %s (%s), recipient %q", money(p.Amount, p.Currency), cardLabel(p.CardBrand, p.CardLast4), source, p.FullName)
+		if d.ConfirmDuplicate {
+			detail += "; duplicate warning acknowledged"
+		}
+		return tx.Audit(ctx, a.audit("payout.create", p.ID, "ok", detail))
+	})
+	if err != nil {
+		if done != nil {
+			done()
+			done = nil
+		}
+		return nil, err
+	}
+	s.log.Info("payout created", "payout", p.ID, "maker", a.UserID, "amount", p.Amount, "currency", p.Currency)
+
+	sessionID, err := s.createSession(ctx, a, p, call)
+	if err != nil || sessionID == "" {
+		return s.result(ctx, p.ID, err)
+	}
+	err = s.startPayout(ctx, a, p.ID, sessionID, c)
+	return s.result(ctx, p.ID, err)
+}
+
+var errNotMaker = &Error{"not_maker", "Only makers can prepare payouts."}
+
+// result returns the payout as it now stands, or err.
+func (s *Service) result(ctx context.Context, id int64, err error) (*store.Payout, error) {
+	if err != nil {
+		return nil, err
+	}
+	return s.reload(ctx, id)
+}
+
+// validate checks the draft and builds the payout it describes.
+func (s *Service) validate(ctx context.Context, d Draft) (*checked, error) {
+	bad := map[string]string{}
+	var c checked
+	p := &c.payout
+
+	p.FullName = strings.TrimSpace(d.FullName)
+	switch n := utf8.RuneCountInString(p.FullName); {
+	case n == 0:
+		bad["full_name"] = "Enter the recipient's full name"
+	case n > MaxFullNameLen:
+		bad["full_name"] = fmt.Sprintf("Keep the name to %d characters or fewer", MaxFullNameLen)
+	case strings.IndexFunc(p.FullName, unicode.IsControl) >= 0:
+		bad["full_name"] = "The name cannot contain line breaks or control characters"
+	}
+
+	cur, curOK := code(strings.TrimSpace(d.Currency))
+	if _, known := Exponent(cur); !curOK || !known {
+		bad["currency"] = "Choose a currency"
+	} else {
+		p.Currency = cur
+		amount, err := ParseAmount(d.Amount, cur)
+		if err != nil {
+			bad["amount"] = err.Error()
+		} else if limit, ok := s.limit(cur); ok && amount > limit {
+			bad["amount"] = fmt.Sprintf("A payout can be at most %s", money(limit, cur))
+		} else {
+			p.Amount = amount
+		}
+	}
+
+	for _, f := range []struct {
+		field, value string
+		max          int
+		dst          *string
+	}{
+		{"customer_reference", d.CustomerReference, MaxReferenceLen, &p.CustomerReference},
+		{"note", d.Note, MaxNoteLen, &p.Note},
+		{"purpose", d.Purpose, MaxPurposeLen, &p.Purpose},
+	} {
+		v := strings.TrimSpace(f.value)
+		if utf8.RuneCountInString(v) > f.max {
+			bad[f.field] = fmt.Sprintf("Keep this to %d characters or fewer", f.max)
+		}
+		*f.dst = v
+	}
+
+	if d.RecipientID != 0 {
+		if _, err := s.db.RecipientByID(ctx, d.RecipientID); errors.Is(err, store.ErrNotFound) {
+			bad["recipient_id"] = "Choose a recipient"
+		} else if err != nil {
+			return nil, err
+		}
+		p.RecipientID = d.RecipientID
+	}
+
+	pan := strings.NewReplacer(" ", "", "-", "").Replace(strings.TrimSpace(d.CardNumber))
+	switch {
+	case pan != "" && d.CardID != 0:
+		bad["card_number"] = "Type a card number or choose a saved card, not both"
+	case pan == "" && d.CardID == 0:
+		bad["card_number"] = "Enter a card number or choose a saved card"
+	case pan != "":
+		// Never quote the number back: it may be a real card, slightly mistyped.
+		if strings.IndexFunc(pan, func(r rune) bool { return r < '0' || r > '9' }) >= 0 {
+			bad["card_number"] = "Use digits only for the card number"
+		} else if !smartglocal.ValidPAN(pan) {
+			bad["card_number"] = "This is not a valid card number. Check it and type it again"
+		} else {
+			c.pan = pan
+			p.CardLast4, p.CardBrand = smartglocal.Last4(pan), smartglocal.CardBrand(pan)
+		}
+	default:
+		card, err := s.db.CardByID(ctx, d.CardID)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			bad["card_id"] = "Choose a saved card"
+		case err != nil:
+			return nil, err
+		case card.Removed():
+			bad["card_id"] = "This card was removed. Choose another"
+		case !card.Verified():
+			bad["card_id"] = "This card is waiting for a second person to verify it"
+		case p.RecipientID != 0 && card.RecipientID != p.RecipientID:
+			bad["card_id"] = "This card belongs to another recipient"
+		default:
+			c.card = card
+			p.CardID, p.CardLast4, p.CardBrand, p.RecipientID = card.ID, card.Last4, card.Brand, card.RecipientID
+		}
+	}
+	if len(bad) > 0 {
+		return nil, &ValidationError{Fields: bad}
+	}
+	return &c, nil
+}
+
+// limit is MaxAmount in minor units of currency, if there is a limit.
+func (s *Service) limit(currency string) (int64, bool) {
+	if s.maxAmount <= 0 {
+		return 0, false
+	}
+	exp, _ := Exponent(currency)
+	n := s.maxAmount
+	for range exp {
+		if n > math.MaxInt64/10 {
+			return math.MaxInt64, true
+		}
+		n *= 10
+	}
+	return n, true
+}
+
+// createRequest is the session/create body for p. It is built from the
+// stored payout only, so that the reconciler can replay the very same request
+// under the same idempotency key to learn a session id it never received.
+func createRequest(p *store.Payout) smartglocal.CreateSessionRequest {
+	req := smartglocal.CreateSessionRequest{
+		AmountDetails:      &smartglocal.AmountDetails{Amount: p.Amount, Currency: strings.ToLower(p.Currency)},
+		ParticipantDetails: &smartglocal.ParticipantDetails{Recipient: &smartglocal.Participant{FullName: p.FullName}},
+		Metadata:           json.RawMessage(fmt.Sprintf(`{"payout_id":%d}`, p.ID)),
+	}
+	if p.CustomerReference != "" {
+		req.Customer = &smartglocal.Customer{Reference: p.CustomerReference}
+	}
+	return req
+}
+
+// createSession calls session/create for the intent in call and records the
+// outcome. It returns the session id, or "" when there is none to go on with
+// (refused: the payout is rejected; unknown: the reconciler takes over).
+func (s *Service) createSession(ctx context.Context, a Actor, p *store.Payout, call *store.ProviderCall) (string, error) {
+	if s.crashed("before", call.Action) {
+		return "", errCrashed
+	}
+	cctx, cancel := s.callCtx(ctx)
+	sess, err := s.sg.CreateSession(cctx, createRequest(p), call.IdempotencyKey)
+	cancel()
+	if s.crashed("after", call.Action) {
+		return "", errCrashed
+	}
+	return s.recordCreate(ctx, a, p.ID, call, sess, err)
+}
+
+// recordCreate records a session/create outcome (first call or replay).
+func (s *Service) recordCreate(ctx context.Context, a Actor, payoutID int64, call *store.ProviderCall, sess *smartglocal.Session, callErr error) (string, error) {
+	ctx = context.WithoutCancel(ctx) // what the provider did must be recorded even if the caller gives up
+	result, code, desc := outcome(callErr)
+	s.log.Info("provider call", "payout", payoutID, "action", call.Action, "outcome", result, "code", code)
+	var sessionID string
+	err := s.db.InTx(ctx, func(tx *store.Tx) error {
+		p, err := load(ctx, tx, payoutID)
+		if err != nil {
+			return err
+		}
+		cur := State(p.State)
+		detail := ""
+		switch result {
+		case store.CallOK:
+			if p.ProviderSessionID == "" {
+				p.ProviderSessionID = sess.ID
+				if err := tx.SavePayout(ctx, p); err != nil {
+					return err
+				}
+			}
+			sessionID = p.ProviderSessionID
+			detail = "session " + sess.ID
+		case store.CallRefused:
+			if CanMove(cur, StateRejected) {
+				s.moveTo(p, StateRejected, providerView{errorCode: code, errorDesc: desc}, tx.Now())
+				if err := tx.SavePayout(ctx, p); err != nil {
+					return err
+				}
+			}
+			detail = "provider refused; payout " + p.State
+		default:
+			if cur == fromState(call.Action) {
+				p.State = string(StateUnknown)
+				if err := tx.SavePayout(ctx, p); err != nil {
+					return err
+				}
+			}
+			detail = "no reply; payout " + p.State
+		}
+		return finishCall(ctx, tx, a, call, result, code, desc, detail)
+	})
+	if err != nil {
+		return "", fmt.Errorf("record %s outcome for payout %d: %w", call.Action, payoutID, err)
+	}
+	return sessionID, nil
+}
+
+// startPayout records the intent of session/start/payout, sends the card and
+// records the outcome. The card number lives in c.pan until this returns.
+func (s *Service) startPayout(ctx context.Context, a Actor, payoutID int64, sessionID string, c *checked) error {
+	ctx = context.WithoutCancel(ctx) // what the provider did must be recorded even if the caller gives up
+	var call *store.ProviderCall
+	err := s.db.InTx(ctx, func(tx *store.Tx) error {
+		p, err := load(ctx, tx, payoutID)
+		if err != nil {
+			return err
+		}
+		if State(p.State) != StateSubmitting {
+			return nil // something else (a webhook, the reconciler) got there first
+		}
+		call, err = startCall(ctx, tx, a, p, actionStart, idempotencyKey(p.ID, actionStart, p.Version))
+		return err
+	})
+	if err != nil || call == nil {
+		return err
+	}
+	if s.crashed("before", call.Action) {
+		return errCrashed
+	}
+	method := smartglocal.BankCardMethod(c.pan)
+	if c.card != nil {
+		method = smartglocal.EncryptedCardMethod(c.card.NumberHash)
+	}
+	cctx, cancel := s.callCtx(ctx)
+	sess, callErr := s.sg.StartPayout(cctx, smartglocal.StartPayoutRequest{SessionID: sessionID, PaymentMethod: method}, call.IdempotencyKey)
+	cancel()
+	if s.crashed("after", call.Action) {
+		return errCrashed
+	}
+	result, code, desc := outcome(callErr)
+	s.log.Info("provider call", "payout", payoutID, "action", call.Action, "outcome", result, "code", code)
+	err = s.db.InTx(ctx, func(tx *store.Tx) error {
+		p, err := load(ctx, tx, payoutID)
+		if err != nil {
+			return err
+		}
+		cur := State(p.State)
+		var v providerView
+		var to State
+		switch result {
+		case store.CallOK:
+			v = viewOf(sess)
+			to = v.truth(p)
+		case store.CallRefused:
+			v, to = providerView{errorCode: code, errorDesc: desc}, StateRejected
+		default:
+			to = StateUnknown
+		}
+		// A lost reply only matters while nothing else told us more; any other
+		// move needs CanMove (the ready_to_confirm webhook may have come first).
+		if (to == StateUnknown && cur == StateSubmitting) || (to != StateUnknown && CanMove(cur, to)) {
+			s.moveTo(p, to, v, tx.Now())
+			if err := tx.SavePayout(ctx, p); err != nil {
+				return err
+			}
+		} else if v.payoutID != "" && p.ProviderPayoutID == "" {
+			p.ProviderPayoutID = v.payoutID
+			if err := tx.SavePayout(ctx, p); err != nil {
+				return err
+			}
+		}
+		detail := "payout " + p.State
+		if result == store.CallOK {
+			detail = v.String() + "; " + detail
+		}
+		return finishCall(ctx, tx, a, call, result, code, desc, detail)
+	})
+	if err != nil {
+		return fmt.Errorf("record %s outcome for payout %d: %w", actionStart, payoutID, err)
+	}
+	return nil
+}

@@ -1,0 +1,163 @@
+package payout
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"countersign/smartglocal"
+	"countersign/store"
+)
+
+// HandleWebhook verifies, stores and applies one provider webhook. The
+// signature is checked over the raw bytes before anything is parsed; a bad
+// one returns an error wrapping smartglocal.ErrBadSignature (reply 401) and
+// stores nothing. A signed body that cannot be used returns another error
+// (reply 400). nil means the event is committed, or was a duplicate of one
+// that is (reply 200); any other error means nothing was committed (reply
+// 500, so the provider retries).
+//
+// Each delivery is stored once, keyed by the SHA-256 of its body, in the same
+// transaction as the change it causes, so K deliveries of the same event
+// change the payout once. A webhook only moves a payout forward (CanMove),
+// never confirms one (no success without our own session/confirm), and is
+// flagged when its amount or currency differ from ours.
+func (s *Service) HandleWebhook(ctx context.Context, rawBody []byte, signature string) error {
+	wh, err := smartglocal.VerifyWebhook(s.webhookKey, rawBody, signature)
+	if err != nil {
+		if errors.Is(err, smartglocal.ErrBadSignature) {
+			s.log.Warn("webhook refused: bad signature", "bytes", len(rawBody))
+			return fmt.Errorf("payout: webhook: %w", err)
+		}
+		s.log.Warn("webhook refused: signed but unusable", "bytes", len(rawBody), "err", err)
+		return fmt.Errorf("payout: webhook: %w", ErrBadWebhook)
+	}
+	sum := sha256.Sum256(rawBody)
+	key := hex.EncodeToString(sum[:])
+
+	var result, detail string
+	var payoutID int64
+	err = s.db.InTx(ctx, func(tx *store.Tx) error {
+		e := &store.WebhookEvent{Key: key, Type: wh.Type, SessionID: wh.Session.ID, Outcome: "received", Body: string(rawBody)}
+		fresh, err := tx.InsertWebhookEvent(ctx, e)
+		if err != nil {
+			return err
+		}
+		if !fresh {
+			result = "duplicate"
+			return nil
+		}
+		p, err := webhookPayout(ctx, tx, wh)
+		if err != nil {
+			return err
+		}
+		if p == nil {
+			result, detail = store.WebhookUnknownSession, "no payout has session "+wh.Session.ID
+			if err := tx.SetWebhookOutcome(ctx, e.ID, 0, result, detail); err != nil {
+				return err
+			}
+			a := providerActor.audit("webhook.unknown_session", 0, auditFlagged, wh.Type+"; "+detail)
+			a.ObjectType, a.ObjectID = "webhook", fmt.Sprint(e.ID)
+			return tx.Audit(ctx, a)
+		}
+		payoutID = p.ID
+		var auditOutcome string
+		result, detail, auditOutcome, err = s.applyWebhook(ctx, tx, p, wh)
+		if err != nil {
+			return err
+		}
+		if err := tx.SetWebhookOutcome(ctx, e.ID, p.ID, result, detail); err != nil {
+			return err
+		}
+		return tx.Audit(ctx, providerActor.audit("webhook."+wh.Type, p.ID, auditOutcome, detail))
+	})
+	if err != nil {
+		return fmt.Errorf("payout: webhook %s for session %s: %w", wh.Type, wh.Session.ID, err)
+	}
+	s.log.Info("webhook", "type", wh.Type, "session", wh.Session.ID, "payout", payoutID, "outcome", result)
+	return nil
+}
+
+// ErrBadWebhook means a correctly signed webhook body could not be used (not
+// JSON, no type or session id).
+var ErrBadWebhook = errors.New("unusable webhook body")
+
+// webhookPayout finds the payout a webhook is about: by session id, or by the
+// payout_id we put in the metadata, since the webhook can beat our recording
+// of the session/create reply. nil when none is ours.
+func webhookPayout(ctx context.Context, tx *store.Tx, wh *smartglocal.Webhook) (*store.Payout, error) {
+	p, err := tx.PayoutBySessionID(ctx, wh.Session.ID)
+	if err == nil || !errors.Is(err, store.ErrNotFound) {
+		return p, err
+	}
+	po := wh.Session.Payout()
+	if po == nil || len(po.Metadata) == 0 {
+		return nil, nil
+	}
+	var md struct {
+		PayoutID int64 `json:"payout_id"`
+	}
+	if json.Unmarshal(po.Metadata, &md) != nil || md.PayoutID <= 0 {
+		return nil, nil
+	}
+	p, err = tx.PayoutByID(ctx, md.PayoutID)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return nil, nil
+	case err != nil:
+		return nil, err
+	case p.ProviderSessionID != "":
+		// Ours has another session: this one is not ours, whatever it says.
+		return nil, nil
+	}
+	return p, nil
+}
+
+// applyWebhook decides what a new, verified webhook does to p and does it.
+// It returns the stored outcome, a detail, and the audit outcome.
+func (s *Service) applyWebhook(ctx context.Context, tx *store.Tx, p *store.Payout, wh *smartglocal.Webhook) (result, detail, auditOutcome string, err error) {
+	v := viewOf(&wh.Session)
+	cur := State(p.State)
+	po := wh.Session.Payout()
+	if po == nil {
+		return store.WebhookMismatch, "the session carries no payout", auditFlagged, nil
+	}
+	if po.AmountDetails.Amount != p.Amount || !strings.EqualFold(po.AmountDetails.Currency, p.Currency) {
+		return store.WebhookMismatch, fmt.Sprintf("provider says %d %s, we have %d %s",
+			po.AmountDetails.Amount, strings.ToUpper(po.AmountDetails.Currency), p.Amount, p.Currency), auditFlagged, nil
+	}
+	var to State
+	switch wh.Type {
+	case smartglocal.WebhookReadyToConfirm:
+		to = StatePendingApproval
+		// Out of unknown only while nothing of ours was attempted: after a lost
+		// confirm this news may be older than our confirm, and after a lost
+		// cancel the payout must not go back to approvers. session/status decides.
+		if cur == StateUnknown && (p.ConfirmAttempted || p.CancelReason != "") {
+			return store.WebhookStale, v.String() + "; left to the reconciler", auditStale, nil
+		}
+	case smartglocal.WebhookPaymentFinished:
+		// The provider may report success only for a payout we confirmed.
+		if proved := FromProvider(v.sessionStatus, v.payoutStatus, v.nextAction, v.errorCode, true); (proved == StateSucceeded || proved == StateConfirmed) && !p.ConfirmAttempted {
+			return store.WebhookRefused, v.String() + "; success reported for a payout we never confirmed", auditFlagged, nil
+		}
+		to = v.truth(p)
+	default:
+		return store.WebhookStale, "type not handled", auditStale, nil
+	}
+	if to == cur || !CanMove(cur, to) || (to == StateUnknown && cur == StateUnknown) {
+		return store.WebhookStale, fmt.Sprintf("%s; payout stays %s", v, cur), auditStale, nil
+	}
+	if p.ProviderSessionID == "" {
+		p.ProviderSessionID = wh.Session.ID
+	}
+	s.moveTo(p, to, v, tx.Now())
+	if err := tx.SavePayout(ctx, p); err != nil {
+		return "", "", "", err
+	}
+	return store.WebhookApplied, fmt.Sprintf("%s; %s → %s", v, cur, to), auditApplied, nil
+}
