@@ -198,7 +198,7 @@ func screenshot(t *testing.T, ctx context.Context, name string) {
 	if os.Getenv("UPDATE_SCREENSHOTS") == "" {
 		return
 	}
-	png := get(t, ctx, chromedp.FullScreenshot(90))
+	png := get(t, ctx, chromedp.FullScreenshot(100))
 	path := filepath.Join("..", "docs", "screenshots", name+".png")
 	os.MkdirAll(filepath.Dir(path), 0o755)
 	if err := os.WriteFile(path, png, 0o644); err != nil {

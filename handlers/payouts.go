@@ -191,9 +191,12 @@ func (a *app) payoutView(c echo.Context, p *store.Payout) (views.PayoutView, err
 		CustomerReference: p.CustomerReference, Note: p.Note, Purpose: p.Purpose, FailureReason: p.FailureReason,
 		CancelReason: p.CancelReason, SessionID: p.ProviderSessionID, ApprovalsNeeded: policy.Required(p.Currency, p.Amount),
 	}
+	// While a payout waits, only approvals of its current version count; once
+	// it has moved on, every approval it ever had is history worth showing.
+	waiting := payout.State(p.State) == payout.StatePendingApproval
 	var current []int64
 	for _, ap := range approvals {
-		if ap.Version == p.Version {
+		if !waiting || ap.Version == p.Version {
 			current = append(current, ap.UserID)
 			v.Approvals = append(v.Approvals, ap.UserName+", "+views.FormatTime(ap.At))
 		}
