@@ -1,0 +1,105 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	_ "modernc.org/sqlite"
+)
+
+func env(vars map[string]string) func(string) string {
+	return func(k string) string { return vars[k] }
+}
+
+func TestUsersAddListAndAuditVerify(t *testing.T) {
+	ctx := context.Background()
+	db := filepath.Join(t.TempDir(), "c.db")
+	getenv := env(map[string]string{"COUNTERSIGN_DB": db})
+	var out bytes.Buffer
+
+	err := run(ctx, []string{"users", "add", "-email", "ann@example.com", "-name", "Ann Admin", "-role", "admin", "-role", "approver"},
+		getenv, strings.NewReader("a long enough password\n"), &out, &out)
+	if err != nil {
+		t.Fatalf("users add: %v", err)
+	}
+	err = run(ctx, []string{"users", "add", "-email", "bob@example.com", "-name", "Bob", "-role", "maker"}, getenv, strings.NewReader("short\n"), &out, &out)
+	if err == nil || !strings.Contains(err.Error(), "at least 12") {
+		t.Errorf("short password: err = %v, want the length rule", err)
+	}
+	err = run(ctx, []string{"users", "add", "-email", "eve@example.com", "-name", "Eve", "-role", "superuser"}, getenv, strings.NewReader("a long enough password\n"), &out, &out)
+	if err == nil {
+		t.Error("unknown role accepted")
+	}
+	out.Reset()
+	if err := run(ctx, []string{"users"}, getenv, nil, &out, &out); err != nil {
+		t.Fatal(err)
+	}
+	if got := out.String(); !strings.Contains(got, "ann@example.com") || !strings.Contains(got, "admin,approver") || strings.Contains(got, "bob@") {
+		t.Errorf("users list:\n%s", got)
+	}
+	out.Reset()
+	if err := run(ctx, []string{"audit", "verify"}, getenv, nil, &out, &out); err != nil {
+		t.Fatalf("audit verify on an intact log: %v", err)
+	}
+	if !strings.Contains(out.String(), "intact: 1 entries") {
+		t.Errorf("audit verify said %q", out.String())
+	}
+
+	// Someone with write access edits the log behind the console's back.
+	raw, err := sql.Open("sqlite", "file:"+db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{`DROP TRIGGER audit_no_update`, `UPDATE audit_log SET detail = 'nothing happened'`} {
+		if _, err := raw.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	raw.Close()
+	err = run(ctx, []string{"audit", "verify"}, getenv, nil, &out, &out)
+	if err == nil || !strings.Contains(err.Error(), "broken at entry 1") {
+		t.Errorf("audit verify after tampering: %v, want broken at entry 1", err)
+	}
+}
+
+func TestConfigNeedsKeysForARealProvider(t *testing.T) {
+	_, err := parseConfig(nil, env(map[string]string{"SMARTGLOCAL_URL": "https://demo.smart-glocal.com"}), &bytes.Buffer{})
+	if err == nil {
+		t.Error("a provider URL without project and keys was accepted")
+	}
+	c, err := parseConfig([]string{"-addr", "127.0.0.1:9999"}, env(map[string]string{"COUNTERSIGN_ADDR": "0.0.0.0:1", "COUNTERSIGN_IDLE_TIMEOUT": "5m"}), &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Addr != "127.0.0.1:9999" || c.IdleTimeout.Minutes() != 5 || c.ProviderURL != "" {
+		t.Errorf("config = %+v; want the flag to win over the variable and the variable over the default", c)
+	}
+}
+
+// TestNoDemoAccountsWithARealProvider: with a provider configured the console
+// must not invent accounts; the first one comes from `users add`.
+func TestNoDemoAccountsWithARealProvider(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	db := filepath.Join(dir, "c.db")
+	keyFile := filepath.Join(dir, "partner.pem")
+	pubFile := filepath.Join(dir, "provider.pem")
+	writeTestKeys(t, keyFile, pubFile)
+	cfg, err := parseConfig([]string{"-db", db, "-provider-url", "http://127.0.0.1:1", "-project", "p", "-private-key", keyFile, "-public-key", pubFile},
+		env(nil), &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := newApp(ctx, cfg, discardLogger(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	if n, err := a.db.CountUsers(ctx); err != nil || n != 0 {
+		t.Errorf("users with a real provider: %d (err %v), want 0", n, err)
+	}
+}
