@@ -39,7 +39,7 @@ func TestProviderFaults(t *testing.T) {
 				t.Run(name, func(t *testing.T) {
 					t.Parallel()
 					w := want[method][i]
-					e := newEnv(t, envOptions{callTimeout: 300 * time.Millisecond})
+					e := newEnv(t, envOptions{callTimeout: time.Second})
 					ctx := context.Background()
 					inject := func() {
 						if after {

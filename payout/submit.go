@@ -82,8 +82,8 @@ type checked struct {
 // *DuplicateError, *Error) or the database failed.
 func (s *Service) Submit(ctx context.Context, a Actor, d Draft) (*store.Payout, error) {
 	if !slices.Contains(a.Roles, RoleMaker) || a.UserID <= 0 {
-		s.denied(ctx, a, "payout.create", 0, errNotMaker)
-		return nil, errNotMaker
+		s.denied(ctx, a, "payout.create", 0, ErrNotMaker)
+		return nil, ErrNotMaker
 	}
 	c, err := s.validate(ctx, d)
 	if err != nil {
@@ -145,7 +145,8 @@ func (s *Service) Submit(ctx context.Context, a Actor, d Draft) (*store.Payout, 
 	return s.result(ctx, p.ID, err)
 }
 
-var errNotMaker = &Error{"not_maker", "Only makers can prepare payouts."}
+// ErrNotMaker refuses a payout or card change by someone without the maker role.
+var ErrNotMaker = &Error{"not_maker", "Only makers can prepare payouts and save cards."}
 
 // result returns the payout as it now stands, or err.
 func (s *Service) result(ctx context.Context, id int64, err error) (*store.Payout, error) {

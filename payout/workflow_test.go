@@ -290,31 +290,39 @@ func TestTokenizedCard(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	info, err := e.client.TokenInfo(ctx, smartglocal.TokenInfoRequest{Type: "card",
-		Card: &smartglocal.Card{Type: "encrypted_card", EncryptedCard: &smartglocal.EncryptedCard{NumberHash: hash}}})
+	r := store.Recipient{FullName: "John Johnson", CustomerReference: "cust-9", CreatedBy: e.maker.UserID}
+	if err := e.db.InTx(ctx, func(tx *store.Tx) error { return tx.CreateRecipient(ctx, &r) }); err != nil {
+		t.Fatal(err)
+	}
+	var ve *ValidationError
+	if _, err := e.s().AddCard(ctx, e.maker, r.ID, "unknown-hash"); !errors.As(err, &ve) || ve.Fields["number_hash"] == "" {
+		t.Errorf("AddCard(unknown hash): %v; want a number_hash ValidationError", err)
+	}
+	if _, err := e.s().AddCard(ctx, e.approvers[0], r.ID, hash); !errors.Is(err, ErrNotMaker) {
+		t.Errorf("AddCard by an approver: %v; want ErrNotMaker", err)
+	}
+	card, err := e.s().AddCard(ctx, e.maker, r.ID, hash)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var r store.Recipient
-	var card store.Card
-	err = e.db.InTx(ctx, func(tx *store.Tx) error {
-		r = store.Recipient{FullName: "John Johnson", CustomerReference: "cust-9", CreatedBy: e.maker.UserID}
-		if err := tx.CreateRecipient(ctx, &r); err != nil {
-			return err
-		}
-		card = store.Card{RecipientID: r.ID, NumberHash: hash, Last4: info.Last4, Brand: info.Brand, AddedBy: e.maker.UserID}
-		return tx.CreateCard(ctx, &card)
-	})
-	if err != nil {
-		t.Fatal(err)
+	if card.Last4 != "4242" || card.Brand != "visa" {
+		t.Errorf("card from token/info: %+v", card)
+	}
+	if _, err := e.s().AddCard(ctx, e.maker, r.ID, hash); !errors.As(err, &ve) {
+		t.Errorf("same card twice: %v; want ValidationError", err)
 	}
 	d := Draft{RecipientID: r.ID, FullName: "John Johnson", Amount: "1,250.00", Currency: "eur", CardID: card.ID}
-	var ve *ValidationError
 	if _, err := e.s().Submit(ctx, e.maker, d); !errors.As(err, &ve) || ve.Fields["card_id"] == "" {
 		t.Fatalf("unverified card: err %v; want a card_id ValidationError", err)
 	}
-	if err := e.db.InTx(ctx, func(tx *store.Tx) error { return tx.VerifyCard(ctx, card.ID, e.approvers[0].UserID) }); err != nil {
+	if err := e.s().VerifyCard(ctx, e.maker, card.ID); !errors.Is(err, ErrOwnCard) {
+		t.Errorf("adder verifies own card: %v; want ErrOwnCard", err)
+	}
+	if err := e.s().VerifyCard(ctx, e.approvers[0], card.ID); err != nil {
 		t.Fatal(err)
+	}
+	if err := e.s().VerifyCard(ctx, e.approvers[1], card.ID); !errors.Is(err, ErrCardChanged) {
+		t.Errorf("verify twice: %v; want ErrCardChanged", err)
 	}
 	p := e.pending(d)
 	if p.CardID != card.ID || p.CardLast4 != "4242" || p.CardBrand != "visa" || p.RecipientID != r.ID || p.Amount != 125000 || p.Currency != "EUR" {
@@ -322,10 +330,21 @@ func TestTokenizedCard(t *testing.T) {
 	}
 	e.approve(e.approvers[1], p)
 	e.waitState(p.ID, StateSucceeded)
-	for _, c := range e.sb.Calls() {
-		if c.Method == "session/start/payout" && c.Status != 200 {
-			t.Errorf("start call %+v", c)
-		}
+
+	// A removed card can no longer be used.
+	if err := e.s().RemoveCard(ctx, e.maker, card.ID); err != nil {
+		t.Fatal(err)
+	}
+	d.ConfirmDuplicate = true
+	if _, err := e.s().Submit(ctx, e.maker, d); !errors.As(err, &ve) || ve.Fields["card_id"] == "" {
+		t.Errorf("removed card: err %v; want a card_id ValidationError", err)
+	}
+	var actions []string
+	for _, a := range e.audit(store.AuditFilter{ObjectType: "card", Ascending: true}) {
+		actions = append(actions, a.Action+"/"+a.Outcome)
+	}
+	if want := []string{"card.add/ok", "card.verify/denied", "card.verify/ok", "card.remove/ok"}; !slices.Equal(actions, want) {
+		t.Errorf("card audit %v; want %v", actions, want)
 	}
 }
 
@@ -382,7 +401,7 @@ func TestSubmitValidation(t *testing.T) {
 	if p, err := e.s().Submit(ctx, e.maker, with(func(d *Draft) { d.Amount = "100,000.00" })); err != nil || p.Amount != 10_000_000 {
 		t.Errorf("amount at the maximum: %v, %v", p, err)
 	}
-	if _, err := e.s().Submit(ctx, e.approvers[0], ok); !errors.Is(err, errNotMaker) {
+	if _, err := e.s().Submit(ctx, e.approvers[0], ok); !errors.Is(err, ErrNotMaker) {
 		t.Errorf("Submit by a non-maker: %v", err)
 	}
 	if n := e.sb.CallCount("session/create"); n != 1 {

@@ -1,0 +1,116 @@
+package payout
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"countersign/smartglocal"
+	"countersign/store"
+)
+
+// Refusals of a saved-card change.
+var (
+	ErrOwnCard        = &Error{"own_card", "You added this card, so someone else must verify it"}
+	ErrCardChanged    = &Error{"card_changed", "This card was already verified or removed"}
+	ErrCardNotFound   = &Error{"card_not_found", "There is no such card"}
+	errCardNotAllowed = &Error{"card_not_allowed", "Only makers and approvers can verify or remove cards"}
+)
+
+// AddCard saves, for a recipient, a card that the provider's tokenization
+// widget stored: numberHash is what the widget returned. Last4 and brand come
+// from token/info, never from the browser. The card cannot be used until a
+// second person verifies it (VerifyCard). Field problems are *ValidationError
+// (recipient_id, number_hash).
+func (s *Service) AddCard(ctx context.Context, a Actor, recipientID int64, numberHash string) (*store.Card, error) {
+	if a.UserID <= 0 || !slices.Contains(a.Roles, RoleMaker) {
+		return nil, ErrNotMaker
+	}
+	numberHash = strings.TrimSpace(numberHash)
+	if numberHash == "" || len(numberHash) > 256 || strings.ContainsFunc(numberHash, func(r rune) bool { return r <= ' ' || r > '~' }) {
+		return nil, &ValidationError{Fields: map[string]string{"number_hash": "Save the card with the card widget first"}}
+	}
+	if _, err := s.db.RecipientByID(ctx, recipientID); errors.Is(err, store.ErrNotFound) {
+		return nil, &ValidationError{Fields: map[string]string{"recipient_id": "Choose a recipient"}}
+	} else if err != nil {
+		return nil, err
+	}
+	cctx, cancel := s.callCtx(ctx)
+	info, err := s.sg.TokenInfo(cctx, smartglocal.TokenInfoRequest{Type: "card",
+		Card: &smartglocal.Card{Type: "encrypted_card", EncryptedCard: &smartglocal.EncryptedCard{NumberHash: numberHash}}})
+	cancel()
+	var pe *smartglocal.Error
+	switch {
+	case errors.As(err, &pe):
+		return nil, &ValidationError{Fields: map[string]string{"number_hash": "The provider does not know this card. Save it with the card widget again"}}
+	case err != nil:
+		return nil, fmt.Errorf("token/info: %w", err)
+	}
+	c := &store.Card{RecipientID: recipientID, NumberHash: numberHash, Last4: info.Last4, Brand: info.Brand, AddedBy: a.UserID}
+	err = s.db.InTx(ctx, func(tx *store.Tx) error {
+		if err := tx.CreateCard(ctx, c); err != nil {
+			return err
+		}
+		return tx.Audit(ctx, cardAudit(a, "card.add", c, fmt.Sprintf("%s for recipient #%d", cardLabel(c.Brand, c.Last4), recipientID)))
+	})
+	if errors.Is(err, store.ErrCardExists) {
+		return nil, &ValidationError{Fields: map[string]string{"number_hash": "This card is already saved for the recipient"}}
+	}
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// VerifyCard records a second person's check of a saved card; the person who
+// added it cannot.
+func (s *Service) VerifyCard(ctx context.Context, a Actor, cardID int64) error {
+	return s.changeCard(ctx, a, cardID, "card.verify", func(tx *store.Tx) error { return tx.VerifyCard(ctx, cardID, a.UserID) })
+}
+
+// RemoveCard takes a saved card out of use; payouts made with it keep it.
+func (s *Service) RemoveCard(ctx context.Context, a Actor, cardID int64) error {
+	return s.changeCard(ctx, a, cardID, "card.remove", func(tx *store.Tx) error { return tx.RemoveCard(ctx, cardID, a.UserID) })
+}
+
+func (s *Service) changeCard(ctx context.Context, a Actor, cardID int64, action string, change func(tx *store.Tx) error) error {
+	if a.UserID <= 0 || !(slices.Contains(a.Roles, RoleMaker) || slices.Contains(a.Roles, RoleApprover)) {
+		return errCardNotAllowed
+	}
+	err := s.db.InTx(ctx, func(tx *store.Tx) error {
+		c, err := tx.CardByID(ctx, cardID)
+		if err != nil {
+			return err
+		}
+		if err := change(tx); err != nil {
+			return err
+		}
+		return tx.Audit(ctx, cardAudit(a, action, c, cardLabel(c.Brand, c.Last4)))
+	})
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return ErrCardNotFound
+	case errors.Is(err, store.ErrSelfVerify):
+		s.logDenied(ctx, a, action, cardID, ErrOwnCard)
+		return ErrOwnCard
+	case errors.Is(err, store.ErrConflict):
+		return ErrCardChanged
+	}
+	return err
+}
+
+func (s *Service) logDenied(ctx context.Context, a Actor, action string, cardID int64, e *Error) {
+	entry := a.audit(action, 0, "denied", e.Code)
+	entry.ObjectType, entry.ObjectID = "card", fmt.Sprint(cardID)
+	if err := s.db.Audit(context.WithoutCancel(ctx), entry); err != nil {
+		s.log.Error("audit a refusal", "action", action, "card", cardID, "err", err)
+	}
+}
+
+func cardAudit(a Actor, action string, c *store.Card, detail string) store.AuditEntry {
+	e := a.audit(action, 0, "ok", detail)
+	e.ObjectType, e.ObjectID = "card", fmt.Sprint(c.ID)
+	return e
+}
