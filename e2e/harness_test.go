@@ -41,10 +41,10 @@ func TestMain(m *testing.M) {
 
 // console is a running countersign binary with its own database.
 type console struct {
-	URL    string
-	DB     string
-	logs   *syncBuffer
-	cmd    *exec.Cmd
+	URL  string
+	DB   string
+	logs *syncBuffer
+	cmd  *exec.Cmd
 }
 
 type syncBuffer struct {
@@ -52,8 +52,12 @@ type syncBuffer struct {
 	b  strings.Builder
 }
 
-func (s *syncBuffer) Write(p []byte) (int, error) { s.mu.Lock(); defer s.mu.Unlock(); return s.b.Write(p) }
-func (s *syncBuffer) String() string             { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
 var listening = regexp.MustCompile(`listening on (http://\S+)`)
 

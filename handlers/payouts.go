@@ -289,8 +289,12 @@ func (a *app) webhook(c echo.Context) error {
 		a.Logger.Warn("webhook refused: bad signature", "ip", c.RealIP())
 		return c.String(http.StatusUnauthorized, "bad signature")
 	}
+	if errors.Is(err, payout.ErrBadWebhook) {
+		a.Logger.Warn("webhook refused: signed but unusable", "ip", c.RealIP(), "err", err)
+		return c.String(http.StatusBadRequest, "bad webhook")
+	}
 	if err != nil {
-		return err
+		return err // 500: nothing was committed, so the provider retries
 	}
 	return c.String(http.StatusOK, "ok")
 }

@@ -125,10 +125,14 @@ func payoutByID(ctx context.Context, q querier, id int64) (*Payout, error) {
 }
 
 // PayoutByID returns one payout.
-func (d *DB) PayoutByID(ctx context.Context, id int64) (*Payout, error) { return payoutByID(ctx, d.db, id) }
+func (d *DB) PayoutByID(ctx context.Context, id int64) (*Payout, error) {
+	return payoutByID(ctx, d.db, id)
+}
 
 // PayoutByID returns one payout as this transaction sees it.
-func (t *Tx) PayoutByID(ctx context.Context, id int64) (*Payout, error) { return payoutByID(ctx, t.tx, id) }
+func (t *Tx) PayoutByID(ctx context.Context, id int64) (*Payout, error) {
+	return payoutByID(ctx, t.tx, id)
+}
 
 // PayoutBySessionID returns the payout that owns a provider session.
 func (t *Tx) PayoutBySessionID(ctx context.Context, sessionID string) (*Payout, error) {
