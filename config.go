@@ -24,6 +24,7 @@ type config struct {
 	PublicKeyFile  string // the provider's key that signs webhooks
 
 	BalanceInterval   time.Duration
+	BalanceStaleAfter time.Duration
 	ReconcileInterval time.Duration
 	StuckAfter        time.Duration
 	MaxAmount         string // largest single payout, in major units, applied to every currency
@@ -80,6 +81,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 		{&c.IdleTimeout, "idle-timeout", "COUNTERSIGN_IDLE_TIMEOUT", 15 * time.Minute, "sign out after this long without activity"},
 		{&c.SessionLifetime, "session-lifetime", "COUNTERSIGN_SESSION_LIFETIME", 8 * time.Hour, "sign out this long after signing in"},
 		{&c.BalanceInterval, "balance-interval", "COUNTERSIGN_BALANCE_INTERVAL", time.Minute, "how often to read the prefunding balance"},
+		{&c.BalanceStaleAfter, "balance-stale-after", "COUNTERSIGN_BALANCE_STALE_AFTER", 5 * time.Minute, "call a balance reading stale after this long"},
 		{&c.ReconcileInterval, "reconcile-interval", "COUNTERSIGN_RECONCILE_INTERVAL", 30 * time.Second, "how often to reconcile payouts in doubt"},
 		{&c.StuckAfter, "stuck-after", "COUNTERSIGN_STUCK_AFTER", 5 * time.Minute, "ask the provider about a payout with no news for this long"},
 		{&c.WebhookDelay, "sandbox-webhook-delay", "COUNTERSIGN_SANDBOX_WEBHOOK_DELAY", 500 * time.Millisecond, "embedded sandbox: delay before each webhook"},

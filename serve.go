@@ -27,6 +27,8 @@ type app struct {
 	handler http.Handler
 	db      *store.DB
 	payouts *payout.Service
+	client  *smartglocal.Client
+	logger  *slog.Logger
 	sandbox *sandbox.Server // nil with a real provider
 	closers []func()
 }
@@ -40,7 +42,7 @@ func (a *app) Close() {
 // newApp opens the database, connects the provider (or starts the embedded
 // sandbox, whose webhooks go to webhookURL) and builds the HTTP handler.
 func newApp(ctx context.Context, cfg *config, logger *slog.Logger, webhookURL string) (*app, error) {
-	a := &app{}
+	a := &app{logger: logger}
 	db, err := store.Open(ctx, cfg.DB)
 	if err != nil {
 		return nil, err
@@ -51,7 +53,8 @@ func newApp(ctx context.Context, cfg *config, logger *slog.Logger, webhookURL st
 	var client *smartglocal.Client
 	var webhookKey *rsa.PublicKey
 	hcfg := handlers.Config{DB: db, Logger: logger, IdleTimeout: cfg.IdleTimeout, AbsoluteTimeout: cfg.SessionLifetime,
-		SecureCookies: strings.HasPrefix(cfg.PublicURL, "https://"), TrustedProxies: cfg.TrustedProxies}
+		SecureCookies: strings.HasPrefix(cfg.PublicURL, "https://"), TrustedProxies: cfg.TrustedProxies,
+		BalanceStaleAfter: cfg.BalanceStaleAfter}
 	if cfg.ProviderURL == "" {
 		client, webhookKey, err = a.startSandbox(cfg, logger, webhookURL)
 		if err != nil {
@@ -92,7 +95,8 @@ func newApp(ctx context.Context, cfg *config, logger *slog.Logger, webhookURL st
 			return nil, err
 		}
 	}
-	hcfg.Payouts = a.payouts
+	hcfg.Payouts, hcfg.Provider = a.payouts, client
+	a.client = client
 	a.handler = handlers.New(hcfg)
 	return a, nil
 }
@@ -100,6 +104,7 @@ func newApp(ctx context.Context, cfg *config, logger *slog.Logger, webhookURL st
 // background runs the workers that keep payouts and balances true until ctx ends.
 func (a *app) background(ctx context.Context, cfg *config) {
 	go a.payouts.RunReconciler(ctx, cfg.ReconcileInterval)
+	go payout.PollBalance(ctx, a.db, a.client, cfg.BalanceInterval, a.logger)
 }
 
 // startSandbox runs the provider simulator in-process on loopback with fresh keys.

@@ -12,6 +12,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"countersign/payout"
+	"countersign/smartglocal"
 	"countersign/store"
 )
 
@@ -19,8 +20,8 @@ import (
 type Config struct {
 	DB      *store.DB
 	Payouts *payout.Service
-	Logger *slog.Logger
-	Now    func() time.Time
+	Logger  *slog.Logger
+	Now     func() time.Time
 
 	IdleTimeout     time.Duration // default 15 minutes
 	AbsoluteTimeout time.Duration // default 8 hours
@@ -34,6 +35,10 @@ type Config struct {
 	DemoAccounts []DemoAccount // listed on the sign-in page in sandbox mode
 	// ProviderCheck reports whether the provider answers, for /healthz.
 	ProviderCheck func(ctx context.Context) error
+	// Provider is the provider's client, for reading the balance on demand.
+	Provider *smartglocal.Client
+	// BalanceStaleAfter is the age at which a balance reading is called stale; default 5 minutes.
+	BalanceStaleAfter time.Duration
 }
 
 // DemoAccount is a sandbox-only account shown on the sign-in page.

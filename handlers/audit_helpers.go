@@ -20,5 +20,17 @@ func (a *app) audit(c echo.Context, action, objectType, objectID, outcome, detai
 	return a.DB.Audit(c.Request().Context(), auditEntry(c, action, objectType, objectID, outcome, detail))
 }
 
-// banners are the messages every signed-in page shows; the balance issue fills them.
-func (a *app) banners(c echo.Context) []string { return nil }
+// banners are the messages every signed-in page shows: a balance below the
+// level an admin set. A failure to read them is logged, not shown: the page
+// itself still works.
+func (a *app) banners(c echo.Context) []string {
+	ps, err := a.positions(c)
+	if err == nil {
+		var bs []string
+		if bs, err = a.lowBalanceBanners(c.Request().Context(), ps); err == nil {
+			return bs
+		}
+	}
+	a.Logger.Error("banners", "err", err)
+	return nil
+}

@@ -113,7 +113,13 @@ func (a *app) createPayout(c echo.Context) error {
 	case payout.StateUnknown:
 		err = flash(c, "error", "The provider did not answer in time. We will find out what happened and update this page; do not prepare it again.")
 	default:
-		err = flash(c, "ok", "Payout #"+itoa(p.ID)+" submitted. It waits for another person's approval.")
+		warning, werr := a.balanceWarning(c, p.Currency)
+		if werr != nil {
+			return werr
+		}
+		if err = flash(c, "ok", "Payout #"+itoa(p.ID)+" submitted. It waits for another person's approval."); err == nil && warning != "" {
+			err = flash(c, "warn", warning)
+		}
 	}
 	if err != nil {
 		return err
@@ -218,6 +224,11 @@ func (a *app) payoutView(c echo.Context, p *store.Payout) (views.PayoutView, err
 			v.ApproveBlocked = perr.Message
 		}
 		v.CanCancel = payout.CheckCancel(u.ID, userRoles(u), facts, "reason") == nil
+		after, overdraws, err := a.afterApproval(c, p)
+		if err != nil {
+			return v, err
+		}
+		v.AfterApproval, v.Overdraws = after, overdraws
 	}
 	return v, nil
 }

@@ -36,6 +36,8 @@ func (a *app) table() []route {
 
 		{"GET", "/", signedIn, a.dashboard},
 
+		{"GET", "/payouts", signedIn, a.history},
+		{"GET", "/payouts.csv", signedIn, a.exportPayouts},
 		{"GET", "/payouts/new", roles(maker), a.newPayout},
 		{"POST", "/payouts", roles(maker), a.createPayout},
 		{"GET", "/payouts/:id", signedIn, a.showPayout},
@@ -45,6 +47,14 @@ func (a *app) table() []route {
 		{"GET", "/queue/live", roles(maker, approver, admin), a.queueLive},
 		{"POST", "/webhooks/smartglocal", public, a.webhook},
 
+		{"GET", "/recipients", roles(maker, approver, admin), a.recipients},
+		{"POST", "/recipients", roles(maker), a.createRecipient},
+		{"GET", "/recipients/:id", roles(maker, approver, admin), a.showRecipient},
+		{"POST", "/recipients/:id/cards", roles(maker), a.addCard},
+		{"POST", "/recipients/:id/cards/:card/verify", roles(maker, approver), a.verifyCard},
+		{"POST", "/recipients/:id/cards/:card/remove", roles(maker, approver), a.removeCard},
+		{"POST", "/balance/refresh", roles(maker, approver, admin), a.refreshBalance},
+
 		{"GET", "/audit", roles(admin, auditor), a.auditLog},
 
 		{"GET", "/admin/users", roles(admin), a.users},
@@ -53,6 +63,8 @@ func (a *app) table() []route {
 		{"POST", "/admin/users/:id", roles(admin), a.updateUser},
 		{"POST", "/admin/users/:id/password", roles(admin), a.resetPassword},
 		{"POST", "/admin/users/:id/sessions/end", roles(admin), a.endSessions},
+		{"GET", "/admin/settings", roles(admin), a.settings},
+		{"POST", "/admin/settings", roles(admin), a.saveSettings},
 	}
 }
 

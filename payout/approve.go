@@ -138,6 +138,12 @@ func (s *Service) Approve(ctx context.Context, a Actor, payoutID, version int64)
 		if p.Version != version {
 			return ErrVersionChanged
 		}
+		// Checked in the transaction that records the approval (and perhaps
+		// claims the payout), so two approvals that each fit but together
+		// overdraw cannot both pass.
+		if err := CheckOverdrawTx(ctx, tx, p); err != nil {
+			return err
+		}
 		if err := tx.AddApproval(ctx, store.Approval{PayoutID: p.ID, UserID: a.UserID, Version: p.Version}); errors.Is(err, store.ErrConflict) {
 			return ErrAlreadyApproved
 		} else if err != nil {

@@ -1,0 +1,280 @@
+package handlers
+
+import (
+	"encoding/csv"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"countersign/payout"
+	"countersign/store"
+	"countersign/views"
+)
+
+// historyPageSize is how many payouts one page of the history shows.
+const historyPageSize = 50
+
+// readHistoryFilter reads the history's query: the store filter, what was
+// typed (to show it again), and what is wrong with it.
+func readHistoryFilter(q url.Values) (store.PayoutFilter, views.HistoryFilter, views.FieldErrors) {
+	v := views.HistoryFilter{States: q["state"], From: q.Get("from"), To: q.Get("to"), Maker: q.Get("maker"), Approver: q.Get("approver"),
+		Recipient: strings.TrimSpace(q.Get("recipient")), Currency: strings.ToUpper(strings.TrimSpace(q.Get("currency"))),
+		Min: strings.TrimSpace(q.Get("min")), Max: strings.TrimSpace(q.Get("max")), Last4: strings.TrimSpace(q.Get("last4"))}
+	errs := views.FieldErrors{}
+	var f store.PayoutFilter
+	for _, s := range v.States {
+		if !payout.State(s).Valid() {
+			errs["state"] = "Pick states from the list"
+		}
+		f.States = append(f.States, s)
+	}
+	if v.From != "" {
+		t, err := time.Parse(time.DateOnly, v.From)
+		if err != nil {
+			errs["from"] = "Use a date like 2026-11-21"
+		}
+		f.From = t
+	}
+	if v.To != "" {
+		t, err := time.Parse(time.DateOnly, v.To)
+		if err != nil {
+			errs["to"] = "Use a date like 2026-11-21"
+		} else if !f.From.IsZero() && t.Before(f.From) {
+			errs["to"] = "The end date is before the start date"
+		}
+		f.To = t.AddDate(0, 0, 1)
+	}
+	f.MakerID = userParam(v.Maker, "maker", errs)
+	f.ApproverID = userParam(v.Approver, "approver", errs)
+	if id, ok := strings.CutPrefix(v.Recipient, "#"); ok {
+		n, err := strconv.ParseInt(id, 10, 64)
+		if err != nil || n <= 0 {
+			errs["recipient"] = "Type part of a name, or # and a recipient number"
+		}
+		f.RecipientID = n
+	} else {
+		f.Recipient = v.Recipient
+	}
+	if v.Currency != "" {
+		if _, ok := payout.Exponent(v.Currency); !ok {
+			errs["currency"] = "Pick a currency from the list"
+		}
+		f.Currency = v.Currency
+	}
+	for _, b := range []struct {
+		field, typed string
+		into         *int64
+	}{{"min", v.Min, &f.MinAmount}, {"max", v.Max, &f.MaxAmount}} {
+		if b.typed == "" {
+			continue
+		}
+		if v.Currency == "" {
+			errs[b.field] = "Pick a currency to filter by amount"
+			continue
+		}
+		n, err := payout.ParseAmount(b.typed, v.Currency)
+		if err != nil {
+			errs[b.field] = err.Error()
+		}
+		*b.into = n
+	}
+	if f.MinAmount > 0 && f.MaxAmount > 0 && f.MaxAmount < f.MinAmount {
+		errs["max"] = "The upper amount is below the lower one"
+	}
+	if v.Last4 != "" {
+		if !isDigits(v.Last4, 4) {
+			errs["last4"] = "Type the last four digits of the card"
+		}
+		f.Last4 = v.Last4
+	}
+	if k, err := store.ParsePayoutKey(q.Get("after")); err == nil {
+		f.After = k
+	}
+	return f, v, errs
+}
+
+func userParam(s, field string, errs views.FieldErrors) int64 {
+	if s == "" {
+		return 0
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n <= 0 {
+		errs[field] = "Pick a person from the list"
+	}
+	return n
+}
+
+// filterQuery is the query of the filter as typed, without the page key.
+func filterQuery(v views.HistoryFilter) url.Values {
+	q := url.Values{}
+	for _, s := range v.States {
+		q.Add("state", s)
+	}
+	for _, kv := range [][2]string{{"from", v.From}, {"to", v.To}, {"maker", v.Maker}, {"approver", v.Approver}, {"recipient", v.Recipient},
+		{"currency", v.Currency}, {"min", v.Min}, {"max", v.Max}, {"last4", v.Last4}} {
+		if kv[1] != "" {
+			q.Set(kv[0], kv[1])
+		}
+	}
+	return q
+}
+
+func (a *app) history(c echo.Context) error {
+	ctx := c.Request().Context()
+	f, typed, errs := readHistoryFilter(c.QueryParams())
+	m := views.HistoryModel{Filter: typed, Errors: errs, Currencies: payout.Currencies()}
+	for _, s := range payout.AllStates() {
+		m.States = append(m.States, views.Option{Value: string(s), Label: s.Label()})
+	}
+	users, err := a.DB.Users(ctx)
+	if err != nil {
+		return err
+	}
+	for _, u := range users {
+		m.Users = append(m.Users, views.Option{Value: itoa(u.ID), Label: u.Name + " (" + u.Email + ")"})
+	}
+	status := http.StatusUnprocessableEntity
+	if len(errs) == 0 {
+		status = http.StatusOK
+		base := filterQuery(typed)
+		m.CSVHref = "/payouts.csv?" + base.Encode()
+		if !f.After.IsZero() {
+			m.FirstHref = "/payouts?" + base.Encode()
+		}
+		f.Limit = historyPageSize + 1
+		rows, err := a.DB.Payouts(ctx, f)
+		if err != nil {
+			return err
+		}
+		if len(rows) > historyPageSize {
+			rows = rows[:historyPageSize]
+			next := filterQuery(typed)
+			next.Set("after", rows[len(rows)-1].Key().String())
+			m.NextHref = "/payouts?" + next.Encode()
+		}
+		for _, r := range rows {
+			m.Rows = append(m.Rows, historyRow(r))
+		}
+		totals, err := a.DB.PayoutTotals(ctx, f)
+		if err != nil {
+			return err
+		}
+		for _, t := range totals {
+			m.Totals = append(m.Totals, views.TotalRow{Currency: t.Currency, Count: strconv.FormatInt(t.Count, 10),
+				Amount: payout.FormatAmount(t.Amount, t.Currency)})
+		}
+	}
+	if m.Frame, err = a.frame(c, "Payouts", "/payouts"); err != nil {
+		return err
+	}
+	return render(c, status, views.HistoryPage(m))
+}
+
+func historyRow(r *store.PayoutRow) views.HistoryRow {
+	s := payout.State(r.State)
+	return views.HistoryRow{ID: r.ID, Href: "/payouts/" + itoa(r.ID), CreatedAt: views.FormatTime(r.CreatedAt), State: r.State,
+		StateLabel: s.Label(), StateClass: stateClass(s), Amount: payout.FormatAmount(r.Amount, r.Currency), Currency: r.Currency,
+		FullName: r.FullName, Card: cardLabel(r.CardBrand, r.CardLast4), Maker: r.MakerName, Approvers: r.Approvers}
+}
+
+// csvHeader names the export's columns; csvRecord fills them in this order.
+var csvHeader = []string{"id", "created_at", "state", "amount", "currency", "recipient", "recipient_id", "card_brand", "card_last4",
+	"maker", "approvers", "customer_reference", "purpose", "note", "provider_session_id", "finished_at", "failure_code", "failure_reason", "cancel_reason"}
+
+func csvRecord(r *store.PayoutRow) []string {
+	at := func(t time.Time) string {
+		if t.IsZero() {
+			return ""
+		}
+		return t.UTC().Format(time.RFC3339)
+	}
+	rid := ""
+	if r.RecipientID != 0 {
+		rid = itoa(r.RecipientID)
+	}
+	rec := []string{itoa(r.ID), at(r.CreatedAt), r.State, payout.FormatAmount(r.Amount, r.Currency), r.Currency, r.FullName, rid,
+		r.CardBrand, r.CardLast4, r.MakerName, r.Approvers, r.CustomerReference, r.Purpose, r.Note, r.ProviderSessionID,
+		at(r.FinishedAt), r.FailureCode, r.FailureReason, r.CancelReason}
+	for i, cell := range rec {
+		rec[i] = csvCell(cell)
+	}
+	return rec
+}
+
+// csvCell neutralises a cell that a spreadsheet would read as a formula (or
+// as the start of one after a tab or carriage return) by a leading quote.
+func csvCell(s string) string {
+	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+		return "'" + s
+	}
+	return s
+}
+
+// exportPayouts streams the filtered history as CSV: rows are written as they
+// are read, so a million of them never sit in memory.
+func (a *app) exportPayouts(c echo.Context) error {
+	f, typed, errs := readHistoryFilter(c.QueryParams())
+	if len(errs) > 0 {
+		return echo.NewHTTPError(http.StatusBadRequest, "This filter is not valid. Open the payouts page, correct it and export again.")
+	}
+	ctx := c.Request().Context()
+	detail := maskDigitRuns(filterQuery(typed).Encode())
+	if err := a.audit(c, "payout.export", "payout", "", "ok", detail); err != nil {
+		return err
+	}
+	res := c.Response()
+	res.Header().Set(echo.HeaderContentType, "text/csv; charset=utf-8")
+	res.Header().Set(echo.HeaderContentDisposition, `attachment; filename="payouts-`+a.Now().UTC().Format("20060102-150405")+`.csv"`)
+	res.WriteHeader(http.StatusOK)
+	w := csv.NewWriter(res)
+	w.UseCRLF = true // RFC 4180, as spreadsheets expect
+	if err := w.Write(csvHeader); err != nil {
+		return nil // the client went away
+	}
+	n := 0
+	err := a.DB.EachPayout(ctx, f, func(r *store.PayoutRow) error {
+		if err := w.Write(csvRecord(r)); err != nil {
+			return err
+		}
+		if n++; n%500 == 0 {
+			w.Flush()
+			res.Flush()
+		}
+		return w.Error()
+	})
+	w.Flush()
+	if err == nil {
+		err = w.Error()
+	}
+	if err != nil && ctx.Err() == nil {
+		// The status line is gone; the file ends early and the log says why.
+		a.Logger.Error("payout export failed part-way", "rows", n, "err", err)
+	}
+	return nil
+}
+
+// maskDigitRuns hides every run of 12 or more digits but its last four, so
+// that a card number typed into a search box never reaches the audit log.
+func maskDigitRuns(s string) string {
+	b := []byte(s)
+	for i := 0; i < len(b); {
+		j := i
+		for j < len(b) && b[j] >= '0' && b[j] <= '9' {
+			j++
+		}
+		if j-i >= 12 {
+			for k := i; k < j-4; k++ {
+				b[k] = '*'
+			}
+		}
+		if j == i {
+			j++
+		}
+		i = j
+	}
+	return string(b)
+}

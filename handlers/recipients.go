@@ -1,0 +1,243 @@
+package handlers
+
+import (
+	"errors"
+	"net/http"
+	"net/mail"
+	"net/url"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/labstack/echo/v4"
+
+	"countersign/payout"
+	"countersign/store"
+	"countersign/views"
+)
+
+// recipientListLimit bounds the recipient book page; a search narrows it.
+const recipientListLimit = 200
+
+func recipientRow(r *store.Recipient) views.RecipientRow {
+	return views.RecipientRow{ID: r.ID, Href: "/recipients/" + itoa(r.ID), FullName: r.FullName,
+		CustomerReference: r.CustomerReference, Email: r.Email, Country: r.Country}
+}
+
+func (a *app) recipients(c echo.Context) error {
+	return a.renderRecipients(c, http.StatusOK, views.RecipientForm{})
+}
+
+func (a *app) renderRecipients(c echo.Context, status int, form views.RecipientForm) error {
+	search := strings.TrimSpace(c.QueryParam("q"))
+	country := strings.ToUpper(strings.TrimSpace(c.QueryParam("country")))
+	all, err := a.DB.Recipients(c.Request().Context(), search)
+	if err != nil {
+		return err
+	}
+	m := views.RecipientsModel{Search: search, Country: country, New: form, CanCreate: currentUser(c).HasRole(string(payout.RoleMaker))}
+	for _, r := range all {
+		if country != "" && r.Country != country {
+			continue
+		}
+		if len(m.Rows) == recipientListLimit {
+			m.More = true
+			break
+		}
+		m.Rows = append(m.Rows, recipientRow(r))
+	}
+	if m.Frame, err = a.frame(c, "Recipients", "/recipients"); err != nil {
+		return err
+	}
+	return render(c, status, views.RecipientsPage(m))
+}
+
+// recipientForm is what POST /recipients carries.
+type recipientForm struct {
+	FullName, CustomerReference, Email, Country string
+}
+
+func readRecipientForm(c echo.Context) (recipientForm, error) {
+	params, err := c.FormParams()
+	if err != nil {
+		return recipientForm{}, err
+	}
+	return recipientForm{
+		FullName:          strings.Join(strings.Fields(params.Get("full_name")), " "),
+		CustomerReference: strings.TrimSpace(params.Get("customer_reference")),
+		Email:             strings.TrimSpace(params.Get("email")),
+		Country:           strings.ToUpper(strings.TrimSpace(params.Get("country"))),
+	}, nil
+}
+
+func (f recipientForm) validate() views.FieldErrors {
+	errs := views.FieldErrors{}
+	if n := utf8.RuneCountInString(f.FullName); n == 0 || n > payout.MaxFullNameLen {
+		errs["full_name"] = "Enter the recipient's full name, up to 100 characters"
+	} else if strings.ContainsFunc(f.FullName, isControl) {
+		errs["full_name"] = "Use letters, spaces and punctuation only"
+	}
+	if utf8.RuneCountInString(f.CustomerReference) > payout.MaxReferenceLen || strings.ContainsFunc(f.CustomerReference, isControl) {
+		errs["customer_reference"] = "Keep the customer reference to 64 characters, without line breaks"
+	}
+	if f.Email != "" {
+		if addr, err := mail.ParseAddress(f.Email); err != nil || addr.Address != f.Email || len(f.Email) > 254 {
+			errs["email"] = "Enter an email address like name@example.com, or leave it empty"
+		}
+	}
+	if f.Country != "" && !isCountryCode(f.Country) {
+		errs["country"] = "Use the two-letter country code, like DE or GB"
+	}
+	return errs
+}
+
+func isControl(r rune) bool { return r < ' ' || r == 0x7f }
+
+func isCountryCode(s string) bool {
+	return len(s) == 2 && s[0] >= 'A' && s[0] <= 'Z' && s[1] >= 'A' && s[1] <= 'Z'
+}
+
+func (a *app) createRecipient(c echo.Context) error {
+	in, err := readRecipientForm(c)
+	if err != nil {
+		return err
+	}
+	form := views.RecipientForm{FullName: in.FullName, CustomerReference: in.CustomerReference, Email: in.Email, Country: in.Country, Errors: in.validate()}
+	if len(form.Errors) > 0 {
+		return a.renderRecipients(c, http.StatusUnprocessableEntity, form)
+	}
+	ctx := c.Request().Context()
+	r := &store.Recipient{FullName: in.FullName, CustomerReference: in.CustomerReference, Email: in.Email, Country: in.Country, CreatedBy: currentUser(c).ID}
+	err = a.DB.InTx(ctx, func(tx *store.Tx) error {
+		if err := tx.CreateRecipient(ctx, r); err != nil {
+			return err
+		}
+		return tx.Audit(ctx, auditEntry(c, "recipient.create", "recipient", itoa(r.ID), "ok", r.FullName))
+	})
+	if err != nil {
+		return err
+	}
+	if err := flash(c, "ok", "Added "+r.FullName+". Add a card for them below."); err != nil {
+		return err
+	}
+	return redirect(c, "/recipients/"+itoa(r.ID))
+}
+
+// recipientFromPath reads :id and loads that recipient.
+func (a *app) recipientFromPath(c echo.Context) (*store.Recipient, error) {
+	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
+	if err != nil {
+		return nil, echo.NewHTTPError(http.StatusNotFound, "No such recipient.")
+	}
+	r, err := a.DB.RecipientByID(c.Request().Context(), id)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, echo.NewHTTPError(http.StatusNotFound, "No such recipient.")
+	}
+	return r, err
+}
+
+// showRecipient shows a recipient and their cards. Coming back from the
+// sandbox widget, the query carries the token it stored: it only fills in the
+// form; the card is saved when the person presses "Add card".
+func (a *app) showRecipient(c echo.Context) error {
+	r, err := a.recipientFromPath(c)
+	if err != nil {
+		return err
+	}
+	form := views.AddCardForm{NumberHash: strings.TrimSpace(c.QueryParam("number_hash"))}
+	if form.NumberHash != "" {
+		if last4, brand := c.QueryParam("last4"), c.QueryParam("brand"); isDigits(last4, 4) && isWord(brand) {
+			form.FromWidget = cardLabel(brand, last4)
+		} else {
+			form.FromWidget = "a card"
+		}
+	}
+	return a.renderRecipient(c, http.StatusOK, r, form)
+}
+
+func (a *app) renderRecipient(c echo.Context, status int, r *store.Recipient, form views.AddCardForm) error {
+	ctx := c.Request().Context()
+	cards, err := a.DB.CardsForRecipient(ctx, r.ID)
+	if err != nil {
+		return err
+	}
+	u := currentUser(c)
+	m := views.RecipientModel{R: recipientRow(r), AddCard: form, CanAddCard: u.HasRole(string(payout.RoleMaker)),
+		PayoutsHref: "/payouts?" + url.Values{"recipient": {"#" + itoa(r.ID)}}.Encode()}
+	if m.CanAddCard {
+		m.PayHref = "/payouts/new?recipient=" + itoa(r.ID)
+	}
+	if m.CanAddCard && a.WidgetURL != "" {
+		back := c.Scheme() + "://" + c.Request().Host + "/recipients/" + itoa(r.ID)
+		m.WidgetHref = a.WidgetURL + "?" + url.Values{"return_to": {back}}.Encode()
+	}
+	names := map[int64]string{}
+	for _, card := range cards {
+		row := views.CardRow{ID: card.ID, Label: cardLabel(card.Brand, card.Last4), AddedAt: views.FormatTime(card.AddedAt),
+			Verified: card.Verified(), VerifiedAt: views.FormatTime(card.VerifiedAt)}
+		if row.AddedBy, err = a.userName(c, names, card.AddedBy); err != nil {
+			return err
+		}
+		if row.Verified {
+			if row.VerifiedBy, err = a.userName(c, names, card.VerifiedBy); err != nil {
+				return err
+			}
+		}
+		mayChange := u.HasRole(string(payout.RoleMaker)) || u.HasRole(string(payout.RoleApprover))
+		switch {
+		case row.Verified || !mayChange:
+		case card.AddedBy == u.ID:
+			row.VerifyBlocked = payout.ErrOwnCard.Message
+		default:
+			row.CanVerify = true
+		}
+		row.CanRemove = mayChange
+		m.Cards = append(m.Cards, row)
+	}
+	if m.Frame, err = a.frame(c, r.FullName, "/recipients"); err != nil {
+		return err
+	}
+	return render(c, status, views.RecipientPage(m))
+}
+
+// userName looks a user's name up once per page.
+func (a *app) userName(c echo.Context, seen map[int64]string, id int64) (string, error) {
+	if n, ok := seen[id]; ok {
+		return n, nil
+	}
+	u, err := a.DB.UserByID(c.Request().Context(), id)
+	if errors.Is(err, store.ErrNotFound) {
+		seen[id] = "user #" + itoa(id)
+		return seen[id], nil
+	}
+	if err != nil {
+		return "", err
+	}
+	seen[id] = u.Name
+	return u.Name, nil
+}
+
+func isDigits(s string, n int) bool {
+	if len(s) != n {
+		return false
+	}
+	for _, c := range []byte(s) {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// isWord accepts a card brand as the widget names it: a few ASCII letters.
+func isWord(s string) bool {
+	if s == "" || len(s) > 20 {
+		return false
+	}
+	for _, c := range []byte(s) {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == ' ') {
+			return false
+		}
+	}
+	return true
+}

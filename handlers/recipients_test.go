@@ -1,0 +1,281 @@
+package handlers
+
+import (
+	"bytes"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"countersign/store"
+)
+
+func TestRecipientFormKeepsWhatWasTyped(t *testing.T) {
+	h := newMoneyHarness(t, nil)
+	h.user("maker@example.com", "maker")
+	b := h.browser()
+	b.login("maker@example.com")
+	b.get("/recipients")
+	p := b.post("/recipients", url.Values{"full_name": {"  "}, "customer_reference": {"ref <7>"}, "email": {"not an email"}, "country": {"Germany"}})
+	if p.status != http.StatusUnprocessableEntity {
+		t.Fatalf("status %d, want 422", p.status)
+	}
+	for _, want := range []string{`value="ref &lt;7&gt;"`, `value="not an email"`, `value="GERMANY"`, "Enter the recipient&#39;s full name",
+		"Enter an email address like", "Use the two-letter country code", `id="full_name-error"`} {
+		if !strings.Contains(p.body, want) {
+			t.Errorf("re-rendered form lacks %q", want)
+		}
+	}
+	rs, _ := h.db.Recipients(t.Context(), "")
+	if len(rs) != 0 {
+		t.Errorf("an invalid recipient was saved: %v", rs)
+	}
+
+	p = b.post("/recipients", url.Values{"full_name": {" Jane   Doe "}, "customer_reference": {"C-1"}, "email": {"jane@example.com"}, "country": {"de"}})
+	if p.status != http.StatusSeeOther || !strings.HasPrefix(p.location, "/recipients/") {
+		t.Fatalf("create: status %d location %q", p.status, p.location)
+	}
+	rs, _ = h.db.Recipients(t.Context(), "")
+	if len(rs) != 1 || rs[0].FullName != "Jane Doe" || rs[0].Country != "DE" || rs[0].Email != "jane@example.com" || rs[0].CustomerReference != "C-1" {
+		t.Fatalf("saved %+v", rs)
+	}
+	if p.location != "/recipients/"+itoa(rs[0].ID) {
+		t.Errorf("redirect to %q", p.location)
+	}
+	entries, _ := h.db.AuditEntries(t.Context(), store.AuditFilter{ObjectType: "recipient", ObjectID: itoa(rs[0].ID)})
+	if len(entries) != 1 || entries[0].Action != "recipient.create" || entries[0].Actor != "maker@example.com" {
+		t.Errorf("audit: %+v", entries)
+	}
+}
+
+func TestRecipientSearch(t *testing.T) {
+	h := newMoneyHarness(t, nil)
+	maker := h.user("maker@example.com", "maker")
+	ctx := t.Context()
+	for _, r := range []store.Recipient{
+		{FullName: "Jane Doe", CustomerReference: "C-100", Email: "jane@example.com", Country: "DE"},
+		{FullName: "John Smith", CustomerReference: "C-200", Email: "js@example.org", Country: "GB"},
+		{FullName: "Ada Lovelace", CustomerReference: "X-9", Email: "ada@example.com", Country: "GB"},
+	} {
+		r.CreatedBy = maker.ID
+		if err := h.db.InTx(ctx, func(tx *store.Tx) error { return tx.CreateRecipient(ctx, &r) }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b := h.browser()
+	b.login("maker@example.com")
+	for _, tt := range []struct {
+		query string
+		want  []string // recipient ids, by name
+	}{
+		{"", []string{"3", "1", "2"}},
+		{"q=jane", []string{"1"}},
+		{"q=C-2", []string{"2"}},
+		{"q=example.com", []string{"3", "1"}},
+		{"country=gb", []string{"3", "2"}},
+		{"q=example.com&country=GB", []string{"3"}},
+		{"q=nobody", []string{}},
+	} {
+		p := b.get("/recipients?" + tt.query)
+		if got := attrs(p.body, "recipient-row", "data-recipient"); !slices.Equal(got, tt.want) {
+			t.Errorf("%q: got %v, want %v", tt.query, got, tt.want)
+		}
+	}
+}
+
+// TestCardsFourEyes adds a card by its token, is refused verifying it as the
+// person who added it, has a second person verify it, then pays-picks and
+// removes it; every step is audited and no card number is ever stored.
+func TestCardsFourEyes(t *testing.T) {
+	h := newMoneyHarness(t, nil)
+	maker := h.user("maker@example.com", "maker")
+	h.user("maker2@example.com", "maker")
+	h.user("approver@example.com", "approver")
+	h.user("auditor@example.com", "auditor")
+	jane := h.recipient(t, "Jane Doe", maker)
+	john := h.recipient(t, "John Smith", maker)
+	const pan = "4242424242424242"
+	hash, err := h.sb.Tokenize(pan)
+	if err != nil {
+		t.Fatal(err)
+	}
+	janePath := "/recipients/" + itoa(jane.ID)
+
+	m := h.browser()
+	m.login("maker@example.com")
+
+	// An unknown token is refused with what was typed kept.
+	p := m.post(janePath+"/cards", url.Values{"number_hash": {"deadbeef"}})
+	if p.status != http.StatusUnprocessableEntity || !strings.Contains(p.body, "The provider does not know this card") || !strings.Contains(p.body, `value="deadbeef"`) {
+		t.Fatalf("unknown token: status %d, body lacks the message or the typed token", p.status)
+	}
+
+	p = m.post(janePath+"/cards", url.Values{"number_hash": {hash}})
+	if p.status != http.StatusSeeOther || p.location != janePath {
+		t.Fatalf("add card: status %d location %q", p.status, p.location)
+	}
+	cards, _ := h.db.CardsForRecipient(t.Context(), jane.ID)
+	if len(cards) != 1 || cards[0].Last4 != "4242" || cards[0].Brand != "visa" || cards[0].Verified() {
+		t.Fatalf("cards after add: %+v", cards)
+	}
+	card := cards[0]
+	if n := h.sb.CallCount("token/info"); n != 2 {
+		t.Errorf("token/info called %d times, want 2 (the unknown token and the card)", n)
+	}
+	page := m.get(janePath)
+	row := tagWith(page.body, "card-row", "data-card", itoa(card.ID))
+	if !strings.Contains(row, `data-verified="false"`) || !strings.Contains(page.body, "VISA •••• 4242") {
+		t.Errorf("the page does not show an unverified VISA •••• 4242: %s", row)
+	}
+	if !strings.Contains(page.body, "You added this card, so someone else must verify it") || strings.Contains(page.body, `data-testid="verify-card"`) {
+		t.Error("the person who added the card is offered to verify it")
+	}
+	if strings.Contains(m.get("/payouts/new").body, "4242 · Jane Doe") {
+		t.Error("an unverified card is offered on the payout form")
+	}
+
+	// The adder verifying, however forged, is refused.
+	verify := janePath + "/cards/" + itoa(card.ID) + "/verify"
+	p = m.post(verify, nil)
+	if p.status != http.StatusSeeOther {
+		t.Fatalf("self-verify: status %d", p.status)
+	}
+	if !strings.Contains(m.get(janePath).body, "You added this card, so someone else must verify it.") {
+		t.Error("no message after the self-verify")
+	}
+	if c, _ := h.db.CardByID(t.Context(), card.ID); c.Verified() {
+		t.Fatal("the person who added the card verified it")
+	}
+
+	// Through another recipient's path the card does not exist.
+	a := h.browser()
+	a.login("approver@example.com")
+	a.get(janePath)
+	if p := a.post("/recipients/"+itoa(john.ID)+"/cards/"+itoa(card.ID)+"/verify", nil); p.status != http.StatusNotFound {
+		t.Errorf("verify through another recipient: status %d, want 404", p.status)
+	}
+	// An auditor cannot see or change cards.
+	au := h.browser()
+	au.login("auditor@example.com")
+	if p := au.post(verify, nil); p.status != http.StatusForbidden {
+		t.Errorf("auditor verify: status %d, want 403", p.status)
+	}
+
+	p = a.post(verify, nil)
+	if p.status != http.StatusSeeOther || p.location != janePath {
+		t.Fatalf("verify: status %d location %q", p.status, p.location)
+	}
+	if c, _ := h.db.CardByID(t.Context(), card.ID); !c.Verified() {
+		t.Fatal("a second person's verification did not take")
+	}
+	form := m.get("/payouts/new").body
+	if !strings.Contains(form, `<option value="`+itoa(card.ID)+`">VISA •••• 4242 · Jane Doe</option>`) {
+		t.Errorf("the verified card is not offered as VISA •••• 4242 · Jane Doe")
+	}
+	if only := m.get("/payouts/new?recipient=" + itoa(john.ID)).body; strings.Contains(only, "4242 · Jane Doe") {
+		t.Error("picking John still offers Jane's card")
+	}
+	if p := a.post(verify, nil); p.status != http.StatusSeeOther || !strings.Contains(a.get(janePath).body, "This card was already verified or removed.") {
+		t.Errorf("verifying twice: status %d, no message", p.status)
+	}
+
+	// Another maker removes it; it is no longer offered.
+	m2 := h.browser()
+	m2.login("maker2@example.com")
+	m2.get(janePath)
+	if p := m2.post(janePath+"/cards/"+itoa(card.ID)+"/remove", nil); p.status != http.StatusSeeOther {
+		t.Fatalf("remove: status %d", p.status)
+	}
+	if strings.Contains(m.get("/payouts/new").body, "4242 · Jane Doe") {
+		t.Error("a removed card is still offered")
+	}
+
+	entries, _ := h.db.AuditEntries(t.Context(), store.AuditFilter{ObjectType: "card", ObjectID: itoa(card.ID), Ascending: true})
+	var got []string
+	for _, e := range entries {
+		got = append(got, e.Action+" "+e.Outcome+" "+e.Actor)
+	}
+	want := []string{"card.add ok maker@example.com", "card.verify denied maker@example.com", "card.verify ok approver@example.com",
+		"card.remove ok maker2@example.com"}
+	if !slices.Equal(got, want) {
+		t.Errorf("card audit:\n got %q\nwant %q", got, want)
+	}
+
+	// Only the token, last4 and brand were kept: the number is nowhere in the database files.
+	// Every t.TempDir of this test, the harness's database among them, shares one parent.
+	files, _ := filepath.Glob(filepath.Join(filepath.Dir(t.TempDir()), "*", "*"))
+	if len(files) < 2 {
+		t.Fatalf("found only %v to search", files)
+	}
+	for _, f := range files {
+		b, _ := os.ReadFile(f)
+		if bytes.Contains(b, []byte(pan)) || bytes.Contains(b, []byte("424242424242")) {
+			t.Errorf("the card number is in %s", filepath.Base(f))
+		}
+	}
+}
+
+// TestCardThroughTheSandboxWidget follows the widget's round trip over HTTP:
+// the recipient page links to the widget with a way back, the widget
+// redirects back with the token, and the page only fills in the form.
+func TestCardThroughTheSandboxWidget(t *testing.T) {
+	h := newMoneyHarness(t, nil)
+	maker := h.user("maker@example.com", "maker")
+	jane := h.recipient(t, "Jane Doe", maker)
+	b := h.browser()
+	b.login("maker@example.com")
+	page := b.get("/recipients/" + itoa(jane.ID))
+	link := attrs(page.body, "card-widget", "href")
+	if len(link) != 1 {
+		t.Fatalf("no widget link on the recipient page")
+	}
+	widget, err := url.Parse(strings.ReplaceAll(link[0], "&amp;", "&"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	returnTo := widget.Query().Get("return_to")
+	if want := h.srv.URL + "/recipients/" + itoa(jane.ID); returnTo != want {
+		t.Fatalf("return_to %q, want %q", returnTo, want)
+	}
+	if widget.Scheme+"://"+widget.Host != h.sb.URL || widget.Path != "/sandbox/widget" {
+		t.Fatalf("widget link %q does not point at the sandbox widget", link[0])
+	}
+
+	// What the person does in the widget's page.
+	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := noFollow.PostForm(h.sb.URL+"/sandbox/widget", url.Values{"number": {"4242 4242 4242 4242"}, "return_to": {returnTo}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	back, err := url.Parse(resp.Header.Get("Location"))
+	if err != nil || resp.StatusCode != http.StatusSeeOther || back.Query().Get("number_hash") == "" {
+		t.Fatalf("widget answered %d, Location %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	hash := back.Query().Get("number_hash")
+
+	page = b.get(back.RequestURI())
+	if page.status != http.StatusOK {
+		t.Fatalf("back from the widget: status %d", page.status)
+	}
+	if !strings.Contains(page.body, `name="number_hash" value="`+hash+`"`) || !strings.Contains(page.body, "The widget stored VISA •••• 4242") {
+		t.Error("the form is not filled in with the widget's token")
+	}
+	if cards, _ := h.db.CardsForRecipient(t.Context(), jane.ID); len(cards) != 0 {
+		t.Fatalf("coming back from the widget saved a card: %+v", cards)
+	}
+	if p := b.post("/recipients/"+itoa(jane.ID)+"/cards", url.Values{"number_hash": {hash}}); p.status != http.StatusSeeOther {
+		t.Fatalf("add card: status %d", p.status)
+	}
+	if cards, _ := h.db.CardsForRecipient(t.Context(), jane.ID); len(cards) != 1 || cards[0].NumberHash != hash || cards[0].Last4 != "4242" {
+		t.Fatalf("cards: %+v", cards)
+	}
+	// A forged query shows nothing but escaped text.
+	forged := b.get("/recipients/" + itoa(jane.ID) + "?number_hash=%22%3E%3Cscript%3E&last4=<b>&brand=x")
+	if strings.Contains(forged.body, "<script>") || strings.Contains(forged.body, "<b>") {
+		t.Error("the query's values reached the page unescaped")
+	}
+}

@@ -1,0 +1,234 @@
+package handlers
+
+import (
+	"context"
+	"errors"
+	"maps"
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"countersign/payout"
+	"countersign/store"
+	"countersign/views"
+)
+
+// blankSettingsRows is how many empty rows the settings form offers for new currencies.
+const blankSettingsRows = 2
+
+// policy is the approval policy: from the workflow when there is one.
+func (a *app) policy(ctx context.Context) (payout.Policy, error) {
+	if a.Payouts != nil {
+		return a.Payouts.Policy(ctx)
+	}
+	v, err := a.DB.Setting(ctx, payout.PolicySetting, "")
+	if err != nil {
+		return payout.Policy{}, err
+	}
+	return payout.ParsePolicy(v)
+}
+
+func (a *app) lowLevels(ctx context.Context) (map[string]int64, error) {
+	v, err := a.DB.Setting(ctx, payout.LowBalanceSetting, "")
+	if err != nil {
+		return nil, err
+	}
+	return payout.ParseLevels(v)
+}
+
+func (a *app) settings(c echo.Context) error {
+	ctx := c.Request().Context()
+	pol, err := a.policy(ctx)
+	if err != nil {
+		return err
+	}
+	low, err := a.lowLevels(ctx)
+	if err != nil {
+		return err
+	}
+	ps, err := a.positions(c)
+	if err != nil {
+		return err
+	}
+	known := map[string]bool{}
+	for cur := range pol.Thresholds {
+		known[cur] = true
+	}
+	for cur := range low {
+		known[cur] = true
+	}
+	for _, p := range ps {
+		if p.Read {
+			known[p.Currency] = true
+		}
+	}
+	var rows []views.SettingsRow
+	for _, cur := range slices.Sorted(maps.Keys(known)) {
+		r := views.SettingsRow{Currency: cur, Fixed: true}
+		if t, ok := pol.Thresholds[cur]; ok {
+			r.Threshold = payout.FormatAmount(t, cur)
+		}
+		if l, ok := low[cur]; ok {
+			r.Low = payout.FormatAmount(l, cur)
+		}
+		rows = append(rows, r)
+	}
+	return a.renderSettings(c, http.StatusOK, rows, nil)
+}
+
+func (a *app) renderSettings(c echo.Context, status int, rows []views.SettingsRow, errs views.FieldErrors) error {
+	blank := 0
+	for _, r := range rows {
+		if !r.Fixed && r.Currency == "" {
+			blank++
+		}
+	}
+	for ; blank < blankSettingsRows; blank++ {
+		rows = append(rows, views.SettingsRow{})
+	}
+	f, err := a.frame(c, "Settings", "/admin/settings")
+	if err != nil {
+		return err
+	}
+	return render(c, status, views.SettingsPage(views.SettingsModel{Frame: f, Rows: rows, Currencies: payout.Currencies(), Errors: errs}))
+}
+
+// readSettings reads the rows of the form (kind, currency, threshold, low:
+// one of each per row, in order; kind says whether the currency was fixed or picked) into what was typed, the parsed values, and errors.
+func readSettings(c echo.Context) ([]views.SettingsRow, map[string]int64, map[string]int64, views.FieldErrors, error) {
+	params, err := c.FormParams()
+	if err != nil {
+		return nil, nil, nil, nil, err
+	}
+	curs, ths, lows, kinds := params["currency"], params["threshold"], params["low"], params["kind"]
+	if len(ths) != len(curs) || len(lows) != len(curs) || len(kinds) != len(curs) || len(curs) > 400 {
+		return nil, nil, nil, nil, echo.NewHTTPError(http.StatusBadRequest, "The settings form was not sent whole. Reload the page and try again.")
+	}
+	thresholds, levels, errs := map[string]int64{}, map[string]int64{}, views.FieldErrors{}
+	var rows []views.SettingsRow
+	seen := map[string]bool{}
+	for i := range curs {
+		typed := views.SettingsRow{Currency: strings.ToUpper(strings.TrimSpace(curs[i])), Threshold: strings.TrimSpace(ths[i]), Low: strings.TrimSpace(lows[i])}
+		cur := typed.Currency
+		_, known := payout.Exponent(cur)
+		typed.Fixed = known && kinds[i] == "fixed"
+		rows = append(rows, typed)
+		field := func(name string) string { return name + "-" + itoa(int64(i)) }
+		switch {
+		case cur == "" && (typed.Threshold != "" || typed.Low != ""):
+			errs[field("currency")] = "Pick a currency"
+			continue
+		case cur == "":
+			continue
+		case !known:
+			errs[field("currency")] = "Pick a currency from the list"
+			continue
+		case seen[cur]:
+			errs[field("currency")] = cur + " is already above"
+			continue
+		}
+		seen[cur] = true
+		if typed.Threshold != "" {
+			if n, ok := zeroOrAmount(typed.Threshold, cur, field("threshold"), errs); ok {
+				thresholds[cur] = n
+			}
+		}
+		if typed.Low != "" {
+			n, err := payout.ParseAmount(typed.Low, cur)
+			if err != nil {
+				errs[field("low")] = err.Error()
+			} else {
+				levels[cur] = n
+			}
+		}
+	}
+	return rows, thresholds, levels, errs, nil
+}
+
+// zeroOrAmount reads a threshold: 0 means every payout needs two approvers.
+func zeroOrAmount(s, cur, field string, errs views.FieldErrors) (int64, bool) {
+	if strings.Trim(s, "0.,") == "" {
+		return 0, true
+	}
+	n, err := payout.ParseAmount(s, cur)
+	if err != nil {
+		errs[field] = err.Error()
+		return 0, false
+	}
+	return n, true
+}
+
+func (a *app) saveSettings(c echo.Context) error {
+	rows, thresholds, levels, errs, err := readSettings(c)
+	if err != nil {
+		return err
+	}
+	if len(errs) > 0 {
+		return a.renderSettings(c, http.StatusUnprocessableEntity, rows, errs)
+	}
+	ctx := c.Request().Context()
+	oldPolicy, err := a.policy(ctx)
+	if err != nil {
+		return err
+	}
+	oldLevels, err := a.lowLevels(ctx)
+	if err != nil {
+		return err
+	}
+	changed := false
+	if !maps.Equal(oldPolicy.Thresholds, thresholds) {
+		if err := a.setPolicy(c, payout.Policy{Thresholds: thresholds}); err != nil {
+			return err
+		}
+		changed = true
+	}
+	if !maps.Equal(oldLevels, levels) {
+		v, err := payout.FormatLevels(levels)
+		if err != nil {
+			return err
+		}
+		err = a.DB.InTx(ctx, func(tx *store.Tx) error {
+			if err := tx.SetSetting(ctx, payout.LowBalanceSetting, v); err != nil {
+				return err
+			}
+			return tx.Audit(ctx, auditEntry(c, "settings.balance_low", "setting", payout.LowBalanceSetting, "ok", "levels "+v))
+		})
+		if err != nil {
+			return err
+		}
+		changed = true
+	}
+	msg := "Nothing changed."
+	if changed {
+		msg = "Settings saved."
+	}
+	if err := flash(c, "ok", msg); err != nil {
+		return err
+	}
+	return redirect(c, "/admin/settings")
+}
+
+// setPolicy stores the approval thresholds through the workflow, which audits it.
+func (a *app) setPolicy(c echo.Context, p payout.Policy) error {
+	ctx := c.Request().Context()
+	if a.Payouts != nil {
+		err := a.Payouts.SetPolicy(ctx, actor(c), p)
+		var perr *payout.Error
+		if errors.As(err, &perr) {
+			return echo.NewHTTPError(http.StatusForbidden, perr.Message)
+		}
+		return err
+	}
+	v, err := p.Format()
+	if err != nil {
+		return err
+	}
+	return a.DB.InTx(ctx, func(tx *store.Tx) error {
+		if err := tx.SetSetting(ctx, payout.PolicySetting, v); err != nil {
+			return err
+		}
+		return tx.Audit(ctx, auditEntry(c, "policy.update", "setting", payout.PolicySetting, "ok", "thresholds "+v))
+	})
+}

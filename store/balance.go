@@ -1,0 +1,186 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// BalanceSnapshot is one reading of the provider's prefunding balance in one
+// currency (upper-case ISO 4217), in minor units, and when it was read.
+type BalanceSnapshot struct {
+	ID       int64
+	Currency string
+	Amount   int64
+	ReadAt   time.Time
+}
+
+// InsertBalanceSnapshot records one reading of the wallets: every currency in
+// one transaction, so a reading is never half there. A zero ReadAt is now.
+func (d *DB) InsertBalanceSnapshot(ctx context.Context, snaps ...BalanceSnapshot) error {
+	return d.inTx(ctx, func(tx *sql.Tx) error {
+		now := d.now()
+		for i := range snaps {
+			s := &snaps[i]
+			if s.ReadAt.IsZero() {
+				s.ReadAt = now
+			}
+			res, err := tx.ExecContext(ctx, `INSERT INTO balance_snapshots (currency, amount, read_at) VALUES (?, ?, ?)`,
+				strings.ToUpper(s.Currency), s.Amount, formatTime(s.ReadAt))
+			if err != nil {
+				return fmt.Errorf("insert balance snapshot: %w", err)
+			}
+			s.ID, _ = res.LastInsertId()
+		}
+		return nil
+	})
+}
+
+// The latest reading per currency. The table grows by a row per currency a
+// minute, and every page shows the gauges, so this must not read it all: the
+// recursive part hops from one currency to the next along the
+// (currency, read_at) index, and each currency's latest row is one more probe.
+const latestBalances = `WITH RECURSIVE cur(c) AS (
+		SELECT min(currency) FROM balance_snapshots
+		UNION ALL
+		SELECT (SELECT min(currency) FROM balance_snapshots WHERE currency > cur.c) FROM cur WHERE cur.c IS NOT NULL)
+	SELECT s.id, s.currency, s.amount, s.read_at FROM cur
+	JOIN balance_snapshots s ON s.id = (SELECT id FROM balance_snapshots WHERE currency = cur.c ORDER BY read_at DESC, id DESC LIMIT 1)
+	ORDER BY s.currency`
+
+func scanSnapshots(rows *sql.Rows, err error) ([]BalanceSnapshot, error) {
+	if err != nil {
+		return nil, fmt.Errorf("balance snapshots: %w", err)
+	}
+	defer rows.Close()
+	var out []BalanceSnapshot
+	for rows.Next() {
+		var s BalanceSnapshot
+		var at string
+		if err := rows.Scan(&s.ID, &s.Currency, &s.Amount, &at); err != nil {
+			return nil, err
+		}
+		s.ReadAt = parseTime(at)
+		out = append(out, s)
+	}
+	return out, rows.Err()
+}
+
+// LatestBalances returns the most recent reading of each currency, by currency.
+func (d *DB) LatestBalances(ctx context.Context) ([]BalanceSnapshot, error) {
+	return scanSnapshots(d.db.QueryContext(ctx, latestBalances))
+}
+
+// BalanceHistory returns the readings of currency since the given time, oldest
+// first, thinned to the last reading of each hour: a 60-second poller makes
+// 43,200 readings a month, and a chart needs a few hundred points.
+func (d *DB) BalanceHistory(ctx context.Context, currency string, since time.Time) ([]BalanceSnapshot, error) {
+	return scanSnapshots(d.db.QueryContext(ctx, `SELECT id, currency, amount, max(read_at) FROM balance_snapshots
+		WHERE currency = ? AND read_at >= ? GROUP BY substr(read_at, 1, 13) ORDER BY 4`, strings.ToUpper(currency), formatTime(since)))
+}
+
+// Exposure is the total of the payouts in one state and currency, split by
+// whether session/confirm was ever sent for them.
+type Exposure struct {
+	Currency         string
+	State            string
+	ConfirmAttempted bool
+	Count            int64
+	Amount           int64
+}
+
+// BalanceQuery says which payouts weigh on the money on hand. The store does
+// not know the payout states' meaning; the payout package does.
+type BalanceQuery struct {
+	OpenStates   []string // states whose payouts may still take money
+	SettledState string   // the state of a payout whose money left (succeeded)
+	ExcludeID    int64    // leave this payout out (the one being decided); 0 for none
+}
+
+// BalanceInputs is what the balance arithmetic needs, read at one instant.
+type BalanceInputs struct {
+	Readings []BalanceSnapshot // the latest reading per currency
+	Open     []Exposure        // payouts in OpenStates, by currency, state and confirm_attempted
+	// Settled is, per currency, the total of payouts that reached SettledState
+	// after that currency's latest reading: money that has left but that the
+	// reading may not show yet.
+	Settled map[string]int64
+}
+
+// BalanceInputs reads the latest balances and the payouts that weigh on them
+// in one read transaction, so that a payout moving between states is counted
+// exactly once.
+func (d *DB) BalanceInputs(ctx context.Context, q BalanceQuery) (BalanceInputs, error) {
+	tx, err := d.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return BalanceInputs{}, fmt.Errorf("begin: %w", err)
+	}
+	defer tx.Rollback()
+	return balanceInputs(ctx, tx, q)
+}
+
+// BalanceInputs reads the same as DB.BalanceInputs, as this transaction sees
+// it. Called inside a write transaction it sees exactly what that
+// transaction will decide on, with no other writer in between.
+func (t *Tx) BalanceInputs(ctx context.Context, q BalanceQuery) (BalanceInputs, error) {
+	return balanceInputs(ctx, t.tx, q)
+}
+
+func balanceInputs(ctx context.Context, q querier, bq BalanceQuery) (BalanceInputs, error) {
+	var in BalanceInputs
+	var err error
+	if in.Readings, err = scanSnapshots(q.QueryContext(ctx, latestBalances)); err != nil {
+		return in, err
+	}
+	if len(bq.OpenStates) > 0 {
+		args := []any{bq.ExcludeID}
+		for _, s := range bq.OpenStates {
+			args = append(args, s)
+		}
+		rows, err := q.QueryContext(ctx, `SELECT currency, state, confirm_attempted != 0, count(*), sum(amount) FROM payouts
+			WHERE id != ? AND state IN (?`+repeat(",?", len(bq.OpenStates)-1)+`) GROUP BY currency, state, confirm_attempted != 0
+			ORDER BY currency, state, 3`, args...)
+		if err != nil {
+			return in, fmt.Errorf("open payouts: %w", err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var e Exposure
+			if err := rows.Scan(&e.Currency, &e.State, &e.ConfirmAttempted, &e.Count, &e.Amount); err != nil {
+				return in, err
+			}
+			in.Open = append(in.Open, e)
+		}
+		if err := rows.Err(); err != nil {
+			return in, err
+		}
+		rows.Close()
+	}
+	in.Settled = map[string]int64{}
+	if bq.SettledState != "" {
+		// Per currency a range of payouts_finished: only what finished since the reading.
+		rows, err := q.QueryContext(ctx, `SELECT b.currency, (SELECT coalesce(sum(p.amount), 0) FROM payouts p
+			WHERE p.state = ? AND p.finished_at > b.read_at AND p.currency = b.currency AND p.id != ?)
+			FROM (`+latestBalances+`) AS b`, bq.SettledState, bq.ExcludeID)
+		if err != nil {
+			return in, fmt.Errorf("settled payouts: %w", err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var cur string
+			var amount int64
+			if err := rows.Scan(&cur, &amount); err != nil {
+				return in, err
+			}
+			if amount != 0 {
+				in.Settled[cur] = amount
+			}
+		}
+		if err := rows.Err(); err != nil {
+			return in, err
+		}
+	}
+	return in, nil
+}

@@ -1,0 +1,121 @@
+package store
+
+import (
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestBalanceSnapshots(t *testing.T) {
+	db, _ := openTest(t)
+	clk := &listClock{now: time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)}
+	db.Now = clk.Now
+	ctx := t.Context()
+	at := func(h, m int) time.Time { return time.Date(2026, 11, 20, h, m, 0, 0, time.UTC) }
+	// usd readings at 10:00, 10:20, 10:40, 11:05; eur at 10:00 only.
+	for _, r := range []struct {
+		at  time.Time
+		usd int64
+	}{{at(10, 0), 500}, {at(10, 20), 400}, {at(10, 40), 300}, {at(11, 5), 200}} {
+		clk.now = r.at
+		snaps := []BalanceSnapshot{{Currency: "usd", Amount: r.usd}}
+		if r.at.Equal(at(10, 0)) {
+			snaps = append(snaps, BalanceSnapshot{Currency: "EUR", Amount: 90})
+		}
+		if err := db.InsertBalanceSnapshot(ctx, snaps...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	latest, err := db.LatestBalances(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type row struct {
+		cur    string
+		amount int64
+		at     time.Time
+	}
+	rows := func(ss []BalanceSnapshot) []row {
+		var out []row
+		for _, s := range ss {
+			out = append(out, row{s.Currency, s.Amount, s.ReadAt})
+		}
+		return out
+	}
+	if got, want := rows(latest), []row{{"EUR", 90, at(10, 0)}, {"USD", 200, at(11, 5)}}; !slices.Equal(got, want) {
+		t.Errorf("LatestBalances = %v, want %v", got, want)
+	}
+	hist, err := db.BalanceHistory(ctx, "usd", at(10, 10))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 10:00 is before since; 10:20 and 10:40 share an hour, the later wins.
+	if got, want := rows(hist), []row{{"USD", 300, at(10, 40)}, {"USD", 200, at(11, 5)}}; !slices.Equal(got, want) {
+		t.Errorf("BalanceHistory = %v, want %v", got, want)
+	}
+	if none, err := db.BalanceHistory(ctx, "GBP", time.Time{}); err != nil || len(none) != 0 {
+		t.Errorf("GBP history = %v, %v; want nothing", none, err)
+	}
+}
+
+func TestBalanceInputs(t *testing.T) {
+	f := newListFixture(t) // p1 (USD 1000) succeeded at 09:30, p6 (JPY 99) at 14:30, p3 failed, p4 cancelled
+	ctx := t.Context()
+	f.clock.now = day(1).Add(12 * time.Hour)
+	if err := f.db.InsertBalanceSnapshot(ctx, BalanceSnapshot{Currency: "USD", Amount: 1_000_000}, BalanceSnapshot{Currency: "JPY", Amount: 5000}); err != nil {
+		t.Fatal(err)
+	}
+	q := BalanceQuery{OpenStates: []string{"pending_approval", "confirmed"}, SettledState: "succeeded"}
+	in, err := f.db.BalanceInputs(ctx, q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantOpen := []Exposure{
+		{"EUR", "pending_approval", false, 1, 2500},
+		{"USD", "confirmed", true, 1, 1000},
+		{"USD", "pending_approval", false, 2, 1001 + 999},
+	}
+	if !slices.Equal(in.Open, wantOpen) {
+		t.Errorf("Open = %v, want %v", in.Open, wantOpen)
+	}
+	// p1 finished before the 12:00 reading, p6 after it.
+	if len(in.Settled) != 1 || in.Settled["JPY"] != 99 {
+		t.Errorf("Settled = %v, want JPY 99 only", in.Settled)
+	}
+	if len(in.Readings) != 2 || in.Readings[0].Currency != "JPY" || in.Readings[1].Amount != 1_000_000 {
+		t.Errorf("Readings = %v", in.Readings)
+	}
+
+	// Leaving one payout out removes it from whichever sum it was in.
+	q.ExcludeID = f.ids["p8"]
+	err = f.db.InTx(ctx, func(tx *Tx) error {
+		in, err = tx.BalanceInputs(ctx, q)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []Exposure{wantOpen[0], wantOpen[1], {"USD", "pending_approval", false, 1, 1001}}; !slices.Equal(in.Open, want) {
+		t.Errorf("without p8: Open = %v, want %v", in.Open, want)
+	}
+	q.ExcludeID = f.ids["p6"]
+	if in, err = f.db.BalanceInputs(ctx, q); err != nil || len(in.Settled) != 0 {
+		t.Errorf("without p6: Settled = %v, %v; want none", in.Settled, err)
+	}
+}
+
+// TestLatestBalancesDoesNotReadEverySnapshot: a reading a minute per
+// currency is half a million rows a year, and every page shows the gauges.
+func TestLatestBalancesDoesNotReadEverySnapshot(t *testing.T) {
+	db, _ := openTest(t)
+	plan := explain(t, db, latestBalances)
+	if strings.Contains(plan, "SCAN balance_snapshots") {
+		t.Errorf("the latest readings scan every snapshot:\n%s", plan)
+	}
+	plan = explain(t, db, `SELECT (SELECT coalesce(sum(p.amount), 0) FROM payouts p
+		WHERE p.state = ? AND p.finished_at > ? AND p.currency = ? AND p.id != ?)`, "succeeded", "x", "USD", 0)
+	if !strings.Contains(plan, "payouts_finished (state=? AND finished_at>?)") {
+		t.Errorf("what finished since a reading is not a range of payouts_finished:\n%s", plan)
+	}
+}

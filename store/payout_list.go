@@ -1,0 +1,346 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// PayoutFilter selects payouts for the history page and its export. Zero
+// fields do not filter. Rows come newest first: created_at desc, id desc.
+type PayoutFilter struct {
+	States      []string
+	From, To    time.Time // created_at in [From, To)
+	MakerID     int64
+	ApproverID  int64 // approved any version of the payout
+	RecipientID int64
+	Recipient   string // the payout's recipient name contains this, ignoring case
+	Currency    string
+	MinAmount   int64 // minor units, inclusive
+	MaxAmount   int64 // minor units, inclusive
+	Last4       string
+	// After continues a listing: only rows that come after this key in the
+	// order above (keyset pagination: stable while new payouts arrive).
+	After PayoutKey
+	Limit int // 0 is no limit
+}
+
+// PayoutKey is a payout's place in the newest-first order.
+type PayoutKey struct {
+	CreatedAt time.Time
+	ID        int64
+}
+
+// IsZero reports whether the key is unset.
+func (k PayoutKey) IsZero() bool { return k.ID == 0 }
+
+// String encodes the key for a URL; ParsePayoutKey reads it back.
+func (k PayoutKey) String() string {
+	if k.IsZero() {
+		return ""
+	}
+	return formatTime(k.CreatedAt) + "_" + strconv.FormatInt(k.ID, 10)
+}
+
+// ErrBadKey is returned by ParsePayoutKey for anything String did not make.
+var ErrBadKey = errors.New("bad page key")
+
+// ParsePayoutKey reads a key made by PayoutKey.String.
+func ParsePayoutKey(s string) (PayoutKey, error) {
+	at, id, ok := strings.Cut(s, "_")
+	t, err := time.Parse(timeLayout, at)
+	n, nerr := strconv.ParseInt(id, 10, 64)
+	if !ok || err != nil || nerr != nil || n <= 0 {
+		return PayoutKey{}, ErrBadKey
+	}
+	return PayoutKey{CreatedAt: t, ID: n}, nil
+}
+
+// Key is the payout's place in the newest-first order.
+func (p *Payout) Key() PayoutKey { return PayoutKey{CreatedAt: p.CreatedAt, ID: p.ID} }
+
+// PayoutRow is a payout as the history lists it: with who approved it.
+type PayoutRow struct {
+	*Payout
+	Approvers string // names of everyone who approved any version, comma-separated
+}
+
+// where builds the filter's WHERE clause (without the keyset) and its arguments.
+func (f PayoutFilter) where() (string, []any) {
+	var conds []string
+	var args []any
+	add := func(cond string, a ...any) { conds = append(conds, cond); args = append(args, a...) }
+	if len(f.States) > 0 {
+		cond := `p.state IN (?` + repeat(",?", len(f.States)-1) + `)`
+		var a []any
+		for _, s := range f.States {
+			a = append(a, s)
+		}
+		add(cond, a...)
+	}
+	if !f.From.IsZero() {
+		add(`p.created_at >= ?`, formatTime(f.From))
+	}
+	if !f.To.IsZero() {
+		add(`p.created_at < ?`, formatTime(f.To))
+	}
+	if f.MakerID != 0 {
+		add(`p.maker_id = ?`, f.MakerID)
+	}
+	if f.ApproverID != 0 {
+		add(`p.id IN (SELECT payout_id FROM approvals WHERE user_id = ?)`, f.ApproverID)
+	}
+	if f.RecipientID != 0 {
+		add(`p.recipient_id = ?`, f.RecipientID)
+	}
+	if s := strings.TrimSpace(f.Recipient); s != "" {
+		add(`p.full_name LIKE ? ESCAPE '\'`, likePattern(s))
+	}
+	if f.Currency != "" {
+		add(`p.currency = ?`, strings.ToUpper(f.Currency))
+	}
+	if f.MinAmount != 0 {
+		add(`p.amount >= ?`, f.MinAmount)
+	}
+	if f.MaxAmount != 0 {
+		add(`p.amount <= ?`, f.MaxAmount)
+	}
+	if f.Last4 != "" {
+		add(`p.card_last4 = ?`, f.Last4)
+	}
+	if len(conds) == 0 {
+		return "", nil
+	}
+	return ` WHERE ` + strings.Join(conds, " AND "), args
+}
+
+// listQuery is the page query of a filter: keyset, order and limit included.
+//
+// Several states are asked as one arm per state, merged: each arm walks
+// payouts_state_created in the page's order and the merge stops after a page.
+// "state IN (…)" instead would sort every matching row first, and "failed or
+// succeeded" is nearly every row.
+func (f PayoutFilter) listQuery() (string, []any) {
+	var states []string
+	for _, s := range f.States {
+		if !slices.Contains(states, s) {
+			states = append(states, s) // an arm per state: a repeated state would list its rows twice
+		}
+	}
+	if len(states) < 2 {
+		q, args := f.arm()
+		q += ` ORDER BY p.created_at DESC, p.id DESC`
+		if f.Limit > 0 {
+			q += ` LIMIT ?`
+			args = append(args, f.Limit)
+		}
+		return q, args
+	}
+	var arms []string
+	var args []any
+	for _, s := range states {
+		one := f
+		one.States = []string{s}
+		q, a := one.arm()
+		arms = append(arms, q)
+		args = append(args, a...)
+	}
+	q := strings.Join(arms, ` UNION ALL `) + ` ORDER BY key_at DESC, key_id DESC`
+	if f.Limit > 0 {
+		q += ` LIMIT ?`
+		args = append(args, f.Limit)
+	}
+	return q, args
+}
+
+// arm is the SELECT of a filter with its keyset, without order or limit.
+func (f PayoutFilter) arm() (string, []any) {
+	where, args := f.where()
+	if !f.After.IsZero() {
+		if where == "" {
+			where = ` WHERE `
+		} else {
+			where += ` AND `
+		}
+		// A row value comparison: SQLite walks the (…, created_at, id) index from the key.
+		where += `(p.created_at, p.id) < (?, ?)`
+		args = append(args, formatTime(f.After.CreatedAt), f.After.ID)
+	}
+	return `SELECT ` + payoutColumns + `,
+		coalesce((SELECT group_concat(au.name, ', ') FROM users au WHERE au.id IN (SELECT a.user_id FROM approvals a WHERE a.payout_id = p.id)), ''),
+		p.created_at AS key_at, p.id AS key_id` + payoutFrom + where, args
+}
+
+// Payouts returns the payouts that match the filter, newest first, at most
+// f.Limit of them, after f.After.
+func (d *DB) Payouts(ctx context.Context, f PayoutFilter) ([]*PayoutRow, error) {
+	var out []*PayoutRow
+	err := d.eachPayoutPage(ctx, f, func(r *PayoutRow) error { out = append(out, r); return nil })
+	return out, err
+}
+
+func (d *DB) eachPayoutPage(ctx context.Context, f PayoutFilter, fn func(*PayoutRow) error) error {
+	q, args := f.listQuery()
+	rows, err := d.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return fmt.Errorf("payouts: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var r PayoutRow
+		var p *Payout
+		var keyAt string
+		var keyID int64
+		p, err = scanPayout(scanExtra{rows, []any{&r.Approvers, &keyAt, &keyID}})
+		if err != nil {
+			return err
+		}
+		r.Payout = p
+		if err := fn(&r); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+// scanExtra scans a payout row that carries more columns at the end.
+type scanExtra struct {
+	row   interface{ Scan(...any) error }
+	extra []any
+}
+
+func (s scanExtra) Scan(dest ...any) error { return s.row.Scan(append(dest, s.extra...)...) }
+
+// exportBatch is how many rows EachPayout reads per query.
+const exportBatch = 500
+
+// EachPayout calls fn for every payout that matches the filter, newest first,
+// ignoring f.Limit. It reads in keyset batches, so an export of a million rows
+// never holds one read transaction open for its whole length; a row that
+// changes state meanwhile appears once, as it was when its batch was read.
+func (d *DB) EachPayout(ctx context.Context, f PayoutFilter, fn func(*PayoutRow) error) error {
+	return d.eachInBatches(ctx, f, 500, fn)
+}
+
+func (d *DB) eachInBatches(ctx context.Context, f PayoutFilter, batch int, fn func(*PayoutRow) error) error {
+	f.Limit = batch
+	for {
+		n := 0
+		var last PayoutKey
+		err := d.eachPayoutPage(ctx, f, func(r *PayoutRow) error {
+			n++
+			last = r.Key()
+			return fn(r)
+		})
+		if err != nil {
+			return err
+		}
+		if n < batch {
+			return nil
+		}
+		f.After = last
+	}
+}
+
+// CurrencyTotal is how many payouts, and how much money, in one currency.
+type CurrencyTotal struct {
+	Currency string
+	Count    int64
+	Amount   int64 // minor units
+}
+
+// PayoutTotals sums the payouts that match the filter per currency (ignoring
+// After and Limit), by currency.
+func (d *DB) PayoutTotals(ctx context.Context, f PayoutFilter) ([]CurrencyTotal, error) {
+	where, args := f.where()
+	rows, err := d.db.QueryContext(ctx, `SELECT p.currency, count(*), sum(p.amount) FROM payouts p`+where+
+		` GROUP BY p.currency ORDER BY p.currency`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("payout totals: %w", err)
+	}
+	defer rows.Close()
+	var out []CurrencyTotal
+	for rows.Next() {
+		var t CurrencyTotal
+		if err := rows.Scan(&t.Currency, &t.Count, &t.Amount); err != nil {
+			return nil, err
+		}
+		out = append(out, t)
+	}
+	return out, rows.Err()
+}
+
+// DailyOutflow is the money paid out (payouts that succeeded) on one UTC day in one currency.
+type DailyOutflow struct {
+	Day      time.Time // midnight UTC
+	Currency string
+	Count    int64
+	Amount   int64
+}
+
+// Outflow returns the succeeded payouts per UTC day of finishing and currency,
+// for days finished at or after since, oldest day first. Days without any are
+// left out.
+func (d *DB) Outflow(ctx context.Context, since time.Time) ([]DailyOutflow, error) {
+	rows, err := d.db.QueryContext(ctx, `SELECT substr(finished_at, 1, 10), currency, count(*), sum(amount) FROM payouts
+		WHERE state = 'succeeded' AND finished_at >= ? GROUP BY 1, 2 ORDER BY 1, 2`, formatTime(since))
+	if err != nil {
+		return nil, fmt.Errorf("outflow: %w", err)
+	}
+	defer rows.Close()
+	var out []DailyOutflow
+	for rows.Next() {
+		var o DailyOutflow
+		var day string
+		if err := rows.Scan(&day, &o.Currency, &o.Count, &o.Amount); err != nil {
+			return nil, err
+		}
+		o.Day, _ = time.Parse(time.DateOnly, day)
+		out = append(out, o)
+	}
+	return out, rows.Err()
+}
+
+// CardChoice is a saved card someone may pay to: verified, not removed.
+type CardChoice struct {
+	CardID        int64
+	RecipientID   int64
+	RecipientName string
+	Brand         string
+	Last4         string
+}
+
+// PayableCards lists the verified, not removed cards, by recipient name; of
+// one recipient when recipientID is not 0. At most limit (0: no limit).
+func (d *DB) PayableCards(ctx context.Context, recipientID int64, limit int) ([]CardChoice, error) {
+	q := `SELECT c.id, r.id, r.full_name, c.brand, c.last4 FROM cards c JOIN recipients r ON r.id = c.recipient_id
+		WHERE c.verified_at IS NOT NULL AND c.removed_at IS NULL`
+	var args []any
+	if recipientID != 0 {
+		q += ` AND c.recipient_id = ?`
+		args = append(args, recipientID)
+	}
+	q += ` ORDER BY r.full_name COLLATE NOCASE, r.id, c.id`
+	if limit > 0 {
+		q += ` LIMIT ?`
+		args = append(args, limit)
+	}
+	rows, err := d.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("payable cards: %w", err)
+	}
+	defer rows.Close()
+	var out []CardChoice
+	for rows.Next() {
+		var c CardChoice
+		if err := rows.Scan(&c.CardID, &c.RecipientID, &c.RecipientName, &c.Brand, &c.Last4); err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}

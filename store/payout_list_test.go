@@ -1,0 +1,449 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+// listClock is a store clock the fixture moves by hand.
+type listClock struct{ now time.Time }
+
+func (c *listClock) Now() time.Time { return c.now }
+
+// listFixture is a small history with every filter's edge in it.
+type listFixture struct {
+	db                 *DB
+	clock              *listClock
+	ann, bob, cat, dan int64 // makers ann and bob, approvers cat and dan
+	jane, john         int64 // recipients
+	ids                map[string]int64
+}
+
+type fixturePayout struct {
+	name        string
+	maker       int64
+	recipient   int64
+	fullName    string
+	amount      int64
+	currency    string
+	last4       string
+	state       string
+	approvers   []int64
+	finished    bool
+	confirmed   bool
+	sameInstant bool // created at the same instant as the payout before it
+}
+
+func newListFixture(t *testing.T) *listFixture {
+	t.Helper()
+	db, _ := openTest(t)
+	clk := &listClock{now: time.Date(2026, 11, 1, 8, 0, 0, 0, time.UTC)}
+	db.Now = clk.Now
+	f := &listFixture{db: db, clock: clk, ids: map[string]int64{}}
+	ctx := context.Background()
+	for _, u := range []struct {
+		id   *int64
+		name string
+	}{{&f.ann, "Ann"}, {&f.bob, "Bob"}, {&f.cat, "Cat"}, {&f.dan, "Dan"}} {
+		user := &User{Email: strings.ToLower(u.name) + "@example.com", Name: u.name, PasswordHash: "x", Active: true}
+		if err := db.CreateUser(ctx, user); err != nil {
+			t.Fatal(err)
+		}
+		*u.id = user.ID
+	}
+	err := db.InTx(ctx, func(tx *Tx) error {
+		for _, r := range []struct {
+			id   *int64
+			name string
+		}{{&f.jane, "Jane Doe"}, {&f.john, "John Smith"}} {
+			rec := &Recipient{FullName: r.name, CreatedBy: f.ann}
+			if err := tx.CreateRecipient(ctx, rec); err != nil {
+				return err
+			}
+			*r.id = rec.ID
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Created an hour apart from 2026-11-01 09:00, except where sameInstant.
+	for _, p := range []fixturePayout{
+		{name: "p1", maker: f.ann, recipient: f.jane, fullName: "Jane Doe", amount: 1000, currency: "USD", last4: "4242", state: "succeeded", approvers: []int64{f.cat}, finished: true, confirmed: true},
+		{name: "p2", maker: f.ann, recipient: f.john, fullName: "John Smith", amount: 2500, currency: "EUR", last4: "1111", state: "pending_approval"},
+		{name: "p3", maker: f.bob, recipient: f.jane, fullName: "Jane Doe", amount: 50000, currency: "USD", last4: "4242", state: "failed", approvers: []int64{f.dan}, finished: true, confirmed: true},
+		{name: "p4", maker: f.bob, fullName: "jane doherty", amount: 750, currency: "USD", last4: "0005", state: "cancelled", approvers: []int64{f.cat, f.dan}, finished: true},
+		{name: "p5", maker: f.ann, recipient: f.john, fullName: "John Smith", amount: 1000, currency: "USD", last4: "1111", state: "confirmed", approvers: []int64{f.dan}, confirmed: true},
+		{name: "p6", maker: f.bob, recipient: f.jane, fullName: "Jane Doe", amount: 99, currency: "JPY", last4: "4242", state: "succeeded", approvers: []int64{f.cat}, finished: true, confirmed: true},
+		{name: "p7", maker: f.ann, fullName: "100% Real_Name", amount: 1001, currency: "USD", last4: "9999", state: "pending_approval"},
+		{name: "p8", maker: f.ann, fullName: "Zed", amount: 999, currency: "USD", last4: "9999", state: "pending_approval", sameInstant: true},
+	} {
+		if !p.sameInstant {
+			clk.now = clk.now.Add(time.Hour)
+		}
+		f.ids[p.name] = f.create(t, p)
+	}
+	return f
+}
+
+func (f *listFixture) create(t *testing.T, fp fixturePayout) int64 {
+	t.Helper()
+	ctx := context.Background()
+	var id int64
+	err := f.db.InTx(ctx, func(tx *Tx) error {
+		p := &Payout{State: fp.state, MakerID: fp.maker, RecipientID: fp.recipient, FullName: fp.fullName, Amount: fp.amount,
+			Currency: fp.currency, CardLast4: fp.last4, CardBrand: "VISA"}
+		if err := tx.CreatePayout(ctx, p); err != nil {
+			return err
+		}
+		id = p.ID
+		for _, a := range fp.approvers {
+			if err := tx.AddApproval(ctx, Approval{PayoutID: p.ID, UserID: a, Version: p.Version}); err != nil {
+				return err
+			}
+		}
+		if fp.finished || fp.confirmed {
+			p.ConfirmAttempted = fp.confirmed
+			if fp.finished {
+				p.FinishedAt = tx.Now().Add(30 * time.Minute)
+			}
+			return tx.SavePayout(ctx, p)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+// names turns rows back into fixture names, so failures read p3 rather than 3.
+func (f *listFixture) names(rows []*PayoutRow) []string {
+	out := []string{}
+	for _, r := range rows {
+		for n, id := range f.ids {
+			if id == r.ID {
+				out = append(out, n)
+			}
+		}
+	}
+	return out
+}
+
+func day(d int) time.Time { return time.Date(2026, 11, d, 0, 0, 0, 0, time.UTC) }
+
+func TestPayoutsFilters(t *testing.T) {
+	f := newListFixture(t)
+	// p1 was created 09:00, p2 10:00 … p7 and p8 both at 15:00 (p8 has the higher id).
+	tests := []struct {
+		name   string
+		filter PayoutFilter
+		want   []string
+	}{
+		{"everything, newest first, ties by id", PayoutFilter{}, []string{"p8", "p7", "p6", "p5", "p4", "p3", "p2", "p1"}},
+		{"one state", PayoutFilter{States: []string{"pending_approval"}}, []string{"p8", "p7", "p2"}},
+		{"several states", PayoutFilter{States: []string{"succeeded", "failed"}}, []string{"p6", "p3", "p1"}},
+		{"a state repeated", PayoutFilter{States: []string{"failed", "succeeded", "failed"}}, []string{"p6", "p3", "p1"}},
+		{"maker", PayoutFilter{MakerID: f.bob}, []string{"p6", "p4", "p3"}},
+		{"approver cat", PayoutFilter{ApproverID: f.cat}, []string{"p6", "p4", "p1"}},
+		{"approver dan", PayoutFilter{ApproverID: f.dan}, []string{"p5", "p4", "p3"}},
+		{"approver who approved nothing", PayoutFilter{ApproverID: f.ann}, []string{}},
+		{"recipient id", PayoutFilter{RecipientID: f.john}, []string{"p5", "p2"}},
+		{"recipient name contains, any case", PayoutFilter{Recipient: "JANE DO"}, []string{"p6", "p4", "p3", "p1"}},
+		{"recipient name with LIKE wildcards is literal", PayoutFilter{Recipient: "100%"}, []string{"p7"}},
+		{"underscore is literal", PayoutFilter{Recipient: "l_n"}, []string{"p7"}},
+		{"percent alone matches only a percent", PayoutFilter{Recipient: "%"}, []string{"p7"}},
+		{"currency, any case", PayoutFilter{Currency: "eur"}, []string{"p2"}},
+		{"amount range is inclusive", PayoutFilter{Currency: "USD", MinAmount: 750, MaxAmount: 1000}, []string{"p8", "p5", "p4", "p1"}},
+		{"minimum only", PayoutFilter{MinAmount: 2500}, []string{"p3", "p2"}},
+		{"maximum only", PayoutFilter{MaxAmount: 99}, []string{"p6"}},
+		{"last4", PayoutFilter{Last4: "4242"}, []string{"p6", "p3", "p1"}},
+		{"from is inclusive", PayoutFilter{From: day(1).Add(14 * time.Hour)}, []string{"p8", "p7", "p6"}},
+		{"to is exclusive", PayoutFilter{To: day(1).Add(11 * time.Hour)}, []string{"p2", "p1"}},
+		{"a range with nothing in it", PayoutFilter{From: day(2)}, []string{}},
+		{"combined", PayoutFilter{MakerID: f.bob, Currency: "USD", States: []string{"failed", "cancelled", "succeeded"}}, []string{"p4", "p3"}},
+		{"combined with approver", PayoutFilter{ApproverID: f.cat, Last4: "4242", Currency: "USD"}, []string{"p1"}},
+		{"limit", PayoutFilter{Limit: 2}, []string{"p8", "p7"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rows, err := f.db.Payouts(t.Context(), tt.filter)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := f.names(rows); !slices.Equal(got, tt.want) {
+				t.Errorf("got %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestPayoutsRowsCarryApproversAndMaker(t *testing.T) {
+	f := newListFixture(t)
+	rows, err := f.db.Payouts(t.Context(), PayoutFilter{Last4: "0005"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 1 {
+		t.Fatalf("got %d rows, want 1", len(rows))
+	}
+	r := rows[0]
+	if r.Approvers != "Cat, Dan" || r.MakerName != "Bob" || r.Amount != 750 || r.State != "cancelled" || r.FullName != "jane doherty" {
+		t.Errorf("row = %+v approvers %q, want Bob's cancelled 750 to jane doherty approved by Cat, Dan", *r.Payout, r.Approvers)
+	}
+}
+
+// TestPayoutsKeysetPagination walks every page size through the whole list
+// and a filtered list: each walk must return every row exactly once, in order,
+// including the two payouts created at the same instant.
+func TestPayoutsKeysetPagination(t *testing.T) {
+	f := newListFixture(t)
+	for _, base := range []struct {
+		filter PayoutFilter
+		want   []string
+	}{
+		{PayoutFilter{}, []string{"p8", "p7", "p6", "p5", "p4", "p3", "p2", "p1"}},
+		{PayoutFilter{Currency: "USD"}, []string{"p8", "p7", "p5", "p4", "p3", "p1"}},
+	} {
+		for size := 1; size <= 9; size++ {
+			var got []string
+			var pages []int
+			fl := base.filter
+			fl.Limit = size
+			for range 20 {
+				rows, err := f.db.Payouts(t.Context(), fl)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got = append(got, f.names(rows)...)
+				pages = append(pages, len(rows))
+				if len(rows) < size {
+					break
+				}
+				// The key survives a round trip through a URL.
+				key, err := ParsePayoutKey(rows[len(rows)-1].Key().String())
+				if err != nil {
+					t.Fatal(err)
+				}
+				fl.After = key
+			}
+			if !slices.Equal(got, base.want) {
+				t.Errorf("currency %q, page size %d: walked %v (pages %v), want %v", base.filter.Currency, size, got, pages, base.want)
+			}
+		}
+	}
+}
+
+func TestPayoutsPageAfterKeyOfSameInstant(t *testing.T) {
+	f := newListFixture(t)
+	p8, err := f.db.PayoutByID(t.Context(), f.ids["p8"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := f.db.Payouts(t.Context(), PayoutFilter{After: p8.Key(), Limit: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := f.names(rows), []string{"p7", "p6"}; !slices.Equal(got, want) {
+		t.Errorf("after p8: %v, want %v", got, want)
+	}
+}
+
+func TestParsePayoutKeyRefusesJunk(t *testing.T) {
+	for _, s := range []string{"", "12", "2026-11-01T09:00:00.000000Z", "2026-11-01T09:00:00.000000Z_", "2026-11-01T09:00:00.000000Z_x",
+		"2026-11-01T09:00:00.000000Z_-4", "2026-11-01_4", "yesterday_4"} {
+		if _, err := ParsePayoutKey(s); !errors.Is(err, ErrBadKey) {
+			t.Errorf("ParsePayoutKey(%q): %v, want ErrBadKey", s, err)
+		}
+	}
+}
+
+func TestEachPayoutReadsInBatches(t *testing.T) {
+	f := newListFixture(t)
+	var got []string
+	err := f.db.eachInBatches(t.Context(), PayoutFilter{States: []string{"pending_approval", "succeeded", "failed", "cancelled", "confirmed"}, Limit: 1}, 3,
+		func(r *PayoutRow) error {
+			got = append(got, f.names([]*PayoutRow{r})...)
+			return nil
+		})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"p8", "p7", "p6", "p5", "p4", "p3", "p2", "p1"}; !slices.Equal(got, want) {
+		t.Errorf("got %v, want %v (Limit must be ignored, batches joined without gaps)", got, want)
+	}
+	stop := errors.New("stop")
+	n := 0
+	err = f.db.EachPayout(t.Context(), PayoutFilter{}, func(*PayoutRow) error { n++; return stop })
+	if !errors.Is(err, stop) || n != 1 {
+		t.Errorf("EachPayout after fn failed: err %v after %d rows, want stop after 1", err, n)
+	}
+}
+
+func TestPayoutTotals(t *testing.T) {
+	f := newListFixture(t)
+	tests := []struct {
+		filter PayoutFilter
+		want   []CurrencyTotal
+	}{
+		{PayoutFilter{}, []CurrencyTotal{{"EUR", 1, 2500}, {"JPY", 1, 99}, {"USD", 6, 1000 + 50000 + 750 + 1000 + 1001 + 999}}},
+		{PayoutFilter{MakerID: f.ann, States: []string{"pending_approval"}}, []CurrencyTotal{{"EUR", 1, 2500}, {"USD", 2, 2000}}},
+		{PayoutFilter{ApproverID: f.dan}, []CurrencyTotal{{"USD", 3, 50000 + 750 + 1000}}},
+		// Keyset and limit are about pages, not totals.
+		{PayoutFilter{Currency: "USD", Limit: 1, After: PayoutKey{CreatedAt: day(1).Add(12 * time.Hour), ID: 4}}, []CurrencyTotal{{"USD", 6, 54750}}},
+		{PayoutFilter{Last4: "0000"}, nil},
+	}
+	for i, tt := range tests {
+		got, err := f.db.PayoutTotals(t.Context(), tt.filter)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(got, tt.want) {
+			t.Errorf("%d: got %v, want %v", i, got, tt.want)
+		}
+	}
+}
+
+func TestOutflow(t *testing.T) {
+	f := newListFixture(t)
+	// One more success finishing the next day, and one in the week before.
+	f.clock.now = day(2).Add(10 * time.Hour)
+	f.create(t, fixturePayout{name: "p9", maker: f.ann, fullName: "Late", amount: 300, currency: "USD", last4: "1", state: "succeeded", finished: true, confirmed: true})
+	f.create(t, fixturePayout{name: "p10", maker: f.ann, fullName: "Late", amount: 200, currency: "USD", last4: "1", state: "succeeded", finished: true, confirmed: true})
+	f.clock.now = day(1).Add(-48 * time.Hour)
+	f.create(t, fixturePayout{name: "p11", maker: f.ann, fullName: "Early", amount: 7, currency: "USD", last4: "1", state: "succeeded", finished: true, confirmed: true})
+
+	got, err := f.db.Outflow(t.Context(), day(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []DailyOutflow{
+		{Day: day(1), Currency: "JPY", Count: 1, Amount: 99},
+		{Day: day(1), Currency: "USD", Count: 1, Amount: 1000}, // p3 failed, p5 not finished
+		{Day: day(2), Currency: "USD", Count: 2, Amount: 500},
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("got %v, want %v", got, want)
+	}
+}
+
+func TestPayableCards(t *testing.T) {
+	f := newListFixture(t)
+	ctx := t.Context()
+	var verified, unverified, removed, johns int64
+	err := f.db.InTx(ctx, func(tx *Tx) error {
+		for _, c := range []struct {
+			id        *int64
+			recipient int64
+			hash      string
+		}{{&verified, f.jane, "h1"}, {&unverified, f.jane, "h2"}, {&removed, f.jane, "h3"}, {&johns, f.john, "h4"}} {
+			card := &Card{RecipientID: c.recipient, NumberHash: c.hash, Last4: c.hash[1:] + "000", Brand: "VISA", AddedBy: f.ann}
+			if err := tx.CreateCard(ctx, card); err != nil {
+				return err
+			}
+			*c.id = card.ID
+		}
+		for _, id := range []int64{verified, removed, johns} {
+			if err := tx.VerifyCard(ctx, id, f.bob); err != nil {
+				return err
+			}
+		}
+		return tx.RemoveCard(ctx, removed, f.bob)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	all, err := f.db.PayableCards(ctx, 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []CardChoice{{verified, f.jane, "Jane Doe", "VISA", "1000"}, {johns, f.john, "John Smith", "VISA", "4000"}}
+	if !slices.Equal(all, want) {
+		t.Errorf("all: got %v, want %v", all, want)
+	}
+	janes, err := f.db.PayableCards(ctx, f.john, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(janes, want[1:]) {
+		t.Errorf("john's: got %v, want %v", janes, want[1:])
+	}
+	one, err := f.db.PayableCards(ctx, 0, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(one, want[:1]) {
+		t.Errorf("limit 1: got %v, want %v", one, want[:1])
+	}
+}
+
+// TestPayoutListPlans checks that each filter of the history page is served
+// by an index walked in the page's order: no full scan of payouts, and no sort
+// of every matching row before the first page can be shown.
+func TestPayoutListPlans(t *testing.T) {
+	db, _ := openTest(t)
+	after := PayoutKey{CreatedAt: day(5), ID: 1000}
+	tests := []struct {
+		name     string
+		filter   PayoutFilter
+		wantUses string // the index the plan must name
+		sorts    bool   // a sort of the matching rows is acceptable (they are few)
+	}{
+		{"no filter", PayoutFilter{}, "payouts_created", false},
+		{"date range", PayoutFilter{From: day(1), To: day(3)}, "payouts_created", false},
+		{"maker", PayoutFilter{MakerID: 7}, "payouts_maker", false},
+		{"currency", PayoutFilter{Currency: "USD"}, "payouts_currency", false},
+		{"last4", PayoutFilter{Last4: "4242"}, "payouts_last4", false},
+		{"recipient", PayoutFilter{RecipientID: 3}, "payouts_recipient", false},
+		{"one state", PayoutFilter{States: []string{"failed"}}, "payouts_state_created", false},
+		{"several states", PayoutFilter{States: []string{"failed", "expired", "rejected"}}, "payouts_state_created", false},
+		{"several states and a maker", PayoutFilter{States: []string{"failed", "expired"}, MakerID: 3}, "payouts_", false},
+		{"approver", PayoutFilter{ApproverID: 4}, "approvals_user", true},
+	}
+	for _, tt := range tests {
+		for _, key := range []PayoutKey{{}, after} {
+			f := tt.filter
+			f.Limit, f.After = 51, key
+			q, args := f.listQuery()
+			plan := explain(t, db, q, args...)
+			if !strings.Contains(plan, tt.wantUses) {
+				t.Errorf("%s (after %v): plan does not use %s:\n%s", tt.name, key, tt.wantUses, plan)
+			}
+			if strings.Contains(plan, "SCAN p\n") || strings.Contains(plan, "SCAN payouts\n") {
+				t.Errorf("%s (after %v): full table scan:\n%s", tt.name, key, plan)
+			}
+			if !tt.sorts && strings.Contains(plan, "TEMP B-TREE FOR ORDER BY") {
+				t.Errorf("%s (after %v): sorts every matching row:\n%s", tt.name, key, plan)
+			}
+		}
+	}
+	plan := explain(t, db, `SELECT substr(finished_at, 1, 10), currency, count(*), sum(amount) FROM payouts
+		WHERE state = 'succeeded' AND finished_at >= ? GROUP BY 1, 2 ORDER BY 1, 2`, "x")
+	if !strings.Contains(plan, "COVERING INDEX payouts_finished") {
+		t.Errorf("outflow does not use the covering index:\n%s", plan)
+	}
+}
+
+func explain(t *testing.T, db *DB, q string, args ...any) string {
+	t.Helper()
+	rows, err := db.db.QueryContext(t.Context(), "EXPLAIN QUERY PLAN "+q, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var b strings.Builder
+	for rows.Next() {
+		var id, parent, unused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintln(&b, detail)
+	}
+	return b.String()
+}
