@@ -95,7 +95,7 @@ func TestRecipients(t *testing.T) {
 	for _, r := range []Recipient{
 		{FullName: "Zoe Zed", Email: "zoe@example.com", CreatedBy: by},
 		{FullName: "adam 100%", CustomerReference: "ACME_1", CreatedBy: by},
-		{FullName: "Bob Brown", CustomerReference: "acme-2", CreatedBy: by},
+		{FullName: "Bob Brown", CustomerReference: "acme-2", Country: "DE", CreatedBy: by},
 	} {
 		if err := db.InTx(ctx, func(tx *Tx) error { return tx.CreateRecipient(ctx, &r) }); err != nil {
 			t.Fatal(err)
@@ -111,6 +111,7 @@ func TestRecipients(t *testing.T) {
 		{"%", []string{"adam 100%"}},
 		{"zoe@", []string{"Zoe Zed"}},
 		{"nobody", nil},
+		{"de", []string{"Bob Brown"}},
 	}
 	for _, tt := range tests {
 		rs, err := db.Recipients(ctx, tt.search)

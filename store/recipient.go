@@ -61,8 +61,8 @@ func (t *Tx) RecipientByID(ctx context.Context, id int64) (*Recipient, error) {
 func (d *DB) Recipients(ctx context.Context, search string) ([]*Recipient, error) {
 	pat := likePattern(strings.TrimSpace(search))
 	rows, err := d.db.QueryContext(ctx, `SELECT `+recipientColumns+` FROM recipients
-		WHERE full_name LIKE ? ESCAPE '\' OR customer_reference LIKE ? ESCAPE '\' OR email LIKE ? ESCAPE '\'
-		ORDER BY full_name COLLATE NOCASE, id`, pat, pat, pat)
+		WHERE full_name LIKE ? ESCAPE '\' OR customer_reference LIKE ? ESCAPE '\' OR email LIKE ? ESCAPE '\' OR country = upper(?)
+		ORDER BY full_name COLLATE NOCASE, id`, pat, pat, pat, strings.TrimSpace(search))
 	if err != nil {
 		return nil, fmt.Errorf("recipients: %w", err)
 	}
