@@ -69,6 +69,10 @@ func (a *app) verifyCard(c echo.Context) error {
 	return a.changeCard(c, a.Payouts.VerifyCard, "Verified %s: it can now be paid.")
 }
 
+func (a *app) refreshCard(c echo.Context) error {
+	return a.changeCard(c, a.Payouts.RefreshCard, "Asked the provider about %s again; the card below is what it says now.")
+}
+
 func (a *app) removeCard(c echo.Context) error {
 	return a.changeCard(c, a.Payouts.RemoveCard, "Removed %s.")
 }

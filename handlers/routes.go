@@ -53,6 +53,7 @@ func (a *app) table() []route {
 		{"POST", "/recipients/:id/cards", roles(maker), a.addCard},
 		{"POST", "/recipients/:id/cards/:card/verify", roles(maker, approver), a.verifyCard},
 		{"POST", "/recipients/:id/cards/:card/remove", roles(maker, approver), a.removeCard},
+		{"POST", "/recipients/:id/cards/:card/refresh", roles(maker, approver), a.refreshCard},
 		{"POST", "/balance/refresh", roles(maker, approver, admin), a.refreshBalance},
 
 		{"GET", "/audit", roles(admin, auditor), a.auditLog},

@@ -64,6 +64,47 @@ func (s *Service) AddCard(ctx context.Context, a Actor, recipientID int64, numbe
 	return c, nil
 }
 
+// RefreshCard asks token/info again what a saved card is. If the provider
+// now reports another last4 or brand, the card is updated and must be
+// verified again by someone other than the person who added it.
+func (s *Service) RefreshCard(ctx context.Context, a Actor, cardID int64) error {
+	if a.UserID <= 0 || !(slices.Contains(a.Roles, RoleMaker) || slices.Contains(a.Roles, RoleApprover)) {
+		return errCardNotAllowed
+	}
+	c, err := s.db.CardByID(ctx, cardID)
+	if errors.Is(err, store.ErrNotFound) {
+		return ErrCardNotFound
+	} else if err != nil {
+		return err
+	}
+	cctx, cancel := s.callCtx(ctx)
+	info, err := s.sg.TokenInfo(cctx, smartglocal.TokenInfoRequest{Type: "card",
+		Card: &smartglocal.Card{Type: "encrypted_card", EncryptedCard: &smartglocal.EncryptedCard{NumberHash: c.NumberHash}}})
+	cancel()
+	var pe *smartglocal.Error
+	switch {
+	case errors.As(err, &pe):
+		return &Error{"card_unknown", "The provider no longer knows this card: remove it and save it again"}
+	case err != nil:
+		return fmt.Errorf("token/info: %w", err)
+	}
+	changed := info.Last4 != c.Last4 || !strings.EqualFold(info.Brand, c.Brand)
+	detail := "unchanged: " + cardLabel(c.Brand, c.Last4)
+	if changed {
+		detail = fmt.Sprintf("was %s, now %s; must be verified again", cardLabel(c.Brand, c.Last4), cardLabel(info.Brand, info.Last4))
+	}
+	return s.db.InTx(ctx, func(tx *store.Tx) error {
+		if changed {
+			if err := tx.UpdateCardInfo(ctx, c.ID, info.Last4, info.Brand, true); errors.Is(err, store.ErrConflict) {
+				return ErrCardChanged
+			} else if err != nil {
+				return err
+			}
+		}
+		return tx.Audit(ctx, cardAudit(a, "card.refresh", c, detail))
+	})
+}
+
 // VerifyCard records a second person's check of a saved card; the person who
 // added it cannot.
 func (s *Service) VerifyCard(ctx context.Context, a Actor, cardID int64) error {

@@ -140,3 +140,21 @@ func (d *DB) CardsForRecipient(ctx context.Context, recipientID int64) ([]*Card,
 	}
 	return out, rows.Err()
 }
+
+// UpdateCardInfo records what token/info now says of a card. A card whose
+// number changed behind its token is no longer the card someone verified, so
+// unverify clears the verification and four eyes must look again.
+func (t *Tx) UpdateCardInfo(ctx context.Context, cardID int64, last4, brand string, unverify bool) error {
+	q := `UPDATE cards SET last4 = ?, brand = ? WHERE id = ? AND removed_at IS NULL`
+	if unverify {
+		q = `UPDATE cards SET last4 = ?, brand = ?, verified_by = NULL, verified_at = NULL WHERE id = ? AND removed_at IS NULL`
+	}
+	res, err := t.tx.ExecContext(ctx, q, last4, brand, cardID)
+	if err != nil {
+		return fmt.Errorf("update card: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return ErrConflict
+	}
+	return nil
+}
