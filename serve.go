@@ -105,6 +105,25 @@ func newApp(ctx context.Context, cfg *config, logger *slog.Logger, webhookURL st
 func (a *app) background(ctx context.Context, cfg *config) {
 	go a.payouts.RunReconciler(ctx, cfg.ReconcileInterval)
 	go payout.PollBalance(ctx, a.db, a.client, cfg.BalanceInterval, a.logger)
+	go a.sweepSessions(ctx, cfg)
+}
+
+// sweepSessions deletes expired sessions now and then. They are refused on use
+// anyway; this only keeps the table from growing with abandoned visits.
+func (a *app) sweepSessions(ctx context.Context, cfg *config) {
+	tick := time.NewTicker(10 * time.Minute)
+	defer tick.Stop()
+	for {
+		now := a.db.Now()
+		if err := a.db.DeleteStaleSessions(ctx, now.Add(-cfg.IdleTimeout), now.Add(-cfg.SessionLifetime)); err != nil && ctx.Err() == nil {
+			a.logger.Warn("sweep sessions", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
 }
 
 // startSandbox runs the provider simulator in-process on loopback with fresh keys.

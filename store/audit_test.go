@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"path/filepath"
 	"testing"
+	"time"
 )
 
 func openTest(t *testing.T) (*DB, string) {
@@ -130,5 +131,29 @@ func TestPragmasOnEveryConnection(t *testing.T) {
 			t.Errorf("connection %d: foreign_keys=%d busy_timeout=%d journal_mode=%s", i, fk, timeout, mode)
 		}
 		c.Close()
+	}
+}
+
+func TestDeleteStaleSessions(t *testing.T) {
+	db, _ := openTest(t)
+	ctx := context.Background()
+	base := db.Now()
+	for _, s := range []SessionRow{
+		{IDHash: "fresh", Data: []byte{}, CreatedAt: base.Add(-time.Hour), LastSeenAt: base.Add(-time.Minute)},
+		{IDHash: "idle", Data: []byte{}, CreatedAt: base.Add(-time.Hour), LastSeenAt: base.Add(-20 * time.Minute)},
+		{IDHash: "old", Data: []byte{}, CreatedAt: base.Add(-9 * time.Hour), LastSeenAt: base.Add(-time.Minute)},
+	} {
+		if err := db.SaveSession(ctx, &s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := db.DeleteStaleSessions(ctx, base.Add(-15*time.Minute), base.Add(-8*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	for id, want := range map[string]bool{"fresh": true, "idle": false, "old": false} {
+		_, err := db.SessionByHash(ctx, id)
+		if got := err == nil; got != want {
+			t.Errorf("session %s kept = %v, want %v", id, got, want)
+		}
 	}
 }
