@@ -138,7 +138,7 @@ func (f PayoutFilter) listQuery() (string, []any) {
 			q += ` LIMIT ?`
 			args = append(args, f.Limit)
 		}
-		return q, args
+		return withApprovers(q), args
 	}
 	var arms []string
 	var args []any
@@ -154,7 +154,19 @@ func (f PayoutFilter) listQuery() (string, []any) {
 		q += ` LIMIT ?`
 		args = append(args, f.Limit)
 	}
-	return q, args
+	return withApprovers(q), args
+}
+
+// withApprovers turns a page of keys into the page's rows, with the names of
+// their approvers. The filter, sort and limit work on the narrow keys only, and
+// the wide columns and the names are read for the page's rows alone: SQLite
+// computes result columns before it sorts, so a filter that sorts (by
+// approver, by name) would otherwise build every matching row in full.
+func withApprovers(page string) string {
+	return `SELECT ` + payoutColumns + `, k.key_at, k.key_id, coalesce((SELECT group_concat(au.name, ', ') FROM users au
+		WHERE au.id IN (SELECT a.user_id FROM approvals a WHERE a.payout_id = p.id)), '')
+		FROM (` + page + `) k JOIN payouts p ON p.id = k.key_id JOIN users u ON u.id = p.maker_id
+		ORDER BY k.key_at DESC, k.key_id DESC`
 }
 
 // arm is the SELECT of a filter with its keyset, without order or limit.
@@ -170,9 +182,7 @@ func (f PayoutFilter) arm() (string, []any) {
 		where += `(p.created_at, p.id) < (?, ?)`
 		args = append(args, formatTime(f.After.CreatedAt), f.After.ID)
 	}
-	return `SELECT ` + payoutColumns + `,
-		coalesce((SELECT group_concat(au.name, ', ') FROM users au WHERE au.id IN (SELECT a.user_id FROM approvals a WHERE a.payout_id = p.id)), ''),
-		p.created_at AS key_at, p.id AS key_id` + payoutFrom + where, args
+	return `SELECT p.created_at AS key_at, p.id AS key_id FROM payouts p` + where, args
 }
 
 // Payouts returns the payouts that match the filter, newest first, at most
@@ -195,7 +205,7 @@ func (d *DB) eachPayoutPage(ctx context.Context, f PayoutFilter, fn func(*Payout
 		var p *Payout
 		var keyAt string
 		var keyID int64
-		p, err = scanPayout(scanExtra{rows, []any{&r.Approvers, &keyAt, &keyID}})
+		p, err = scanPayout(scanExtra{rows, []any{&keyAt, &keyID, &r.Approvers}})
 		if err != nil {
 			return err
 		}
