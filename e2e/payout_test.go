@@ -125,6 +125,15 @@ func TestFourEyesJourney(t *testing.T) {
 	}
 	screenshot(t, approver1, "queue")
 
+	// The queue is live: a payout prepared now appears without a reload.
+	late := preparePayout(t, maker, c.URL, "Late Arrival", "7.00", "4242424242424242")
+	waitState(t, maker, late, "pending_approval")
+	lateID := payoutPath.FindStringSubmatch(late)[1]
+	run(t, approver1, chromedp.WaitVisible(chromedp.CSS(`[data-testid="queue-row"][data-payout="`+lateID+`"]`)))
+	if url := get(t, approver1, chromedp.Location()); !strings.HasSuffix(url, "/queue") {
+		t.Errorf("the approver left the queue page: %s", url)
+	}
+
 	// One approval releases a small payout.
 	approve(t, approver1, small)
 	waitState(t, approver1, small, "succeeded")
