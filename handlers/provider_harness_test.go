@@ -157,3 +157,37 @@ func TestWebhookRoute(t *testing.T) {
 		t.Errorf("%d forged webhooks were stored", len(events))
 	}
 }
+
+func TestDuplicateWarningNeedsConfirmation(t *testing.T) {
+	h, _ := newHarnessWithProvider(t)
+	h.user("maker@example.com", "maker")
+	b := h.browser()
+	b.login("maker@example.com")
+	b.get("/payouts/new")
+	form := url.Values{"full_name": {"Jane Doe"}, "amount": {"32.90"}, "currency": {"USD"}, "card_number": {"4242424242424242"}}
+	if p := b.post("/payouts", form); p.status != http.StatusSeeOther {
+		t.Fatalf("first payout: %d", p.status)
+	}
+	b.get("/payouts/new")
+	p := b.post("/payouts", form)
+	if p.status != http.StatusConflict || !strings.Contains(p.body, `data-testid="duplicate-warning"`) || !strings.Contains(p.body, "VISA •••• 4242") {
+		t.Fatalf("same card and amount again: status %d, want 409 with a duplicate warning", p.status)
+	}
+	if !strings.Contains(p.body, `name="confirm_duplicate"`) {
+		t.Error("no way to confirm the duplicate")
+	}
+	form.Set("confirm_duplicate", "1")
+	if p := b.post("/payouts", form); p.status != http.StatusSeeOther {
+		t.Errorf("confirmed duplicate: status %d, want 303", p.status)
+	}
+	n := 0
+	for id := int64(1); ; id++ {
+		if _, err := h.db.PayoutByID(t.Context(), id); err != nil {
+			break
+		}
+		n++
+	}
+	if n != 2 {
+		t.Errorf("payouts recorded: %d, want 2 (the warned one was not)", n)
+	}
+}
