@@ -5,7 +5,6 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -25,20 +24,7 @@ func (a *app) auditLog(c echo.Context) error {
 	} else if vf.Object != "" {
 		f.ObjectType = strings.TrimSpace(vf.Object)
 	}
-	if vf.From != "" {
-		t, err := time.Parse(time.DateOnly, vf.From)
-		if err != nil {
-			errs["from"] = "Use a date like 2026-11-21"
-		}
-		f.From = t
-	}
-	if vf.To != "" {
-		t, err := time.Parse(time.DateOnly, vf.To)
-		if err != nil {
-			errs["to"] = "Use a date like 2026-11-21"
-		}
-		f.To = t.AddDate(0, 0, 1)
-	}
+	f.From, f.To = parseDateRange(vf.From, vf.To, errs)
 	if before, err := strconv.ParseInt(q.Get("before"), 10, 64); err == nil {
 		f.BeforeID = before
 	}

@@ -32,22 +32,7 @@ func readHistoryFilter(q url.Values) (store.PayoutFilter, views.HistoryFilter, v
 		}
 		f.States = append(f.States, s)
 	}
-	if v.From != "" {
-		t, err := time.Parse(time.DateOnly, v.From)
-		if err != nil {
-			errs["from"] = "Use a date like 2026-11-21"
-		}
-		f.From = t
-	}
-	if v.To != "" {
-		t, err := time.Parse(time.DateOnly, v.To)
-		if err != nil {
-			errs["to"] = "Use a date like 2026-11-21"
-		} else if !f.From.IsZero() && t.Before(f.From) {
-			errs["to"] = "The end date is before the start date"
-		}
-		f.To = t.AddDate(0, 0, 1)
-	}
+	f.From, f.To = parseDateRange(v.From, v.To, errs)
 	f.MakerID = userParam(v.Maker, "maker", errs)
 	f.ApproverID = userParam(v.Approver, "approver", errs)
 	if id, ok := strings.CutPrefix(v.Recipient, "#"); ok {
@@ -277,4 +262,28 @@ func maskDigitRuns(s string) string {
 		i = j
 	}
 	return string(b)
+}
+
+// parseDateRange reads a "from" and an inclusive "to" date (YYYY-MM-DD, UTC) as
+// the half-open range [from, to+1 day); a blank side is the zero time. What is
+// wrong goes into errs under "from" and "to".
+func parseDateRange(from, to string, errs views.FieldErrors) (time.Time, time.Time) {
+	var start, end time.Time
+	if from != "" {
+		t, err := time.Parse(time.DateOnly, from)
+		if err != nil {
+			errs["from"] = "Use a date like 2026-11-21"
+		}
+		start = t
+	}
+	if to != "" {
+		t, err := time.Parse(time.DateOnly, to)
+		if err != nil {
+			errs["to"] = "Use a date like 2026-11-21"
+		} else if !start.IsZero() && t.Before(start) {
+			errs["to"] = "The end date is before the start date"
+		}
+		end = t.AddDate(0, 0, 1)
+	}
+	return start, end
 }
