@@ -118,12 +118,8 @@ func (a *app) balanceWarning(c echo.Context, currency string) (string, error) {
 // lowBalanceBanners names each currency whose money on hand is below the
 // level an admin set.
 func (a *app) lowBalanceBanners(ctx context.Context, ps []payout.Position) ([]string, error) {
-	v, err := a.DB.Setting(ctx, payout.LowBalanceSetting, "")
-	if err != nil || v == "" {
-		return nil, err
-	}
-	levels, err := payout.ParseLevels(v)
-	if err != nil {
+	levels, err := a.Payouts.LowBalanceLevels(ctx)
+	if err != nil || len(levels) == 0 {
 		return nil, err
 	}
 	var out []string

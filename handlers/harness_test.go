@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"countersign/payout"
 	"countersign/store"
 )
 
@@ -48,7 +49,9 @@ func newHarness(t *testing.T, tweak ...func(*Config)) *harness {
 	clk := &clock{now: time.Date(2026, 11, 21, 9, 0, 0, 0, time.UTC)}
 	db.Now = clk.Now
 	logs := &strings.Builder{}
-	cfg := Config{DB: db, Now: clk.Now, Logger: slog.New(slog.NewTextHandler(&lockedWriter{w: logs}, nil))}
+	logger := slog.New(slog.NewTextHandler(&lockedWriter{w: logs}, nil))
+	// No provider: the routes that call it get one from newHarnessWithProvider.
+	cfg := Config{DB: db, Now: clk.Now, Logger: logger, Payouts: payout.NewService(payout.ServiceConfig{DB: db, Logger: logger})}
 	for _, f := range tweak {
 		f(&cfg)
 	}

@@ -1,7 +1,6 @@
 package handlers
 
 import (
-	"context"
 	"errors"
 	"maps"
 	"net/http"
@@ -11,40 +10,19 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"countersign/payout"
-	"countersign/store"
 	"countersign/views"
 )
 
 // blankSettingsRows is how many empty rows the settings form offers for new currencies.
 const blankSettingsRows = 2
 
-// policy is the approval policy: from the workflow when there is one.
-func (a *app) policy(ctx context.Context) (payout.Policy, error) {
-	if a.Payouts != nil {
-		return a.Payouts.Policy(ctx)
-	}
-	v, err := a.DB.Setting(ctx, payout.PolicySetting, "")
-	if err != nil {
-		return payout.Policy{}, err
-	}
-	return payout.ParsePolicy(v)
-}
-
-func (a *app) lowLevels(ctx context.Context) (map[string]int64, error) {
-	v, err := a.DB.Setting(ctx, payout.LowBalanceSetting, "")
-	if err != nil {
-		return nil, err
-	}
-	return payout.ParseLevels(v)
-}
-
 func (a *app) settings(c echo.Context) error {
 	ctx := c.Request().Context()
-	pol, err := a.policy(ctx)
+	pol, err := a.Payouts.Policy(ctx)
 	if err != nil {
 		return err
 	}
-	low, err := a.lowLevels(ctx)
+	low, err := a.Payouts.LowBalanceLevels(ctx)
 	if err != nil {
 		return err
 	}
@@ -169,33 +147,30 @@ func (a *app) saveSettings(c echo.Context) error {
 		return a.renderSettings(c, http.StatusUnprocessableEntity, rows, errs)
 	}
 	ctx := c.Request().Context()
-	oldPolicy, err := a.policy(ctx)
+	oldPolicy, err := a.Payouts.Policy(ctx)
 	if err != nil {
 		return err
 	}
-	oldLevels, err := a.lowLevels(ctx)
+	oldLevels, err := a.Payouts.LowBalanceLevels(ctx)
 	if err != nil {
 		return err
 	}
 	changed := false
+	var refused *payout.Error
 	if !maps.Equal(oldPolicy.Thresholds, thresholds) {
-		if err := a.setPolicy(c, payout.Policy{Thresholds: thresholds}); err != nil {
+		err := a.Payouts.SetPolicy(ctx, actor(c), payout.Policy{Thresholds: thresholds})
+		if errors.As(err, &refused) {
+			return echo.NewHTTPError(http.StatusForbidden, refused.Message)
+		} else if err != nil {
 			return err
 		}
 		changed = true
 	}
 	if !maps.Equal(oldLevels, levels) {
-		v, err := payout.FormatLevels(levels)
-		if err != nil {
-			return err
-		}
-		err = a.DB.InTx(ctx, func(tx *store.Tx) error {
-			if err := tx.SetSetting(ctx, payout.LowBalanceSetting, v); err != nil {
-				return err
-			}
-			return tx.Audit(ctx, auditEntry(c, "settings.balance_low", "setting", payout.LowBalanceSetting, "ok", "levels "+v))
-		})
-		if err != nil {
+		err := a.Payouts.SetLowBalanceLevels(ctx, actor(c), levels)
+		if errors.As(err, &refused) {
+			return echo.NewHTTPError(http.StatusForbidden, refused.Message)
+		} else if err != nil {
 			return err
 		}
 		changed = true
@@ -208,27 +183,4 @@ func (a *app) saveSettings(c echo.Context) error {
 		return err
 	}
 	return redirect(c, "/admin/settings")
-}
-
-// setPolicy stores the approval thresholds through the workflow, which audits it.
-func (a *app) setPolicy(c echo.Context, p payout.Policy) error {
-	ctx := c.Request().Context()
-	if a.Payouts != nil {
-		err := a.Payouts.SetPolicy(ctx, actor(c), p)
-		var perr *payout.Error
-		if errors.As(err, &perr) {
-			return echo.NewHTTPError(http.StatusForbidden, perr.Message)
-		}
-		return err
-	}
-	v, err := p.Format()
-	if err != nil {
-		return err
-	}
-	return a.DB.InTx(ctx, func(tx *store.Tx) error {
-		if err := tx.SetSetting(ctx, payout.PolicySetting, v); err != nil {
-			return err
-		}
-		return tx.Audit(ctx, auditEntry(c, "policy.update", "setting", payout.PolicySetting, "ok", "thresholds "+v))
-	})
 }

@@ -269,3 +269,34 @@ func ParseLevels(v string) (map[string]int64, error) {
 func FormatLevels(levels map[string]int64) (string, error) {
 	return Policy{Thresholds: levels}.Format()
 }
+
+// LowBalanceLevels returns the per-currency levels below which every page
+// shows a low-balance banner (minor units; none set is an empty map).
+func (s *Service) LowBalanceLevels(ctx context.Context) (map[string]int64, error) {
+	v, err := s.db.Setting(ctx, LowBalanceSetting, "")
+	if err != nil {
+		return nil, err
+	}
+	return ParseLevels(v)
+}
+
+// SetLowBalanceLevels stores the low-balance levels; only admins may, and the
+// change is audited.
+func (s *Service) SetLowBalanceLevels(ctx context.Context, a Actor, levels map[string]int64) error {
+	if a.UserID <= 0 || !slices.Contains(a.Roles, RoleAdmin) {
+		s.denied(ctx, a, "settings.balance_low", 0, ErrNotAdmin)
+		return ErrNotAdmin
+	}
+	v, err := FormatLevels(levels)
+	if err != nil {
+		return err
+	}
+	return s.db.InTx(ctx, func(tx *store.Tx) error {
+		if err := tx.SetSetting(ctx, LowBalanceSetting, v); err != nil {
+			return err
+		}
+		e := a.audit("settings.balance_low", 0, "ok", "levels "+v)
+		e.ObjectType, e.ObjectID = "setting", LowBalanceSetting
+		return tx.Audit(ctx, e)
+	})
+}
