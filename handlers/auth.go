@@ -99,7 +99,7 @@ func (a *app) login(c echo.Context) error {
 		}
 	}
 	sess.ID = ""
-	sess.Values = map[any]any{keyUserID: u.ID, keyCSRF: randomToken(), keyAuthAt: a.Now().UnixNano()}
+	sess.Values = map[any]any{keyUserID: u.ID, keyCSRF: randomToken()}
 	if err := sess.Save(c.Request(), c.Response()); err != nil {
 		return err
 	}

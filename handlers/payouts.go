@@ -62,7 +62,7 @@ func (a *app) renderPayoutForm(c echo.Context, status int, m views.PayoutForm) e
 	return render(c, status, views.NewPayoutPage(m))
 }
 
-// payoutForm is what POST /payouts carries. The card number is read straight
+// readDraft reads what POST /payouts carries. The card number is read straight
 // into the draft and never copied into anything that is rendered again.
 func readDraft(c echo.Context) (payout.Draft, error) {
 	params, err := c.FormParams()

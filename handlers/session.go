@@ -22,7 +22,6 @@ const (
 	keyUserID    = "uid"     // int64, absent before login
 	keyCSRF      = "csrf"    // string
 	keyCreatedAt = "created" // int64 unix nanoseconds, for the absolute timeout
-	keyAuthAt    = "authat"  // int64 unix nanoseconds of the login
 )
 
 const sessionCookie = "countersign_session"

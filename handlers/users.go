@@ -91,7 +91,7 @@ func (a *app) renderUsers(c echo.Context, status int, form views.UserForm) error
 			return err
 		}
 		m.Users = append(m.Users, views.UserRow{ID: u.ID, Email: u.Email, Name: u.Name, Roles: u.Roles, Active: u.Active,
-			Locked: u.LockedUntil.After(a.Now()), Sessions: n, HasTOTP: u.TOTPSecret != ""})
+			Locked: u.LockedUntil.After(a.Now()), Sessions: n})
 	}
 	return render(c, status, views.UsersPage(m))
 }

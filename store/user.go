@@ -23,7 +23,6 @@ type User struct {
 	Active       bool
 	FailedLogins int
 	LockedUntil  time.Time
-	TOTPSecret   string
 	CreatedAt    time.Time
 	UpdatedAt    time.Time
 }
@@ -31,13 +30,13 @@ type User struct {
 // HasRole reports whether the user holds role.
 func (u *User) HasRole(role string) bool { return slices.Contains(u.Roles, role) }
 
-const userColumns = `id, email, name, password_hash, roles, active, failed_logins, locked_until, totp_secret, created_at, updated_at`
+const userColumns = `id, email, name, password_hash, roles, active, failed_logins, locked_until, created_at, updated_at`
 
 func scanUser(row interface{ Scan(...any) error }) (*User, error) {
 	var u User
 	var roles, created, updated string
 	var locked sql.NullString
-	err := row.Scan(&u.ID, &u.Email, &u.Name, &u.PasswordHash, &roles, &u.Active, &u.FailedLogins, &locked, &u.TOTPSecret, &created, &updated)
+	err := row.Scan(&u.ID, &u.Email, &u.Name, &u.PasswordHash, &roles, &u.Active, &u.FailedLogins, &locked, &created, &updated)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrNotFound
 	}
@@ -126,11 +125,6 @@ func (d *DB) UpdateUserAccess(ctx context.Context, id int64, name string, roles 
 func (d *DB) SetPassword(ctx context.Context, id int64, hash string) error {
 	return d.execOne(ctx, `UPDATE users SET password_hash = ?, failed_logins = 0, locked_until = NULL, updated_at = ? WHERE id = ?`,
 		hash, formatTime(d.now()), id)
-}
-
-// SetTOTPSecret sets (or, with "", clears) the user's second factor.
-func (d *DB) SetTOTPSecret(ctx context.Context, id int64, secret string) error {
-	return d.execOne(ctx, `UPDATE users SET totp_secret = ?, updated_at = ? WHERE id = ?`, secret, formatTime(d.now()), id)
 }
 
 // RecordLoginFailure counts a failed login and locks the account for lockFor
