@@ -177,7 +177,10 @@ func TestFourEyesJourney(t *testing.T) {
 	}
 	screenshot(t, approver1, "payout")
 
-	// No typed card number survives anywhere: database files, logs, pages.
+	// No typed card number survives anywhere: database files, logs, pages. An
+	// admin sees every page, the audit log included.
+	admin := newBrowser(t)
+	login(t, admin, c.URL, "admin@example.com", demoPasswords["admin@example.com"])
 	for _, pan := range []string{"4242424242424242", "4000000000000002", "5555555555554444"} {
 		for _, f := range []string{c.DB, c.DB + "-wal"} {
 			b, _ := os.ReadFile(f)
@@ -188,9 +191,9 @@ func TestFourEyesJourney(t *testing.T) {
 		if strings.Contains(c.logs.String(), pan) {
 			t.Errorf("card number %s found in the console's output", pan)
 		}
-		for _, u := range []string{small, large, toCancel, declined, c.URL + "/queue", c.URL + "/audit"} {
-			run(t, approver1, chromedp.Navigate(u))
-			if html := get(t, approver1, chromedp.Evaluate[string](`document.documentElement.outerHTML`)); strings.Contains(html, pan) {
+		for _, u := range []string{small, large, toCancel, declined, c.URL + "/queue", c.URL + "/payouts", c.URL + "/audit"} {
+			run(t, admin, chromedp.Navigate(u), chromedp.WaitVisible(chromedp.CSS("main")))
+			if html := get(t, admin, chromedp.Evaluate[string](`document.documentElement.outerHTML`)); strings.Contains(html, pan) {
 				t.Errorf("card number %s found on %s", pan, u)
 			}
 		}
