@@ -184,7 +184,7 @@ func (a *app) payoutView(c echo.Context, p *store.Payout) (views.PayoutView, err
 	if err != nil {
 		return views.PayoutView{}, err
 	}
-	policy, err := a.Payouts.Policy(ctx)
+	policy, err := a.policy(c)
 	if err != nil {
 		return views.PayoutView{}, err
 	}
@@ -349,4 +349,20 @@ func ago(now, t time.Time) string {
 	default:
 		return fmt.Sprintf("%.0f h ago", d.Hours())
 	}
+}
+
+const policyKey = "countersign.policy"
+
+// policy reads the approval policy once per request: the queue builds a view
+// of every waiting payout with it.
+func (a *app) policy(c echo.Context) (payout.Policy, error) {
+	if p, ok := c.Get(policyKey).(payout.Policy); ok {
+		return p, nil
+	}
+	p, err := a.Payouts.Policy(c.Request().Context())
+	if err != nil {
+		return p, err
+	}
+	c.Set(policyKey, p)
+	return p, nil
 }
