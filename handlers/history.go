@@ -10,6 +10,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"countersign/fail"
 	"countersign/payout"
 	"countersign/store"
 	"countersign/views"
@@ -63,7 +64,7 @@ func readHistoryFilter(q url.Values) (store.PayoutFilter, views.HistoryFilter, v
 		}
 		n, err := payout.ParseAmount(b.typed, v.Currency)
 		if err != nil {
-			errs[b.field] = err.Error()
+			errs[b.field] = fail.MessageOf(err)
 		}
 		*b.into = n
 	}
@@ -204,7 +205,7 @@ func csvCell(s string) string {
 func (a *app) exportPayouts(c echo.Context) error {
 	f, typed, errs := readHistoryFilter(c.QueryParams())
 	if len(errs) > 0 {
-		return echo.NewHTTPError(http.StatusBadRequest, "This filter is not valid. Open the payouts page, correct it and export again.")
+		return fail.Malformed("This filter is not valid. Open the payouts page, correct it and export again.")
 	}
 	ctx := c.Request().Context()
 	detail := maskDigitRuns(filterQuery(typed).Encode())

@@ -11,6 +11,7 @@ import (
 	"github.com/gorilla/sessions"
 	"github.com/labstack/echo/v4"
 
+	"countersign/fail"
 	"countersign/payout"
 	"countersign/store"
 )
@@ -127,8 +128,12 @@ func (a *app) csrfToken(c echo.Context) (string, error) {
 	return tok, sess.Save(c.Request(), c.Response())
 }
 
-var errForbidden = echo.NewHTTPError(http.StatusForbidden, "You are not allowed to do that.")
-var errCSRF = echo.NewHTTPError(http.StatusForbidden, "This form has expired or did not come from this console. Go back, reload the page and try again.")
+// Refusals of the guards in front of every route.
+var (
+	errSignedOut = fail.New(fail.Unauthorized, "signed_out", "Your session has ended. Sign in again.")
+	errForbidden = fail.New(fail.Forbidden, "forbidden", "You are not allowed to do that.")
+	errCSRF      = fail.New(fail.Forbidden, "csrf", "This form has expired or did not come from this console. Go back, reload the page and try again.")
+)
 
 // checkCSRF refuses unsafe requests that are cross-site or lack the session's
 // token (form field _csrf, or the X-CSRF-Token header that htmx sends).
@@ -191,7 +196,7 @@ func (a *app) guard(acc access, h echo.HandlerFunc) echo.HandlerFunc {
 			if c.Request().Method == http.MethodGet {
 				return c.Redirect(http.StatusSeeOther, "/login")
 			}
-			return echo.NewHTTPError(http.StatusUnauthorized, "Your session has ended. Sign in again.")
+			return errSignedOut
 		}
 		if !acc.allows(u) {
 			return errForbidden

@@ -94,12 +94,12 @@ func TestPayoutOverHTTP(t *testing.T) {
 		t.Error("the maker is offered an approve button on their own payout")
 	}
 	got, _ := h.db.PayoutByID(t.Context(), id)
-	maker.post(p.location+"/approve", url.Values{"version": {itoa(got.Version)}})
+	forged := maker.post(p.location+"/approve", url.Values{"version": {itoa(got.Version)}})
 	if n := sb.CallCount("session/confirm"); n != 0 {
 		t.Fatalf("self-approval reached the provider: %d confirms", n)
 	}
-	if page := maker.get(p.location); !strings.Contains(page.body, "someone else must approve") {
-		t.Error("the refusal is not shown to the maker")
+	if forged.status != http.StatusForbidden || !strings.Contains(forged.body, "someone else must approve") {
+		t.Errorf("forged self-approval: status %d, want 403 with the reason", forged.status)
 	}
 
 	approver.get(p.location)

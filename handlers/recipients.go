@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"net/mail"
 	"net/url"
-	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -123,17 +122,10 @@ func (a *app) createRecipient(c echo.Context) error {
 	return redirect(c, "/recipients/"+itoa(r.ID))
 }
 
-// recipientFromPath reads :id and loads that recipient.
+// recipientFromPath loads the recipient named by :id; the store answers
+// NotFound when there is none.
 func (a *app) recipientFromPath(c echo.Context) (*store.Recipient, error) {
-	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
-	if err != nil {
-		return nil, echo.NewHTTPError(http.StatusNotFound, "No such recipient.")
-	}
-	r, err := a.DB.RecipientByID(c.Request().Context(), id)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, echo.NewHTTPError(http.StatusNotFound, "No such recipient.")
-	}
-	return r, err
+	return a.DB.RecipientByID(c.Request().Context(), pathID(c, "id"))
 }
 
 // showRecipient shows a recipient and their cards. Coming back from the
@@ -152,10 +144,12 @@ func (a *app) showRecipient(c echo.Context) error {
 			form.FromWidget = "a card"
 		}
 	}
-	return a.renderRecipient(c, http.StatusOK, r, form)
+	return a.renderRecipient(c, http.StatusOK, r, form, nil)
 }
 
-func (a *app) renderRecipient(c echo.Context, status int, r *store.Recipient, form views.AddCardForm) error {
+// renderRecipient shows a recipient's page; refused, when not nil, is why a
+// change to one of their cards was refused.
+func (a *app) renderRecipient(c echo.Context, status int, r *store.Recipient, form views.AddCardForm, refused error) error {
 	ctx := c.Request().Context()
 	cards, err := a.DB.CardsForRecipient(ctx, r.ID)
 	if err != nil {
@@ -196,6 +190,9 @@ func (a *app) renderRecipient(c echo.Context, status int, r *store.Recipient, fo
 	}
 	if m.Frame, err = a.frame(c, r.FullName, "/recipients"); err != nil {
 		return err
+	}
+	if refused != nil {
+		showRefusal(&m.Frame, refused)
 	}
 	return render(c, status, views.RecipientPage(m))
 }

@@ -123,17 +123,10 @@ func (a *app) createUser(c echo.Context) error {
 	return redirect(c, "/admin/users")
 }
 
-// userFromPath reads the :id path parameter and loads that account.
+// userFromPath loads the account named by :id; the store answers NotFound
+// when there is none.
 func (a *app) userFromPath(c echo.Context) (*store.User, error) {
-	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
-	if err != nil {
-		return nil, echo.NewHTTPError(http.StatusNotFound, "No such user.")
-	}
-	u, err := a.DB.UserByID(c.Request().Context(), id)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, echo.NewHTTPError(http.StatusNotFound, "No such user.")
-	}
-	return u, err
+	return a.DB.UserByID(c.Request().Context(), pathID(c, "id"))
 }
 
 func (a *app) editUser(c echo.Context) error {

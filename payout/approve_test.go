@@ -3,6 +3,8 @@ package payout
 import (
 	"errors"
 	"testing"
+
+	"countersign/fail"
 )
 
 func TestParsePolicy(t *testing.T) {
@@ -27,7 +29,7 @@ func TestParsePolicy(t *testing.T) {
 			continue
 		}
 		if err != nil {
-			var pe *Error
+			var pe *fail.Error
 			if !errors.As(err, &pe) {
 				t.Errorf("ParsePolicy(%q) err %T; want *Error", tt.in, err)
 			}

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"countersign/fail"
 	"countersign/smartglocal/sandbox"
 	"countersign/store"
 )
@@ -158,7 +159,7 @@ func TestAfterAndOverdraw(t *testing.T) {
 			}
 			continue
 		}
-		var pe *Error
+		var pe *fail.Error
 		if !errors.As(err, &pe) || !errors.Is(err, ErrOverdraw) || pe.Message != tt.wantErr {
 			t.Errorf("CheckAmount(%d) = %v, want *Error %q matching ErrOverdraw", tt.amount, err, tt.wantErr)
 		}

@@ -7,22 +7,27 @@ import (
 	"slices"
 	"strings"
 
+	"countersign/fail"
 	"countersign/smartglocal"
 	"countersign/store"
 )
 
 // Refusals of a saved-card change.
 var (
-	ErrOwnCard        = &Error{"own_card", "You added this card, so someone else must verify it"}
-	ErrCardChanged    = &Error{"card_changed", "This card was already verified or removed"}
-	ErrCardNotFound   = &Error{"card_not_found", "There is no such card"}
-	errCardNotAllowed = &Error{"card_not_allowed", "Only makers and approvers can verify or remove cards"}
+	ErrOwnCard        = fail.New(fail.Forbidden, "own_card", "You added this card, so someone else must verify it")
+	ErrCardChanged    = fail.New(fail.Conflict, "card_changed", "This card was already verified or removed")
+	ErrCardNotFound   = fail.New(fail.NotFound, "card_not_found", "There is no such card")
+	errCardNotAllowed = fail.New(fail.Forbidden, "card_not_allowed", "Only makers and approvers can verify or remove cards")
+	errCardUnknown    = fail.New(fail.Conflict, "card_unknown", "The provider no longer knows this card: remove it and save it again")
+	// ErrProviderUnavailable: the provider did not answer a call that moves
+	// no money, so asking again later is safe.
+	ErrProviderUnavailable = fail.New(fail.Unavailable, "provider_unavailable", "The provider did not answer. Try again in a minute.")
 )
 
 // AddCard saves, for a recipient, a card that the provider's tokenization
 // widget stored: numberHash is what the widget returned. Last4 and brand come
 // from token/info, never from the browser. The card cannot be used until a
-// second person verifies it (VerifyCard). Field problems are *ValidationError
+// second person verifies it (VerifyCard). Field problems are *fail.FieldError
 // (recipient_id, number_hash).
 func (s *Service) AddCard(ctx context.Context, a Actor, recipientID int64, numberHash string) (*store.Card, error) {
 	if a.UserID <= 0 || !slices.Contains(a.Roles, RoleMaker) {
@@ -30,10 +35,10 @@ func (s *Service) AddCard(ctx context.Context, a Actor, recipientID int64, numbe
 	}
 	numberHash = strings.TrimSpace(numberHash)
 	if numberHash == "" || len(numberHash) > 256 || strings.ContainsFunc(numberHash, func(r rune) bool { return r <= ' ' || r > '~' }) {
-		return nil, &ValidationError{Fields: map[string]string{"number_hash": "Save the card with the card widget first"}}
+		return nil, fail.Field("number_hash", "Save the card with the card widget first")
 	}
 	if _, err := s.db.RecipientByID(ctx, recipientID); errors.Is(err, store.ErrNotFound) {
-		return nil, &ValidationError{Fields: map[string]string{"recipient_id": "Choose a recipient"}}
+		return nil, fail.Field("recipient_id", "Choose a recipient")
 	} else if err != nil {
 		return nil, err
 	}
@@ -44,9 +49,9 @@ func (s *Service) AddCard(ctx context.Context, a Actor, recipientID int64, numbe
 	var pe *smartglocal.Error
 	switch {
 	case errors.As(err, &pe):
-		return nil, &ValidationError{Fields: map[string]string{"number_hash": "The provider does not know this card. Save it with the card widget again"}}
+		return nil, fail.Field("number_hash", "The provider does not know this card. Save it with the card widget again")
 	case err != nil:
-		return nil, fmt.Errorf("token/info: %w", err)
+		return nil, fmt.Errorf("token/info: %w: %w", ErrProviderUnavailable, err)
 	}
 	c := &store.Card{RecipientID: recipientID, NumberHash: numberHash, Last4: info.Last4, Brand: info.Brand, AddedBy: a.UserID}
 	err = s.db.InTx(ctx, func(tx *store.Tx) error {
@@ -56,7 +61,7 @@ func (s *Service) AddCard(ctx context.Context, a Actor, recipientID int64, numbe
 		return tx.Audit(ctx, cardAudit(a, "card.add", c, fmt.Sprintf("%s for recipient #%d", cardLabel(c.Brand, c.Last4), recipientID)))
 	})
 	if errors.Is(err, store.ErrCardExists) {
-		return nil, &ValidationError{Fields: map[string]string{"number_hash": "This card is already saved for the recipient"}}
+		return nil, fail.Field("number_hash", "This card is already saved for the recipient")
 	}
 	if err != nil {
 		return nil, err
@@ -84,9 +89,9 @@ func (s *Service) RefreshCard(ctx context.Context, a Actor, cardID int64) error 
 	var pe *smartglocal.Error
 	switch {
 	case errors.As(err, &pe):
-		return &Error{"card_unknown", "The provider no longer knows this card: remove it and save it again"}
+		return errCardUnknown
 	case err != nil:
-		return fmt.Errorf("token/info: %w", err)
+		return fmt.Errorf("token/info: %w: %w", ErrProviderUnavailable, err)
 	}
 	changed := info.Last4 != c.Last4 || !strings.EqualFold(info.Brand, c.Brand)
 	detail := "unchanged: " + cardLabel(c.Brand, c.Last4)
@@ -103,6 +108,16 @@ func (s *Service) RefreshCard(ctx context.Context, a Actor, cardID int64) error 
 		}
 		return tx.Audit(ctx, cardAudit(a, "card.refresh", c, detail))
 	})
+}
+
+// RecipientCard returns the saved card cardID of the recipient; a card of
+// another recipient is not found here, whatever its id.
+func (s *Service) RecipientCard(ctx context.Context, recipientID, cardID int64) (*store.Card, error) {
+	c, err := s.db.CardByID(ctx, cardID)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && c.RecipientID != recipientID) {
+		return nil, ErrCardNotFound
+	}
+	return c, err
 }
 
 // VerifyCard records a second person's check of a saved card; the person who
@@ -142,7 +157,7 @@ func (s *Service) changeCard(ctx context.Context, a Actor, cardID int64, action 
 	return err
 }
 
-func (s *Service) logDenied(ctx context.Context, a Actor, action string, cardID int64, e *Error) {
+func (s *Service) logDenied(ctx context.Context, a Actor, action string, cardID int64, e *fail.Error) {
 	entry := a.audit(action, 0, "denied", e.Code)
 	entry.ObjectType, entry.ObjectID = "card", fmt.Sprint(cardID)
 	if err := s.db.Audit(context.WithoutCancel(ctx), entry); err != nil {

@@ -11,6 +11,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"countersign/fail"
 	"countersign/smartglocal"
 	"countersign/store"
 )
@@ -101,9 +102,9 @@ var (
 
 // More refusals a person may read.
 var (
-	ErrVersionChanged = &Error{"version_changed", "This payout changed since you opened it. Review it again."}
-	ErrPayoutNotFound = &Error{"not_found", "There is no such payout."}
-	ErrNotAdmin       = &Error{"not_admin", "Only admins can change the approval policy."}
+	ErrVersionChanged = fail.New(fail.Conflict, "version_changed", "This payout changed since you opened it. Review it again.")
+	ErrPayoutNotFound = fail.New(fail.NotFound, "not_found", "There is no such payout.")
+	ErrNotAdmin       = fail.New(fail.Forbidden, "not_admin", "Only admins can change the approval policy.")
 )
 
 // Audit outcomes of webhook entries, besides "ok".
@@ -151,12 +152,7 @@ func (a Actor) audit(action string, payoutID int64, outcome, detail string) stor
 // denied records a refused attempt in its own transaction: the attempt's
 // transaction was rolled back, but who tried what must stay on record.
 func (s *Service) denied(ctx context.Context, a Actor, action string, payoutID int64, err error) {
-	var pe *Error
-	code := "error"
-	if errors.As(err, &pe) {
-		code = pe.Code
-	}
-	if aerr := s.db.Audit(context.WithoutCancel(ctx), a.audit(action, payoutID, "denied", code)); aerr != nil {
+	if aerr := s.db.Audit(context.WithoutCancel(ctx), a.audit(action, payoutID, "denied", fail.CodeOf(err))); aerr != nil {
 		s.log.Error("audit a refusal", "action", action, "payout", payoutID, "err", aerr)
 	}
 }

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"countersign/fail"
 )
 
 // Refusals of a saved-card change.
@@ -13,7 +15,7 @@ var (
 	// ErrSelfVerify: the person who added a card cannot also verify it (four eyes).
 	ErrSelfVerify = errors.New("the person who added a card cannot verify it")
 	// ErrCardExists: the recipient already has this card.
-	ErrCardExists = errors.New("this card is already saved for the recipient")
+	ErrCardExists = fail.New(fail.Conflict, "card_exists", "This card is already saved for the recipient")
 )
 
 // Card is a recipient's card saved at the provider. We keep only the
@@ -47,16 +49,16 @@ func scanCard(row interface{ Scan(...any) error }) (*Card, error) {
 	var verified, removed sql.NullString
 	err := row.Scan(&c.ID, &c.RecipientID, &c.NumberHash, &c.Last4, &c.Brand, &c.AddedBy, &added, &c.VerifiedBy, &verified, &c.RemovedBy, &removed)
 	if err != nil {
-		return nil, asNotFound(err)
+		return nil, asNotFound(err, "card")
 	}
 	c.AddedAt, c.VerifiedAt, c.RemovedAt = parseTime(added), nullTime(verified), nullTime(removed)
 	return &c, nil
 }
 
-// asNotFound turns sql.ErrNoRows into ErrNotFound.
-func asNotFound(err error) error {
+// asNotFound turns sql.ErrNoRows into the refusal that there is no such what.
+func asNotFound(err error, what string) error {
 	if errors.Is(err, sql.ErrNoRows) {
-		return ErrNotFound
+		return notFound(what)
 	}
 	return err
 }

@@ -15,13 +15,22 @@ import (
 
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
+
+	"countersign/fail"
 )
 
-// ErrNotFound is returned when a row asked for by key does not exist.
-var ErrNotFound = errors.New("not found")
+// ErrNotFound matches (under errors.Is) every "no such row" the store
+// returns. Lookups return a NotFound refusal that names what is missing
+// ("There is no such payout."), so that it can go to a person as it is.
+var ErrNotFound = fail.New(fail.NotFound, "not_found", "There is no such thing here. It may have been removed.")
+
+// notFound is the refusal of a lookup by key; what names the thing as people do.
+func notFound(what string) *fail.Error {
+	return ErrNotFound.With("There is no such " + what + ".")
+}
 
 // ErrConflict is returned when a conditional update found the row changed by someone else.
-var ErrConflict = errors.New("changed by someone else")
+var ErrConflict = fail.New(fail.Conflict, "conflict", "This changed since you opened it. Reload the page and try again.")
 
 //go:embed migrations/*.sql
 var migrations embed.FS
