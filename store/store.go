@@ -109,13 +109,16 @@ func (d *DB) migrate(ctx context.Context) error {
 }
 
 // inTx runs fn in one immediate transaction, committing if it returns nil.
+// The rollback is deferred, as benbjohnson/wtf does: it is a no-op after a
+// commit, and it still runs when fn panics (Echo recovers the panic and the
+// process goes on), so SQLite's write lock is never left held.
 func (d *DB) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	tx, err := d.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
+	defer tx.Rollback()
 	if err := fn(tx); err != nil {
-		tx.Rollback()
 		return err
 	}
 	if err := tx.Commit(); err != nil {
