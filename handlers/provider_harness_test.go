@@ -13,6 +13,7 @@ import (
 	"countersign/payout"
 	"countersign/smartglocal"
 	"countersign/smartglocal/sandbox"
+	"countersign/smartglocal/sandbox/sandboxtest"
 )
 
 // newHarnessWithProvider is newHarness plus the payout workflow talking to a
@@ -21,7 +22,7 @@ func newHarnessWithProvider(t *testing.T) (*harness, *sandbox.Server) {
 	t.Helper()
 	var sb *sandbox.Server
 	h := newHarness(t, func(c *Config) {
-		srv, client := sandbox.NewTest(t, sandbox.Config{})
+		srv, client := sandboxtest.New(t, sandbox.Config{})
 		sb = srv
 		c.Payouts = payout.NewService(payout.ServiceConfig{DB: c.DB, Provider: client, WebhookKey: srv.PublicKey(), Logger: c.Logger, MaxAmount: 100000})
 	})

@@ -14,12 +14,13 @@ import (
 
 	sg "countersign/smartglocal"
 	"countersign/smartglocal/sandbox"
+	"countersign/smartglocal/sandbox/sandboxtest"
 )
 
 // TestAuthentication: nothing unsigned, forged or from another project gets
 // past the sandbox, and refused requests change nothing.
 func TestAuthentication(t *testing.T) {
-	srv, _ := sandbox.NewTest(t, sandbox.Config{})
+	srv, _ := sandboxtest.New(t, sandbox.Config{})
 	other, err := sg.LoadPrivateKey("../testdata/key_pkcs8.pem")
 	if err != nil {
 		t.Fatal(err)
@@ -71,7 +72,7 @@ func TestAuthentication(t *testing.T) {
 }
 
 func TestRequestShape(t *testing.T) {
-	srv, _ := sandbox.NewTest(t, sandbox.Config{})
+	srv, _ := sandboxtest.New(t, sandbox.Config{})
 	key := srv.PartnerKey
 	tests := []struct {
 		name, method string
@@ -102,7 +103,7 @@ func TestRequestShape(t *testing.T) {
 // without executing again; same key with another body is refused; keys are
 // scoped per method; concurrent duplicates execute once.
 func TestIdempotency(t *testing.T) {
-	srv, c := sandbox.NewTest(t, sandbox.Config{})
+	srv, c := sandboxtest.New(t, sandbox.Config{})
 	url := srv.URL + "/api/v1/session/init/payout"
 	body, _ := json.Marshal(initReq(okPAN, 100))
 	hdr := map[string]string{sg.HeaderIdempotencyKey: "payout-7/init"}
@@ -185,7 +186,7 @@ func digestBase64(b []byte) string {
 // TestTimeoutFaultReleases: a held request ends when the client gives up,
 // not after HangTimeout, and the call log names the session of a refusal.
 func TestTimeoutFaultReleases(t *testing.T) {
-	srv, _ := sandbox.NewTest(t, sandbox.Config{HangTimeout: time.Minute})
+	srv, _ := sandboxtest.New(t, sandbox.Config{HangTimeout: time.Minute})
 	cfg := srv.ClientConfig(srv.PartnerKey)
 	cfg.HTTPClient = &http.Client{Timeout: 100 * time.Millisecond}
 	c := sg.New(cfg)
