@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
-	"strings"
 
 	"github.com/gorilla/sessions"
 	"github.com/labstack/echo/v4"
@@ -80,10 +79,6 @@ func (a *app) formTargets() string {
 // deactivated or removed loses the session on this request.
 func (a *app) loadSession(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		if strings.HasPrefix(c.Path(), "/static/") || c.Path() == "/healthz" || c.Path() == "/webhooks/smartglocal" {
-			c.Set(requestKey, &request{})
-			return next(c)
-		}
 		r := c.Request()
 		sess, err := a.sessions.New(r, sessionCookie)
 		if err != nil {
@@ -117,6 +112,27 @@ func (a *app) loadSession(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
+// readForm reads the body of a form post once, before anything asks for a
+// field: a body that cannot be parsed (a broken escape, a bad multipart
+// boundary) is refused with 400 instead of failing later in a handler, and
+// one over the body limit keeps its 413.
+func readForm(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		switch c.Request().Method {
+		case http.MethodGet, http.MethodHead, http.MethodOptions:
+			return next(c)
+		}
+		if _, err := c.FormParams(); err != nil {
+			var tooLarge *echo.HTTPError
+			if errors.As(err, &tooLarge) {
+				return err
+			}
+			return fail.Malformed("This form could not be read. Reload the page and try again.")
+		}
+		return next(c)
+	}
+}
+
 // csrfToken returns the session's CSRF token, creating (and saving) one if needed.
 func (a *app) csrfToken(c echo.Context) (string, error) {
 	sess := current(c).session
@@ -142,9 +158,6 @@ func (a *app) checkCSRF(next echo.HandlerFunc) echo.HandlerFunc {
 		r := c.Request()
 		switch r.Method {
 		case http.MethodGet, http.MethodHead, http.MethodOptions:
-			return next(c)
-		}
-		if c.Path() == "/webhooks/smartglocal" { // protected by its signature instead
 			return next(c)
 		}
 		if site := r.Header.Get("Sec-Fetch-Site"); site == "cross-site" || site == "same-site" {
@@ -188,11 +201,15 @@ func (a access) allows(u *store.User) bool {
 	return slices.ContainsFunc(a.roles, func(r payout.Role) bool { return u.HasRole(string(r)) })
 }
 
-// guard enforces a route's access.
+// guard enforces a route's access. A public route is served as it is: it may
+// be in a group without sessions (files, probes, webhooks).
 func (a *app) guard(acc access, h echo.HandlerFunc) echo.HandlerFunc {
+	if acc.public {
+		return h
+	}
 	return func(c echo.Context) error {
 		u := currentUser(c)
-		if !acc.public && u == nil {
+		if u == nil {
 			if c.Request().Method == http.MethodGet {
 				return c.Redirect(http.StatusSeeOther, "/login")
 			}
