@@ -8,6 +8,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"countersign/card"
 	"countersign/fail"
 	"countersign/payout"
 	"countersign/views"
@@ -29,8 +30,8 @@ func (a *app) cardOptions(c echo.Context) ([]views.CardOption, error) {
 		return nil, err
 	}
 	out := make([]views.CardOption, 0, len(cards))
-	for _, card := range cards {
-		out = append(out, views.CardOption{ID: card.CardID, Label: cardLabel(card.Brand, card.Last4) + " · " + card.RecipientName})
+	for _, choice := range cards {
+		out = append(out, views.CardOption{ID: choice.CardID, Label: card.Label(choice.Brand, choice.Last4) + " · " + choice.RecipientName})
 	}
 	return out, nil
 }
@@ -43,7 +44,7 @@ func (a *app) addCard(c echo.Context) error {
 		return err
 	}
 	hash := c.FormValue("number_hash")
-	card, err := a.Payouts.AddCard(c.Request().Context(), actor(c), r.ID, hash)
+	saved, err := a.Payouts.AddCard(c.Request().Context(), actor(c), r.ID, hash)
 	var fields *fail.FieldError
 	if errors.As(err, &fields) {
 		msg := fields.Fields["number_hash"]
@@ -55,7 +56,7 @@ func (a *app) addCard(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := flash(c, "ok", "Saved "+cardLabel(card.Brand, card.Last4)+" for "+r.FullName+". Someone else must verify it before it can be paid."); err != nil {
+	if err := flash(c, "ok", "Saved "+card.Label(saved.Brand, saved.Last4)+" for "+r.FullName+". Someone else must verify it before it can be paid."); err != nil {
 		return err
 	}
 	return redirect(c, "/recipients/"+itoa(r.ID))
@@ -81,18 +82,18 @@ func (a *app) changeCard(c echo.Context, change func(ctx context.Context, a payo
 	if err != nil {
 		return err
 	}
-	card, err := a.Payouts.RecipientCard(c.Request().Context(), r.ID, pathID(c, "card"))
+	saved, err := a.Payouts.RecipientCard(c.Request().Context(), r.ID, pathID(c, "card"))
 	if err != nil {
 		return err
 	}
-	err = change(c.Request().Context(), actor(c), card.ID)
+	err = change(c.Request().Context(), actor(c), saved.ID)
 	if refused(err) {
 		return a.renderRecipient(c, statusOf(err), r, views.AddCardForm{}, err)
 	}
 	if err != nil {
 		return err
 	}
-	if err := flash(c, "ok", fmt.Sprintf(done, cardLabel(card.Brand, card.Last4))); err != nil {
+	if err := flash(c, "ok", fmt.Sprintf(done, card.Label(saved.Brand, saved.Last4))); err != nil {
 		return err
 	}
 	return redirect(c, "/recipients/"+itoa(r.ID))

@@ -11,6 +11,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"countersign/card"
 	"countersign/fail"
 	"countersign/payout"
 	"countersign/smartglocal"
@@ -105,7 +106,7 @@ func (a *app) createPayout(c echo.Context) error {
 	case errors.As(err, &derr):
 		for _, m := range derr.Matches {
 			typed.Duplicates = append(typed.Duplicates, fmt.Sprintf("#%d: %s %s to %s, %s, prepared %s by %s (%s)", m.ID,
-				payout.FormatAmount(m.Amount, m.Currency), m.Currency, m.FullName, cardLabel(m.CardBrand, m.CardLast4),
+				payout.FormatAmount(m.Amount, m.Currency), m.Currency, m.FullName, card.Label(m.CardBrand, m.CardLast4),
 				ago(a.Now(), m.CreatedAt), m.MakerName, payout.State(m.State).Label()))
 		}
 		return a.renderPayoutForm(c, statusOf(err), typed)
@@ -211,7 +212,7 @@ func (a *app) payoutView(c echo.Context, p *store.Payout) (views.PayoutView, err
 		ID: p.ID, Href: "/payouts/" + itoa(p.ID), Version: p.Version, State: p.State,
 		StateLabel: payout.State(p.State).Label(), StateClass: stateClass(payout.State(p.State)),
 		Amount: payout.FormatAmount(p.Amount, p.Currency), Currency: p.Currency, FullName: p.FullName,
-		Card: cardLabel(p.CardBrand, p.CardLast4), Maker: p.MakerName, CreatedAt: views.FormatTime(p.CreatedAt),
+		Card: card.Label(p.CardBrand, p.CardLast4), Maker: p.MakerName, CreatedAt: views.FormatTime(p.CreatedAt),
 		CustomerReference: p.CustomerReference, Note: p.Note, Purpose: p.Purpose, FailureReason: p.FailureReason,
 		CancelReason: p.CancelReason, SessionID: p.ProviderSessionID, ApprovalsNeeded: policy.Required(p.Currency, p.Amount),
 	}
@@ -331,11 +332,6 @@ func stateClass(s payout.State) string {
 	default:
 		return "badge-muted"
 	}
-}
-
-// cardLabel shows a card as people recognise it: "VISA •••• 4242".
-func cardLabel(brand, last4 string) string {
-	return strings.ToUpper(brand) + " •••• " + last4
 }
 
 func humanDuration(d time.Duration) string {

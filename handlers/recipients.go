@@ -10,6 +10,8 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"countersign/card"
+	"countersign/fail"
 	"countersign/payout"
 	"countersign/store"
 	"countersign/views"
@@ -139,7 +141,7 @@ func (a *app) showRecipient(c echo.Context) error {
 	form := views.AddCardForm{NumberHash: strings.TrimSpace(c.QueryParam("number_hash"))}
 	if form.NumberHash != "" {
 		if last4, brand := c.QueryParam("last4"), c.QueryParam("brand"); isDigits(last4, 4) && isWord(brand) {
-			form.FromWidget = cardLabel(brand, last4)
+			form.FromWidget = card.Label(brand, last4)
 		} else {
 			form.FromWidget = "a card"
 		}
@@ -166,26 +168,25 @@ func (a *app) renderRecipient(c echo.Context, status int, r *store.Recipient, fo
 		m.WidgetHref = a.WidgetURL + "?" + url.Values{"return_to": {back}}.Encode()
 	}
 	names := map[int64]string{}
-	for _, card := range cards {
-		row := views.CardRow{ID: card.ID, Label: cardLabel(card.Brand, card.Last4), AddedAt: views.FormatTime(card.AddedAt),
-			Verified: card.Verified(), VerifiedAt: views.FormatTime(card.VerifiedAt)}
-		if row.AddedBy, err = a.userName(c, names, card.AddedBy); err != nil {
+	who := actor(c)
+	for _, saved := range cards {
+		row := views.CardRow{ID: saved.ID, Label: card.Label(saved.Brand, saved.Last4), AddedAt: views.FormatTime(saved.AddedAt),
+			Verified: saved.Verified(), VerifiedAt: views.FormatTime(saved.VerifiedAt)}
+		if row.AddedBy, err = a.userName(c, names, saved.AddedBy); err != nil {
 			return err
 		}
 		if row.Verified {
-			if row.VerifiedBy, err = a.userName(c, names, card.VerifiedBy); err != nil {
+			if row.VerifiedBy, err = a.userName(c, names, saved.VerifiedBy); err != nil {
 				return err
 			}
 		}
-		mayChange := u.HasRole(string(payout.RoleMaker)) || u.HasRole(string(payout.RoleApprover))
-		switch {
-		case row.Verified || !mayChange:
-		case card.AddedBy == u.ID:
-			row.VerifyBlocked = payout.ErrOwnCard.Message
-		default:
+		switch err := payout.CheckVerifyCard(who, saved); {
+		case err == nil:
 			row.CanVerify = true
+		case errors.Is(err, payout.ErrOwnCard):
+			row.VerifyBlocked = fail.MessageOf(err)
 		}
-		row.CanRemove = mayChange
+		row.CanRemove = payout.CheckCardChange(who) == nil
 		m.Cards = append(m.Cards, row)
 	}
 	if m.Frame, err = a.frame(c, r.FullName, "/recipients"); err != nil {

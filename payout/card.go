@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	"countersign/card"
 	"countersign/fail"
 	"countersign/smartglocal"
 	"countersign/store"
@@ -58,7 +59,7 @@ func (s *Service) AddCard(ctx context.Context, a Actor, recipientID int64, numbe
 		if err := tx.CreateCard(ctx, c); err != nil {
 			return err
 		}
-		return tx.Audit(ctx, cardAudit(a, "card.add", c, fmt.Sprintf("%s for recipient #%d", cardLabel(c.Brand, c.Last4), recipientID)))
+		return tx.Audit(ctx, cardAudit(a, "card.add", c, fmt.Sprintf("%s for recipient #%d", card.Label(c.Brand, c.Last4), recipientID)))
 	})
 	if errors.Is(err, store.ErrCardExists) {
 		return nil, fail.Field("number_hash", "This card is already saved for the recipient")
@@ -73,8 +74,8 @@ func (s *Service) AddCard(ctx context.Context, a Actor, recipientID int64, numbe
 // now reports another last4 or brand, the card is updated and must be
 // verified again by someone other than the person who added it.
 func (s *Service) RefreshCard(ctx context.Context, a Actor, cardID int64) error {
-	if a.UserID <= 0 || !(slices.Contains(a.Roles, RoleMaker) || slices.Contains(a.Roles, RoleApprover)) {
-		return errCardNotAllowed
+	if err := CheckCardChange(a); err != nil {
+		return err
 	}
 	c, err := s.db.CardByID(ctx, cardID)
 	if errors.Is(err, store.ErrNotFound) {
@@ -94,9 +95,9 @@ func (s *Service) RefreshCard(ctx context.Context, a Actor, cardID int64) error 
 		return fmt.Errorf("token/info: %w: %w", ErrProviderUnavailable, err)
 	}
 	changed := info.Last4 != c.Last4 || !strings.EqualFold(info.Brand, c.Brand)
-	detail := "unchanged: " + cardLabel(c.Brand, c.Last4)
+	detail := "unchanged: " + card.Label(c.Brand, c.Last4)
 	if changed {
-		detail = fmt.Sprintf("was %s, now %s; must be verified again", cardLabel(c.Brand, c.Last4), cardLabel(info.Brand, info.Last4))
+		detail = fmt.Sprintf("was %s, now %s; must be verified again", card.Label(c.Brand, c.Last4), card.Label(info.Brand, info.Last4))
 	}
 	return s.db.InTx(ctx, func(tx *store.Tx) error {
 		if changed {
@@ -120,37 +121,67 @@ func (s *Service) RecipientCard(ctx context.Context, recipientID, cardID int64) 
 	return c, err
 }
 
-// VerifyCard records a second person's check of a saved card; the person who
-// added it cannot.
+// CheckCardChange returns why a may not verify, refresh or remove saved
+// cards, or nil: only makers and approvers may.
+func CheckCardChange(a Actor) error {
+	if a.UserID <= 0 || !(slices.Contains(a.Roles, RoleMaker) || slices.Contains(a.Roles, RoleApprover)) {
+		return errCardNotAllowed
+	}
+	return nil
+}
+
+// CheckVerifyCard returns why a may not verify c, or nil. This is the
+// four-eyes rule of saved cards, and its only statement: the person who added
+// a card never verifies it, whatever roles they hold; only a card that waits
+// (not verified, not removed) can be verified.
+func CheckVerifyCard(a Actor, c *store.Card) error {
+	switch err := CheckCardChange(a); {
+	case err != nil:
+		return err
+	case c.AddedBy == a.UserID:
+		return ErrOwnCard
+	case c.Verified() || c.Removed():
+		return ErrCardChanged
+	}
+	return nil
+}
+
+// VerifyCard records a second person's check of a saved card (CheckVerifyCard).
 func (s *Service) VerifyCard(ctx context.Context, a Actor, cardID int64) error {
-	return s.changeCard(ctx, a, cardID, "card.verify", func(tx *store.Tx) error { return tx.VerifyCard(ctx, cardID, a.UserID) })
+	return s.changeCard(ctx, a, cardID, "card.verify", func(tx *store.Tx, c *store.Card) error {
+		if err := CheckVerifyCard(a, c); err != nil {
+			return err
+		}
+		return tx.VerifyCard(ctx, cardID, a.UserID)
+	})
 }
 
 // RemoveCard takes a saved card out of use; payouts made with it keep it.
 func (s *Service) RemoveCard(ctx context.Context, a Actor, cardID int64) error {
-	return s.changeCard(ctx, a, cardID, "card.remove", func(tx *store.Tx) error { return tx.RemoveCard(ctx, cardID, a.UserID) })
+	return s.changeCard(ctx, a, cardID, "card.remove", func(tx *store.Tx, _ *store.Card) error { return tx.RemoveCard(ctx, cardID, a.UserID) })
 }
 
-func (s *Service) changeCard(ctx context.Context, a Actor, cardID int64, action string, change func(tx *store.Tx) error) error {
-	if a.UserID <= 0 || !(slices.Contains(a.Roles, RoleMaker) || slices.Contains(a.Roles, RoleApprover)) {
-		return errCardNotAllowed
+// changeCard runs change on the card, as tx sees it, with its audit entry.
+// A refusal of the four-eyes rule is audited too.
+func (s *Service) changeCard(ctx context.Context, a Actor, cardID int64, action string, change func(tx *store.Tx, c *store.Card) error) error {
+	if err := CheckCardChange(a); err != nil {
+		return err
 	}
 	err := s.db.InTx(ctx, func(tx *store.Tx) error {
 		c, err := tx.CardByID(ctx, cardID)
 		if err != nil {
 			return err
 		}
-		if err := change(tx); err != nil {
+		if err := change(tx, c); err != nil {
 			return err
 		}
-		return tx.Audit(ctx, cardAudit(a, action, c, cardLabel(c.Brand, c.Last4)))
+		return tx.Audit(ctx, cardAudit(a, action, c, card.Label(c.Brand, c.Last4)))
 	})
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		return ErrCardNotFound
-	case errors.Is(err, store.ErrSelfVerify):
+	case errors.Is(err, ErrOwnCard):
 		s.logDenied(ctx, a, action, cardID, ErrOwnCard)
-		return ErrOwnCard
 	case errors.Is(err, store.ErrConflict):
 		return ErrCardChanged
 	}

@@ -6,11 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
 	"sync"
 	"time"
 	"unicode/utf8"
 
+	"countersign/card"
 	"countersign/fail"
 	"countersign/smartglocal"
 	"countersign/store"
@@ -145,7 +145,7 @@ func fromState(action string) State {
 func (a Actor) audit(action string, payoutID int64, outcome, detail string) store.AuditEntry {
 	return store.AuditEntry{
 		ActorID: a.UserID, Actor: a.Email, Action: action, ObjectType: "payout",
-		ObjectID: fmt.Sprint(payoutID), IP: a.IP, Outcome: outcome, Detail: scrub(detail),
+		ObjectID: fmt.Sprint(payoutID), IP: a.IP, Outcome: outcome, Detail: card.MaskText(detail),
 	}
 }
 
@@ -202,11 +202,11 @@ func outcome(err error) (result, code, desc string) {
 	case err == nil:
 		return store.CallOK, "", ""
 	case errors.As(err, &pe):
-		return store.CallRefused, pe.Code, clip(scrub(pe.Description), 300)
+		return store.CallRefused, pe.Code, clip(card.MaskText(pe.Description), 300)
 	default:
 		// Unknown outcomes, and local failures the client says were never
 		// sent: either way only session/status can tell, so both are unknown.
-		return store.CallUnknown, "", clip(scrub(err.Error()), 300)
+		return store.CallUnknown, "", clip(card.MaskText(err.Error()), 300)
 	}
 }
 
@@ -286,39 +286,12 @@ func (s *Service) moveTo(p *store.Payout, to State, v providerView, now time.Tim
 		}
 	case StateFailed, StateExpired, StateCancelled, StateRejected:
 		if v.errorCode != "" {
-			p.FailureCode, p.FailureReason = v.errorCode, clip(scrub(v.errorDesc), 300)
+			p.FailureCode, p.FailureReason = v.errorCode, clip(card.MaskText(v.errorDesc), 300)
 		}
 	}
 	if to.Final() && p.FinishedAt.IsZero() {
 		p.FinishedAt = now
 	}
-}
-
-// scrub masks every run of 12 or more digits, so that a card number can never
-// reach our database or logs through text we did not write (a provider error
-// description, a transport error).
-func scrub(s string) string {
-	var b strings.Builder
-	run := 0
-	flush := func(end int) {
-		if run >= 12 {
-			b.WriteString(strings.Repeat("*", run-4))
-			b.WriteString(s[end-4 : end])
-		} else {
-			b.WriteString(s[end-run : end])
-		}
-		run = 0
-	}
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c >= '0' && c <= '9' {
-			run++
-			continue
-		}
-		flush(i)
-		b.WriteByte(s[i])
-	}
-	flush(len(s))
-	return b.String()
 }
 
 // clip cuts s to at most n runes.
@@ -332,11 +305,6 @@ func clip(s string, n int) string {
 // money is an amount as people read it: "32.90 USD".
 func money(amount int64, currency string) string {
 	return FormatAmount(amount, currency) + " " + currency
-}
-
-// cardLabel is a card as people read it: "VISA •••• 4242".
-func cardLabel(brand, last4 string) string {
-	return strings.ToUpper(brand) + " •••• " + last4
 }
 
 // load reads a payout in tx, mapping not-found to the user-facing refusal.

@@ -12,6 +12,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"countersign/card"
 	"countersign/fail"
 	"countersign/smartglocal"
 	"countersign/store"
@@ -118,7 +119,7 @@ func (s *Service) Submit(ctx context.Context, a Actor, d Draft) (*store.Payout, 
 		if c.card != nil {
 			source = fmt.Sprintf("saved card #%d", c.card.ID)
 		}
-		detail := fmt.Sprintf("%s to %s (%s), recipient %q", money(p.Amount, p.Currency), cardLabel(p.CardBrand, p.CardLast4), source, p.FullName)
+		detail := fmt.Sprintf("%s to %s (%s), recipient %q", money(p.Amount, p.Currency), card.Label(p.CardBrand, p.CardLast4), source, p.FullName)
 		if d.ConfirmDuplicate {
 			detail += "; duplicate warning acknowledged"
 		}
@@ -218,11 +219,11 @@ func (s *Service) validate(ctx context.Context, d Draft) (*checked, error) {
 		// Never quote the number back: it may be a real card, slightly mistyped.
 		if strings.IndexFunc(pan, func(r rune) bool { return r < '0' || r > '9' }) >= 0 {
 			bad["card_number"] = "Use digits only for the card number"
-		} else if !smartglocal.ValidPAN(pan) {
+		} else if !card.ValidPAN(pan) {
 			bad["card_number"] = "This is not a valid card number. Check it and type it again"
 		} else {
 			c.pan = pan
-			p.CardLast4, p.CardBrand = smartglocal.Last4(pan), smartglocal.CardBrand(pan)
+			p.CardLast4, p.CardBrand = card.Last4(pan), card.Brand(pan)
 		}
 	default:
 		card, err := s.db.CardByID(ctx, d.CardID)

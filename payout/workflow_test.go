@@ -278,7 +278,7 @@ func TestDeclineAndExpiry(t *testing.T) {
 		e.sb.SetWebhookMode(sandbox.WebhookDrop)
 		e.clock.Advance(241 * time.Minute)
 		got := e.reconcileUntil(p.ID, StateExpired)
-		if got.FailureCode != codeConfirmTimeout {
+		if got.FailureCode != smartglocal.CodeConfirmTimeout {
 			t.Errorf("failure code %q", got.FailureCode)
 		}
 	})

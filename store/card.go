@@ -12,8 +12,6 @@ import (
 
 // Refusals of a saved-card change.
 var (
-	// ErrSelfVerify: the person who added a card cannot also verify it (four eyes).
-	ErrSelfVerify = errors.New("the person who added a card cannot verify it")
 	// ErrCardExists: the recipient already has this card.
 	ErrCardExists = fail.New(fail.Conflict, "card_exists", "This card is already saved for the recipient")
 )
@@ -88,23 +86,20 @@ func (d *DB) CardByID(ctx context.Context, id int64) (*Card, error) { return car
 // CardByID returns one card as this transaction sees it.
 func (t *Tx) CardByID(ctx context.Context, id int64) (*Card, error) { return cardByID(ctx, t.tx, id) }
 
-// VerifyCard records that userID checked the card. The person who added it
-// cannot (ErrSelfVerify); a removed or already verified card gives ErrConflict.
+// VerifyCard records that userID checked the card. Who may is the payout
+// service's rule (payout.CheckVerifyCard); here a card verified or removed
+// meanwhile gives ErrConflict.
 func (t *Tx) VerifyCard(ctx context.Context, cardID, userID int64) error {
-	c, err := t.CardByID(ctx, cardID)
-	if err != nil {
-		return err
-	}
-	switch {
-	case c.AddedBy == userID:
-		return ErrSelfVerify
-	case c.Verified() || c.Removed():
-		return ErrConflict
-	}
-	_, err = t.tx.ExecContext(ctx, `UPDATE cards SET verified_by = ?, verified_at = ? WHERE id = ? AND verified_at IS NULL AND removed_at IS NULL`,
+	res, err := t.tx.ExecContext(ctx, `UPDATE cards SET verified_by = ?, verified_at = ? WHERE id = ? AND verified_at IS NULL AND removed_at IS NULL`,
 		userID, formatTime(t.now), cardID)
 	if err != nil {
 		return fmt.Errorf("verify card: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		if _, err := t.CardByID(ctx, cardID); err != nil {
+			return err
+		}
+		return ErrConflict
 	}
 	return nil
 }

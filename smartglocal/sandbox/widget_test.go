@@ -110,6 +110,9 @@ func TestWidget(t *testing.T) {
 				if tt.status == http.StatusOK && !strings.Contains(string(body), `data-testid="number-hash"`) {
 					t.Errorf("result page lacks the hash: %s", body)
 				}
+				if tt.status == http.StatusOK && !strings.Contains(string(body), "<strong>VISA •••• 4242</strong>") {
+					t.Errorf("result page does not name the card as the console does (VISA •••• 4242): %s", body)
+				}
 				return
 			}
 			loc, err := url.Parse(resp.Header.Get("Location"))
