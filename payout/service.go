@@ -51,7 +51,8 @@ type Service struct {
 	reconcileMu sync.Mutex // one reconcile pass at a time
 
 	mu       sync.Mutex
-	inflight map[int64]int // payout id -> provider calls under way in this process
+	inflight map[int64]int  // payout id -> provider calls under way in this process
+	calls    sync.WaitGroup // every provider call under way, for Wait
 
 	// crash, when set (tests only), is asked before and after each provider
 	// write; true makes the workflow stop right there, as if the process died.
@@ -162,6 +163,7 @@ func (s *Service) denied(ctx context.Context, a Actor, action string, payoutID i
 func (s *Service) markInflight(payoutID int64) func() {
 	s.mu.Lock()
 	s.inflight[payoutID]++
+	s.calls.Add(1)
 	s.mu.Unlock()
 	var once sync.Once
 	return func() {
@@ -170,8 +172,27 @@ func (s *Service) markInflight(payoutID int64) func() {
 			if s.inflight[payoutID]--; s.inflight[payoutID] <= 0 {
 				delete(s.inflight, payoutID)
 			}
+			s.calls.Done()
 			s.mu.Unlock()
 		})
+	}
+}
+
+// Wait returns once no provider call is under way in this process, or with
+// ctx's error when ctx ends first. A shutdown calls it after the server and
+// the background workers stopped starting new work, so that every call's
+// outcome is recorded before the database closes.
+func (s *Service) Wait(ctx context.Context) error {
+	idle := make(chan struct{})
+	go func() {
+		s.calls.Wait()
+		close(idle)
+	}()
+	select {
+	case <-idle:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("payout: provider calls still under way: %w", ctx.Err())
 	}
 }
 
