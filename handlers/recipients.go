@@ -3,10 +3,8 @@ package handlers
 import (
 	"errors"
 	"net/http"
-	"net/mail"
 	"net/url"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
 
@@ -53,68 +51,16 @@ func (a *app) renderRecipients(c echo.Context, status int, form views.RecipientF
 	return render(c, status, views.RecipientsPage(m))
 }
 
-// recipientForm is what POST /recipients carries.
-type recipientForm struct {
-	FullName, CustomerReference, Email, Country string
-}
-
-func readRecipientForm(c echo.Context) (recipientForm, error) {
-	params, err := c.FormParams()
-	if err != nil {
-		return recipientForm{}, err
-	}
-	return recipientForm{
-		FullName:          strings.Join(strings.Fields(params.Get("full_name")), " "),
-		CustomerReference: strings.TrimSpace(params.Get("customer_reference")),
-		Email:             strings.TrimSpace(params.Get("email")),
-		Country:           strings.ToUpper(strings.TrimSpace(params.Get("country"))),
-	}, nil
-}
-
-func (f recipientForm) validate() views.FieldErrors {
-	errs := views.FieldErrors{}
-	if n := utf8.RuneCountInString(f.FullName); n == 0 || n > payout.MaxFullNameLen {
-		errs["full_name"] = "Enter the recipient's full name, up to 100 characters"
-	} else if strings.ContainsFunc(f.FullName, isControl) {
-		errs["full_name"] = "Use letters, spaces and punctuation only"
-	}
-	if utf8.RuneCountInString(f.CustomerReference) > payout.MaxReferenceLen || strings.ContainsFunc(f.CustomerReference, isControl) {
-		errs["customer_reference"] = "Keep the customer reference to 64 characters, without line breaks"
-	}
-	if f.Email != "" {
-		if addr, err := mail.ParseAddress(f.Email); err != nil || addr.Address != f.Email || len(f.Email) > 254 {
-			errs["email"] = "Enter an email address like name@example.com, or leave it empty"
-		}
-	}
-	if f.Country != "" && !isCountryCode(f.Country) {
-		errs["country"] = "Use the two-letter country code, like DE or GB"
-	}
-	return errs
-}
-
-func isControl(r rune) bool { return r < ' ' || r == 0x7f }
-
-func isCountryCode(s string) bool {
-	return len(s) == 2 && s[0] >= 'A' && s[0] <= 'Z' && s[1] >= 'A' && s[1] <= 'Z'
-}
-
 func (a *app) createRecipient(c echo.Context) error {
-	in, err := readRecipientForm(c)
-	if err != nil {
-		return err
+	d := payout.RecipientDraft{FullName: c.FormValue("full_name"), CustomerReference: c.FormValue("customer_reference"),
+		Email: c.FormValue("email"), Country: c.FormValue("country")}
+	r, err := a.Payouts.CreateRecipient(c.Request().Context(), actor(c), d)
+	var fields *fail.FieldError
+	if errors.As(err, &fields) {
+		form := views.RecipientForm{FullName: d.FullName, CustomerReference: d.CustomerReference, Email: d.Email, Country: d.Country,
+			Errors: views.FieldErrors(fields.Fields)}
+		return a.renderRecipients(c, statusOf(err), form)
 	}
-	form := views.RecipientForm{FullName: in.FullName, CustomerReference: in.CustomerReference, Email: in.Email, Country: in.Country, Errors: in.validate()}
-	if len(form.Errors) > 0 {
-		return a.renderRecipients(c, http.StatusUnprocessableEntity, form)
-	}
-	ctx := c.Request().Context()
-	r := &store.Recipient{FullName: in.FullName, CustomerReference: in.CustomerReference, Email: in.Email, Country: in.Country, CreatedBy: currentUser(c).ID}
-	err = a.DB.InTx(ctx, func(tx *store.Tx) error {
-		if err := tx.CreateRecipient(ctx, r); err != nil {
-			return err
-		}
-		return tx.Audit(ctx, auditEntry(c, "recipient.create", "recipient", itoa(r.ID), "ok", r.FullName))
-	})
 	if err != nil {
 		return err
 	}

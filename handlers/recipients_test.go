@@ -23,7 +23,7 @@ func TestRecipientFormKeepsWhatWasTyped(t *testing.T) {
 	if p.status != http.StatusUnprocessableEntity {
 		t.Fatalf("status %d, want 422", p.status)
 	}
-	for _, want := range []string{`value="ref &lt;7&gt;"`, `value="not an email"`, `value="GERMANY"`, "Enter the recipient&#39;s full name",
+	for _, want := range []string{`value="ref &lt;7&gt;"`, `value="not an email"`, `value="Germany"`, "Enter the recipient&#39;s full name",
 		"Enter an email address like", "Use the two-letter country code", `id="full_name-error"`} {
 		if !strings.Contains(p.body, want) {
 			t.Errorf("re-rendered form lacks %q", want)

@@ -9,7 +9,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-	"unicode"
 	"unicode/utf8"
 
 	"countersign/card"
@@ -159,14 +158,13 @@ func (s *Service) validate(ctx context.Context, d Draft) (*checked, error) {
 	var c checked
 	p := &c.payout
 
-	p.FullName = strings.TrimSpace(d.FullName)
-	switch n := utf8.RuneCountInString(p.FullName); {
-	case n == 0:
-		bad["full_name"] = "Enter the recipient's full name"
-	case n > MaxFullNameLen:
-		bad["full_name"] = fmt.Sprintf("Keep the name to %d characters or fewer", MaxFullNameLen)
-	case strings.IndexFunc(p.FullName, unicode.IsControl) >= 0:
-		bad["full_name"] = "The name cannot contain line breaks or control characters"
+	p.FullName = cleanName(d.FullName)
+	if msg := checkName(p.FullName); msg != "" {
+		bad["full_name"] = msg
+	}
+	p.CustomerReference = strings.TrimSpace(d.CustomerReference)
+	if msg := checkReference(p.CustomerReference); msg != "" {
+		bad["customer_reference"] = msg
 	}
 
 	cur, curOK := code(strings.TrimSpace(d.Currency))
@@ -189,7 +187,6 @@ func (s *Service) validate(ctx context.Context, d Draft) (*checked, error) {
 		max          int
 		dst          *string
 	}{
-		{"customer_reference", d.CustomerReference, MaxReferenceLen, &p.CustomerReference},
 		{"note", d.Note, MaxNoteLen, &p.Note},
 		{"purpose", d.Purpose, MaxPurposeLen, &p.Purpose},
 	} {
