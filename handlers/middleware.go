@@ -23,8 +23,9 @@ type request struct {
 
 const requestKey = "countersign.request"
 
-// current returns the request state the session middleware stored; every route
-// runs behind that middleware, so it is always there.
+// current returns the request state loadSession stored. Every route of the
+// console group runs behind loadSession; routes of the other groups (files,
+// probes, webhooks) have no session and never ask.
 func current(c echo.Context) *request {
 	r, ok := c.Get(requestKey).(*request)
 	if !ok {
