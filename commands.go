@@ -10,7 +10,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"countersign/handlers"
+	"countersign/password"
 	"countersign/payout"
 	"countersign/store"
 )
@@ -75,11 +75,11 @@ func addUser(ctx context.Context, args []string, getenv func(string) string, std
 	if err != nil && !errors.Is(err, io.EOF) {
 		return err
 	}
-	password := strings.TrimRight(line, "\r\n")
-	if err := handlers.CheckPasswordRules(password); err != nil {
+	pw := strings.TrimRight(line, "\r\n")
+	if err := password.Check(pw); err != nil {
 		return fmt.Errorf("password: %w", err)
 	}
-	u := &store.User{Email: *email, Name: *name, Roles: roles, Active: true, PasswordHash: handlers.HashPassword(password)}
+	u := &store.User{Email: *email, Name: *name, Roles: roles, Active: true, PasswordHash: password.Hash(pw)}
 	if err := db.CreateUser(ctx, u); err != nil {
 		return err
 	}

@@ -23,6 +23,8 @@ type config struct {
 	PrivateKeyFile string // the partner key that signs our requests
 	PublicKeyFile  string // the provider's key that signs webhooks
 
+	ProviderTimeout time.Duration // bounds one provider call; a shutdown waits a little longer
+
 	BalanceInterval   time.Duration
 	BalanceStaleAfter time.Duration
 	ReconcileInterval time.Duration
@@ -84,6 +86,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 		{&c.BalanceStaleAfter, "balance-stale-after", "COUNTERSIGN_BALANCE_STALE_AFTER", 5 * time.Minute, "call a balance reading stale after this long"},
 		{&c.ReconcileInterval, "reconcile-interval", "COUNTERSIGN_RECONCILE_INTERVAL", 30 * time.Second, "how often to reconcile payouts in doubt"},
 		{&c.StuckAfter, "stuck-after", "COUNTERSIGN_STUCK_AFTER", 5 * time.Minute, "ask the provider about a payout with no news for this long"},
+		{&c.ProviderTimeout, "provider-timeout", "COUNTERSIGN_PROVIDER_TIMEOUT", 30 * time.Second, "how long one call to the provider may take"},
 		{&c.WebhookDelay, "sandbox-webhook-delay", "COUNTERSIGN_SANDBOX_WEBHOOK_DELAY", 500 * time.Millisecond, "embedded sandbox: delay before each webhook"},
 	} {
 		if err := f.dur(d.p, d.name, d.env, d.def, d.use); err != nil {
@@ -102,6 +105,9 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 			return nil, fmt.Errorf("-trusted-proxies: %w", err)
 		}
 		c.TrustedProxies = append(c.TrustedProxies, n)
+	}
+	if c.ProviderTimeout <= 0 {
+		return nil, fmt.Errorf("-provider-timeout must be more than zero")
 	}
 	if c.ProviderURL != "" && (c.Project == "" || c.PrivateKeyFile == "" || c.PublicKeyFile == "") {
 		return nil, fmt.Errorf("with -provider-url, set -project, -private-key and -public-key too")

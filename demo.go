@@ -7,6 +7,7 @@ import (
 	"io"
 
 	"countersign/handlers"
+	"countersign/password"
 	"countersign/payout"
 	"countersign/store"
 )
@@ -36,7 +37,7 @@ func ensureDemoAccounts(ctx context.Context, db *store.DB, say func(string, ...a
 		return err
 	}
 	for _, d := range demoAccounts {
-		u := &store.User{Email: d.Email, Name: demoNames[d.Email], Roles: d.Roles, Active: true, PasswordHash: handlers.HashPassword(d.Password)}
+		u := &store.User{Email: d.Email, Name: demoNames[d.Email], Roles: d.Roles, Active: true, PasswordHash: password.Hash(d.Password)}
 		if err := db.CreateUser(ctx, u); err != nil {
 			return err
 		}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -101,5 +102,19 @@ func TestNoDemoAccountsWithARealProvider(t *testing.T) {
 	defer a.Close()
 	if n, err := a.db.CountUsers(ctx); err != nil || n != 0 {
 		t.Errorf("users with a real provider: %d (err %v), want 0", n, err)
+	}
+}
+
+// TestBinaryDoesNotLinkTesting: test helpers live in *test packages, so the
+// console's binary carries no package testing (and none of its flags).
+func TestBinaryDoesNotLinkTesting(t *testing.T) {
+	out, err := exec.Command("go", "list", "-deps", ".").Output()
+	if err != nil {
+		t.Fatalf("go list -deps: %v", err)
+	}
+	for _, pkg := range strings.Fields(string(out)) {
+		if pkg == "testing" {
+			t.Fatal("the countersign binary links package testing")
+		}
 	}
 }

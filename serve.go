@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"countersign/handlers"
@@ -31,6 +32,7 @@ type app struct {
 	logger  *slog.Logger
 	sandbox *sandbox.Server // nil with a real provider
 	closers []func()
+	workers sync.WaitGroup // the background loops, for shutdown
 }
 
 func (a *app) Close() {
@@ -88,7 +90,7 @@ func newApp(ctx context.Context, cfg *config, logger *slog.Logger, webhookURL st
 		return nil, fmt.Errorf("-max-amount %q: want a whole number of major units", cfg.MaxAmount)
 	}
 	a.payouts = payout.NewService(payout.ServiceConfig{DB: db, Provider: client, WebhookKey: webhookKey, Logger: logger,
-		MaxAmount: maxAmount, StuckAfter: cfg.StuckAfter})
+		MaxAmount: maxAmount, StuckAfter: cfg.StuckAfter, CallTimeout: cfg.ProviderTimeout})
 	if cfg.ProviderURL == "" {
 		if err := ensureDemoPolicy(ctx, db, a.payouts); err != nil {
 			a.Close()
@@ -101,12 +103,35 @@ func newApp(ctx context.Context, cfg *config, logger *slog.Logger, webhookURL st
 	return a, nil
 }
 
-// background runs the workers that keep payouts and balances true until ctx ends.
+// background runs the workers that keep payouts and balances true until ctx
+// ends; wait waits for them.
 func (a *app) background(ctx context.Context, cfg *config) {
-	go a.payouts.RunReconciler(ctx, cfg.ReconcileInterval)
-	go payout.PollBalance(ctx, a.db, a.client, cfg.BalanceInterval, a.logger)
-	go a.sweepSessions(ctx, cfg)
+	a.workers.Go(func() { a.payouts.RunReconciler(ctx, cfg.ReconcileInterval) })
+	a.workers.Go(func() { payout.PollBalance(ctx, a.db, a.client, cfg.BalanceInterval, a.logger) })
+	a.workers.Go(func() { a.sweepSessions(ctx, cfg) })
 }
+
+// wait returns once the background workers have returned and no provider
+// call is under way (one may outlive its worker's context: money calls are
+// never cancelled half-way), or with ctx's error. Only then may the database
+// close.
+func (a *app) wait(ctx context.Context) error {
+	stopped := make(chan struct{})
+	go func() {
+		a.workers.Wait()
+		close(stopped)
+	}()
+	select {
+	case <-stopped:
+	case <-ctx.Done():
+		return fmt.Errorf("background workers still running: %w", ctx.Err())
+	}
+	return a.payouts.Wait(ctx)
+}
+
+// shutdownTimeout is how long a shutdown waits for requests, workers and
+// provider calls: longer than one provider call may take.
+func shutdownTimeout(cfg *config) time.Duration { return cfg.ProviderTimeout + 15*time.Second }
 
 // sweepSessions deletes expired sessions now and then. They are refused on use
 // anyway; this only keeps the table from growing with abandoned visits.
@@ -189,15 +214,26 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		fmt.Fprintf(stdout, "Provider: embedded sandbox at %s (no real money moves)\n", a.sandbox.URL)
 		printDemoAccounts(stdout)
 	}
+	var serveErr error
 	select {
-	case err := <-errc:
-		return err
+	case serveErr = <-errc: // the listener failed
 	case <-ctx.Done():
 	}
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	// Stop the workers taking new work and the server taking new requests,
+	// then wait for what is under way; a.Close (deferred) closes the
+	// database only after that.
+	stopWork()
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), shutdownTimeout(cfg))
 	defer cancel()
-	if err := srv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return err
+	if serveErr == nil {
+		if err := srv.Shutdown(shutdownCtx); err != nil {
+			logger.Error("shutdown: requests still under way", "err", err)
+			serveErr = err
+		}
 	}
-	return nil
+	if err := a.wait(shutdownCtx); err != nil {
+		logger.Error("shutdown", "err", err)
+		serveErr = errors.Join(serveErr, err)
+	}
+	return serveErr
 }

@@ -51,6 +51,7 @@ type DemoAccount struct {
 type app struct {
 	Config
 	sessions *sessionStore
+	nav      []navEntry // built from the routes table
 }
 
 // New builds the console's HTTP handler.

@@ -8,6 +8,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"countersign/password"
 	"countersign/store"
 	"countersign/views"
 )
@@ -44,7 +45,7 @@ func (a *app) renderLogin(c echo.Context, status int, email, message string) err
 func (a *app) login(c echo.Context) error {
 	ctx := c.Request().Context()
 	email := strings.TrimSpace(c.FormValue("email"))
-	password := c.FormValue("password")
+	pw := c.FormValue("password")
 	if len(email) > 254 {
 		email = email[:254]
 	}
@@ -64,10 +65,10 @@ func (a *app) login(c echo.Context) error {
 		return a.renderLogin(c, http.StatusUnauthorized, email, loginFailedMessage)
 	}
 	if u == nil {
-		PasswordMatches(dummyHash(), password) // same work as a real check
+		password.CheckAgainstDecoy(pw) // same work as a real check
 		return failed("unknown account")
 	}
-	matches := PasswordMatches(u.PasswordHash, password)
+	matches := password.Matches(u.PasswordHash, pw)
 	switch {
 	case u.LockedUntil.After(a.Now()):
 		return failed("account locked")

@@ -2,7 +2,6 @@ package handlers
 
 import (
 	"context"
-	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -136,7 +135,6 @@ func (a *app) lowBalanceBanners(ctx context.Context, ps []payout.Position) ([]st
 
 // refreshBalance reads the provider's balance now, then goes back where the person was.
 func (a *app) refreshBalance(c echo.Context) error {
-	back := localPath(c.FormValue("back"))
 	var err error
 	if a.Provider == nil {
 		err = flash(c, "error", "No provider is configured, so the balance cannot be read.")
@@ -149,14 +147,5 @@ func (a *app) refreshBalance(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return redirect(c, back)
-}
-
-// localPath accepts only a path on this console, so a form cannot send
-// anyone elsewhere; anything else is the dashboard.
-func localPath(p string) string {
-	if !strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//") || strings.ContainsAny(p, "\\\r\n") {
-		return "/"
-	}
-	return p
+	return redirectLocal(c, c.FormValue("back"))
 }

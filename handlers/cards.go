@@ -4,13 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"strconv"
 
 	"github.com/labstack/echo/v4"
 
+	"countersign/card"
+	"countersign/fail"
 	"countersign/payout"
-	"countersign/store"
 	"countersign/views"
 )
 
@@ -30,8 +30,8 @@ func (a *app) cardOptions(c echo.Context) ([]views.CardOption, error) {
 		return nil, err
 	}
 	out := make([]views.CardOption, 0, len(cards))
-	for _, card := range cards {
-		out = append(out, views.CardOption{ID: card.CardID, Label: cardLabel(card.Brand, card.Last4) + " · " + card.RecipientName})
+	for _, choice := range cards {
+		out = append(out, views.CardOption{ID: choice.CardID, Label: card.Label(choice.Brand, choice.Last4) + " · " + choice.RecipientName})
 	}
 	return out, nil
 }
@@ -44,22 +44,19 @@ func (a *app) addCard(c echo.Context) error {
 		return err
 	}
 	hash := c.FormValue("number_hash")
-	card, err := a.Payouts.AddCard(c.Request().Context(), actor(c), r.ID, hash)
-	var verr *payout.ValidationError
-	var perr *payout.Error
-	switch {
-	case errors.As(err, &verr):
-		msg := verr.Fields["number_hash"]
+	saved, err := a.Payouts.AddCard(c.Request().Context(), actor(c), r.ID, hash)
+	var fields *fail.FieldError
+	if errors.As(err, &fields) {
+		msg := fields.Fields["number_hash"]
 		if msg == "" {
 			msg = "This card cannot be saved for this recipient"
 		}
-		return a.renderRecipient(c, http.StatusUnprocessableEntity, r, views.AddCardForm{NumberHash: hash, Error: msg})
-	case errors.As(err, &perr):
-		return a.renderRecipient(c, http.StatusForbidden, r, views.AddCardForm{NumberHash: hash, Error: perr.Message})
-	case err != nil:
+		return a.renderRecipient(c, statusOf(err), r, views.AddCardForm{NumberHash: hash, Error: msg}, nil)
+	}
+	if err != nil {
 		return err
 	}
-	if err := flash(c, "ok", "Saved "+cardLabel(card.Brand, card.Last4)+" for "+r.FullName+". Someone else must verify it before it can be paid."); err != nil {
+	if err := flash(c, "ok", "Saved "+card.Label(saved.Brand, saved.Last4)+" for "+r.FullName+". Someone else must verify it before it can be paid."); err != nil {
 		return err
 	}
 	return redirect(c, "/recipients/"+itoa(r.ID))
@@ -77,47 +74,27 @@ func (a *app) removeCard(c echo.Context) error {
 	return a.changeCard(c, a.Payouts.RemoveCard, "Removed %s.")
 }
 
-// changeCard verifies or removes a card of the recipient in the path. A card
-// of another recipient is not found here, whatever its id.
+// changeCard verifies, refreshes or removes a card of the recipient in the
+// path. A card of another recipient is not found here, whatever its id. A
+// refusal shows the recipient's page again with the reason.
 func (a *app) changeCard(c echo.Context, change func(ctx context.Context, a payout.Actor, cardID int64) error, done string) error {
 	r, err := a.recipientFromPath(c)
 	if err != nil {
 		return err
 	}
-	card, err := a.cardOf(c, r)
+	saved, err := a.Payouts.RecipientCard(c.Request().Context(), r.ID, pathID(c, "card"))
 	if err != nil {
 		return err
 	}
-	label := cardLabel(card.Brand, card.Last4)
-	err = change(c.Request().Context(), actor(c), card.ID)
-	var perr *payout.Error
-	switch {
-	case errors.As(err, &perr):
-		err = flash(c, "error", perr.Message+".")
-	case err != nil:
-		return err
-	default:
-		err = flash(c, "ok", fmt.Sprintf(done, label))
+	err = change(c.Request().Context(), actor(c), saved.ID)
+	if refused(err) {
+		return a.renderRecipient(c, statusOf(err), r, views.AddCardForm{}, err)
 	}
 	if err != nil {
+		return err
+	}
+	if err := flash(c, "ok", fmt.Sprintf(done, card.Label(saved.Brand, saved.Last4))); err != nil {
 		return err
 	}
 	return redirect(c, "/recipients/"+itoa(r.ID))
-}
-
-// cardOf reads :card and loads it, if it belongs to r.
-func (a *app) cardOf(c echo.Context, r *store.Recipient) (*store.Card, error) {
-	notFound := echo.NewHTTPError(http.StatusNotFound, "No such card.")
-	id, err := strconv.ParseInt(c.Param("card"), 10, 64)
-	if err != nil {
-		return nil, notFound
-	}
-	card, err := a.DB.CardByID(c.Request().Context(), id)
-	switch {
-	case errors.Is(err, store.ErrNotFound) || (err == nil && card.RecipientID != r.ID):
-		return nil, notFound
-	case err != nil:
-		return nil, err
-	}
-	return card, nil
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"countersign/payout"
+	"countersign/smartglocal"
 	"countersign/store"
 	"countersign/views"
 )
@@ -128,10 +129,11 @@ func pendingRows(pending []*store.Payout, now time.Time) ([]views.MoneyRow, []vi
 
 func failureRow(p *store.PayoutRow) views.FailureRow {
 	reason := p.FailureReason
-	if reason == "" {
-		reason = p.FailureCode
-	}
-	if reason == "" {
+	switch {
+	case reason != "":
+	case p.FailureCode != "":
+		reason = smartglocal.CodeMeaning(p.FailureCode)
+	default:
 		reason = "No reason was given"
 	}
 	when := p.FinishedAt

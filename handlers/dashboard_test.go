@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"countersign/payout"
+	"countersign/store"
 )
 
 // TestDashboard: the harness's clock is Saturday 2026-11-21 09:00 UTC, so the
@@ -117,5 +118,23 @@ func TestDashboard(t *testing.T) {
 	}
 	if p := b.get("/"); p.status != 200 || strings.Contains(p.body, `data-testid="balance-refresh"`) {
 		t.Errorf("an auditor is offered the refresh button (status %d)", p.status)
+	}
+}
+
+// TestFailureRowExplainsTheProviderCode: a failure with no description says
+// what the provider's code means instead of showing the bare code.
+func TestFailureRowExplainsTheProviderCode(t *testing.T) {
+	for _, tc := range []struct {
+		row  store.PayoutRow
+		want string
+	}{
+		{store.PayoutRow{Payout: &store.Payout{FailureCode: "declined_by_issuer_bank"}}, "the card issuer declined the payout"},
+		{store.PayoutRow{Payout: &store.Payout{FailureCode: "declined_by_issuer_bank", FailureReason: "Do not honour"}}, "Do not honour"},
+		{store.PayoutRow{Payout: &store.Payout{FailureCode: "something_new"}}, "something_new"},
+		{store.PayoutRow{Payout: &store.Payout{}}, "No reason was given"},
+	} {
+		if got := failureRow(&tc.row).Reason; got != tc.want {
+			t.Errorf("failureRow(%q, %q).Reason = %q; want %q", tc.row.FailureCode, tc.row.FailureReason, got, tc.want)
+		}
 	}
 }

@@ -8,28 +8,82 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"countersign/fail"
 	"countersign/views"
 )
 
-// handleError is the one place errors become responses. Client errors show their
-// own message; anything else is logged once with a reference and shown as a
-// friendly page that never carries internal error text.
+// statusOf is the one table from an error to an HTTP status. Refusals carry
+// their kind (package fail); Echo's own errors (no such route, a body over the
+// limit) carry their status; anything else is a failure of ours: 500.
+func statusOf(err error) int {
+	var he *echo.HTTPError
+	if errors.As(err, &he) {
+		return he.Code
+	}
+	switch fail.KindOf(err) {
+	case fail.Invalid:
+		if errors.Is(err, fail.ErrMalformed) {
+			return http.StatusBadRequest
+		}
+		return http.StatusUnprocessableEntity
+	case fail.Unauthorized:
+		return http.StatusUnauthorized
+	case fail.Forbidden:
+		return http.StatusForbidden
+	case fail.NotFound:
+		return http.StatusNotFound
+	case fail.Conflict:
+		return http.StatusConflict
+	case fail.TooMany:
+		return http.StatusTooManyRequests
+	case fail.Unavailable:
+		return http.StatusServiceUnavailable
+	}
+	return http.StatusInternalServerError
+}
+
+// messageOf is what a person is told about err: a refusal's own message,
+// Echo's message for its own errors below 500, never a failure's text.
+func messageOf(err error, status int) string {
+	var he *echo.HTTPError
+	if errors.As(err, &he) && status < 500 {
+		if m, ok := he.Message.(string); ok {
+			return m
+		}
+		return http.StatusText(status)
+	}
+	return fail.MessageOf(err)
+}
+
+// refused reports whether err is a refusal a page can show as it is: any
+// *fail.Error that is not Internal. Handlers that re-render a form ask this;
+// everything else goes to handleError.
+func refused(err error) bool {
+	return err != nil && fail.KindOf(err) != fail.Internal
+}
+
+// showRefusal puts a refusal on a page that is shown again, where a flash
+// message would go.
+func showRefusal(f *views.Frame, err error) {
+	f.Flashes = append(f.Flashes, views.Flash{Kind: "error", Text: fail.MessageOf(err)})
+}
+
+// handleError is the one place errors become responses: statusOf picks the
+// status, a failure (500) is logged once with a reference, and the answer is
+// an htmx fragment, plain text (no session: webhooks, health, static) or the
+// error page. It never shows a failure's internal text.
 func (a *app) handleError(err error, c echo.Context) {
 	if c.Response().Committed {
 		return
 	}
-	status, message, ref := http.StatusInternalServerError, "Something went wrong", ""
-	var he *echo.HTTPError
-	if errors.As(err, &he) && he.Code < 500 {
-		status = he.Code
-		if m, ok := he.Message.(string); ok {
-			message = m
-		} else {
-			message = http.StatusText(status)
-		}
-	} else {
+	status := statusOf(err)
+	message, ref := messageOf(err, status), ""
+	switch {
+	case status == http.StatusInternalServerError:
 		ref = newReference()
 		a.Logger.Error("request failed", "ref", ref, "method", c.Request().Method, "path", c.Path(), "err", err)
+	case status == http.StatusServiceUnavailable:
+		a.Logger.Warn("request refused: a dependency is unavailable", "method", c.Request().Method, "path", c.Path(), "err", err)
 	}
 	if c.Request().Header.Get("HX-Request") != "" {
 		// htmx swaps only 2xx by default; our app.js shows this text instead.
@@ -37,7 +91,7 @@ func (a *app) handleError(err error, c echo.Context) {
 		c.String(status, message+refSuffix(ref))
 		return
 	}
-	if _, ok := c.Get(requestKey).(*request); !ok || current(c).session == nil {
+	if req, ok := c.Get(requestKey).(*request); !ok || req.session == nil {
 		c.String(status, message+refSuffix(ref))
 		return
 	}

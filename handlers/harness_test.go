@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"countersign/password"
 	"countersign/payout"
 	"countersign/store"
 )
@@ -74,7 +75,7 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 // user creates an active account with testPassword.
 func (h *harness) user(email string, roles ...string) *store.User {
 	h.t.Helper()
-	u := &store.User{Email: email, Name: strings.Split(email, "@")[0], Roles: roles, Active: true, PasswordHash: HashPassword(testPassword)}
+	u := &store.User{Email: email, Name: strings.Split(email, "@")[0], Roles: roles, Active: true, PasswordHash: password.Hash(testPassword)}
 	if err := h.db.CreateUser(context.Background(), u); err != nil {
 		h.t.Fatal(err)
 	}

@@ -2,14 +2,18 @@ package handlers
 
 import (
 	"encoding/csv"
+	"maps"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
 
+	"countersign/card"
+	"countersign/fail"
 	"countersign/payout"
 	"countersign/store"
 	"countersign/views"
@@ -63,7 +67,7 @@ func readHistoryFilter(q url.Values) (store.PayoutFilter, views.HistoryFilter, v
 		}
 		n, err := payout.ParseAmount(b.typed, v.Currency)
 		if err != nil {
-			errs[b.field] = err.Error()
+			errs[b.field] = fail.MessageOf(err)
 		}
 		*b.into = n
 	}
@@ -163,7 +167,7 @@ func historyRow(r *store.PayoutRow) views.HistoryRow {
 	s := payout.State(r.State)
 	return views.HistoryRow{ID: r.ID, Href: "/payouts/" + itoa(r.ID), CreatedAt: views.FormatTime(r.CreatedAt), State: r.State,
 		StateLabel: s.Label(), StateClass: stateClass(s), Amount: payout.FormatAmount(r.Amount, r.Currency), Currency: r.Currency,
-		FullName: r.FullName, Card: cardLabel(r.CardBrand, r.CardLast4), Maker: r.MakerName, Approvers: r.Approvers}
+		FullName: r.FullName, Card: card.Label(r.CardBrand, r.CardLast4), Maker: r.MakerName, Approvers: r.Approvers}
 }
 
 // csvHeader names the export's columns; csvRecord fills them in this order.
@@ -204,11 +208,10 @@ func csvCell(s string) string {
 func (a *app) exportPayouts(c echo.Context) error {
 	f, typed, errs := readHistoryFilter(c.QueryParams())
 	if len(errs) > 0 {
-		return echo.NewHTTPError(http.StatusBadRequest, "This filter is not valid. Open the payouts page, correct it and export again.")
+		return fail.Malformed("This filter is not valid. Open the payouts page, correct it and export again.")
 	}
 	ctx := c.Request().Context()
-	detail := maskDigitRuns(filterQuery(typed).Encode())
-	if err := a.audit(c, "payout.export", "payout", "", "ok", detail); err != nil {
+	if err := a.audit(c, "payout.export", "payout", "", "ok", exportDetail(typed)); err != nil {
 		return err
 	}
 	res := c.Response()
@@ -242,26 +245,18 @@ func (a *app) exportPayouts(c echo.Context) error {
 	return nil
 }
 
-// maskDigitRuns hides every run of 12 or more digits but its last four, so
-// that a card number typed into a search box never reaches the audit log.
-func maskDigitRuns(s string) string {
-	b := []byte(s)
-	for i := 0; i < len(b); {
-		j := i
-		for j < len(b) && b[j] >= '0' && b[j] <= '9' {
-			j++
+// exportDetail is the filter of an export as the audit log keeps it:
+// "key=value" pairs as typed, sorted, with any card number masked, so that
+// one typed into a search box (with or without spaces) never reaches the log.
+func exportDetail(typed views.HistoryFilter) string {
+	q := filterQuery(typed)
+	var parts []string
+	for _, k := range slices.Sorted(maps.Keys(q)) {
+		for _, v := range q[k] {
+			parts = append(parts, k+"="+card.MaskText(v))
 		}
-		if j-i >= 12 {
-			for k := i; k < j-4; k++ {
-				b[k] = '*'
-			}
-		}
-		if j == i {
-			j++
-		}
-		i = j
 	}
-	return string(b)
+	return strings.Join(parts, "&")
 }
 
 // parseDateRange reads a "from" and an inclusive "to" date (YYYY-MM-DD, UTC) as

@@ -6,11 +6,11 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
-	"strings"
 
 	"github.com/gorilla/sessions"
 	"github.com/labstack/echo/v4"
 
+	"countersign/fail"
 	"countersign/payout"
 	"countersign/store"
 )
@@ -23,8 +23,9 @@ type request struct {
 
 const requestKey = "countersign.request"
 
-// current returns the request state the session middleware stored; every route
-// runs behind that middleware, so it is always there.
+// current returns the request state loadSession stored. Every route of the
+// console group runs behind loadSession; routes of the other groups (files,
+// probes, webhooks) have no session and never ask.
 func current(c echo.Context) *request {
 	r, ok := c.Get(requestKey).(*request)
 	if !ok {
@@ -79,10 +80,6 @@ func (a *app) formTargets() string {
 // deactivated or removed loses the session on this request.
 func (a *app) loadSession(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		if strings.HasPrefix(c.Path(), "/static/") || c.Path() == "/healthz" || c.Path() == "/webhooks/smartglocal" {
-			c.Set(requestKey, &request{})
-			return next(c)
-		}
 		r := c.Request()
 		sess, err := a.sessions.New(r, sessionCookie)
 		if err != nil {
@@ -116,6 +113,27 @@ func (a *app) loadSession(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
+// readForm reads the body of a form post once, before anything asks for a
+// field: a body that cannot be parsed (a broken escape, a bad multipart
+// boundary) is refused with 400 instead of failing later in a handler, and
+// one over the body limit keeps its 413.
+func readForm(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		switch c.Request().Method {
+		case http.MethodGet, http.MethodHead, http.MethodOptions:
+			return next(c)
+		}
+		if _, err := c.FormParams(); err != nil {
+			var tooLarge *echo.HTTPError
+			if errors.As(err, &tooLarge) {
+				return err
+			}
+			return fail.Malformed("This form could not be read. Reload the page and try again.")
+		}
+		return next(c)
+	}
+}
+
 // csrfToken returns the session's CSRF token, creating (and saving) one if needed.
 func (a *app) csrfToken(c echo.Context) (string, error) {
 	sess := current(c).session
@@ -127,8 +145,12 @@ func (a *app) csrfToken(c echo.Context) (string, error) {
 	return tok, sess.Save(c.Request(), c.Response())
 }
 
-var errForbidden = echo.NewHTTPError(http.StatusForbidden, "You are not allowed to do that.")
-var errCSRF = echo.NewHTTPError(http.StatusForbidden, "This form has expired or did not come from this console. Go back, reload the page and try again.")
+// Refusals of the guards in front of every route.
+var (
+	errSignedOut = fail.New(fail.Unauthorized, "signed_out", "Your session has ended. Sign in again.")
+	errForbidden = fail.New(fail.Forbidden, "forbidden", "You are not allowed to do that.")
+	errCSRF      = fail.New(fail.Forbidden, "csrf", "This form has expired or did not come from this console. Go back, reload the page and try again.")
+)
 
 // checkCSRF refuses unsafe requests that are cross-site or lack the session's
 // token (form field _csrf, or the X-CSRF-Token header that htmx sends).
@@ -137,9 +159,6 @@ func (a *app) checkCSRF(next echo.HandlerFunc) echo.HandlerFunc {
 		r := c.Request()
 		switch r.Method {
 		case http.MethodGet, http.MethodHead, http.MethodOptions:
-			return next(c)
-		}
-		if c.Path() == "/webhooks/smartglocal" { // protected by its signature instead
 			return next(c)
 		}
 		if site := r.Header.Get("Sec-Fetch-Site"); site == "cross-site" || site == "same-site" {
@@ -183,15 +202,19 @@ func (a access) allows(u *store.User) bool {
 	return slices.ContainsFunc(a.roles, func(r payout.Role) bool { return u.HasRole(string(r)) })
 }
 
-// guard enforces a route's access.
+// guard enforces a route's access. A public route is served as it is: it may
+// be in a group without sessions (files, probes, webhooks).
 func (a *app) guard(acc access, h echo.HandlerFunc) echo.HandlerFunc {
+	if acc.public {
+		return h
+	}
 	return func(c echo.Context) error {
 		u := currentUser(c)
-		if !acc.public && u == nil {
+		if u == nil {
 			if c.Request().Method == http.MethodGet {
 				return c.Redirect(http.StatusSeeOther, "/login")
 			}
-			return echo.NewHTTPError(http.StatusUnauthorized, "Your session has ended. Sign in again.")
+			return errSignedOut
 		}
 		if !acc.allows(u) {
 			return errForbidden

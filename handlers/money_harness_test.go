@@ -9,6 +9,7 @@ import (
 
 	"countersign/payout"
 	"countersign/smartglocal/sandbox"
+	"countersign/smartglocal/sandbox/sandboxtest"
 	"countersign/store"
 )
 
@@ -23,7 +24,7 @@ func newMoneyHarness(t *testing.T, wallets map[string]int64, tweak ...func(*Conf
 	t.Helper()
 	var sb *sandbox.Server
 	h := newHarness(t, append([]func(*Config){func(c *Config) {
-		srv, client := sandbox.NewTest(t, sandbox.Config{Wallets: wallets})
+		srv, client := sandboxtest.New(t, sandbox.Config{Wallets: wallets})
 		sb = srv
 		c.Payouts = payout.NewService(payout.ServiceConfig{DB: c.DB, Provider: client, WebhookKey: srv.PublicKey(), Logger: c.Logger, CallTimeout: 5 * time.Second})
 		c.Provider, c.WidgetURL, c.Sandbox = client, srv.URL+"/sandbox/widget", true

@@ -3,6 +3,7 @@ package handlers
 import (
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -10,6 +11,8 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"countersign/card"
+	"countersign/fail"
 	"countersign/payout"
 	"countersign/smartglocal"
 	"countersign/store"
@@ -30,17 +33,20 @@ func actor(c echo.Context) payout.Actor {
 	return payout.Actor{UserID: u.ID, Email: u.Email, Roles: userRoles(u), IP: c.RealIP()}
 }
 
-// payoutFromPath reads :id and loads that payout.
+// payoutFromPath loads the payout named by :id; the store answers NotFound
+// when there is none.
 func (a *app) payoutFromPath(c echo.Context) (*store.Payout, error) {
-	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
+	return a.DB.PayoutByID(c.Request().Context(), pathID(c, "id"))
+}
+
+// pathID reads a numeric path parameter. Anything that is not a number is 0,
+// which no row has, so the lookup that follows answers "There is no such …".
+func pathID(c echo.Context, name string) int64 {
+	id, err := strconv.ParseInt(c.Param(name), 10, 64)
 	if err != nil {
-		return nil, echo.NewHTTPError(http.StatusNotFound, "No such payout.")
+		return 0
 	}
-	p, err := a.DB.PayoutByID(c.Request().Context(), id)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, echo.NewHTTPError(http.StatusNotFound, "No such payout.")
-	}
-	return p, err
+	return id
 }
 
 func (a *app) newPayout(c echo.Context) error {
@@ -91,19 +97,19 @@ func (a *app) createPayout(c echo.Context) error {
 	p, err := a.Payouts.Submit(c.Request().Context(), actor(c), d)
 	typed := views.PayoutForm{FullName: d.FullName, Amount: d.Amount, Currency: strings.ToUpper(d.Currency), CardID: d.CardID,
 		CustomerReference: d.CustomerReference, Note: d.Note, Purpose: d.Purpose}
-	var verr *payout.ValidationError
+	var fields *fail.FieldError
 	var derr *payout.DuplicateError
 	switch {
-	case errors.As(err, &verr):
-		typed.Errors = views.FieldErrors(verr.Fields)
-		return a.renderPayoutForm(c, http.StatusUnprocessableEntity, typed)
+	case errors.As(err, &fields):
+		typed.Errors = views.FieldErrors(fields.Fields)
+		return a.renderPayoutForm(c, statusOf(err), typed)
 	case errors.As(err, &derr):
 		for _, m := range derr.Matches {
 			typed.Duplicates = append(typed.Duplicates, fmt.Sprintf("#%d: %s %s to %s, %s, prepared %s by %s (%s)", m.ID,
-				payout.FormatAmount(m.Amount, m.Currency), m.Currency, m.FullName, cardLabel(m.CardBrand, m.CardLast4),
+				payout.FormatAmount(m.Amount, m.Currency), m.Currency, m.FullName, card.Label(m.CardBrand, m.CardLast4),
 				ago(a.Now(), m.CreatedAt), m.MakerName, payout.State(m.State).Label()))
 		}
-		return a.renderPayoutForm(c, http.StatusConflict, typed)
+		return a.renderPayoutForm(c, statusOf(err), typed)
 	case err != nil:
 		return err
 	}
@@ -132,10 +138,16 @@ func (a *app) showPayout(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return a.renderPayout(c, http.StatusOK, p, "", "")
+	return a.renderPayout(c, http.StatusOK, p, decisionForm{})
 }
 
-func (a *app) renderPayout(c echo.Context, status int, p *store.Payout, reason, cancelError string) error {
+// decisionForm is what an approve or cancel form sent, to show the page again.
+type decisionForm struct {
+	reason  string // typed into the cancel form
+	refused error  // why the decision was refused, or nil
+}
+
+func (a *app) renderPayout(c echo.Context, status int, p *store.Payout, form decisionForm) error {
 	ctx := c.Request().Context()
 	v, err := a.payoutView(c, p)
 	if err != nil {
@@ -145,13 +157,20 @@ func (a *app) renderPayout(c echo.Context, status int, p *store.Payout, reason, 
 	if err != nil {
 		return err
 	}
-	m := views.PayoutPageModel{P: v, Reason: reason, CancelError: cancelError}
+	m := views.PayoutPageModel{P: v, Reason: form.reason}
 	for _, e := range entries {
 		m.Timeline = append(m.Timeline, views.TimelineItem{At: views.FormatTime(e.At), Who: e.Actor, What: describeAction(e.Action),
 			Outcome: e.Outcome, Detail: e.Detail, Bad: e.Outcome != "ok" && e.Outcome != "applied"})
 	}
 	if m.Frame, err = a.frame(c, "Payout #"+itoa(p.ID), "/payouts"); err != nil {
 		return err
+	}
+	switch {
+	case form.refused == nil:
+	case fail.KindOf(form.refused) == fail.Invalid: // only the cancel reason can be wrong
+		m.CancelError = fail.MessageOf(form.refused)
+	default:
+		showRefusal(&m.Frame, form.refused)
 	}
 	return render(c, status, views.PayoutPage(m))
 }
@@ -193,7 +212,7 @@ func (a *app) payoutView(c echo.Context, p *store.Payout) (views.PayoutView, err
 		ID: p.ID, Href: "/payouts/" + itoa(p.ID), Version: p.Version, State: p.State,
 		StateLabel: payout.State(p.State).Label(), StateClass: stateClass(payout.State(p.State)),
 		Amount: payout.FormatAmount(p.Amount, p.Currency), Currency: p.Currency, FullName: p.FullName,
-		Card: cardLabel(p.CardBrand, p.CardLast4), Maker: p.MakerName, CreatedAt: views.FormatTime(p.CreatedAt),
+		Card: card.Label(p.CardBrand, p.CardLast4), Maker: p.MakerName, CreatedAt: views.FormatTime(p.CreatedAt),
 		CustomerReference: p.CustomerReference, Note: p.Note, Purpose: p.Purpose, FailureReason: p.FailureReason,
 		CancelReason: p.CancelReason, SessionID: p.ProviderSessionID, ApprovalsNeeded: policy.Required(p.Currency, p.Amount),
 	}
@@ -219,9 +238,8 @@ func (a *app) payoutView(c echo.Context, p *store.Payout) (views.PayoutView, err
 	if payout.State(p.State) == payout.StatePendingApproval {
 		err := payout.CheckApproval(payout.Approver{UserID: u.ID, Roles: userRoles(u)}, facts)
 		v.CanApprove = err == nil
-		var perr *payout.Error
-		if errors.As(err, &perr) && (u.HasRole(string(payout.RoleApprover)) || u.ID == p.MakerID) {
-			v.ApproveBlocked = perr.Message
+		if refused(err) && (u.HasRole(string(payout.RoleApprover)) || u.ID == p.MakerID) {
+			v.ApproveBlocked = fail.MessageOf(err)
 		}
 		v.CanCancel = payout.CheckCancel(u.ID, userRoles(u), facts, "reason") == nil
 		after, overdraws, err := a.afterApproval(c, p)
@@ -239,17 +257,14 @@ func (a *app) approvePayout(c echo.Context) error {
 		return err
 	}
 	version, _ := strconv.ParseInt(c.FormValue("version"), 10, 64)
-	p, err = a.Payouts.Approve(c.Request().Context(), actor(c), p.ID, version)
-	var perr *payout.Error
-	if errors.As(err, &perr) {
-		if err := flash(c, "error", perr.Message); err != nil {
-			return err
-		}
-		return redirect(c, "/payouts/"+c.Param("id"))
+	approved, err := a.Payouts.Approve(c.Request().Context(), actor(c), p.ID, version)
+	if refused(err) {
+		return a.renderPayout(c, statusOf(err), p, decisionForm{refused: err})
 	}
 	if err != nil {
 		return err
 	}
+	p = approved
 	msg := "Approved. "
 	switch payout.State(p.State) {
 	case payout.StatePendingApproval:
@@ -275,9 +290,8 @@ func (a *app) cancelPayout(c echo.Context) error {
 	version, _ := strconv.ParseInt(c.FormValue("version"), 10, 64)
 	reason := c.FormValue("reason")
 	updated, err := a.Payouts.Cancel(c.Request().Context(), actor(c), p.ID, version, reason)
-	var perr *payout.Error
-	if errors.As(err, &perr) {
-		return a.renderPayout(c, http.StatusUnprocessableEntity, p, reason, perr.Message)
+	if refused(err) {
+		return a.renderPayout(c, statusOf(err), p, decisionForm{reason: reason, refused: err})
 	}
 	if err != nil {
 		return err
@@ -290,22 +304,19 @@ func (a *app) cancelPayout(c echo.Context) error {
 
 // webhook receives the provider's signed notifications. The body is read raw
 // and handed over unparsed: the signature is checked on exactly these bytes.
+// A refusal (bad signature 401, unusable body 400) is logged with the sender's
+// address; any other error is a 500, so the provider retries.
 func (a *app) webhook(c echo.Context) error {
-	body, err := readBody(c, 1<<20)
+	body, err := io.ReadAll(c.Request().Body)
 	if err != nil {
-		return echo.NewHTTPError(http.StatusRequestEntityTooLarge, "body too large")
+		return err
 	}
-	err = a.Payouts.HandleWebhook(c.Request().Context(), body, c.Request().Header.Get("X-PARTNER-SIGN"))
-	if errors.Is(err, smartglocal.ErrBadSignature) {
-		a.Logger.Warn("webhook refused: bad signature", "ip", c.RealIP())
-		return c.String(http.StatusUnauthorized, "bad signature")
-	}
-	if errors.Is(err, payout.ErrBadWebhook) {
-		a.Logger.Warn("webhook refused: signed but unusable", "ip", c.RealIP(), "err", err)
-		return c.String(http.StatusBadRequest, "bad webhook")
+	err = a.Payouts.HandleWebhook(c.Request().Context(), body, c.Request().Header.Get(smartglocal.HeaderSign))
+	if refused(err) {
+		a.Logger.Warn("webhook refused", "ip", c.RealIP(), "code", fail.CodeOf(err))
 	}
 	if err != nil {
-		return err // 500: nothing was committed, so the provider retries
+		return err
 	}
 	return c.String(http.StatusOK, "ok")
 }
@@ -321,11 +332,6 @@ func stateClass(s payout.State) string {
 	default:
 		return "badge-muted"
 	}
-}
-
-// cardLabel shows a card as people recognise it: "VISA •••• 4242".
-func cardLabel(brand, last4 string) string {
-	return strings.ToUpper(brand) + " •••• " + last4
 }
 
 func humanDuration(d time.Duration) string {

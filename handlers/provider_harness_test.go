@@ -13,6 +13,7 @@ import (
 	"countersign/payout"
 	"countersign/smartglocal"
 	"countersign/smartglocal/sandbox"
+	"countersign/smartglocal/sandbox/sandboxtest"
 )
 
 // newHarnessWithProvider is newHarness plus the payout workflow talking to a
@@ -21,7 +22,7 @@ func newHarnessWithProvider(t *testing.T) (*harness, *sandbox.Server) {
 	t.Helper()
 	var sb *sandbox.Server
 	h := newHarness(t, func(c *Config) {
-		srv, client := sandbox.NewTest(t, sandbox.Config{})
+		srv, client := sandboxtest.New(t, sandbox.Config{})
 		sb = srv
 		c.Payouts = payout.NewService(payout.ServiceConfig{DB: c.DB, Provider: client, WebhookKey: srv.PublicKey(), Logger: c.Logger, MaxAmount: 100000})
 	})
@@ -94,12 +95,12 @@ func TestPayoutOverHTTP(t *testing.T) {
 		t.Error("the maker is offered an approve button on their own payout")
 	}
 	got, _ := h.db.PayoutByID(t.Context(), id)
-	maker.post(p.location+"/approve", url.Values{"version": {itoa(got.Version)}})
+	forged := maker.post(p.location+"/approve", url.Values{"version": {itoa(got.Version)}})
 	if n := sb.CallCount("session/confirm"); n != 0 {
 		t.Fatalf("self-approval reached the provider: %d confirms", n)
 	}
-	if page := maker.get(p.location); !strings.Contains(page.body, "someone else must approve") {
-		t.Error("the refusal is not shown to the maker")
+	if forged.status != http.StatusForbidden || !strings.Contains(forged.body, "someone else must approve") {
+		t.Errorf("forged self-approval: status %d, want 403 with the reason", forged.status)
 	}
 
 	approver.get(p.location)

@@ -1,7 +1,6 @@
 package handlers
 
 import (
-	"io"
 	"net/http"
 
 	"github.com/labstack/echo/v4"
@@ -52,9 +51,4 @@ func (a *app) queueLive(c echo.Context) error {
 	}
 	m.Frame.CSRF = tok
 	return render(c, http.StatusOK, views.QueueTable(m))
-}
-
-// readBody reads at most limit bytes of the request body.
-func readBody(c echo.Context, limit int64) ([]byte, error) {
-	return io.ReadAll(http.MaxBytesReader(c.Response(), c.Request().Body, limit))
 }

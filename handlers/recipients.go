@@ -3,14 +3,13 @@ package handlers
 import (
 	"errors"
 	"net/http"
-	"net/mail"
 	"net/url"
-	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
 
+	"countersign/card"
+	"countersign/fail"
 	"countersign/payout"
 	"countersign/store"
 	"countersign/views"
@@ -52,68 +51,16 @@ func (a *app) renderRecipients(c echo.Context, status int, form views.RecipientF
 	return render(c, status, views.RecipientsPage(m))
 }
 
-// recipientForm is what POST /recipients carries.
-type recipientForm struct {
-	FullName, CustomerReference, Email, Country string
-}
-
-func readRecipientForm(c echo.Context) (recipientForm, error) {
-	params, err := c.FormParams()
-	if err != nil {
-		return recipientForm{}, err
-	}
-	return recipientForm{
-		FullName:          strings.Join(strings.Fields(params.Get("full_name")), " "),
-		CustomerReference: strings.TrimSpace(params.Get("customer_reference")),
-		Email:             strings.TrimSpace(params.Get("email")),
-		Country:           strings.ToUpper(strings.TrimSpace(params.Get("country"))),
-	}, nil
-}
-
-func (f recipientForm) validate() views.FieldErrors {
-	errs := views.FieldErrors{}
-	if n := utf8.RuneCountInString(f.FullName); n == 0 || n > payout.MaxFullNameLen {
-		errs["full_name"] = "Enter the recipient's full name, up to 100 characters"
-	} else if strings.ContainsFunc(f.FullName, isControl) {
-		errs["full_name"] = "Use letters, spaces and punctuation only"
-	}
-	if utf8.RuneCountInString(f.CustomerReference) > payout.MaxReferenceLen || strings.ContainsFunc(f.CustomerReference, isControl) {
-		errs["customer_reference"] = "Keep the customer reference to 64 characters, without line breaks"
-	}
-	if f.Email != "" {
-		if addr, err := mail.ParseAddress(f.Email); err != nil || addr.Address != f.Email || len(f.Email) > 254 {
-			errs["email"] = "Enter an email address like name@example.com, or leave it empty"
-		}
-	}
-	if f.Country != "" && !isCountryCode(f.Country) {
-		errs["country"] = "Use the two-letter country code, like DE or GB"
-	}
-	return errs
-}
-
-func isControl(r rune) bool { return r < ' ' || r == 0x7f }
-
-func isCountryCode(s string) bool {
-	return len(s) == 2 && s[0] >= 'A' && s[0] <= 'Z' && s[1] >= 'A' && s[1] <= 'Z'
-}
-
 func (a *app) createRecipient(c echo.Context) error {
-	in, err := readRecipientForm(c)
-	if err != nil {
-		return err
+	d := payout.RecipientDraft{FullName: c.FormValue("full_name"), CustomerReference: c.FormValue("customer_reference"),
+		Email: c.FormValue("email"), Country: c.FormValue("country")}
+	r, err := a.Payouts.CreateRecipient(c.Request().Context(), actor(c), d)
+	var fields *fail.FieldError
+	if errors.As(err, &fields) {
+		form := views.RecipientForm{FullName: d.FullName, CustomerReference: d.CustomerReference, Email: d.Email, Country: d.Country,
+			Errors: views.FieldErrors(fields.Fields)}
+		return a.renderRecipients(c, statusOf(err), form)
 	}
-	form := views.RecipientForm{FullName: in.FullName, CustomerReference: in.CustomerReference, Email: in.Email, Country: in.Country, Errors: in.validate()}
-	if len(form.Errors) > 0 {
-		return a.renderRecipients(c, http.StatusUnprocessableEntity, form)
-	}
-	ctx := c.Request().Context()
-	r := &store.Recipient{FullName: in.FullName, CustomerReference: in.CustomerReference, Email: in.Email, Country: in.Country, CreatedBy: currentUser(c).ID}
-	err = a.DB.InTx(ctx, func(tx *store.Tx) error {
-		if err := tx.CreateRecipient(ctx, r); err != nil {
-			return err
-		}
-		return tx.Audit(ctx, auditEntry(c, "recipient.create", "recipient", itoa(r.ID), "ok", r.FullName))
-	})
 	if err != nil {
 		return err
 	}
@@ -123,17 +70,10 @@ func (a *app) createRecipient(c echo.Context) error {
 	return redirect(c, "/recipients/"+itoa(r.ID))
 }
 
-// recipientFromPath reads :id and loads that recipient.
+// recipientFromPath loads the recipient named by :id; the store answers
+// NotFound when there is none.
 func (a *app) recipientFromPath(c echo.Context) (*store.Recipient, error) {
-	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
-	if err != nil {
-		return nil, echo.NewHTTPError(http.StatusNotFound, "No such recipient.")
-	}
-	r, err := a.DB.RecipientByID(c.Request().Context(), id)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, echo.NewHTTPError(http.StatusNotFound, "No such recipient.")
-	}
-	return r, err
+	return a.DB.RecipientByID(c.Request().Context(), pathID(c, "id"))
 }
 
 // showRecipient shows a recipient and their cards. Coming back from the
@@ -147,15 +87,17 @@ func (a *app) showRecipient(c echo.Context) error {
 	form := views.AddCardForm{NumberHash: strings.TrimSpace(c.QueryParam("number_hash"))}
 	if form.NumberHash != "" {
 		if last4, brand := c.QueryParam("last4"), c.QueryParam("brand"); isDigits(last4, 4) && isWord(brand) {
-			form.FromWidget = cardLabel(brand, last4)
+			form.FromWidget = card.Label(brand, last4)
 		} else {
 			form.FromWidget = "a card"
 		}
 	}
-	return a.renderRecipient(c, http.StatusOK, r, form)
+	return a.renderRecipient(c, http.StatusOK, r, form, nil)
 }
 
-func (a *app) renderRecipient(c echo.Context, status int, r *store.Recipient, form views.AddCardForm) error {
+// renderRecipient shows a recipient's page; refused, when not nil, is why a
+// change to one of their cards was refused.
+func (a *app) renderRecipient(c echo.Context, status int, r *store.Recipient, form views.AddCardForm, refused error) error {
 	ctx := c.Request().Context()
 	cards, err := a.DB.CardsForRecipient(ctx, r.ID)
 	if err != nil {
@@ -172,30 +114,32 @@ func (a *app) renderRecipient(c echo.Context, status int, r *store.Recipient, fo
 		m.WidgetHref = a.WidgetURL + "?" + url.Values{"return_to": {back}}.Encode()
 	}
 	names := map[int64]string{}
-	for _, card := range cards {
-		row := views.CardRow{ID: card.ID, Label: cardLabel(card.Brand, card.Last4), AddedAt: views.FormatTime(card.AddedAt),
-			Verified: card.Verified(), VerifiedAt: views.FormatTime(card.VerifiedAt)}
-		if row.AddedBy, err = a.userName(c, names, card.AddedBy); err != nil {
+	who := actor(c)
+	for _, saved := range cards {
+		row := views.CardRow{ID: saved.ID, Label: card.Label(saved.Brand, saved.Last4), AddedAt: views.FormatTime(saved.AddedAt),
+			Verified: saved.Verified(), VerifiedAt: views.FormatTime(saved.VerifiedAt)}
+		if row.AddedBy, err = a.userName(c, names, saved.AddedBy); err != nil {
 			return err
 		}
 		if row.Verified {
-			if row.VerifiedBy, err = a.userName(c, names, card.VerifiedBy); err != nil {
+			if row.VerifiedBy, err = a.userName(c, names, saved.VerifiedBy); err != nil {
 				return err
 			}
 		}
-		mayChange := u.HasRole(string(payout.RoleMaker)) || u.HasRole(string(payout.RoleApprover))
-		switch {
-		case row.Verified || !mayChange:
-		case card.AddedBy == u.ID:
-			row.VerifyBlocked = payout.ErrOwnCard.Message
-		default:
+		switch err := payout.CheckVerifyCard(who, saved); {
+		case err == nil:
 			row.CanVerify = true
+		case errors.Is(err, payout.ErrOwnCard):
+			row.VerifyBlocked = fail.MessageOf(err)
 		}
-		row.CanRemove = mayChange
+		row.CanRemove = payout.CheckCardChange(who) == nil
 		m.Cards = append(m.Cards, row)
 	}
 	if m.Frame, err = a.frame(c, r.FullName, "/recipients"); err != nil {
 		return err
+	}
+	if refused != nil {
+		showRefusal(&m.Frame, refused)
 	}
 	return render(c, status, views.RecipientPage(m))
 }

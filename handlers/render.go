@@ -3,11 +3,13 @@ package handlers
 import (
 	"bytes"
 	"net/http"
+	"net/url"
+	"strings"
+	"unicode"
 
 	"github.com/a-h/templ"
 	"github.com/labstack/echo/v4"
 
-	"countersign/payout"
 	"countersign/views"
 )
 
@@ -21,21 +23,6 @@ func render(c echo.Context, status int, comp templ.Component) error {
 	return c.HTMLBlob(status, buf.Bytes())
 }
 
-// navigation lists the pages a user's roles may reach, in one order for everyone.
-var navigation = []struct {
-	item views.NavItem
-	acc  access
-}{
-	{views.NavItem{Href: "/", Label: "Dashboard"}, access{}},
-	{views.NavItem{Href: "/queue", Label: "Queue"}, access{roles: []payout.Role{payout.RoleApprover, payout.RoleAdmin, payout.RoleMaker}}},
-	{views.NavItem{Href: "/payouts/new", Label: "New payout"}, access{roles: []payout.Role{payout.RoleMaker}}},
-	{views.NavItem{Href: "/payouts", Label: "Payouts"}, access{}},
-	{views.NavItem{Href: "/recipients", Label: "Recipients"}, access{roles: []payout.Role{payout.RoleMaker, payout.RoleApprover, payout.RoleAdmin}}},
-	{views.NavItem{Href: "/audit", Label: "Audit log"}, access{roles: []payout.Role{payout.RoleAdmin, payout.RoleAuditor}}},
-	{views.NavItem{Href: "/admin/users", Label: "Users"}, access{roles: []payout.Role{payout.RoleAdmin}}},
-	{views.NavItem{Href: "/admin/settings", Label: "Settings"}, access{roles: []payout.Role{payout.RoleAdmin}}},
-}
-
 // frame builds the layout's model for the current request, taking the flashes.
 func (a *app) frame(c echo.Context, title, active string) (views.Frame, error) {
 	tok, err := a.csrfToken(c)
@@ -46,7 +33,7 @@ func (a *app) frame(c echo.Context, title, active string) (views.Frame, error) {
 	req := current(c)
 	if u := req.user; u != nil {
 		f.User = &views.User{ID: u.ID, Name: u.Name, Email: u.Email, Roles: u.Roles}
-		for _, n := range navigation {
+		for _, n := range a.nav {
 			if n.acc.allows(u) {
 				f.Nav = append(f.Nav, n.item)
 			}
@@ -82,4 +69,30 @@ func parseFlash(s string) views.Flash {
 }
 
 // redirect answers a POST with 303 See Other, so a reload does not post again.
+// to is a path the handler built; a target taken from a form or query goes
+// through redirectLocal instead.
 func redirect(c echo.Context, to string) error { return c.Redirect(http.StatusSeeOther, to) }
+
+// redirectLocal is redirect to a target the request named (a form's "back",
+// a query's "next"): only a path on this console is followed, anything else
+// goes to the dashboard.
+func redirectLocal(c echo.Context, target string) error { return redirect(c, localPath(target)) }
+
+// maxLocalPath bounds a redirect target; a longer one is not a page of ours.
+const maxLocalPath = 2048
+
+// localPath returns target if it is a path on this console, else "/". It
+// accepts only what starts with a single "/" and has no scheme, host, user,
+// backslash or control character: browsers drop tabs and newlines and read a
+// backslash as a slash, so "/\evil.example" or "/\t/evil.example" would leave.
+func localPath(target string) string {
+	if len(target) > maxLocalPath || !strings.HasPrefix(target, "/") || strings.HasPrefix(target, "//") ||
+		strings.ContainsFunc(target, func(r rune) bool { return r == '\\' || unicode.IsControl(r) || unicode.IsSpace(r) }) {
+		return "/"
+	}
+	u, err := url.Parse(target)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || u.Opaque != "" {
+		return "/"
+	}
+	return target
+}

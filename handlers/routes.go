@@ -1,20 +1,35 @@
 package handlers
 
 import (
+	"io/fs"
 	"net/http"
+	"path"
+	"strings"
 
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 
 	"countersign/payout"
 	"countersign/static"
+	"countersign/views"
 )
 
-// route is one line of the routes table: who may call what.
+// route is one line of the routes table: who may call what. nav is the
+// page's label in the navigation; "" keeps it out.
 type route struct {
 	method, path string
 	acc          access
 	handler      echo.HandlerFunc
+	nav          string
+}
+
+// group is a part of the URL space with its own middleware: what a request
+// goes through is decided by the group its route is in, never by comparing
+// paths at request time.
+type group struct {
+	prefix     string
+	middleware []echo.MiddlewareFunc
+	routes     []route // paths below prefix
 }
 
 var (
@@ -24,68 +39,130 @@ var (
 
 func roles(r ...payout.Role) access { return access{roles: r} }
 
-// table is the whole URL space on one screen, grouped by feature. Every route
-// states who may reach it; there is no default.
-func (a *app) table() []route {
+// Body limits: the provider's webhooks may carry a whole session; nothing a
+// person sends is more than a small form.
+const (
+	webhookBodyLimit = "1M"
+	formBodyLimit    = "64K"
+)
+
+// table is the whole URL space on one screen, grouped by who calls it and
+// then by feature. Every route states who may reach it; there is no default.
+// The navigation lists the labelled pages in this order.
+func (a *app) table() []group {
 	maker, approver, admin, auditor := payout.RoleMaker, payout.RoleApprover, payout.RoleAdmin, payout.RoleAuditor
-	return []route{
-		{"GET", "/healthz", public, a.health},
-		{"GET", "/login", public, a.loginForm},
-		{"POST", "/login", public, a.login},
-		{"POST", "/logout", signedIn, a.logout},
+	small := middleware.BodyLimit(formBodyLimit)
+	return []group{
+		// Files and probes: no session, nothing to post.
+		{"/static", []echo.MiddlewareFunc{small}, []route{
+			{"GET", "/*", public, echo.WrapHandler(http.StripPrefix("/static/", staticHandler())), ""},
+		}},
+		{"/healthz", []echo.MiddlewareFunc{small}, []route{
+			{"GET", "", public, a.health, ""},
+		}},
+		// The provider: no session or CSRF token; the signature on the raw body
+		// is checked instead.
+		{"/webhooks", []echo.MiddlewareFunc{middleware.BodyLimit(webhookBodyLimit)}, []route{
+			{"POST", "/smartglocal", public, a.webhook, ""},
+		}},
+		// People: a small body, read once (a malformed one is refused with
+		// 400), the session, and the CSRF token on every unsafe request.
+		{"", []echo.MiddlewareFunc{small, readForm, a.loadSession, a.checkCSRF}, []route{
+			{"GET", "/login", public, a.loginForm, ""},
+			{"POST", "/login", public, a.login, ""},
+			{"POST", "/logout", signedIn, a.logout, ""},
 
-		{"GET", "/", signedIn, a.dashboard},
+			{"GET", "/", signedIn, a.dashboard, "Dashboard"},
+			{"POST", "/balance/refresh", roles(maker, approver, admin), a.refreshBalance, ""},
 
-		{"GET", "/payouts", signedIn, a.history},
-		{"GET", "/payouts.csv", signedIn, a.exportPayouts},
-		{"GET", "/payouts/new", roles(maker), a.newPayout},
-		{"POST", "/payouts", roles(maker), a.createPayout},
-		{"GET", "/payouts/:id", signedIn, a.showPayout},
-		{"POST", "/payouts/:id/approve", roles(approver), a.approvePayout},
-		{"POST", "/payouts/:id/cancel", roles(approver, maker), a.cancelPayout},
-		{"GET", "/queue", roles(maker, approver, admin), a.queue},
-		{"GET", "/queue/live", roles(maker, approver, admin), a.queueLive},
-		{"POST", "/webhooks/smartglocal", public, a.webhook},
+			{"GET", "/queue", roles(maker, approver, admin), a.queue, "Queue"},
+			{"GET", "/queue/live", roles(maker, approver, admin), a.queueLive, ""},
+			{"GET", "/payouts/new", roles(maker), a.newPayout, "New payout"},
+			{"POST", "/payouts", roles(maker), a.createPayout, ""},
+			{"GET", "/payouts", signedIn, a.history, "Payouts"},
+			{"GET", "/payouts.csv", signedIn, a.exportPayouts, ""},
+			{"GET", "/payouts/:id", signedIn, a.showPayout, ""},
+			{"POST", "/payouts/:id/approve", roles(approver), a.approvePayout, ""},
+			{"POST", "/payouts/:id/cancel", roles(approver, maker), a.cancelPayout, ""},
 
-		{"GET", "/recipients", roles(maker, approver, admin), a.recipients},
-		{"POST", "/recipients", roles(maker), a.createRecipient},
-		{"GET", "/recipients/:id", roles(maker, approver, admin), a.showRecipient},
-		{"POST", "/recipients/:id/cards", roles(maker), a.addCard},
-		{"POST", "/recipients/:id/cards/:card/verify", roles(maker, approver), a.verifyCard},
-		{"POST", "/recipients/:id/cards/:card/remove", roles(maker, approver), a.removeCard},
-		{"POST", "/recipients/:id/cards/:card/refresh", roles(maker, approver), a.refreshCard},
-		{"POST", "/balance/refresh", roles(maker, approver, admin), a.refreshBalance},
+			{"GET", "/recipients", roles(maker, approver, admin), a.recipients, "Recipients"},
+			{"POST", "/recipients", roles(maker), a.createRecipient, ""},
+			{"GET", "/recipients/:id", roles(maker, approver, admin), a.showRecipient, ""},
+			{"POST", "/recipients/:id/cards", roles(maker), a.addCard, ""},
+			{"POST", "/recipients/:id/cards/:card/verify", roles(maker, approver), a.verifyCard, ""},
+			{"POST", "/recipients/:id/cards/:card/remove", roles(maker, approver), a.removeCard, ""},
+			{"POST", "/recipients/:id/cards/:card/refresh", roles(maker, approver), a.refreshCard, ""},
 
-		{"GET", "/audit", roles(admin, auditor), a.auditLog},
+			{"GET", "/audit", roles(admin, auditor), a.auditLog, "Audit log"},
 
-		{"GET", "/admin/users", roles(admin), a.users},
-		{"POST", "/admin/users", roles(admin), a.createUser},
-		{"GET", "/admin/users/:id", roles(admin), a.editUser},
-		{"POST", "/admin/users/:id", roles(admin), a.updateUser},
-		{"POST", "/admin/users/:id/password", roles(admin), a.resetPassword},
-		{"POST", "/admin/users/:id/sessions/end", roles(admin), a.endSessions},
-		{"GET", "/admin/settings", roles(admin), a.settings},
-		{"POST", "/admin/settings", roles(admin), a.saveSettings},
+			{"GET", "/admin/users", roles(admin), a.users, "Users"},
+			{"POST", "/admin/users", roles(admin), a.createUser, ""},
+			{"GET", "/admin/users/:id", roles(admin), a.editUser, ""},
+			{"POST", "/admin/users/:id", roles(admin), a.updateUser, ""},
+			{"POST", "/admin/users/:id/password", roles(admin), a.resetPassword, ""},
+			{"POST", "/admin/users/:id/sessions/end", roles(admin), a.endSessions, ""},
+			{"GET", "/admin/settings", roles(admin), a.settings, "Settings"},
+			{"POST", "/admin/settings", roles(admin), a.saveSettings, ""},
+		}},
 	}
+}
+
+// allRoutes lists every route with its full path, in table order.
+func (a *app) allRoutes() []route {
+	var out []route
+	for _, g := range a.table() {
+		for _, r := range g.routes {
+			r.path = g.prefix + r.path
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 func (a *app) routes(e *echo.Echo) {
 	e.Use(middleware.Recover())
 	e.Use(a.secureHeaders)
-	e.Use(middleware.BodyLimit("64K"))
-	e.Use(a.loadSession)
-	e.Use(a.checkCSRF)
-	for _, r := range a.table() {
-		e.Add(r.method, r.path, a.guard(r.acc, r.handler))
+	for _, g := range a.table() {
+		eg := e.Group(g.prefix, g.middleware...)
+		for _, r := range g.routes {
+			eg.Add(r.method, r.path, a.guard(r.acc, r.handler))
+		}
 	}
-	e.GET("/static/*", echo.WrapHandler(http.StripPrefix("/static/", staticHandler())))
+	a.nav = a.navigation()
+}
+
+// navigation is the labelled pages of the table, in its order, each with
+// the access of its route: a user sees exactly the pages they may open.
+func (a *app) navigation() []navEntry {
+	var out []navEntry
+	for _, r := range a.allRoutes() {
+		if r.nav != "" && r.method == http.MethodGet {
+			out = append(out, navEntry{views.NavItem{Href: r.path, Label: r.nav}, r.acc})
+		}
+	}
+	return out
+}
+
+// navEntry is a page in the navigation and who may open it.
+type navEntry struct {
+	item views.NavItem
+	acc  access
 }
 
 // staticHandler serves the embedded files; they change only with the binary.
+// A folder is not a file: it answers 404 rather than listing what is in it.
 func staticHandler() http.Handler {
-	fs := http.FileServerFS(static.Files)
+	files := http.FileServerFS(static.Files)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		name := strings.TrimPrefix(path.Clean("/"+r.URL.Path), "/")
+		if name == "" {
+			name = "."
+		}
+		if info, err := fs.Stat(static.Files, name); err != nil || info.IsDir() {
+			http.NotFound(w, r)
+			return
+		}
 		w.Header().Set("Cache-Control", "public, max-age=3600")
-		fs.ServeHTTP(w, r)
+		files.ServeHTTP(w, r)
 	})
 }

@@ -1,7 +1,6 @@
 package handlers
 
 import (
-	"errors"
 	"maps"
 	"net/http"
 	"slices"
@@ -9,6 +8,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"countersign/fail"
 	"countersign/payout"
 	"countersign/views"
 )
@@ -82,7 +82,7 @@ func readSettings(c echo.Context) ([]views.SettingsRow, map[string]int64, map[st
 	}
 	curs, ths, lows, kinds := params["currency"], params["threshold"], params["low"], params["kind"]
 	if len(ths) != len(curs) || len(lows) != len(curs) || len(kinds) != len(curs) || len(curs) > 400 {
-		return nil, nil, nil, nil, echo.NewHTTPError(http.StatusBadRequest, "The settings form was not sent whole. Reload the page and try again.")
+		return nil, nil, nil, nil, fail.Malformed("The settings form was not sent whole. Reload the page and try again.")
 	}
 	thresholds, levels, errs := map[string]int64{}, map[string]int64{}, views.FieldErrors{}
 	var rows []views.SettingsRow
@@ -116,7 +116,7 @@ func readSettings(c echo.Context) ([]views.SettingsRow, map[string]int64, map[st
 		if typed.Low != "" {
 			n, err := payout.ParseAmount(typed.Low, cur)
 			if err != nil {
-				errs[field("low")] = err.Error()
+				errs[field("low")] = fail.MessageOf(err)
 			} else {
 				levels[cur] = n
 			}
@@ -132,7 +132,7 @@ func zeroOrAmount(s, cur, field string, errs views.FieldErrors) (int64, bool) {
 	}
 	n, err := payout.ParseAmount(s, cur)
 	if err != nil {
-		errs[field] = err.Error()
+		errs[field] = fail.MessageOf(err)
 		return 0, false
 	}
 	return n, true
@@ -156,21 +156,14 @@ func (a *app) saveSettings(c echo.Context) error {
 		return err
 	}
 	changed := false
-	var refused *payout.Error
 	if !maps.Equal(oldPolicy.Thresholds, thresholds) {
-		err := a.Payouts.SetPolicy(ctx, actor(c), payout.Policy{Thresholds: thresholds})
-		if errors.As(err, &refused) {
-			return echo.NewHTTPError(http.StatusForbidden, refused.Message)
-		} else if err != nil {
+		if err := a.Payouts.SetPolicy(ctx, actor(c), payout.Policy{Thresholds: thresholds}); err != nil {
 			return err
 		}
 		changed = true
 	}
 	if !maps.Equal(oldLevels, levels) {
-		err := a.Payouts.SetLowBalanceLevels(ctx, actor(c), levels)
-		if errors.As(err, &refused) {
-			return echo.NewHTTPError(http.StatusForbidden, refused.Message)
-		} else if err != nil {
+		if err := a.Payouts.SetLowBalanceLevels(ctx, actor(c), levels); err != nil {
 			return err
 		}
 		changed = true

@@ -10,6 +10,8 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"countersign/fail"
+	"countersign/password"
 	"countersign/payout"
 	"countersign/store"
 	"countersign/views"
@@ -63,8 +65,8 @@ func (f userForm) validate(isNew bool) views.FieldErrors {
 		if a, err := mail.ParseAddress(f.Email); err != nil || a.Address != f.Email || len(f.Email) > 254 {
 			errs["email"] = "Enter an email address like name@example.com"
 		}
-		if err := CheckPasswordRules(f.Password); err != nil {
-			errs["password"] = err.Error()
+		if err := password.Check(f.Password); err != nil {
+			errs["password"] = fail.MessageOf(err)
 		}
 	}
 	return errs
@@ -105,7 +107,7 @@ func (a *app) createUser(c echo.Context) error {
 	if len(form.Errors) > 0 {
 		return a.renderUsers(c, http.StatusUnprocessableEntity, form)
 	}
-	u := &store.User{Email: in.Email, Name: in.Name, Roles: in.Roles, Active: true, PasswordHash: HashPassword(in.Password)}
+	u := &store.User{Email: in.Email, Name: in.Name, Roles: in.Roles, Active: true, PasswordHash: password.Hash(in.Password)}
 	err = a.DB.CreateUser(c.Request().Context(), u)
 	if errors.Is(err, store.ErrEmailTaken) {
 		form.Errors["email"] = "An account with that email already exists"
@@ -123,17 +125,10 @@ func (a *app) createUser(c echo.Context) error {
 	return redirect(c, "/admin/users")
 }
 
-// userFromPath reads the :id path parameter and loads that account.
+// userFromPath loads the account named by :id; the store answers NotFound
+// when there is none.
 func (a *app) userFromPath(c echo.Context) (*store.User, error) {
-	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
-	if err != nil {
-		return nil, echo.NewHTTPError(http.StatusNotFound, "No such user.")
-	}
-	u, err := a.DB.UserByID(c.Request().Context(), id)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, echo.NewHTTPError(http.StatusNotFound, "No such user.")
-	}
-	return u, err
+	return a.DB.UserByID(c.Request().Context(), pathID(c, "id"))
 }
 
 func (a *app) editUser(c echo.Context) error {
@@ -201,11 +196,11 @@ func (a *app) resetPassword(c echo.Context) error {
 		return err
 	}
 	pw := c.FormValue("password")
-	if err := CheckPasswordRules(pw); err != nil {
-		return a.renderEditUser(c, http.StatusUnprocessableEntity, u, views.UserForm{ID: u.ID, Email: u.Email, Name: u.Name, Roles: u.Roles, Active: u.Active}, err.Error())
+	if err := password.Check(pw); err != nil {
+		return a.renderEditUser(c, statusOf(err), u, views.UserForm{ID: u.ID, Email: u.Email, Name: u.Name, Roles: u.Roles, Active: u.Active}, fail.MessageOf(err))
 	}
 	ctx := c.Request().Context()
-	if err := a.DB.SetPassword(ctx, u.ID, HashPassword(pw)); err != nil {
+	if err := a.DB.SetPassword(ctx, u.ID, password.Hash(pw)); err != nil {
 		return err
 	}
 	// Whoever knew the old password may hold a session: end them all.

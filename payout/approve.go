@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"countersign/fail"
 	"countersign/smartglocal"
 	"countersign/store"
 )
@@ -53,7 +54,7 @@ func (s *Service) SetPolicy(ctx context.Context, a Actor, p Policy) error {
 }
 
 // ParsePolicy reads thresholds written as "USD=1000000,EUR=500000" (minor
-// units; "" is no thresholds). Every *Error it returns can be shown as it is.
+// units; "" is no thresholds). Every *fail.Error it returns can be shown as it is.
 func ParsePolicy(v string) (Policy, error) {
 	p := Policy{Thresholds: map[string]int64{}}
 	for part := range strings.SplitSeq(v, ",") {
@@ -66,7 +67,7 @@ func ParsePolicy(v string) (Policy, error) {
 		_, known := Exponent(c)
 		n, err := strconv.ParseInt(strings.TrimSpace(amt), 10, 64)
 		if !ok || !okc || !known || err != nil || n < 0 {
-			return Policy{}, &Error{"policy_format", fmt.Sprintf("%q is not CURRENCY=amount in minor units", part)}
+			return Policy{}, fail.New(fail.Invalid, "policy_format", fmt.Sprintf("%q is not CURRENCY=amount in minor units", part))
 		}
 		p.Thresholds[c] = n
 	}
@@ -79,10 +80,10 @@ func (p Policy) Format() (string, error) {
 	for _, k := range slices.Sorted(maps.Keys(p.Thresholds)) {
 		c, ok := code(k)
 		if _, known := Exponent(c); !ok || !known {
-			return "", &Error{"policy_currency", fmt.Sprintf("%q is not a currency", k)}
+			return "", fail.New(fail.Invalid, "policy_currency", fmt.Sprintf("%q is not a currency", k))
 		}
 		if p.Thresholds[k] < 0 {
-			return "", &Error{"policy_amount", "A threshold cannot be below zero"}
+			return "", fail.New(fail.Invalid, "policy_amount", "A threshold cannot be below zero")
 		}
 		parts = append(parts, fmt.Sprintf("%s=%d", c, p.Thresholds[k]))
 	}
@@ -109,7 +110,7 @@ func approvalFacts(ctx context.Context, tx *store.Tx, p *store.Payout) (Facts, e
 // When that meets the policy, the same transaction claims the payout
 // (pending_approval → confirming, conditional on the version) and records
 // the intent to confirm; only that caller then calls session/confirm. It
-// returns the payout as it stands afterwards; refusals are *Error.
+// returns the payout as it stands afterwards; refusals are *fail.Error.
 func (s *Service) Approve(ctx context.Context, a Actor, payoutID, version int64) (*store.Payout, error) {
 	pol, err := s.Policy(ctx)
 	if err != nil {
@@ -175,8 +176,7 @@ func (s *Service) Approve(ctx context.Context, a Actor, payoutID, version int64)
 		return err
 	})
 	if err != nil {
-		var pe *Error
-		if errors.As(err, &pe) {
+		if fail.KindOf(err) != fail.Internal {
 			s.denied(ctx, a, "payout.approve", payoutID, err)
 		}
 		return nil, err
@@ -324,8 +324,7 @@ func (s *Service) Cancel(ctx context.Context, a Actor, payoutID, version int64, 
 		return err
 	})
 	if err != nil {
-		var pe *Error
-		if errors.As(err, &pe) {
+		if fail.KindOf(err) != fail.Internal {
 			s.denied(ctx, a, "payout.cancel", payoutID, err)
 		}
 		return nil, err

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"countersign/fail"
 	"countersign/smartglocal"
 	"countersign/store"
 )
@@ -95,9 +96,9 @@ func (p Position) Shortfall() int64 { return max(0, -p.Available()) }
 
 // ErrOverdraw is the refusal of an approval the balance does not cover. Its
 // instances name the currency and the shortfall.
-var ErrOverdraw = &Error{"overdraw", "Approving this would overdraw the balance"}
+var ErrOverdraw = fail.New(fail.Conflict, "overdraw", "Approving this would overdraw the balance")
 
-// CheckAmount returns an *Error matching ErrOverdraw when approving amount
+// CheckAmount returns a refusal matching ErrOverdraw when approving amount
 // would take the balance below zero. With no reading of the currency it
 // cannot tell, and does not refuse: the provider itself refuses a payout its
 // wallet cannot cover, so no money is lost by letting it through.
@@ -111,7 +112,7 @@ func (p Position) CheckAmount(amount int64) error {
 	}
 	msg := fmt.Sprintf("Approving this would overdraw %s by %s: the balance is %s and %s is already being paid out.",
 		p.Currency, FormatAmount(-after, p.Currency), FormatAmount(p.Balance, p.Currency), FormatAmount(p.Spent(), p.Currency))
-	return &Error{ErrOverdraw.Code, msg}
+	return ErrOverdraw.With(msg)
 }
 
 // Positions computes the money on hand per currency from what the store read:
@@ -176,7 +177,7 @@ func PositionFor(ps []Position, currency string) Position {
 	return Position{Currency: cur}
 }
 
-// CheckOverdraw refuses (with an *Error matching ErrOverdraw) approving p
+// CheckOverdraw refuses (with an error matching ErrOverdraw) approving p
 // when the latest balance of its currency, less what is already leaving,
 // does not cover it. p itself is left out of the sums, so it may be called
 // before or after p was claimed.
@@ -256,7 +257,7 @@ func PollBalance(ctx context.Context, db *store.DB, client *smartglocal.Client, 
 const LowBalanceSetting = "balance.low"
 
 // ParseLevels reads per-currency amounts written as "USD=500000,EUR=100000"
-// (minor units; "" is none). Every *Error it returns can be shown as it is.
+// (minor units; "" is none). Every *fail.Error it returns can be shown as it is.
 func ParseLevels(v string) (map[string]int64, error) {
 	p, err := ParsePolicy(v)
 	if err != nil {

@@ -9,7 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"countersign/fail"
 	"countersign/smartglocal/sandbox"
+	"countersign/smartglocal/sandbox/sandboxtest"
 	"countersign/store"
 )
 
@@ -158,7 +160,7 @@ func TestAfterAndOverdraw(t *testing.T) {
 			}
 			continue
 		}
-		var pe *Error
+		var pe *fail.Error
 		if !errors.As(err, &pe) || !errors.Is(err, ErrOverdraw) || pe.Message != tt.wantErr {
 			t.Errorf("CheckAmount(%d) = %v, want *Error %q matching ErrOverdraw", tt.amount, err, tt.wantErr)
 		}
@@ -342,7 +344,7 @@ func TestCheckOverdraw(t *testing.T) {
 func TestRefreshBalanceThroughTheSandbox(t *testing.T) {
 	b := newBalanceDB(t)
 	ctx := context.Background()
-	sb, client := sandbox.NewTest(t, sandbox.Config{Wallets: map[string]int64{"usd": 123456, "eur": 700}})
+	sb, client := sandboxtest.New(t, sandbox.Config{Wallets: map[string]int64{"usd": 123456, "eur": 700}})
 	if err := RefreshBalance(ctx, b.db, client); err != nil {
 		t.Fatal(err)
 	}
@@ -373,7 +375,7 @@ func TestPollBalanceReadsUntilCancelled(t *testing.T) {
 	// Each reading an hour after the one before, so the hourly history keeps them all.
 	var hours atomic.Int64
 	b.db.Now = func() time.Time { return asOf.Add(time.Duration(hours.Add(1)) * time.Hour) }
-	_, client := sandbox.NewTest(t, sandbox.Config{Wallets: map[string]int64{"usd": 1}})
+	_, client := sandboxtest.New(t, sandbox.Config{Wallets: map[string]int64{"usd": 1}})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { PollBalance(ctx, b.db, client, 10*time.Millisecond, nil); close(done) }()

@@ -7,22 +7,28 @@ import (
 	"slices"
 	"strings"
 
+	"countersign/card"
+	"countersign/fail"
 	"countersign/smartglocal"
 	"countersign/store"
 )
 
 // Refusals of a saved-card change.
 var (
-	ErrOwnCard        = &Error{"own_card", "You added this card, so someone else must verify it"}
-	ErrCardChanged    = &Error{"card_changed", "This card was already verified or removed"}
-	ErrCardNotFound   = &Error{"card_not_found", "There is no such card"}
-	errCardNotAllowed = &Error{"card_not_allowed", "Only makers and approvers can verify or remove cards"}
+	ErrOwnCard        = fail.New(fail.Forbidden, "own_card", "You added this card, so someone else must verify it")
+	ErrCardChanged    = fail.New(fail.Conflict, "card_changed", "This card was already verified or removed")
+	ErrCardNotFound   = fail.New(fail.NotFound, "card_not_found", "There is no such card")
+	errCardNotAllowed = fail.New(fail.Forbidden, "card_not_allowed", "Only makers and approvers can verify or remove cards")
+	errCardUnknown    = fail.New(fail.Conflict, "card_unknown", "The provider no longer knows this card: remove it and save it again")
+	// ErrProviderUnavailable: the provider did not answer a call that moves
+	// no money, so asking again later is safe.
+	ErrProviderUnavailable = fail.New(fail.Unavailable, "provider_unavailable", "The provider did not answer. Try again in a minute.")
 )
 
 // AddCard saves, for a recipient, a card that the provider's tokenization
 // widget stored: numberHash is what the widget returned. Last4 and brand come
 // from token/info, never from the browser. The card cannot be used until a
-// second person verifies it (VerifyCard). Field problems are *ValidationError
+// second person verifies it (VerifyCard). Field problems are *fail.FieldError
 // (recipient_id, number_hash).
 func (s *Service) AddCard(ctx context.Context, a Actor, recipientID int64, numberHash string) (*store.Card, error) {
 	if a.UserID <= 0 || !slices.Contains(a.Roles, RoleMaker) {
@@ -30,10 +36,10 @@ func (s *Service) AddCard(ctx context.Context, a Actor, recipientID int64, numbe
 	}
 	numberHash = strings.TrimSpace(numberHash)
 	if numberHash == "" || len(numberHash) > 256 || strings.ContainsFunc(numberHash, func(r rune) bool { return r <= ' ' || r > '~' }) {
-		return nil, &ValidationError{Fields: map[string]string{"number_hash": "Save the card with the card widget first"}}
+		return nil, fail.Field("number_hash", "Save the card with the card widget first")
 	}
 	if _, err := s.db.RecipientByID(ctx, recipientID); errors.Is(err, store.ErrNotFound) {
-		return nil, &ValidationError{Fields: map[string]string{"recipient_id": "Choose a recipient"}}
+		return nil, fail.Field("recipient_id", "Choose a recipient")
 	} else if err != nil {
 		return nil, err
 	}
@@ -44,19 +50,19 @@ func (s *Service) AddCard(ctx context.Context, a Actor, recipientID int64, numbe
 	var pe *smartglocal.Error
 	switch {
 	case errors.As(err, &pe):
-		return nil, &ValidationError{Fields: map[string]string{"number_hash": "The provider does not know this card. Save it with the card widget again"}}
+		return nil, fail.Field("number_hash", "The provider does not know this card. Save it with the card widget again")
 	case err != nil:
-		return nil, fmt.Errorf("token/info: %w", err)
+		return nil, fmt.Errorf("token/info: %w: %w", ErrProviderUnavailable, err)
 	}
 	c := &store.Card{RecipientID: recipientID, NumberHash: numberHash, Last4: info.Last4, Brand: info.Brand, AddedBy: a.UserID}
 	err = s.db.InTx(ctx, func(tx *store.Tx) error {
 		if err := tx.CreateCard(ctx, c); err != nil {
 			return err
 		}
-		return tx.Audit(ctx, cardAudit(a, "card.add", c, fmt.Sprintf("%s for recipient #%d", cardLabel(c.Brand, c.Last4), recipientID)))
+		return tx.Audit(ctx, cardAudit(a, "card.add", c, fmt.Sprintf("%s for recipient #%d", card.Label(c.Brand, c.Last4), recipientID)))
 	})
 	if errors.Is(err, store.ErrCardExists) {
-		return nil, &ValidationError{Fields: map[string]string{"number_hash": "This card is already saved for the recipient"}}
+		return nil, fail.Field("number_hash", "This card is already saved for the recipient")
 	}
 	if err != nil {
 		return nil, err
@@ -68,8 +74,8 @@ func (s *Service) AddCard(ctx context.Context, a Actor, recipientID int64, numbe
 // now reports another last4 or brand, the card is updated and must be
 // verified again by someone other than the person who added it.
 func (s *Service) RefreshCard(ctx context.Context, a Actor, cardID int64) error {
-	if a.UserID <= 0 || !(slices.Contains(a.Roles, RoleMaker) || slices.Contains(a.Roles, RoleApprover)) {
-		return errCardNotAllowed
+	if err := CheckCardChange(a); err != nil {
+		return err
 	}
 	c, err := s.db.CardByID(ctx, cardID)
 	if errors.Is(err, store.ErrNotFound) {
@@ -84,14 +90,14 @@ func (s *Service) RefreshCard(ctx context.Context, a Actor, cardID int64) error 
 	var pe *smartglocal.Error
 	switch {
 	case errors.As(err, &pe):
-		return &Error{"card_unknown", "The provider no longer knows this card: remove it and save it again"}
+		return errCardUnknown
 	case err != nil:
-		return fmt.Errorf("token/info: %w", err)
+		return fmt.Errorf("token/info: %w: %w", ErrProviderUnavailable, err)
 	}
 	changed := info.Last4 != c.Last4 || !strings.EqualFold(info.Brand, c.Brand)
-	detail := "unchanged: " + cardLabel(c.Brand, c.Last4)
+	detail := "unchanged: " + card.Label(c.Brand, c.Last4)
 	if changed {
-		detail = fmt.Sprintf("was %s, now %s; must be verified again", cardLabel(c.Brand, c.Last4), cardLabel(info.Brand, info.Last4))
+		detail = fmt.Sprintf("was %s, now %s; must be verified again", card.Label(c.Brand, c.Last4), card.Label(info.Brand, info.Last4))
 	}
 	return s.db.InTx(ctx, func(tx *store.Tx) error {
 		if changed {
@@ -105,44 +111,84 @@ func (s *Service) RefreshCard(ctx context.Context, a Actor, cardID int64) error 
 	})
 }
 
-// VerifyCard records a second person's check of a saved card; the person who
-// added it cannot.
+// RecipientCard returns the saved card cardID of the recipient; a card of
+// another recipient is not found here, whatever its id.
+func (s *Service) RecipientCard(ctx context.Context, recipientID, cardID int64) (*store.Card, error) {
+	c, err := s.db.CardByID(ctx, cardID)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && c.RecipientID != recipientID) {
+		return nil, ErrCardNotFound
+	}
+	return c, err
+}
+
+// CheckCardChange returns why a may not verify, refresh or remove saved
+// cards, or nil: only makers and approvers may.
+func CheckCardChange(a Actor) error {
+	if a.UserID <= 0 || !(slices.Contains(a.Roles, RoleMaker) || slices.Contains(a.Roles, RoleApprover)) {
+		return errCardNotAllowed
+	}
+	return nil
+}
+
+// CheckVerifyCard returns why a may not verify c, or nil. This is the
+// four-eyes rule of saved cards, and its only statement: the person who added
+// a card never verifies it, whatever roles they hold; only a card that waits
+// (not verified, not removed) can be verified.
+func CheckVerifyCard(a Actor, c *store.Card) error {
+	switch err := CheckCardChange(a); {
+	case err != nil:
+		return err
+	case c.AddedBy == a.UserID:
+		return ErrOwnCard
+	case c.Verified() || c.Removed():
+		return ErrCardChanged
+	}
+	return nil
+}
+
+// VerifyCard records a second person's check of a saved card (CheckVerifyCard).
 func (s *Service) VerifyCard(ctx context.Context, a Actor, cardID int64) error {
-	return s.changeCard(ctx, a, cardID, "card.verify", func(tx *store.Tx) error { return tx.VerifyCard(ctx, cardID, a.UserID) })
+	return s.changeCard(ctx, a, cardID, "card.verify", func(tx *store.Tx, c *store.Card) error {
+		if err := CheckVerifyCard(a, c); err != nil {
+			return err
+		}
+		return tx.VerifyCard(ctx, cardID, a.UserID)
+	})
 }
 
 // RemoveCard takes a saved card out of use; payouts made with it keep it.
 func (s *Service) RemoveCard(ctx context.Context, a Actor, cardID int64) error {
-	return s.changeCard(ctx, a, cardID, "card.remove", func(tx *store.Tx) error { return tx.RemoveCard(ctx, cardID, a.UserID) })
+	return s.changeCard(ctx, a, cardID, "card.remove", func(tx *store.Tx, _ *store.Card) error { return tx.RemoveCard(ctx, cardID, a.UserID) })
 }
 
-func (s *Service) changeCard(ctx context.Context, a Actor, cardID int64, action string, change func(tx *store.Tx) error) error {
-	if a.UserID <= 0 || !(slices.Contains(a.Roles, RoleMaker) || slices.Contains(a.Roles, RoleApprover)) {
-		return errCardNotAllowed
+// changeCard runs change on the card, as tx sees it, with its audit entry.
+// A refusal of the four-eyes rule is audited too.
+func (s *Service) changeCard(ctx context.Context, a Actor, cardID int64, action string, change func(tx *store.Tx, c *store.Card) error) error {
+	if err := CheckCardChange(a); err != nil {
+		return err
 	}
 	err := s.db.InTx(ctx, func(tx *store.Tx) error {
 		c, err := tx.CardByID(ctx, cardID)
 		if err != nil {
 			return err
 		}
-		if err := change(tx); err != nil {
+		if err := change(tx, c); err != nil {
 			return err
 		}
-		return tx.Audit(ctx, cardAudit(a, action, c, cardLabel(c.Brand, c.Last4)))
+		return tx.Audit(ctx, cardAudit(a, action, c, card.Label(c.Brand, c.Last4)))
 	})
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		return ErrCardNotFound
-	case errors.Is(err, store.ErrSelfVerify):
+	case errors.Is(err, ErrOwnCard):
 		s.logDenied(ctx, a, action, cardID, ErrOwnCard)
-		return ErrOwnCard
 	case errors.Is(err, store.ErrConflict):
 		return ErrCardChanged
 	}
 	return err
 }
 
-func (s *Service) logDenied(ctx context.Context, a Actor, action string, cardID int64, e *Error) {
+func (s *Service) logDenied(ctx context.Context, a Actor, action string, cardID int64, e *fail.Error) {
 	entry := a.audit(action, 0, "denied", e.Code)
 	entry.ObjectType, entry.ObjectID = "card", fmt.Sprint(cardID)
 	if err := s.db.Audit(context.WithoutCancel(ctx), entry); err != nil {

@@ -2,7 +2,9 @@ package payout
 
 import (
 	"context"
+	"errors"
 	"testing"
+	"time"
 
 	"countersign/store"
 )
@@ -51,5 +53,33 @@ func TestRefreshCard(t *testing.T) {
 	}
 	if n := len(e.audit(store.AuditFilter{Action: "card.refresh"})); n != 2 {
 		t.Errorf("card.refresh audit entries = %d, want 2", n)
+	}
+}
+
+// TestCheckVerifyCard is the four-eyes rule of saved cards, for every kind of
+// person: the one who added the card never verifies it, whatever roles they hold.
+func TestCheckVerifyCard(t *testing.T) {
+	waiting := &store.Card{ID: 1, AddedBy: 7}
+	verified := &store.Card{ID: 2, AddedBy: 7, VerifiedBy: 8, VerifiedAt: time.Now()}
+	removed := &store.Card{ID: 3, AddedBy: 7, RemovedBy: 8, RemovedAt: time.Now()}
+	for _, tc := range []struct {
+		name string
+		a    Actor
+		c    *store.Card
+		want error
+	}{
+		{"another maker", Actor{UserID: 8, Roles: []Role{RoleMaker}}, waiting, nil},
+		{"an approver", Actor{UserID: 9, Roles: []Role{RoleApprover}}, waiting, nil},
+		{"the adder", Actor{UserID: 7, Roles: []Role{RoleMaker}}, waiting, ErrOwnCard},
+		{"the adder with every role", Actor{UserID: 7, Roles: AllRoles()}, waiting, ErrOwnCard},
+		{"an admin", Actor{UserID: 9, Roles: []Role{RoleAdmin}}, waiting, errCardNotAllowed},
+		{"an auditor", Actor{UserID: 9, Roles: []Role{RoleAuditor}}, waiting, errCardNotAllowed},
+		{"nobody", Actor{Roles: []Role{RoleApprover}}, waiting, errCardNotAllowed},
+		{"verified already", Actor{UserID: 9, Roles: []Role{RoleApprover}}, verified, ErrCardChanged},
+		{"removed", Actor{UserID: 9, Roles: []Role{RoleApprover}}, removed, ErrCardChanged},
+	} {
+		if err := CheckVerifyCard(tc.a, tc.c); !errors.Is(err, tc.want) || (tc.want == nil) != (err == nil) {
+			t.Errorf("%s: %v; want %v", tc.name, err, tc.want)
+		}
 	}
 }

@@ -19,6 +19,7 @@ import (
 
 	"countersign/smartglocal"
 	"countersign/smartglocal/sandbox"
+	"countersign/smartglocal/sandbox/sandboxtest"
 	"countersign/store"
 )
 
@@ -108,7 +109,7 @@ func newEnv(t *testing.T, o envOptions) *env {
 		cfg.RetryWindow = 10 * time.Second
 	}
 	cfg.WebhookURL = recv.URL
-	e.sb, e.client = sandbox.NewTest(t, cfg)
+	e.sb, e.client = sandboxtest.New(t, cfg)
 
 	if o.callTimeout == 0 {
 		o.callTimeout = 5 * time.Second

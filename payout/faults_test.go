@@ -374,3 +374,44 @@ func TestRunReconciler(t *testing.T) {
 		t.Errorf("empty session cancels = %d; want 1", n)
 	}
 }
+
+// TestWaitForCallsUnderWay: Wait, which a shutdown calls before closing the
+// database, returns only once a provider call under way has ended and its
+// outcome is recorded.
+func TestWaitForCallsUnderWay(t *testing.T) {
+	e := newEnv(t, envOptions{callTimeout: 2 * time.Second})
+	ctx := context.Background()
+	p := e.pending(draft(visa))
+	e.sb.InjectFault("session/confirm", sandbox.FaultTimeout, 1)
+	approved := make(chan error, 1)
+	go func() {
+		_, err := e.s().Approve(ctx, e.approvers[0], p.ID, p.Version)
+		approved <- err
+	}()
+	deadline := time.Now().Add(10 * time.Second)
+	for e.sb.CallCount("session/confirm") == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the confirm never reached the sandbox")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := e.s().Wait(wctx); err != nil {
+		t.Fatal(err)
+	}
+	// The call's outcome is already recorded: the database may close now.
+	if open, err := e.db.OpenProviderCalls(ctx, e.clock.Now().Add(time.Hour)); err != nil || len(open) != 0 {
+		t.Errorf("open provider calls when Wait returned: %+v, %v", open, err)
+	}
+	if got := e.payout(p.ID); State(got.State) != StateUnknown {
+		t.Errorf("payout %s when Wait returned; want unknown (the confirm timed out)", got.State)
+	}
+	if err := <-approved; err != nil {
+		t.Errorf("Approve: %v", err)
+	}
+	// With nothing under way, Wait returns at once.
+	if err := e.s().Wait(wctx); err != nil {
+		t.Error(err)
+	}
+}

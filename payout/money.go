@@ -8,32 +8,18 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"countersign/fail"
 )
-
-// Error is a refusal whose Message can be shown to the user as it is.
-// Errors with the same Code match under errors.Is, so a message may name the
-// currency or the person while callers still test against the Err… values.
-type Error struct {
-	Code    string
-	Message string
-}
-
-func (e *Error) Error() string { return e.Message }
-
-// Is reports whether target is an *Error with the same Code.
-func (e *Error) Is(target error) bool {
-	t, ok := target.(*Error)
-	return ok && t.Code == e.Code
-}
 
 // Refusals of a typed amount. ParseAmount returns errors that match these under
 // errors.Is; their messages may be more specific (naming the currency).
 var (
-	ErrAmountFormat    = &Error{"amount_format", "Enter an amount like 32.90"}
-	ErrTooManyDecimals = &Error{"amount_decimals", "The amount has too many decimals"}
-	ErrNotPositive     = &Error{"amount_not_positive", "Amount must be more than zero"}
-	ErrTooLarge        = &Error{"amount_too_large", "Amount is too large"}
-	ErrUnknownCurrency = &Error{"currency_unknown", "Unknown currency"}
+	ErrAmountFormat    = fail.New(fail.Invalid, "amount_format", "Enter an amount like 32.90")
+	ErrTooManyDecimals = fail.New(fail.Invalid, "amount_decimals", "The amount has too many decimals")
+	ErrNotPositive     = fail.New(fail.Invalid, "amount_not_positive", "Amount must be more than zero")
+	ErrTooLarge        = fail.New(fail.Invalid, "amount_too_large", "Amount is too large")
+	ErrUnknownCurrency = fail.New(fail.Invalid, "currency_unknown", "Unknown currency")
 )
 
 // exponents is ISO 4217 list one: active codes and their minor-unit exponents.
@@ -114,7 +100,7 @@ func Currencies() []string {
 // currency has is an error, so what the user typed is exactly what is paid.
 // Commas are accepted only as thousands separators in groups of three, which
 // also refuses a decimal comma ("1,5") instead of misreading it. Every error is
-// an *Error whose message can be shown to the user.
+// a *fail.Error whose message can be shown to the user.
 func ParseAmount(s, currency string) (int64, error) {
 	exp, ok := Exponent(currency)
 	if !ok {
@@ -132,7 +118,7 @@ func ParseAmount(s, currency string) (int64, error) {
 }
 
 func parseMajor(s, currency string, exp int) (int64, error) {
-	badFormat := &Error{ErrAmountFormat.Code, "Enter an amount like " + example(exp)}
+	badFormat := ErrAmountFormat.With("Enter an amount like " + example(exp))
 	whole, frac, hasPoint := strings.Cut(s, ".")
 	if whole == "" || (hasPoint && frac == "") || !digits(frac) {
 		return 0, badFormat
@@ -157,7 +143,7 @@ func parseMajor(s, currency string, exp int) (int64, error) {
 		if exp == 0 {
 			msg = strings.ToUpper(currency) + " has no decimals"
 		}
-		return 0, &Error{ErrTooManyDecimals.Code, msg}
+		return 0, ErrTooManyDecimals.With(msg)
 	}
 	var n int64
 	for _, c := range whole + frac + strings.Repeat("0", exp-len(frac)) {

@@ -5,6 +5,8 @@ import (
 	"math"
 	"slices"
 	"testing"
+
+	"countersign/fail"
 )
 
 func TestExponent(t *testing.T) {
@@ -199,7 +201,7 @@ func TestParseAmount(t *testing.T) {
 		if err == nil {
 			continue
 		}
-		var pe *Error
+		var pe *fail.Error
 		if !errors.As(err, &pe) || pe.Message == "" {
 			t.Errorf("ParseAmount(%q, %q) error %#v; want an *Error with a message", tt.in, tt.currency, err)
 		}
@@ -281,9 +283,9 @@ func FuzzParseAmount(f *testing.F) {
 	f.Fuzz(func(t *testing.T, s, currency string) {
 		v, err := ParseAmount(s, currency)
 		if err != nil {
-			var pe *Error
+			var pe *fail.Error
 			if !errors.As(err, &pe) || pe.Message == "" || v != 0 {
-				t.Fatalf("ParseAmount(%q, %q) = %d, %#v; want 0 and an *Error with a message", s, currency, v, err)
+				t.Fatalf("ParseAmount(%q, %q) = %d, %#v; want 0 and a *fail.Error with a message", s, currency, v, err)
 			}
 			return
 		}

@@ -4,6 +4,8 @@ import (
 	"slices"
 	"strings"
 	"unicode/utf8"
+
+	"countersign/fail"
 )
 
 // Role is what a user may do. A user may hold several.
@@ -22,17 +24,17 @@ func AllRoles() []Role { return []Role{RoleMaker, RoleApprover, RoleAdmin, RoleA
 
 // Refusals of an approval or a cancel.
 var (
-	ErrNotApprover     = &Error{"not_approver", "Only approvers can approve payouts"}
-	ErrOwnPayout       = &Error{"own_payout", "You prepared this payout, so someone else must approve it"}
-	ErrAlreadyApproved = &Error{"already_approved", "You have already approved this payout"}
-	ErrNotPending      = &Error{"not_pending", "This payout is no longer waiting for approval"}
-	ErrCannotCancel    = &Error{"cannot_cancel", "Only approvers and the person who prepared this payout can cancel it"}
-	ErrReasonRequired  = &Error{"reason_required", "Give a reason for cancelling this payout"}
-	ErrReasonTooLong   = &Error{"reason_too_long", "Keep the reason to 500 characters or fewer"}
+	ErrNotApprover     = fail.New(fail.Forbidden, "not_approver", "Only approvers can approve payouts")
+	ErrOwnPayout       = fail.New(fail.Forbidden, "own_payout", "You prepared this payout, so someone else must approve it")
+	ErrAlreadyApproved = fail.New(fail.Conflict, "already_approved", "You have already approved this payout")
+	ErrNotPending      = fail.New(fail.Conflict, "not_pending", "This payout is no longer waiting for approval")
+	ErrCannotCancel    = fail.New(fail.Forbidden, "cannot_cancel", "Only approvers and the person who prepared this payout can cancel it")
+	ErrReasonRequired  = fail.New(fail.Invalid, "reason_required", "Give a reason for cancelling this payout")
+	ErrReasonTooLong   = fail.New(fail.Invalid, "reason_too_long", "Keep the reason to 500 characters or fewer")
 )
 
 // errEditedPayout matches ErrOwnPayout under errors.Is but tells an editor why.
-var errEditedPayout = &Error{ErrOwnPayout.Code, "You changed this payout, so someone else must approve it"}
+var errEditedPayout = ErrOwnPayout.With("You changed this payout, so someone else must approve it")
 
 // MaxReasonLen is the longest cancel reason, in characters.
 const MaxReasonLen = 500

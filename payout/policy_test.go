@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"countersign/fail"
 )
 
 func TestAllRoles(t *testing.T) {
@@ -100,7 +102,7 @@ func TestCheckApprovalMessages(t *testing.T) {
 		if err == nil || err.Error() != tt.want {
 			t.Errorf("%s: CheckApproval = %v; want %q", tt.name, err, tt.want)
 		}
-		var pe *Error
+		var pe *fail.Error
 		if !errors.As(err, &pe) {
 			t.Errorf("%s: CheckApproval error %T; want *Error", tt.name, err)
 		}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"countersign/card"
 	"countersign/smartglocal"
 	"countersign/store"
 )
@@ -147,7 +148,7 @@ func (s *Service) resolve(ctx context.Context, p *store.Payout) error {
 	sess, err := s.sg.Status(cctx, p.ProviderSessionID)
 	cancel()
 	if err != nil {
-		s.log.Warn("reconcile: session/status failed", "payout", p.ID, "err", scrub(err.Error()))
+		s.log.Warn("reconcile: session/status failed", "payout", p.ID, "err", card.MaskText(err.Error()))
 		return nil // the next pass asks again
 	}
 	v := viewOf(sess)
@@ -165,7 +166,7 @@ func (s *Service) resolve(ctx context.Context, p *store.Payout) error {
 	case to == StatePendingApproval && (cur == StateCancelling || (cur == StateUnknown && p.CancelReason != "")):
 		return s.reissueCancel(ctx, p, v)
 	case to == StatePendingApproval && cur == StatePendingApproval && !p.DeadlineAt.IsZero() && s.db.Now().After(p.DeadlineAt):
-		to, v.errorCode, v.errorDesc = StateExpired, codeConfirmTimeout, reasonDeadlinePassed
+		to, v.errorCode, v.errorDesc = StateExpired, smartglocal.CodeConfirmTimeout, reasonDeadlinePassed
 	}
 	if to == cur || to == StateUnknown || !CanMove(cur, to) {
 		return nil

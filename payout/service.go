@@ -6,11 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
 	"sync"
 	"time"
 	"unicode/utf8"
 
+	"countersign/card"
+	"countersign/fail"
 	"countersign/smartglocal"
 	"countersign/store"
 )
@@ -50,7 +51,8 @@ type Service struct {
 	reconcileMu sync.Mutex // one reconcile pass at a time
 
 	mu       sync.Mutex
-	inflight map[int64]int // payout id -> provider calls under way in this process
+	inflight map[int64]int  // payout id -> provider calls under way in this process
+	calls    sync.WaitGroup // every provider call under way, for Wait
 
 	// crash, when set (tests only), is asked before and after each provider
 	// write; true makes the workflow stop right there, as if the process died.
@@ -101,9 +103,9 @@ var (
 
 // More refusals a person may read.
 var (
-	ErrVersionChanged = &Error{"version_changed", "This payout changed since you opened it. Review it again."}
-	ErrPayoutNotFound = &Error{"not_found", "There is no such payout."}
-	ErrNotAdmin       = &Error{"not_admin", "Only admins can change the approval policy."}
+	ErrVersionChanged = fail.New(fail.Conflict, "version_changed", "This payout changed since you opened it. Review it again.")
+	ErrPayoutNotFound = fail.New(fail.NotFound, "not_found", "There is no such payout.")
+	ErrNotAdmin       = fail.New(fail.Forbidden, "not_admin", "Only admins can change the approval policy.")
 )
 
 // Audit outcomes of webhook entries, besides "ok".
@@ -144,19 +146,14 @@ func fromState(action string) State {
 func (a Actor) audit(action string, payoutID int64, outcome, detail string) store.AuditEntry {
 	return store.AuditEntry{
 		ActorID: a.UserID, Actor: a.Email, Action: action, ObjectType: "payout",
-		ObjectID: fmt.Sprint(payoutID), IP: a.IP, Outcome: outcome, Detail: scrub(detail),
+		ObjectID: fmt.Sprint(payoutID), IP: a.IP, Outcome: outcome, Detail: card.MaskText(detail),
 	}
 }
 
 // denied records a refused attempt in its own transaction: the attempt's
 // transaction was rolled back, but who tried what must stay on record.
 func (s *Service) denied(ctx context.Context, a Actor, action string, payoutID int64, err error) {
-	var pe *Error
-	code := "error"
-	if errors.As(err, &pe) {
-		code = pe.Code
-	}
-	if aerr := s.db.Audit(context.WithoutCancel(ctx), a.audit(action, payoutID, "denied", code)); aerr != nil {
+	if aerr := s.db.Audit(context.WithoutCancel(ctx), a.audit(action, payoutID, "denied", fail.CodeOf(err))); aerr != nil {
 		s.log.Error("audit a refusal", "action", action, "payout", payoutID, "err", aerr)
 	}
 }
@@ -166,6 +163,7 @@ func (s *Service) denied(ctx context.Context, a Actor, action string, payoutID i
 func (s *Service) markInflight(payoutID int64) func() {
 	s.mu.Lock()
 	s.inflight[payoutID]++
+	s.calls.Add(1)
 	s.mu.Unlock()
 	var once sync.Once
 	return func() {
@@ -174,8 +172,27 @@ func (s *Service) markInflight(payoutID int64) func() {
 			if s.inflight[payoutID]--; s.inflight[payoutID] <= 0 {
 				delete(s.inflight, payoutID)
 			}
+			s.calls.Done()
 			s.mu.Unlock()
 		})
+	}
+}
+
+// Wait returns once no provider call is under way in this process, or with
+// ctx's error when ctx ends first. A shutdown calls it after the server and
+// the background workers stopped starting new work, so that every call's
+// outcome is recorded before the database closes.
+func (s *Service) Wait(ctx context.Context) error {
+	idle := make(chan struct{})
+	go func() {
+		s.calls.Wait()
+		close(idle)
+	}()
+	select {
+	case <-idle:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("payout: provider calls still under way: %w", ctx.Err())
 	}
 }
 
@@ -206,11 +223,11 @@ func outcome(err error) (result, code, desc string) {
 	case err == nil:
 		return store.CallOK, "", ""
 	case errors.As(err, &pe):
-		return store.CallRefused, pe.Code, clip(scrub(pe.Description), 300)
+		return store.CallRefused, pe.Code, clip(card.MaskText(pe.Description), 300)
 	default:
 		// Unknown outcomes, and local failures the client says were never
 		// sent: either way only session/status can tell, so both are unknown.
-		return store.CallUnknown, "", clip(scrub(err.Error()), 300)
+		return store.CallUnknown, "", clip(card.MaskText(err.Error()), 300)
 	}
 }
 
@@ -290,39 +307,12 @@ func (s *Service) moveTo(p *store.Payout, to State, v providerView, now time.Tim
 		}
 	case StateFailed, StateExpired, StateCancelled, StateRejected:
 		if v.errorCode != "" {
-			p.FailureCode, p.FailureReason = v.errorCode, clip(scrub(v.errorDesc), 300)
+			p.FailureCode, p.FailureReason = v.errorCode, clip(card.MaskText(v.errorDesc), 300)
 		}
 	}
 	if to.Final() && p.FinishedAt.IsZero() {
 		p.FinishedAt = now
 	}
-}
-
-// scrub masks every run of 12 or more digits, so that a card number can never
-// reach our database or logs through text we did not write (a provider error
-// description, a transport error).
-func scrub(s string) string {
-	var b strings.Builder
-	run := 0
-	flush := func(end int) {
-		if run >= 12 {
-			b.WriteString(strings.Repeat("*", run-4))
-			b.WriteString(s[end-4 : end])
-		} else {
-			b.WriteString(s[end-run : end])
-		}
-		run = 0
-	}
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c >= '0' && c <= '9' {
-			run++
-			continue
-		}
-		flush(i)
-		b.WriteByte(s[i])
-	}
-	flush(len(s))
-	return b.String()
 }
 
 // clip cuts s to at most n runes.
@@ -336,11 +326,6 @@ func clip(s string, n int) string {
 // money is an amount as people read it: "32.90 USD".
 func money(amount int64, currency string) string {
 	return FormatAmount(amount, currency) + " " + currency
-}
-
-// cardLabel is a card as people read it: "VISA •••• 4242".
-func cardLabel(brand, last4 string) string {
-	return strings.ToUpper(brand) + " •••• " + last4
 }
 
 // load reads a payout in tx, mapping not-found to the user-facing refusal.

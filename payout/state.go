@@ -1,6 +1,10 @@
 package payout
 
-import "slices"
+import (
+	"slices"
+
+	"countersign/smartglocal"
+)
 
 // State is where a payout stands in our records (not the provider's status).
 type State string
@@ -141,12 +145,6 @@ func CanMove(from, to State) bool {
 
 func oneOf(s State, set ...State) bool { return slices.Contains(set, s) }
 
-// Provider error codes that mean the payout ended without failing as such.
-const (
-	codeCancelledByPartner = "session_cancelled_by_partner"
-	codeConfirmTimeout     = "confirm_timeout"
-)
-
 // FromProvider maps what the provider reports (session status, payout status,
 // next_action, payout error code) to the state it proves. confirmAttempted says
 // whether we ever sent session/confirm for this payout: only that can make a
@@ -211,9 +209,9 @@ func succeeded(confirmAttempted bool) State {
 
 func failed(errorCode string) State {
 	switch errorCode {
-	case codeCancelledByPartner:
+	case smartglocal.CodeSessionCancelledByPartner: // ended, not failed
 		return StateCancelled
-	case codeConfirmTimeout:
+	case smartglocal.CodeConfirmTimeout:
 		return StateExpired
 	}
 	return StateFailed

@@ -5,14 +5,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"maps"
 	"math"
 	"slices"
 	"strings"
 	"time"
-	"unicode"
 	"unicode/utf8"
 
+	"countersign/card"
+	"countersign/fail"
 	"countersign/smartglocal"
 	"countersign/store"
 )
@@ -42,28 +42,22 @@ const (
 // DuplicateWindow is how far back Submit looks for the same payout.
 const DuplicateWindow = 24 * time.Hour
 
-// ValidationError lists what is wrong, by form field name (recipient_id,
-// full_name, amount, currency, card_number, card_id, customer_reference,
-// note, purpose). Messages are user-facing and never repeat a card number.
-type ValidationError struct{ Fields map[string]string }
-
-func (e *ValidationError) Error() string {
-	var parts []string
-	for _, k := range slices.Sorted(maps.Keys(e.Fields)) {
-		parts = append(parts, k+": "+e.Fields[k])
-	}
-	return "payout: invalid draft: " + strings.Join(parts, "; ")
-}
-
 // DuplicateError means the same card and the same amount and currency were
 // prepared in the last 24 hours (in any state but rejected); Matches lists
 // those payouts, newest first, so the form can name them. Submit again with
 // ConfirmDuplicate to go ahead.
+// It unwraps to ErrDuplicate, so its kind is Conflict.
 type DuplicateError struct{ Matches []*store.Payout }
+
+// ErrDuplicate matches every *DuplicateError.
+var ErrDuplicate = fail.New(fail.Conflict, "duplicate", "A payout like this one was prepared in the last 24 hours")
 
 func (e *DuplicateError) Error() string {
 	return fmt.Sprintf("payout: %d similar payout(s) prepared in the last 24 hours", len(e.Matches))
 }
+
+// Unwrap gives the duplicate warning its kind and code.
+func (e *DuplicateError) Unwrap() error { return ErrDuplicate }
 
 // checked is a validated draft. pan is the normalised typed card number,
 // kept only on the stack of Submit.
@@ -78,8 +72,10 @@ type checked struct {
 // recorded payout whatever the provider said: its State tells
 // (awaiting_provider or pending_approval when all went well, rejected when
 // the provider refused, unknown when a reply was lost: the reconciler then
-// finds out). An error means no payout was recorded (*ValidationError,
-// *DuplicateError, *Error) or the database failed.
+// finds out). An error means no payout was recorded: a *fail.FieldError
+// (recipient_id, full_name, amount, currency, card_number, card_id,
+// customer_reference, note, purpose), a *DuplicateError, another refusal, or
+// a failure of the database.
 func (s *Service) Submit(ctx context.Context, a Actor, d Draft) (*store.Payout, error) {
 	if !slices.Contains(a.Roles, RoleMaker) || a.UserID <= 0 {
 		s.denied(ctx, a, "payout.create", 0, ErrNotMaker)
@@ -122,7 +118,7 @@ func (s *Service) Submit(ctx context.Context, a Actor, d Draft) (*store.Payout, 
 		if c.card != nil {
 			source = fmt.Sprintf("saved card #%d", c.card.ID)
 		}
-		detail := fmt.Sprintf("%s to %s (%s), recipient %q", money(p.Amount, p.Currency), cardLabel(p.CardBrand, p.CardLast4), source, p.FullName)
+		detail := fmt.Sprintf("%s to %s (%s), recipient %q", money(p.Amount, p.Currency), card.Label(p.CardBrand, p.CardLast4), source, p.FullName)
 		if d.ConfirmDuplicate {
 			detail += "; duplicate warning acknowledged"
 		}
@@ -146,7 +142,7 @@ func (s *Service) Submit(ctx context.Context, a Actor, d Draft) (*store.Payout, 
 }
 
 // ErrNotMaker refuses a payout or card change by someone without the maker role.
-var ErrNotMaker = &Error{"not_maker", "Only makers can prepare payouts and save cards."}
+var ErrNotMaker = fail.New(fail.Forbidden, "not_maker", "Only makers can prepare payouts and save cards.")
 
 // result returns the payout as it now stands, or err.
 func (s *Service) result(ctx context.Context, id int64, err error) (*store.Payout, error) {
@@ -162,14 +158,13 @@ func (s *Service) validate(ctx context.Context, d Draft) (*checked, error) {
 	var c checked
 	p := &c.payout
 
-	p.FullName = strings.TrimSpace(d.FullName)
-	switch n := utf8.RuneCountInString(p.FullName); {
-	case n == 0:
-		bad["full_name"] = "Enter the recipient's full name"
-	case n > MaxFullNameLen:
-		bad["full_name"] = fmt.Sprintf("Keep the name to %d characters or fewer", MaxFullNameLen)
-	case strings.IndexFunc(p.FullName, unicode.IsControl) >= 0:
-		bad["full_name"] = "The name cannot contain line breaks or control characters"
+	p.FullName = cleanName(d.FullName)
+	if msg := checkName(p.FullName); msg != "" {
+		bad["full_name"] = msg
+	}
+	p.CustomerReference = strings.TrimSpace(d.CustomerReference)
+	if msg := checkReference(p.CustomerReference); msg != "" {
+		bad["customer_reference"] = msg
 	}
 
 	cur, curOK := code(strings.TrimSpace(d.Currency))
@@ -179,7 +174,7 @@ func (s *Service) validate(ctx context.Context, d Draft) (*checked, error) {
 		p.Currency = cur
 		amount, err := ParseAmount(d.Amount, cur)
 		if err != nil {
-			bad["amount"] = err.Error()
+			bad["amount"] = fail.MessageOf(err)
 		} else if limit, ok := s.limit(cur); ok && amount > limit {
 			bad["amount"] = fmt.Sprintf("A payout can be at most %s", money(limit, cur))
 		} else {
@@ -192,7 +187,6 @@ func (s *Service) validate(ctx context.Context, d Draft) (*checked, error) {
 		max          int
 		dst          *string
 	}{
-		{"customer_reference", d.CustomerReference, MaxReferenceLen, &p.CustomerReference},
 		{"note", d.Note, MaxNoteLen, &p.Note},
 		{"purpose", d.Purpose, MaxPurposeLen, &p.Purpose},
 	} {
@@ -222,11 +216,11 @@ func (s *Service) validate(ctx context.Context, d Draft) (*checked, error) {
 		// Never quote the number back: it may be a real card, slightly mistyped.
 		if strings.IndexFunc(pan, func(r rune) bool { return r < '0' || r > '9' }) >= 0 {
 			bad["card_number"] = "Use digits only for the card number"
-		} else if !smartglocal.ValidPAN(pan) {
+		} else if !card.ValidPAN(pan) {
 			bad["card_number"] = "This is not a valid card number. Check it and type it again"
 		} else {
 			c.pan = pan
-			p.CardLast4, p.CardBrand = smartglocal.Last4(pan), smartglocal.CardBrand(pan)
+			p.CardLast4, p.CardBrand = card.Last4(pan), card.Brand(pan)
 		}
 	default:
 		card, err := s.db.CardByID(ctx, d.CardID)
@@ -247,7 +241,7 @@ func (s *Service) validate(ctx context.Context, d Draft) (*checked, error) {
 		}
 	}
 	if len(bad) > 0 {
-		return nil, &ValidationError{Fields: bad}
+		return nil, fail.Fields(bad)
 	}
 	return &c, nil
 }

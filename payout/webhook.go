@@ -9,17 +9,18 @@ import (
 	"fmt"
 	"strings"
 
+	"countersign/fail"
 	"countersign/smartglocal"
 	"countersign/store"
 )
 
 // HandleWebhook verifies, stores and applies one provider webhook. The
 // signature is checked over the raw bytes before anything is parsed; a bad
-// one returns an error wrapping smartglocal.ErrBadSignature (reply 401) and
-// stores nothing. A signed body that cannot be used returns another error
-// (reply 400). nil means the event is committed, or was a duplicate of one
-// that is (reply 200); any other error means nothing was committed (reply
-// 500, so the provider retries).
+// one returns ErrWebhookSignature (kind Unauthorized: reply 401), wrapping
+// smartglocal.ErrBadSignature, and stores nothing. A signed body that cannot
+// be used returns ErrBadWebhook (malformed: reply 400). nil means the event
+// is committed, or was a duplicate of one that is (reply 200); any other error
+// means nothing was committed (reply 500, so the provider retries).
 //
 // Each delivery is stored once, keyed by the SHA-256 of its body, in the same
 // transaction as the change it causes, so K deliveries of the same event
@@ -31,10 +32,10 @@ func (s *Service) HandleWebhook(ctx context.Context, rawBody []byte, signature s
 	if err != nil {
 		if errors.Is(err, smartglocal.ErrBadSignature) {
 			s.log.Warn("webhook refused: bad signature", "bytes", len(rawBody))
-			return fmt.Errorf("payout: webhook: %w", err)
+			return fmt.Errorf("payout: webhook: %w: %w", ErrWebhookSignature, err)
 		}
 		s.log.Warn("webhook refused: signed but unusable", "bytes", len(rawBody), "err", err)
-		return fmt.Errorf("payout: webhook: %w", ErrBadWebhook)
+		return fmt.Errorf("payout: webhook: %w: %w", ErrBadWebhook, err)
 	}
 	sum := sha256.Sum256(rawBody)
 	key := hex.EncodeToString(sum[:])
@@ -82,9 +83,14 @@ func (s *Service) HandleWebhook(ctx context.Context, rawBody []byte, signature s
 	return nil
 }
 
-// ErrBadWebhook means a correctly signed webhook body could not be used (not
-// JSON, no type or session id).
-var ErrBadWebhook = errors.New("unusable webhook body")
+// Refusals of a webhook delivery.
+var (
+	// ErrWebhookSignature: the body is not signed by the provider's key.
+	ErrWebhookSignature = fail.New(fail.Unauthorized, "webhook_signature", "The webhook's signature does not verify.")
+	// ErrBadWebhook: a correctly signed body could not be used (not JSON, no
+	// type or session id).
+	ErrBadWebhook = fail.Malformed("The webhook is signed but cannot be used.")
+)
 
 // webhookPayout finds the payout a webhook is about: by session id, or by the
 // payout_id we put in the metadata, since the webhook can beat our recording

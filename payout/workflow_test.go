@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"countersign/fail"
 	"countersign/smartglocal"
 	"countersign/smartglocal/sandbox"
 	"countersign/store"
@@ -277,7 +278,7 @@ func TestDeclineAndExpiry(t *testing.T) {
 		e.sb.SetWebhookMode(sandbox.WebhookDrop)
 		e.clock.Advance(241 * time.Minute)
 		got := e.reconcileUntil(p.ID, StateExpired)
-		if got.FailureCode != codeConfirmTimeout {
+		if got.FailureCode != smartglocal.CodeConfirmTimeout {
 			t.Errorf("failure code %q", got.FailureCode)
 		}
 	})
@@ -294,7 +295,7 @@ func TestTokenizedCard(t *testing.T) {
 	if err := e.db.InTx(ctx, func(tx *store.Tx) error { return tx.CreateRecipient(ctx, &r) }); err != nil {
 		t.Fatal(err)
 	}
-	var ve *ValidationError
+	var ve *fail.FieldError
 	if _, err := e.s().AddCard(ctx, e.maker, r.ID, "unknown-hash"); !errors.As(err, &ve) || ve.Fields["number_hash"] == "" {
 		t.Errorf("AddCard(unknown hash): %v; want a number_hash ValidationError", err)
 	}
@@ -313,7 +314,7 @@ func TestTokenizedCard(t *testing.T) {
 	}
 	d := Draft{RecipientID: r.ID, FullName: "John Johnson", Amount: "1,250.00", Currency: "eur", CardID: card.ID}
 	if _, err := e.s().Submit(ctx, e.maker, d); !errors.As(err, &ve) || ve.Fields["card_id"] == "" {
-		t.Fatalf("unverified card: err %v; want a card_id ValidationError", err)
+		t.Fatalf("unverified card: err %v; want a card_id FieldError", err)
 	}
 	if err := e.s().VerifyCard(ctx, e.maker, card.ID); !errors.Is(err, ErrOwnCard) {
 		t.Errorf("adder verifies own card: %v; want ErrOwnCard", err)
@@ -337,7 +338,7 @@ func TestTokenizedCard(t *testing.T) {
 	}
 	d.ConfirmDuplicate = true
 	if _, err := e.s().Submit(ctx, e.maker, d); !errors.As(err, &ve) || ve.Fields["card_id"] == "" {
-		t.Errorf("removed card: err %v; want a card_id ValidationError", err)
+		t.Errorf("removed card: err %v; want a card_id FieldError", err)
 	}
 	var actions []string
 	for _, a := range e.audit(store.AuditFilter{ObjectType: "card", Ascending: true}) {
@@ -381,9 +382,9 @@ func TestSubmitValidation(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := e.s().Submit(ctx, e.maker, tt.d)
-			var ve *ValidationError
+			var ve *fail.FieldError
 			if !errors.As(err, &ve) {
-				t.Fatalf("err %v; want *ValidationError", err)
+				t.Fatalf("err %v; want *fail.FieldError", err)
 			}
 			var got []string
 			for f, msg := range ve.Fields {

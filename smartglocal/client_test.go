@@ -14,6 +14,7 @@ import (
 
 	sg "countersign/smartglocal"
 	"countersign/smartglocal/sandbox"
+	"countersign/smartglocal/sandbox/sandboxtest"
 )
 
 const (
@@ -57,7 +58,7 @@ func waitPayout(t *testing.T, c *sg.Client, sessionID, want string) *sg.Session 
 // TestEveryMethod round-trips each API method through the real client and
 // the sandbox over HTTP.
 func TestEveryMethod(t *testing.T) {
-	srv, c := sandbox.NewTest(t, sandbox.Config{})
+	srv, c := sandboxtest.New(t, sandbox.Config{})
 	ctx := context.Background()
 
 	tok, err := c.Token(ctx, sg.TokenRequest{TokenizeWidget: &sg.TokenizeWidget{Access: true, Locale: "en"}})
@@ -160,7 +161,7 @@ func TestEveryMethod(t *testing.T) {
 // TestRefusals: the provider saying no is an *Error with its code, never an
 // unknown outcome, and never quotes the card number.
 func TestRefusals(t *testing.T) {
-	srv, c := sandbox.NewTest(t, sandbox.Config{})
+	srv, c := sandboxtest.New(t, sandbox.Config{})
 	ctx := context.Background()
 	created, err := c.CreateSession(ctx, sg.CreateSessionRequest{}, "")
 	if err != nil {
@@ -231,7 +232,7 @@ func TestRefusals(t *testing.T) {
 // TestFaultsSeenByClient: every injected fault, on every method, is an
 // unknown outcome for the client, never a refusal or a success.
 func TestFaultsSeenByClient(t *testing.T) {
-	srv, _ := sandbox.NewTest(t, sandbox.Config{})
+	srv, _ := sandboxtest.New(t, sandbox.Config{})
 	cfg := srv.ClientConfig(srv.PartnerKey)
 	// A short client timeout: FaultTimeout holds the reply until we give up.
 	cfg.HTTPClient = &http.Client{Timeout: 300 * time.Millisecond}
@@ -290,7 +291,7 @@ func TestFaultsSeenByClient(t *testing.T) {
 func TestFaultAfterApply(t *testing.T) {
 	for _, f := range []sandbox.Fault{sandbox.Fault5xx, sandbox.FaultTimeout, sandbox.FaultReset, sandbox.FaultMalformedJSON} {
 		t.Run(f.String(), func(t *testing.T) {
-			srv, _ := sandbox.NewTest(t, sandbox.Config{})
+			srv, _ := sandboxtest.New(t, sandbox.Config{})
 			cfg := srv.ClientConfig(srv.PartnerKey)
 			cfg.HTTPClient = &http.Client{Timeout: 300 * time.Millisecond}
 			c := sg.New(cfg)
@@ -340,7 +341,7 @@ func TestFaultAfterApply(t *testing.T) {
 
 func TestTransportFailures(t *testing.T) {
 	ctx := context.Background()
-	srv, _ := sandbox.NewTest(t, sandbox.Config{})
+	srv, _ := sandboxtest.New(t, sandbox.Config{})
 
 	t.Run("connection refused", func(t *testing.T) {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")

@@ -6,7 +6,9 @@ import (
 )
 
 // Error codes the provider uses (provider-api.md §7); codes may change
-// without notice, so treat unknown codes as plain refusals.
+// without notice, so treat unknown codes as plain refusals. This list and
+// CodeMeaning are the one statement of them: the client, the workflow and
+// the sandbox all use these.
 const (
 	CodeIdentificationError       = "identification_error"
 	CodeAuthenticationError       = "authentication_error"
@@ -19,6 +21,29 @@ const (
 	CodeDeclinedByIssuerBank      = "declined_by_issuer_bank"
 	CodeInsufficientWalletBalance = "insufficient_wallet_balance"
 )
+
+// codeMeanings says in words what each code means.
+var codeMeanings = map[string]string{
+	CodeIdentificationError:       "the provider does not know our project",
+	CodeAuthenticationError:       "the provider could not verify our signature",
+	CodeAuthorizationError:        "our project may not use this method",
+	CodeInvalidRequest:            "the provider refused the request as invalid",
+	CodeInternalError:             "the provider failed to process the request",
+	CodeSessionWrongState:         "the session is not in a state that allows this",
+	CodeSessionCancelledByPartner: "the partner cancelled the session",
+	CodeConfirmTimeout:            "the payout was not confirmed in time",
+	CodeDeclinedByIssuerBank:      "the card issuer declined the payout",
+	CodeInsufficientWalletBalance: "the wallet balance does not cover the payout",
+}
+
+// CodeMeaning says what an error code means, for people and for the
+// sandbox's replies; a code we do not know is returned as it is.
+func CodeMeaning(code string) string {
+	if m, ok := codeMeanings[code]; ok {
+		return m
+	}
+	return code
+}
 
 // Error means the provider understood the request and refused it: the reply
 // body said {"status":"error"} and the HTTP status was below 500. Nothing

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+
+	"countersign/card"
 )
 
 // Session states (PaymentSession.status).
@@ -123,7 +125,7 @@ type BankCard struct {
 
 // String returns the card masked to its last four digits.
 func (b BankCard) String() string {
-	return "BankCard(****" + Last4(b.Number) + ")"
+	return "BankCard(" + card.MaskNumber(b.Number) + ")"
 }
 
 // GoString is String: %#v must not print the number either.

@@ -6,14 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"countersign/fail"
 )
 
 // Refusals of a saved-card change.
 var (
-	// ErrSelfVerify: the person who added a card cannot also verify it (four eyes).
-	ErrSelfVerify = errors.New("the person who added a card cannot verify it")
 	// ErrCardExists: the recipient already has this card.
-	ErrCardExists = errors.New("this card is already saved for the recipient")
+	ErrCardExists = fail.New(fail.Conflict, "card_exists", "This card is already saved for the recipient")
 )
 
 // Card is a recipient's card saved at the provider. We keep only the
@@ -47,16 +47,16 @@ func scanCard(row interface{ Scan(...any) error }) (*Card, error) {
 	var verified, removed sql.NullString
 	err := row.Scan(&c.ID, &c.RecipientID, &c.NumberHash, &c.Last4, &c.Brand, &c.AddedBy, &added, &c.VerifiedBy, &verified, &c.RemovedBy, &removed)
 	if err != nil {
-		return nil, asNotFound(err)
+		return nil, asNotFound(err, "card")
 	}
 	c.AddedAt, c.VerifiedAt, c.RemovedAt = parseTime(added), nullTime(verified), nullTime(removed)
 	return &c, nil
 }
 
-// asNotFound turns sql.ErrNoRows into ErrNotFound.
-func asNotFound(err error) error {
+// asNotFound turns sql.ErrNoRows into the refusal that there is no such what.
+func asNotFound(err error, what string) error {
 	if errors.Is(err, sql.ErrNoRows) {
-		return ErrNotFound
+		return notFound(what)
 	}
 	return err
 }
@@ -86,23 +86,20 @@ func (d *DB) CardByID(ctx context.Context, id int64) (*Card, error) { return car
 // CardByID returns one card as this transaction sees it.
 func (t *Tx) CardByID(ctx context.Context, id int64) (*Card, error) { return cardByID(ctx, t.tx, id) }
 
-// VerifyCard records that userID checked the card. The person who added it
-// cannot (ErrSelfVerify); a removed or already verified card gives ErrConflict.
+// VerifyCard records that userID checked the card. Who may is the payout
+// service's rule (payout.CheckVerifyCard); here a card verified or removed
+// meanwhile gives ErrConflict.
 func (t *Tx) VerifyCard(ctx context.Context, cardID, userID int64) error {
-	c, err := t.CardByID(ctx, cardID)
-	if err != nil {
-		return err
-	}
-	switch {
-	case c.AddedBy == userID:
-		return ErrSelfVerify
-	case c.Verified() || c.Removed():
-		return ErrConflict
-	}
-	_, err = t.tx.ExecContext(ctx, `UPDATE cards SET verified_by = ?, verified_at = ? WHERE id = ? AND verified_at IS NULL AND removed_at IS NULL`,
+	res, err := t.tx.ExecContext(ctx, `UPDATE cards SET verified_by = ?, verified_at = ? WHERE id = ? AND verified_at IS NULL AND removed_at IS NULL`,
 		userID, formatTime(t.now), cardID)
 	if err != nil {
 		return fmt.Errorf("verify card: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		if _, err := t.CardByID(ctx, cardID); err != nil {
+			return err
+		}
+		return ErrConflict
 	}
 	return nil
 }

@@ -61,7 +61,7 @@ func scanPayout(row interface{ Scan(...any) error }) (*Payout, error) {
 		&p.ProviderPayoutID, &p.ConfirmAttempted, &p.FailureCode, &p.FailureReason, &p.CancelReason, &ready, &deadline,
 		&created, &updated, &finished)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, ErrNotFound
+		return nil, notFound("payout")
 	}
 	if err != nil {
 		return nil, err

@@ -233,7 +233,7 @@ const exportBatch = 500
 // never holds one read transaction open for its whole length; a row that
 // changes state meanwhile appears once, as it was when its batch was read.
 func (d *DB) EachPayout(ctx context.Context, f PayoutFilter, fn func(*PayoutRow) error) error {
-	return d.eachInBatches(ctx, f, 500, fn)
+	return d.eachInBatches(ctx, f, exportBatch, fn)
 }
 
 func (d *DB) eachInBatches(ctx context.Context, f PayoutFilter, batch int, fn func(*PayoutRow) error) error {

@@ -35,7 +35,7 @@ func (t *Tx) ProviderCallByID(ctx context.Context, id int64) (ProviderCall, erro
 		return ProviderCall{}, err
 	}
 	if len(calls) == 0 {
-		return ProviderCall{}, ErrNotFound
+		return ProviderCall{}, notFound("provider call")
 	}
 	return calls[0], nil
 }

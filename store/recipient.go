@@ -24,7 +24,7 @@ func scanRecipient(row interface{ Scan(...any) error }) (*Recipient, error) {
 	var r Recipient
 	var created string
 	if err := row.Scan(&r.ID, &r.FullName, &r.CustomerReference, &r.Email, &r.Country, &r.CreatedBy, &created); err != nil {
-		return nil, asNotFound(err)
+		return nil, asNotFound(err, "recipient")
 	}
 	r.CreatedAt = parseTime(created)
 	return &r, nil

@@ -26,7 +26,7 @@ func (d *DB) SessionByHash(ctx context.Context, idHash string) (*SessionRow, err
 	err := d.db.QueryRowContext(ctx, `SELECT id_hash, user_id, data, created_at, last_seen_at FROM sessions WHERE id_hash = ?`, idHash).
 		Scan(&s.IDHash, &userID, &s.Data, &created, &seen)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, ErrNotFound
+		return nil, notFound("session")
 	}
 	if err != nil {
 		return nil, fmt.Errorf("load session: %w", err)

@@ -15,13 +15,22 @@ import (
 
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
+
+	"countersign/fail"
 )
 
-// ErrNotFound is returned when a row asked for by key does not exist.
-var ErrNotFound = errors.New("not found")
+// ErrNotFound matches (under errors.Is) every "no such row" the store
+// returns. Lookups return a NotFound refusal that names what is missing
+// ("There is no such payout."), so that it can go to a person as it is.
+var ErrNotFound = fail.New(fail.NotFound, "not_found", "There is no such thing here. It may have been removed.")
+
+// notFound is the refusal of a lookup by key; what names the thing as people do.
+func notFound(what string) *fail.Error {
+	return ErrNotFound.With("There is no such " + what + ".")
+}
 
 // ErrConflict is returned when a conditional update found the row changed by someone else.
-var ErrConflict = errors.New("changed by someone else")
+var ErrConflict = fail.New(fail.Conflict, "conflict", "This changed since you opened it. Reload the page and try again.")
 
 //go:embed migrations/*.sql
 var migrations embed.FS
@@ -100,13 +109,16 @@ func (d *DB) migrate(ctx context.Context) error {
 }
 
 // inTx runs fn in one immediate transaction, committing if it returns nil.
+// The rollback is deferred, as benbjohnson/wtf does: it is a no-op after a
+// commit, and it still runs when fn panics (Echo recovers the panic and the
+// process goes on), so SQLite's write lock is never left held.
 func (d *DB) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	tx, err := d.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
+	defer tx.Rollback()
 	if err := fn(tx); err != nil {
-		tx.Rollback()
 		return err
 	}
 	if err := tx.Commit(); err != nil {

@@ -8,10 +8,12 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"countersign/fail"
 )
 
 // ErrEmailTaken is returned when an account with that email already exists.
-var ErrEmailTaken = errors.New("an account with that email already exists")
+var ErrEmailTaken = fail.New(fail.Conflict, "email_taken", "An account with that email already exists")
 
 // User is a console account.
 type User struct {
@@ -38,7 +40,7 @@ func scanUser(row interface{ Scan(...any) error }) (*User, error) {
 	var locked sql.NullString
 	err := row.Scan(&u.ID, &u.Email, &u.Name, &u.PasswordHash, &roles, &u.Active, &u.FailedLogins, &locked, &created, &updated)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, ErrNotFound
+		return nil, notFound("user")
 	}
 	if err != nil {
 		return nil, err
@@ -117,13 +119,13 @@ func (d *DB) CountUsers(ctx context.Context) (int, error) {
 // deactivated user stop working on their next request because every request
 // reloads the user.
 func (d *DB) UpdateUserAccess(ctx context.Context, id int64, name string, roles []string, active bool) error {
-	return d.execOne(ctx, `UPDATE users SET name = ?, roles = ?, active = ?, updated_at = ? WHERE id = ?`,
+	return d.execOne(ctx, "user", `UPDATE users SET name = ?, roles = ?, active = ?, updated_at = ? WHERE id = ?`,
 		name, joinRoles(roles), active, formatTime(d.now()), id)
 }
 
 // SetPassword replaces a user's password hash and clears any lockout.
 func (d *DB) SetPassword(ctx context.Context, id int64, hash string) error {
-	return d.execOne(ctx, `UPDATE users SET password_hash = ?, failed_logins = 0, locked_until = NULL, updated_at = ? WHERE id = ?`,
+	return d.execOne(ctx, "user", `UPDATE users SET password_hash = ?, failed_logins = 0, locked_until = NULL, updated_at = ? WHERE id = ?`,
 		hash, formatTime(d.now()), id)
 }
 
@@ -151,17 +153,18 @@ func (d *DB) RecordLoginFailure(ctx context.Context, id int64, maxFailures int, 
 
 // RecordLoginSuccess clears the failure count.
 func (d *DB) RecordLoginSuccess(ctx context.Context, id int64) error {
-	return d.execOne(ctx, `UPDATE users SET failed_logins = 0, locked_until = NULL WHERE id = ?`, id)
+	return d.execOne(ctx, "user", `UPDATE users SET failed_logins = 0, locked_until = NULL WHERE id = ?`, id)
 }
 
-// execOne runs a statement that must change exactly one row.
-func (d *DB) execOne(ctx context.Context, query string, args ...any) error {
+// execOne runs a statement that must change exactly one row; what names the
+// row's kind for the refusal when there is none.
+func (d *DB) execOne(ctx context.Context, what, query string, args ...any) error {
 	res, err := d.db.ExecContext(ctx, query, args...)
 	if err != nil {
 		return err
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
-		return ErrNotFound
+		return notFound(what)
 	}
 	return nil
 }

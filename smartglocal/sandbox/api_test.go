@@ -14,12 +14,13 @@ import (
 
 	sg "countersign/smartglocal"
 	"countersign/smartglocal/sandbox"
+	"countersign/smartglocal/sandbox/sandboxtest"
 )
 
 // TestAuthentication: nothing unsigned, forged or from another project gets
 // past the sandbox, and refused requests change nothing.
 func TestAuthentication(t *testing.T) {
-	srv, _ := sandbox.NewTest(t, sandbox.Config{})
+	srv, _ := sandboxtest.New(t, sandbox.Config{})
 	other, err := sg.LoadPrivateKey("../testdata/key_pkcs8.pem")
 	if err != nil {
 		t.Fatal(err)
@@ -71,7 +72,7 @@ func TestAuthentication(t *testing.T) {
 }
 
 func TestRequestShape(t *testing.T) {
-	srv, _ := sandbox.NewTest(t, sandbox.Config{})
+	srv, _ := sandboxtest.New(t, sandbox.Config{})
 	key := srv.PartnerKey
 	tests := []struct {
 		name, method string
@@ -102,7 +103,7 @@ func TestRequestShape(t *testing.T) {
 // without executing again; same key with another body is refused; keys are
 // scoped per method; concurrent duplicates execute once.
 func TestIdempotency(t *testing.T) {
-	srv, c := sandbox.NewTest(t, sandbox.Config{})
+	srv, c := sandboxtest.New(t, sandbox.Config{})
 	url := srv.URL + "/api/v1/session/init/payout"
 	body, _ := json.Marshal(initReq(okPAN, 100))
 	hdr := map[string]string{sg.HeaderIdempotencyKey: "payout-7/init"}
@@ -185,23 +186,63 @@ func digestBase64(b []byte) string {
 // TestTimeoutFaultReleases: a held request ends when the client gives up,
 // not after HangTimeout, and the call log names the session of a refusal.
 func TestTimeoutFaultReleases(t *testing.T) {
-	srv, _ := sandbox.NewTest(t, sandbox.Config{HangTimeout: time.Minute})
+	srv, _ := sandboxtest.New(t, sandbox.Config{HangTimeout: time.Minute})
 	cfg := srv.ClientConfig(srv.PartnerKey)
 	cfg.HTTPClient = &http.Client{Timeout: 100 * time.Millisecond}
 	c := sg.New(cfg)
+	if _, err := c.Confirm(context.Background(), "ps_unknown", "k1"); errCode(err) != sg.CodeInvalidRequest {
+		t.Fatalf("err = %v", err)
+	}
+	if call := srv.Calls()[0]; call.SessionID != "ps_unknown" || call.Status != 404 || call.ErrorCode != sg.CodeInvalidRequest || call.IdempotencyKey != "k1" {
+		t.Errorf("call = %+v", call)
+	}
+
 	srv.InjectFault("session/confirm", sandbox.FaultTimeout, 1)
 	if _, err := c.Confirm(context.Background(), "ps_held", ""); !sg.IsUnknownOutcome(err) {
 		t.Fatalf("err = %v", err)
 	}
-	eventually(t, "the held request to end", func() bool { return srv.CallCount("session/confirm") == 1 })
-	if call := srv.Calls()[0]; call.Fault != sandbox.FaultTimeout || call.Status != 0 {
+	if call := srv.Calls()[1]; call.Fault != sandbox.FaultTimeout || call.Status != 0 {
 		t.Errorf("call = %+v", call)
 	}
+	// Shutdown waits for requests in flight: it returns well before the
+	// minute of HangTimeout only if the held request ended with the client.
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(ctx); err != nil {
+		t.Errorf("shutdown: %v (the held request did not end when the client gave up)", err)
+	}
+}
 
-	if _, err := c.Confirm(context.Background(), "ps_unknown", "k1"); errCode(err) != sg.CodeInvalidRequest {
-		t.Fatalf("err = %v", err)
+// TestCallLoggedBeforeItsReply: a confirm whose reply is held (the operation
+// ran, the reply is lost) is in the call log as soon as its effects can be
+// seen, here its payment_finished webhook, not only once the hold ends.
+func TestCallLoggedBeforeItsReply(t *testing.T) {
+	srv, c, rc := start(t, sandbox.Config{HangTimeout: time.Minute})
+	ctx := context.Background()
+	sess, err := c.InitPayout(ctx, initReq(okPAN, 3290), "init-1")
+	if err != nil {
+		t.Fatal(err)
 	}
-	if call := srv.Calls()[1]; call.SessionID != "ps_unknown" || call.Status != 404 || call.ErrorCode != sg.CodeInvalidRequest || call.IdempotencyKey != "k1" {
-		t.Errorf("call = %+v", call)
+	rc.waitFor(t, sess.ID, sg.WebhookReadyToConfirm, 1)
+	srv.InjectFaultAfterApply("session/confirm", sandbox.FaultTimeout, 1)
+	held := make(chan error, 1)
+	go func() {
+		_, err := c.Confirm(ctx, sess.ID, "confirm-1") // waits for the whole minute, or the cleanup
+		held <- err
+	}()
+	rc.waitFor(t, sess.ID, sg.WebhookPaymentFinished, 1)
+	var logged bool
+	for _, call := range srv.Calls() {
+		if call.Method == "session/confirm" && call.SessionID == sess.ID && call.FaultAfterApply && call.ErrorCode == "" {
+			logged = true
+		}
+	}
+	if !logged {
+		t.Errorf("the payout finished but the confirm that paid it is not in the call log: %+v", srv.Calls())
+	}
+	select {
+	case err := <-held:
+		t.Fatalf("the held confirm returned early: %v", err)
+	default:
 	}
 }

@@ -11,6 +11,7 @@ import (
 
 	sg "countersign/smartglocal"
 	"countersign/smartglocal/sandbox"
+	"countersign/smartglocal/sandbox/sandboxtest"
 )
 
 // runCommand starts RunCommand and returns its URL, its output and a stop
@@ -105,7 +106,7 @@ func TestRunCommandGeneratesKeys(t *testing.T) {
 // key and webhooks (to -webhook-url) are signed with the given private key.
 func TestRunCommandKeyFiles(t *testing.T) {
 	dir := t.TempDir()
-	srv, _ := sandbox.NewTest(t, sandbox.Config{}) // only for its partner key
+	srv, _ := sandboxtest.New(t, sandbox.Config{}) // only for its partner key
 	pub, _ := sg.MarshalPublicKeyPEM(&srv.PartnerKey.PublicKey)
 	os.WriteFile(filepath.Join(dir, "partner.pub"), pub, 0o644)
 	webhookPub, err := sg.LoadPublicKey("../testdata/key_pkcs1_public.pem")

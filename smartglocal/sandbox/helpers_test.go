@@ -13,6 +13,7 @@ import (
 
 	sg "countersign/smartglocal"
 	"countersign/smartglocal/sandbox"
+	"countersign/smartglocal/sandbox/sandboxtest"
 )
 
 const (
@@ -122,7 +123,7 @@ func (r *receiver) waitFor(t *testing.T, sessionID, typ string, n int) sg.Webhoo
 // start runs a sandbox with a webhook receiver wired to it.
 func start(t *testing.T, cfg sandbox.Config) (*sandbox.Server, *sg.Client, *receiver) {
 	t.Helper()
-	srv, c := sandbox.NewTest(t, cfg)
+	srv, c := sandboxtest.New(t, cfg)
 	rc := newReceiver(t, srv.PublicKey())
 	srv.SetWebhookURL(rc.srv.URL)
 	return srv, c, rc

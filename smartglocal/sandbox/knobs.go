@@ -39,6 +39,18 @@ func (f Fault) String() string {
 	return fmt.Sprintf("Fault(%d)", int(f))
 }
 
+// status is the HTTP status a client receives under f; 0 when the
+// connection is dropped without a reply.
+func (f Fault) status() int {
+	switch f {
+	case Fault5xx:
+		return http.StatusInternalServerError
+	case FaultMalformedJSON:
+		return http.StatusOK
+	}
+	return 0
+}
+
 type faultRule struct {
 	method     string
 	fault      Fault
@@ -98,20 +110,17 @@ func (s *Sandbox) takeFault(method string) (faultRule, bool) {
 	return faultRule{}, false
 }
 
-// applyFault answers with f instead of res and returns the HTTP status sent
-// (0 when the connection was dropped).
-func (s *Sandbox) applyFault(w http.ResponseWriter, r *http.Request, f Fault, res result) int {
+// applyFault answers with f instead of res, with the status f.status() says.
+func (s *Sandbox) applyFault(w http.ResponseWriter, r *http.Request, f Fault, res result) {
 	switch f {
 	case Fault5xx:
 		writeResult(w, errResult(http.StatusInternalServerError, sg.CodeInternalError, "sandbox: injected fault"))
-		return http.StatusInternalServerError
 	case FaultMalformedJSON:
 		body := res.body
 		if len(body) == 0 {
 			body = []byte(`{"status":"ok","session":{"id":"ps_`)
 		}
 		writeResult(w, result{status: http.StatusOK, body: body[:len(body)/2]})
-		return http.StatusOK
 	case FaultTimeout:
 		// Read the body first: net/http notices the client hanging up only
 		// once the body is consumed.
@@ -124,10 +133,8 @@ func (s *Sandbox) applyFault(w http.ResponseWriter, r *http.Request, f Fault, re
 		case <-s.done:
 		}
 		dropConn(w)
-		return 0
 	default: // FaultReset
 		dropConn(w)
-		return 0
 	}
 }
 

@@ -310,29 +310,30 @@ func writeResult(w http.ResponseWriter, res result) {
 
 func (s *Sandbox) serveAPI(w http.ResponseWriter, r *http.Request, method string) {
 	call := Call{Time: s.now(), Method: method, IdempotencyKey: r.Header.Get(sg.HeaderIdempotencyKey)}
-	defer func() {
-		s.mu.Lock()
-		s.calls = append(s.calls, call)
-		s.mu.Unlock()
-		s.log.Info("sandbox call", "method", method, "session", call.SessionID, "status", call.Status,
-			"code", call.ErrorCode, "replayed", call.Replayed, "fault", call.Fault.String())
-	}()
-
-	rule, ok := s.takeFault(method)
-	if ok && !rule.afterApply {
-		call.Fault = rule.fault
-		call.Status = s.applyFault(w, r, rule.fault, result{})
+	rule, faulted := s.takeFault(method)
+	var res result
+	if !faulted || rule.afterApply {
+		var replayed bool
+		res, replayed = s.handleAPI(w, r, method)
+		call.SessionID, call.ErrorCode, call.Replayed, call.Status = res.sessionID, res.code, replayed, res.status
+	}
+	if faulted {
+		call.Fault, call.FaultAfterApply, call.Status = rule.fault, rule.afterApply, rule.fault.status()
+	}
+	// The call is logged before its reply (or its fault) is delivered: once
+	// the client can tell anything of what happened, the log already says it.
+	// Logged after, a FaultTimeout's entry would wait until the server noticed
+	// the client had given up, and a test could see the payout succeed before
+	// the confirm that paid it appears in the log.
+	s.mu.Lock()
+	s.calls = append(s.calls, call)
+	s.mu.Unlock()
+	s.log.Info("sandbox call", "method", method, "session", call.SessionID, "status", call.Status,
+		"code", call.ErrorCode, "replayed", call.Replayed, "fault", call.Fault.String())
+	if faulted {
+		s.applyFault(w, r, rule.fault, res)
 		return
 	}
-
-	res, replayed := s.handleAPI(w, r, method)
-	call.SessionID, call.ErrorCode, call.Replayed = res.sessionID, res.code, replayed
-	if ok {
-		call.Fault, call.FaultAfterApply = rule.fault, true
-		call.Status = s.applyFault(w, r, rule.fault, res)
-		return
-	}
-	call.Status = res.status
 	writeResult(w, res)
 }
 

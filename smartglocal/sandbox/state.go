@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"countersign/card"
 	sg "countersign/smartglocal"
 )
 
@@ -24,20 +25,6 @@ func testOutcome(pan string) string {
 	return ""
 }
 
-func description(code string) string {
-	switch code {
-	case sg.CodeDeclinedByIssuerBank:
-		return "the card issuer declined the payout"
-	case sg.CodeInsufficientWalletBalance:
-		return "the wallet balance does not cover the payout"
-	case sg.CodeSessionCancelledByPartner:
-		return "the partner cancelled the session"
-	case sg.CodeConfirmTimeout:
-		return "the payout was not confirmed in time"
-	}
-	return code
-}
-
 // cardDest is all the sandbox keeps of a card: never the full number.
 type cardDest struct {
 	last4, brand, bin string
@@ -45,7 +32,7 @@ type cardDest struct {
 }
 
 func newCardDest(pan string) cardDest {
-	return cardDest{last4: sg.Last4(pan), brand: sg.CardBrand(pan), bin: pan[:6], outcome: testOutcome(pan)}
+	return cardDest{last4: card.Last4(pan), brand: card.Brand(pan), bin: pan[:6], outcome: testOutcome(pan)}
 }
 
 // draft holds payout fields given to session/create or session/start/payout;
@@ -200,7 +187,7 @@ func (s *Sandbox) destinationLocked(pm *sg.PaymentMethod) (cardDest, *result) {
 	}
 	switch c := pm.Card; c.Type {
 	case "bank_card":
-		if c.BankCard == nil || !sg.ValidPAN(c.BankCard.Number) {
+		if c.BankCard == nil || !card.ValidPAN(c.BankCard.Number) {
 			return bad("payment_method.card.bank_card.number is not a valid card number")
 		}
 		return newCardDest(c.BankCard.Number), nil
@@ -411,7 +398,7 @@ func (s *Sandbox) failLocked(ss *session, code string) {
 	p := ss.payout
 	p.status = sg.PaymentFailed
 	p.finishedAt = now
-	p.err = &sg.ErrorDetail{Code: code, Description: description(code)}
+	p.err = &sg.ErrorDetail{Code: code, Description: sg.CodeMeaning(code)}
 	ss.status = sg.SessionCancelled
 	ss.updatedAt = now
 	s.emitLocked(sg.WebhookPaymentFinished, ss)

@@ -9,6 +9,7 @@ import (
 
 	sg "countersign/smartglocal"
 	"countersign/smartglocal/sandbox"
+	"countersign/smartglocal/sandbox/sandboxtest"
 )
 
 var fast = []time.Duration{5 * time.Millisecond, 10 * time.Millisecond}
@@ -89,7 +90,7 @@ func TestWebhookGiveUp(t *testing.T) {
 // TestWebhookURLSetLater: a missing URL is retried like a failing endpoint,
 // and a URL set later is used by the next attempt.
 func TestWebhookURLSetLater(t *testing.T) {
-	srv, c := sandbox.NewTest(t, sandbox.Config{RetrySchedule: []time.Duration{20 * time.Millisecond}})
+	srv, c := sandboxtest.New(t, sandbox.Config{RetrySchedule: []time.Duration{20 * time.Millisecond}})
 	s, err := c.InitPayout(context.Background(), initReq(okPAN, 100), "")
 	if err != nil {
 		t.Fatal(err)

@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"strings"
 
+	"countersign/card"
 	sg "countersign/smartglocal"
 )
 
@@ -21,7 +22,7 @@ import (
 // token/info. The hash is hex(sha256(salt + number)) with a salt random per
 // sandbox (provider-api.md §9.6); only last4, brand and bin are kept.
 func (s *Sandbox) Tokenize(number string) (string, error) {
-	if !sg.ValidPAN(number) {
+	if !card.ValidPAN(number) {
 		return "", errors.New("sandbox: not a valid card number")
 	}
 	h := sha256.New()
@@ -60,7 +61,7 @@ func (s *Sandbox) serveTokenize(w http.ResponseWriter, r *http.Request) {
 		NumberHash string `json:"number_hash"`
 		Last4      string `json:"last4"`
 		Brand      string `json:"brand"`
-	}{"ok", hash, sg.Last4(req.Number), sg.CardBrand(req.Number)}))
+	}{"ok", hash, card.Last4(req.Number), card.Brand(req.Number)}))
 }
 
 // widgetPage is the stand-in tokenization widget: a plain form, no script.
@@ -83,7 +84,7 @@ p.note { color: #666; font-size: .875rem; }
 <body>
 <h1>Sandbox card widget</h1>
 {{if .Hash}}
-<p data-testid="tokenized">Card <strong>{{.Brand}} •••• {{.Last4}}</strong> is stored.</p>
+<p data-testid="tokenized">Card <strong>{{.Label}}</strong> is stored.</p>
 <p>number_hash: <code data-testid="number-hash">{{.Hash}}</code></p>
 {{else}}
 <form method="post" action="/sandbox/widget" autocomplete="off">
@@ -100,8 +101,8 @@ p.note { color: #666; font-size: .875rem; }
 `))
 
 type widgetView struct {
-	Hash, Brand, Last4 string
-	Error, ReturnTo    string
+	Hash, Label     string
+	Error, ReturnTo string
 }
 
 // serveWidget is GET/POST /sandbox/widget. GET shows the form; POST stores
@@ -135,7 +136,7 @@ func (s *Sandbox) serveWidget(w http.ResponseWriter, r *http.Request) {
 			s.renderWidget(w, http.StatusUnprocessableEntity, widgetView{Error: "That is not a valid card number.", ReturnTo: returnTo})
 			return
 		}
-		last4, brand := sg.Last4(number), sg.CardBrand(number)
+		last4, brand := card.Last4(number), card.Brand(number)
 		if u, ok := loopbackURL(returnTo); ok {
 			q := u.Query()
 			q.Set("number_hash", hash)
@@ -145,7 +146,7 @@ func (s *Sandbox) serveWidget(w http.ResponseWriter, r *http.Request) {
 			http.Redirect(w, r, u.String(), http.StatusSeeOther)
 			return
 		}
-		s.renderWidget(w, http.StatusOK, widgetView{Hash: hash, Last4: last4, Brand: brand})
+		s.renderWidget(w, http.StatusOK, widgetView{Hash: hash, Label: card.Label(brand, last4)})
 	default:
 		h.Set("Allow", "GET, POST")
 		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)

@@ -10,10 +10,11 @@ import (
 
 	sg "countersign/smartglocal"
 	"countersign/smartglocal/sandbox"
+	"countersign/smartglocal/sandbox/sandboxtest"
 )
 
 func TestTokenizeEndpoint(t *testing.T) {
-	srv, c := sandbox.NewTest(t, sandbox.Config{})
+	srv, c := sandboxtest.New(t, sandbox.Config{})
 	tests := []struct {
 		name, method, body string
 		status             int
@@ -47,14 +48,14 @@ func TestTokenizeEndpoint(t *testing.T) {
 		t.Errorf("TokenInfo = %+v, %v", info, err)
 	}
 	// Another sandbox salts differently: the hash means nothing there.
-	other, _ := sandbox.NewTest(t, sandbox.Config{})
+	other, _ := sandboxtest.New(t, sandbox.Config{})
 	if h3, _ := other.Tokenize(okPAN); h3 == h1 {
 		t.Error("two sandboxes produce the same hash")
 	}
 }
 
 func TestWidget(t *testing.T) {
-	srv, c := sandbox.NewTest(t, sandbox.Config{})
+	srv, c := sandboxtest.New(t, sandbox.Config{})
 	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 
 	resp, err := http.Get(srv.URL + "/sandbox/widget?return_to=" + url.QueryEscape(`http://127.0.0.1:8080/cards/new?x="><script>alert(1)</script>`))
@@ -108,6 +109,9 @@ func TestWidget(t *testing.T) {
 			if !tt.redirect {
 				if tt.status == http.StatusOK && !strings.Contains(string(body), `data-testid="number-hash"`) {
 					t.Errorf("result page lacks the hash: %s", body)
+				}
+				if tt.status == http.StatusOK && !strings.Contains(string(body), "<strong>VISA •••• 4242</strong>") {
+					t.Errorf("result page does not name the card as the console does (VISA •••• 4242): %s", body)
 				}
 				return
 			}

@@ -1,4 +1,4 @@
-package smartglocal
+package card
 
 import "testing"
 
@@ -30,7 +30,7 @@ func TestValidPAN(t *testing.T) {
 	}
 }
 
-func TestCardBrand(t *testing.T) {
+func TestBrand(t *testing.T) {
 	tests := []struct{ number, want string }{
 		{"4242424242424242", "visa"},
 		{"5555555555554444", "mastercard"},
@@ -56,8 +56,8 @@ func TestCardBrand(t *testing.T) {
 		{"x242424242424242", "unknown"},
 	}
 	for _, tt := range tests {
-		if got := CardBrand(tt.number); got != tt.want {
-			t.Errorf("CardBrand(%q) = %q, want %q", tt.number, got, tt.want)
+		if got := Brand(tt.number); got != tt.want {
+			t.Errorf("Brand(%q) = %q, want %q", tt.number, got, tt.want)
 		}
 	}
 }
@@ -69,5 +69,41 @@ func TestLast4(t *testing.T) {
 		if got := Last4(tt.in); got != tt.want {
 			t.Errorf("Last4(%q) = %q, want %q", tt.in, got, tt.want)
 		}
+	}
+}
+
+func TestMaskText(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"card 4242424242424242 refused", "card ************4242 refused"},
+		{"4242424242424242", "************4242"},
+		{"payout 12 at 2024-05-27T02:03:00", "payout 12 at 2024-05-27T02:03:00"},
+		{"rrn 123456789012", "rrn ********9012"},
+		{"12345678901", "12345678901"},
+		{"", ""},
+		{"4242 4242 4242 4242", "**** **** **** 4242"},
+		{"pay 4242-4242-4242-4242 now", "pay ****-****-****-4242 now"},
+		{"on 2026-11-21 at 09:00", "on 2026-11-21 at 09:00"},
+		{"USD=100000,EUR=100000,RUB=100000", "USD=100000,EUR=100000,RUB=100000"},
+		{"4242  4242  4242  4242", "4242  4242  4242  4242"}, // two spaces end a number
+		{"-4242424242424242-", "-************4242-"},
+		{"٤٢٤٢٤٢٤٢٤٢٤٢٤٢٤٢", "٤٢٤٢٤٢٤٢٤٢٤٢٤٢٤٢"}, // only ASCII digits are card digits here
+		{"a 1234567890123456789 b 9999999999999", "a ***************6789 b *********9999"},
+	}
+	for _, tt := range tests {
+		if got := MaskText(tt.in); got != tt.want {
+			t.Errorf("MaskText(%q) = %q; want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestLabelAndMaskNumber(t *testing.T) {
+	if got := Label("visa", "4242"); got != "VISA •••• 4242" {
+		t.Errorf("Label = %q", got)
+	}
+	if got := MaskNumber("4242424242424242"); got != "****4242" {
+		t.Errorf("MaskNumber = %q", got)
+	}
+	if got := MaskNumber("42"); got != "****" {
+		t.Errorf("MaskNumber of a short number = %q; want nothing of it shown", got)
 	}
 }

@@ -1,0 +1,73 @@
+package payout
+
+import (
+	"context"
+	"fmt"
+	"net/mail"
+	"slices"
+	"strings"
+
+	"countersign/fail"
+	"countersign/store"
+)
+
+// RecipientDraft is what the new-recipient form carries, as typed.
+type RecipientDraft struct {
+	FullName, CustomerReference, Email, Country string
+}
+
+// clean trims what was typed the way it is stored.
+func (d RecipientDraft) clean() RecipientDraft {
+	return RecipientDraft{
+		FullName:          cleanName(d.FullName),
+		CustomerReference: strings.TrimSpace(d.CustomerReference),
+		Email:             strings.TrimSpace(d.Email),
+		Country:           strings.ToUpper(strings.TrimSpace(d.Country)),
+	}
+}
+
+// CreateRecipient records a recipient with its audit entry; only makers
+// may. What is wrong with the draft is a *fail.FieldError (full_name,
+// customer_reference, email, country).
+func (s *Service) CreateRecipient(ctx context.Context, a Actor, d RecipientDraft) (*store.Recipient, error) {
+	if a.UserID <= 0 || !slices.Contains(a.Roles, RoleMaker) {
+		return nil, ErrNotMaker
+	}
+	d = d.clean()
+	bad := map[string]string{}
+	if msg := checkName(d.FullName); msg != "" {
+		bad["full_name"] = msg
+	}
+	if msg := checkReference(d.CustomerReference); msg != "" {
+		bad["customer_reference"] = msg
+	}
+	if d.Email != "" {
+		if addr, err := mail.ParseAddress(d.Email); err != nil || addr.Address != d.Email || len(d.Email) > 254 {
+			bad["email"] = "Enter an email address like name@example.com, or leave it empty"
+		}
+	}
+	if d.Country != "" && !isCountryCode(d.Country) {
+		bad["country"] = "Use the two-letter country code, like DE or GB"
+	}
+	if len(bad) > 0 {
+		return nil, fail.Fields(bad)
+	}
+	r := &store.Recipient{FullName: d.FullName, CustomerReference: d.CustomerReference, Email: d.Email, Country: d.Country, CreatedBy: a.UserID}
+	err := s.db.InTx(ctx, func(tx *store.Tx) error {
+		if err := tx.CreateRecipient(ctx, r); err != nil {
+			return err
+		}
+		e := a.audit("recipient.create", 0, "ok", r.FullName)
+		e.ObjectType, e.ObjectID = "recipient", fmt.Sprint(r.ID)
+		return tx.Audit(ctx, e)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// isCountryCode accepts an ISO 3166 alpha-2 shape: two upper-case ASCII letters.
+func isCountryCode(s string) bool {
+	return len(s) == 2 && s[0] >= 'A' && s[0] <= 'Z' && s[1] >= 'A' && s[1] <= 'Z'
+}
