@@ -301,29 +301,7 @@ func (s *Service) moveTo(p *store.Payout, to State, v providerView, now time.Tim
 // scrub masks every run of 12 or more digits, so that a card number can never
 // reach our database or logs through text we did not write (a provider error
 // description, a transport error).
-func scrub(s string) string {
-	var b strings.Builder
-	run := 0
-	flush := func(end int) {
-		if run >= 12 {
-			b.WriteString(strings.Repeat("*", run-4))
-			b.WriteString(s[end-4 : end])
-		} else {
-			b.WriteString(s[end-run : end])
-		}
-		run = 0
-	}
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c >= '0' && c <= '9' {
-			run++
-			continue
-		}
-		flush(i)
-		b.WriteByte(s[i])
-	}
-	flush(len(s))
-	return b.String()
-}
+func scrub(s string) string { return smartglocal.MaskPANs(s) }
 
 // clip cuts s to at most n runes.
 func clip(s string, n int) string {
