@@ -14,6 +14,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/json"
+	"encoding/pem"
 	"io"
 	"log"
 	"math/big"
@@ -51,6 +52,9 @@ type SMTPServer struct {
 	Password string
 	// ClientTLS trusts the server's certificate: give it to notify.Email.TLSConfig.
 	ClientTLS *tls.Config
+	// CertPEM is the server's certificate. A console binary under test trusts
+	// it when it is written to a file named by SSL_CERT_FILE in its environment.
+	CertPEM []byte
 
 	mu     sync.Mutex
 	mails  []Mail
@@ -62,7 +66,8 @@ type SMTPServer struct {
 func StartSMTP(t testing.TB) *SMTPServer {
 	t.Helper()
 	serverTLS, clientTLS := selfSigned(t)
-	s := &SMTPServer{User: "mailer", Password: "mail-secret-" + rand.Text()[:8], ClientTLS: clientTLS}
+	s := &SMTPServer{User: "mailer", Password: "mail-secret-" + rand.Text()[:8], ClientTLS: clientTLS,
+		CertPEM: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: serverTLS.Certificates[0].Certificate[0]})}
 	srv := smtp.NewServer(smtp.BackendFunc(func(c *smtp.Conn) (smtp.Session, error) {
 		return &session{srv: s, conn: c}, nil
 	}))
