@@ -140,7 +140,9 @@ func (e *Email) Send(ctx context.Context, to, subject, body, messageID string) e
 	if err := w.Close(); err != nil {
 		return fmt.Errorf("smtp data: %w", err)
 	}
-	return c.Quit()
+	// The server took the message: a failed goodbye must not make us send it again.
+	c.Quit()
+	return nil
 }
 
 // message is the whole email: headers and a quoted-printable UTF-8 body.

@@ -136,12 +136,17 @@ func (s *Service) remindDeadlines(ctx context.Context) error {
 		if p.DeadlineAt.IsZero() || !now.Before(p.DeadlineAt) || p.DeadlineAt.Sub(now) > DeadlineReminder {
 			continue
 		}
+		key := fmt.Sprintf("deadline:%d", p.ID)
+		if told, err := s.db.HasMark(ctx, key); err != nil || told {
+			errs = append(errs, err)
+			continue // a read spares the write transaction of every later look
+		}
 		err := s.db.InTx(ctx, func(tx *store.Tx) error {
 			q, err := load(ctx, tx, p.ID)
 			if err != nil || State(q.State) != StatePendingApproval {
 				return err
 			}
-			first, err := tx.SetMark(ctx, fmt.Sprintf("deadline:%d", q.ID))
+			first, err := tx.SetMark(ctx, key)
 			if err != nil || !first {
 				return err
 			}
