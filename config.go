@@ -7,6 +7,8 @@ import (
 	"net"
 	"strings"
 	"time"
+
+	"countersign/notify"
 )
 
 // config is the console's configuration: each flag also reads an environment variable.
@@ -31,6 +33,10 @@ type config struct {
 	StuckAfter        time.Duration
 	MaxAmount         string // largest single payout, in major units, applied to every currency
 	WebhookDelay      time.Duration
+
+	// Notification channels; nil when not configured.
+	Email         *notify.Email
+	NotifyWebhook *notify.Webhook
 }
 
 // envFlags is a FlagSet whose defaults come from environment variables.
@@ -58,6 +64,17 @@ func (f envFlags) dur(p *time.Duration, name, env string, def time.Duration, usa
 	return nil
 }
 
+// secret is a string flag whose environment variable is read after parsing
+// rather than shown as the flag's default, so that -h never prints a password.
+func (f envFlags) secret(p *string, name, env, usage string) func() {
+	f.StringVar(p, name, "", usage+" ($"+env+")")
+	return func() {
+		if *p == "" {
+			*p = f.getenv(env)
+		}
+	}
+}
+
 func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*config, error) {
 	fs := flag.NewFlagSet("countersign", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -73,6 +90,12 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 	f.str(&c.PrivateKeyFile, "private-key", "SMARTGLOCAL_PRIVATE_KEY_FILE", "", "PEM file of our RSA private key (signs requests)")
 	f.str(&c.PublicKeyFile, "public-key", "SMARTGLOCAL_PUBLIC_KEY_FILE", "", "PEM file of Smart Glocal's public key (verifies webhooks)")
 	f.str(&c.MaxAmount, "max-amount", "COUNTERSIGN_MAX_AMOUNT", "100000", "largest single payout in major units")
+	var smtpURL, mailFrom, hookURL string
+	fromEnv := []func(){
+		f.secret(&smtpURL, "smtp-url", "COUNTERSIGN_SMTP_URL", "SMTP server for notification emails: smtp://user:pass@host:587 (STARTTLS when offered) or smtps://user:pass@host:465"),
+		f.secret(&hookURL, "notify-webhook-url", "COUNTERSIGN_NOTIFY_WEBHOOK_URL", "Slack-compatible incoming webhook that gets every notification"),
+	}
+	f.str(&mailFrom, "mail-from", "COUNTERSIGN_MAIL_FROM", "", "From address of notification emails, e.g. \"Countersign <payouts@example.com>\"")
 	for _, d := range []struct {
 		p    *time.Duration
 		name string
@@ -95,6 +118,23 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 	}
 	if err := fs.Parse(args); err != nil {
 		return nil, err
+	}
+	for _, read := range fromEnv {
+		read()
+	}
+	if smtpURL != "" {
+		e, err := notify.ParseEmail(smtpURL, mailFrom)
+		if err != nil {
+			return nil, fmt.Errorf("-smtp-url: %w", err)
+		}
+		c.Email = e
+	}
+	if hookURL != "" {
+		w, err := notify.ParseWebhook(hookURL)
+		if err != nil {
+			return nil, fmt.Errorf("-notify-webhook-url: %w", err)
+		}
+		c.NotifyWebhook = w
 	}
 	for _, p := range strings.Split(proxies, ",") {
 		if p = strings.TrimSpace(p); p == "" {

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"countersign/handlers"
+	"countersign/notify"
 	"countersign/payout"
 	"countersign/smartglocal"
 	"countersign/smartglocal/sandbox"
@@ -28,6 +29,7 @@ type app struct {
 	handler http.Handler
 	db      *store.DB
 	payouts *payout.Service
+	notify  *notify.Service
 	client  *smartglocal.Client
 	logger  *slog.Logger
 	sandbox *sandbox.Server // nil with a real provider
@@ -89,26 +91,35 @@ func newApp(ctx context.Context, cfg *config, logger *slog.Logger, webhookURL st
 		a.Close()
 		return nil, fmt.Errorf("-max-amount %q: want a whole number of major units", cfg.MaxAmount)
 	}
+	// Links in notifications must be absolute: without a public URL, they
+	// point where the console listens.
+	links := cfg.PublicURL
+	if links == "" {
+		links = strings.TrimSuffix(webhookURL, webhookPath)
+	}
+	a.notify = notify.New(notify.Config{DB: db, Email: cfg.Email, Webhook: cfg.NotifyWebhook, PublicURL: links, Logger: logger})
 	a.payouts = payout.NewService(payout.ServiceConfig{DB: db, Provider: client, WebhookKey: webhookKey, Logger: logger,
-		MaxAmount: maxAmount, StuckAfter: cfg.StuckAfter, CallTimeout: cfg.ProviderTimeout})
+		MaxAmount: maxAmount, StuckAfter: cfg.StuckAfter, CallTimeout: cfg.ProviderTimeout, Notify: a.notify})
 	if cfg.ProviderURL == "" {
 		if err := ensureDemoPolicy(ctx, db, a.payouts); err != nil {
 			a.Close()
 			return nil, err
 		}
 	}
-	hcfg.Payouts, hcfg.Provider = a.payouts, client
+	hcfg.Payouts, hcfg.Provider, hcfg.Notify = a.payouts, client, a.notify
 	a.client = client
 	a.handler = handlers.New(hcfg)
 	return a, nil
 }
 
-// background runs the workers that keep payouts and balances true until ctx
-// ends; wait waits for them.
+// background runs the workers that keep payouts and balances true, and
+// people told, until ctx ends; wait waits for them.
 func (a *app) background(ctx context.Context, cfg *config) {
 	a.workers.Go(func() { a.payouts.RunReconciler(ctx, cfg.ReconcileInterval) })
 	a.workers.Go(func() { payout.PollBalance(ctx, a.db, a.client, cfg.BalanceInterval, a.logger) })
 	a.workers.Go(func() { a.sweepSessions(ctx, cfg) })
+	a.workers.Go(func() { a.payouts.RunAlerts(ctx, 30*time.Second) })
+	a.workers.Go(func() { a.notify.Run(ctx) })
 }
 
 // wait returns once the background workers have returned and no provider
@@ -172,6 +183,9 @@ func (a *app) startSandbox(cfg *config, logger *slog.Logger, webhookURL string) 
 	return smartglocal.New(sb.ClientConfig(partner)), sb.PublicKey(), nil
 }
 
+// webhookPath is where the provider's webhooks arrive.
+const webhookPath = "/webhooks/smartglocal"
+
 // stdoutLogger is where first-run instructions go.
 func stdoutLogger(l *slog.Logger) func(string, ...any) {
 	return func(format string, args ...any) { l.Info(fmt.Sprintf(format, args...)) }
@@ -189,12 +203,18 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 	base := "http://" + ln.Addr().String()
-	a, err := newApp(ctx, cfg, logger, base+"/webhooks/smartglocal")
+	a, err := newApp(ctx, cfg, logger, base+webhookPath)
 	if err != nil {
 		ln.Close()
 		return err
 	}
 	defer a.Close()
+	if a.notify.Enabled() {
+		logger.Info("notifications on", "email", cfg.Email != nil, "chat_webhook", cfg.NotifyWebhook != nil)
+		if cfg.PublicURL == "" {
+			logger.Warn("COUNTERSIGN_PUBLIC_URL is not set: links in notifications point at " + base)
+		}
+	}
 	workCtx, stopWork := context.WithCancel(ctx)
 	defer stopWork()
 	a.background(workCtx, cfg)

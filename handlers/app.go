@@ -11,6 +11,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"countersign/notify"
 	"countersign/payout"
 	"countersign/smartglocal"
 	"countersign/store"
@@ -20,6 +21,7 @@ import (
 type Config struct {
 	DB      *store.DB
 	Payouts *payout.Service
+	Notify  *notify.Service // people's notification preferences (/account)
 	Logger  *slog.Logger
 	Now     func() time.Time
 

@@ -124,7 +124,7 @@ func (a *app) lowBalanceBanners(ctx context.Context, ps []payout.Position) ([]st
 	var out []string
 	for _, p := range ps {
 		level, ok := levels[p.Currency]
-		if !ok || !p.Read || p.Available() >= level {
+		if !ok || !p.Low(level) {
 			continue
 		}
 		out = append(out, "Low balance: "+p.Currency+" "+payout.FormatAmount(p.Available(), p.Currency)+

@@ -264,6 +264,9 @@ func (s *Service) recordDecision(ctx context.Context, a Actor, payoutID int64, s
 				return err
 			}
 		}
+		if err := s.announce(ctx, tx, p, cur); err != nil {
+			return err
+		}
 		detail := "payout " + p.State
 		if v.sessionStatus != "" {
 			detail = v.String() + "; " + detail

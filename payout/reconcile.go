@@ -119,9 +119,12 @@ func (s *Service) closeAbandoned(ctx context.Context, c store.ProviderCall) erro
 		if err != nil {
 			return err
 		}
-		if State(p.State) == fromState(c.Action) {
+		if from := State(p.State); from == fromState(c.Action) {
 			p.State = string(StateUnknown)
 			if err := tx.SavePayout(ctx, p); err != nil {
+				return err
+			}
+			if err := s.announce(ctx, tx, p, from); err != nil {
 				return err
 			}
 		}
@@ -178,6 +181,9 @@ func (s *Service) resolve(ctx context.Context, p *store.Payout) error {
 		}
 		s.moveTo(q, to, v, tx.Now())
 		if err := tx.SavePayout(ctx, q); err != nil {
+			return err
+		}
+		if err := s.announce(ctx, tx, q, cur); err != nil {
 			return err
 		}
 		return tx.Audit(ctx, systemActor.audit("payout.reconcile", q.ID, "ok", fmt.Sprintf("%s; %s → %s", v, cur, to)))
@@ -265,6 +271,9 @@ func rejectUnstartedTx(ctx context.Context, tx *store.Tx, s *Service, p *store.P
 	from := p.State
 	s.moveTo(p, StateRejected, providerView{errorCode: codeCardNotReceived, errorDesc: reasonCardNotReceived}, tx.Now())
 	if err := tx.SavePayout(ctx, p); err != nil {
+		return err
+	}
+	if err := s.announce(ctx, tx, p, State(from)); err != nil {
 		return err
 	}
 	return tx.Audit(ctx, systemActor.audit("payout.reconcile", p.ID, "ok",

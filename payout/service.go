@@ -12,6 +12,7 @@ import (
 
 	"countersign/card"
 	"countersign/fail"
+	"countersign/notify"
 	"countersign/smartglocal"
 	"countersign/store"
 )
@@ -28,6 +29,9 @@ type ServiceConfig struct {
 	CallTimeout   time.Duration // per provider call; default 30s
 	StuckAfter    time.Duration // reconcile payouts with no news for this long; default 5m
 	ConfirmWindow time.Duration // provider's confirm deadline after ready_to_confirm; default 240m
+	// Notify receives, in the same transaction, what a payout's move tells
+	// people (it enters the queue, it finishes); nil tells nobody.
+	Notify *notify.Service
 }
 
 // Service moves payouts between our store and the provider: exactly once,
@@ -47,6 +51,7 @@ type Service struct {
 	callTimeout   time.Duration
 	stuckAfter    time.Duration
 	confirmWindow time.Duration
+	notify        *notify.Service
 
 	reconcileMu sync.Mutex // one reconcile pass at a time
 
@@ -70,6 +75,7 @@ func NewService(cfg ServiceConfig) *Service {
 		callTimeout:   cfg.CallTimeout,
 		stuckAfter:    cfg.StuckAfter,
 		confirmWindow: cfg.ConfirmWindow,
+		notify:        cfg.Notify,
 		inflight:      make(map[int64]int),
 	}
 	if s.log == nil {

@@ -333,6 +333,9 @@ func (s *Service) recordCreate(ctx context.Context, a Actor, payoutID int64, cal
 			}
 			detail = "no reply; payout " + p.State
 		}
+		if err := s.announce(ctx, tx, p, cur); err != nil {
+			return err
+		}
 		return finishCall(ctx, tx, a, call, result, code, desc, detail)
 	})
 	if err != nil {
@@ -404,6 +407,9 @@ func (s *Service) startPayout(ctx context.Context, a Actor, payoutID int64, sess
 			if err := tx.SavePayout(ctx, p); err != nil {
 				return err
 			}
+		}
+		if err := s.announce(ctx, tx, p, cur); err != nil {
+			return err
 		}
 		detail := "payout " + p.State
 		if result == store.CallOK {

@@ -165,5 +165,8 @@ func (s *Service) applyWebhook(ctx context.Context, tx *store.Tx, p *store.Payou
 	if err := tx.SavePayout(ctx, p); err != nil {
 		return "", "", "", err
 	}
+	if err := s.announce(ctx, tx, p, cur); err != nil {
+		return "", "", "", err
+	}
 	return store.WebhookApplied, fmt.Sprintf("%s; %s → %s", v, cur, to), auditApplied, nil
 }
