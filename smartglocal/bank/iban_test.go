@@ -36,12 +36,12 @@ func TestCheckIBANGood(t *testing.T) {
 
 func TestCheckIBANBad(t *testing.T) {
 	tests := []struct{ in, want string }{
-		{"GB82WEST12345698765433", "check digits"},  // last digit changed
-		{"GB28WEST12345698765432", "check digits"},  // check digits changed
-		{"GB82WEST12345698765423", "check digits"},  // two digits swapped
+		{"GB82WEST12345698765433", "check digits"}, // last digit changed
+		{"GB28WEST12345698765432", "check digits"}, // check digits changed
+		{"GB82WEST12345698765423", "check digits"}, // two digits swapped
 		{"DE89370400440532013001", "check digits"},
 		{"CZ6508000000192000145398", "check digits"},
-		{"GB82WEST1234569876543", "22 characters"},  // one short
+		{"GB82WEST1234569876543", "22 characters"},   // one short
 		{"GB82WEST123456987654321", "22 characters"}, // one long
 		{"US82WEST12345698765432", "not a country that uses IBANs"},
 		{"GB82-WEST-1234-5698-7654-32", "only letters and digits"},

@@ -134,7 +134,10 @@ func TestCheckRequestRefusals(t *testing.T) {
 			[]string{"amount_details.currency: must be the recipient's currency"}},
 		{"recipient currency of another country", ukSort, func(_ *sg.PaymentMethod, pd *sg.ParticipantDetails) { pd.Recipient.Currency = "EUR" }, "eur",
 			[]string{"participant_details.recipient.currency: Payouts to United Kingdom are in GBP"}},
-		{"several at once", usa, func(pm *sg.PaymentMethod, pd *sg.ParticipantDetails) { pd.Recipient.FirstName = ""; g(pm).AccountType = "current" }, "usd",
+		{"several at once", usa, func(pm *sg.PaymentMethod, pd *sg.ParticipantDetails) {
+			pd.Recipient.FirstName = ""
+			g(pm).AccountType = "current"
+		}, "usd",
 			[]string{"participant_details.recipient.first_name: Enter", "; payment_method.bank_account.global.account_type: Choose one of CHECKING, SAVINGS"}},
 	}
 	for _, tt := range tests {
@@ -147,7 +150,10 @@ func TestCheckRequestRefusals(t *testing.T) {
 		}
 	}
 	// Case does not matter where the provider says so.
-	pm, pd := build(ukSort, func(_ *sg.PaymentMethod, pd *sg.ParticipantDetails) { pd.Recipient.Currency = "gbp"; pd.Recipient.CountryISO3 = "gbr" })
+	pm, pd := build(ukSort, func(_ *sg.PaymentMethod, pd *sg.ParticipantDetails) {
+		pd.Recipient.Currency = "gbp"
+		pd.Recipient.CountryISO3 = "gbr"
+	})
 	if _, problem := CheckRequest(pm, pd, "GBP", banks); problem != "" {
 		t.Errorf("lower-case currency and country: %s", problem)
 	}
