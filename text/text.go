@@ -12,7 +12,7 @@ import (
 
 // CheckName trims s and checks it as a person's or a company's name, or
 // any other one line of text a person types for another to read (a street
-// address, a city), of at most max characters. It returns the trimmed text
+// address, a city), of at most limit characters. It returns the trimmed text
 // and, when it is not acceptable, a problem to show beside the field.
 //
 // It refuses what a reader cannot see or what changes how the text around it
@@ -25,15 +25,15 @@ import (
 //
 // An empty name is not a problem here: whether a name is required is the
 // caller's rule.
-func CheckName(s string, max int) (name, problem string) {
+func CheckName(s string, limit int) (name, problem string) {
 	s = strings.TrimSpace(s)
 	switch {
 	case !utf8.ValidString(s) || strings.ContainsRune(s, utf8.RuneError):
 		return s, "This contains characters that cannot be read"
 	case strings.IndexFunc(s, hidden) >= 0:
 		return s, "This cannot contain line breaks, invisible characters or text-direction marks"
-	case utf8.RuneCountInString(s) > max:
-		return s, fmt.Sprintf("Keep this to %d characters or fewer", max)
+	case utf8.RuneCountInString(s) > limit:
+		return s, fmt.Sprintf("Keep this to %d characters or fewer", limit)
 	}
 	return s, ""
 }

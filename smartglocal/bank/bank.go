@@ -217,8 +217,8 @@ func Check(a Account, banks *Banks) (Account, Problems) {
 }
 
 // checkName trims and checks a required name, recording a problem under key.
-func checkName(bad Problems, key, v string, max int, missing string) string {
-	v, problem := text.CheckName(v, max)
+func checkName(bad Problems, key, v string, limit int, missing string) string {
+	v, problem := text.CheckName(v, limit)
 	switch {
 	case problem != "":
 		bad[key] = problem

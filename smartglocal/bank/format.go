@@ -117,11 +117,11 @@ func (f Field) check(c *Country, v string) (string, string) {
 }
 
 // count says "8" or "4 to 17".
-func count(min, max int) string {
-	if min == max {
-		return fmt.Sprint(min)
+func count(least, most int) string {
+	if least == most {
+		return fmt.Sprint(least)
 	}
-	return fmt.Sprintf("%d to %d", min, max)
+	return fmt.Sprintf("%d to %d", least, most)
 }
 
 // stripSeparators removes the spaces and dashes people type inside numbers.
