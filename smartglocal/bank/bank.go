@@ -129,6 +129,7 @@ func (p Problems) Error() string {
 }
 
 // Countries returns the field tables, in the order a form should offer them.
+// The tables are shared and read-only: do not modify them.
 func Countries() []*Country { return slices.Clone(countries) }
 
 // LookupCountry finds a country by its alpha-3 code, in any case.

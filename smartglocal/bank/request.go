@@ -18,8 +18,9 @@ type Payout struct {
 // session/init/payout or session/start/payout, putting each field where its
 // country's table says. It checks p first, except the bank name against a
 // list (check that with Check and the operator's list before paying), and
-// returns Problems when something is wrong. The amount's currency should be
-// the account's.
+// returns Problems when something is wrong: keyed as Check keys them, plus
+// "purpose" and "sender.<field>". The amount's currency should be the
+// account's.
 func (p Payout) Request() (sg.PaymentMethod, *sg.ParticipantDetails, error) {
 	a, bad := Check(p.Account, nil)
 	if bad == nil {
