@@ -150,8 +150,8 @@ func TestEveryMethod(t *testing.T) {
 			t.Errorf("wallet %+v has no id", w)
 		}
 	}
-	if strings.Join(got, ",") != "eur,rub,usd" {
-		t.Errorf("wallet currencies = %v, want eur,rub,usd (sorted)", got)
+	if strings.Join(got, ",") != "eur,gbp,rub,usd" {
+		t.Errorf("wallet currencies = %v, want eur,gbp,rub,usd (sorted)", got)
 	}
 	if wallets[0].AmountDetails.Amount != 100_000_000-3290 {
 		t.Errorf("eur balance = %d, want %d", wallets[0].AmountDetails.Amount, 100_000_000-3290)

@@ -63,29 +63,86 @@ type Payment struct {
 	Error              *ErrorDetail        `json:"error,omitempty"`
 }
 
-// PaymentMethod is where a payout goes. Only Type "card" is modelled.
+// PaymentMethod is where a payout goes: Type "card" with Card, or Type
+// "bank_account" with BankAccount.
 type PaymentMethod struct {
-	Type string `json:"type"`
-	Card *Card  `json:"card,omitempty"`
+	Type        string       `json:"type"`
+	Card        *Card        `json:"card,omitempty"`
+	BankAccount *BankAccount `json:"bank_account,omitempty"`
 }
+
+// Payment method types.
+const (
+	MethodCard        = "card"
+	MethodBankAccount = "bank_account"
+)
 
 // BankCardMethod is a payout destination given by a raw card number.
 func BankCardMethod(number string) PaymentMethod {
-	return PaymentMethod{Type: "card", Card: &Card{Type: "bank_card", BankCard: &BankCard{Number: number}}}
+	return PaymentMethod{Type: MethodCard, Card: &Card{Type: "bank_card", BankCard: &BankCard{Number: number}}}
 }
 
 // EncryptedCardMethod is a payout destination given by the card hash the
 // tokenization widget returned.
 func EncryptedCardMethod(numberHash string) PaymentMethod {
-	return PaymentMethod{Type: "card", Card: &Card{Type: "encrypted_card", EncryptedCard: &EncryptedCard{NumberHash: numberHash}}}
+	return PaymentMethod{Type: MethodCard, Card: &Card{Type: "encrypted_card", EncryptedCard: &EncryptedCard{NumberHash: numberHash}}}
 }
 
-// LogValue describes the method without the card number.
+// LogValue describes the method without the card or account number.
 func (m PaymentMethod) LogValue() slog.Value {
-	if m.Card == nil {
-		return slog.StringValue(m.Type)
+	switch {
+	case m.Card != nil:
+		return slog.GroupValue(slog.String("type", m.Type), slog.Any("card", *m.Card))
+	case m.BankAccount != nil && m.BankAccount.Global != nil:
+		return slog.GroupValue(slog.String("type", m.Type), slog.Any("global", *m.BankAccount.Global))
 	}
-	return slog.GroupValue(slog.String("type", m.Type), slog.Any("card", *m.Card))
+	return slog.StringValue(m.Type)
+}
+
+// BankAccountMethod is a payout destination given by bank account details
+// (system_type "global"); g.Description carries the remittance purpose.
+func BankAccountMethod(g BankAccountGlobal) PaymentMethod {
+	return PaymentMethod{Type: MethodBankAccount, BankAccount: &BankAccount{SystemType: SystemGlobal, Global: &g}}
+}
+
+// SystemGlobal is the only bank_account.system_type the provider's payout
+// pages use.
+const SystemGlobal = "global"
+
+// BankAccount is a bank-account destination.
+type BankAccount struct {
+	SystemType string             `json:"system_type"`
+	Global     *BankAccountGlobal `json:"global,omitempty"`
+}
+
+// BankAccountGlobal holds the account details of a "global" bank-account
+// payout. Which identifiers a country needs is in the provider's country
+// pages (and in package bank's field table). Description is the remittance
+// purpose code, required for every bank-account payout. In replies the
+// sandbox masks the account numbers and the IBAN.
+type BankAccountGlobal struct {
+	Description       string `json:"description"`
+	IBAN              string `json:"iban,omitempty"`
+	SwiftBicCode      string `json:"swift_bic_code,omitempty"`
+	AccountNumber     string `json:"account_number,omitempty"` // UK and Canada
+	SortCode          string `json:"sort_code,omitempty"`
+	BankAccountNumber string `json:"bank_account_number,omitempty"` // every other country
+	BranchNumber      string `json:"branch_number,omitempty"`
+	RoutingCode       string `json:"routing_code,omitempty"`
+	BsbNumber         string `json:"bsb_number,omitempty"`
+	AccountType       string `json:"account_type,omitempty"`
+}
+
+// LogValue describes the account by its purpose and the last four
+// characters of its identifier: logs need no more to follow a payout.
+func (g BankAccountGlobal) LogValue() slog.Value {
+	number := g.IBAN
+	for _, n := range []string{g.AccountNumber, g.BankAccountNumber} {
+		if number == "" {
+			number = n
+		}
+	}
+	return slog.GroupValue(slog.String("description", g.Description), slog.String("last4", card.Last4(number)))
 }
 
 // Card is a card destination in a request (Type plus one of BankCard,
@@ -161,8 +218,11 @@ type ParticipantDetails struct {
 	Sender    *Participant `json:"sender,omitempty"`
 }
 
-// Participant is a subset of the provider's participant fields; FullName is
-// required for the recipient of a card payout.
+// Participant is a subset of the provider's participant fields. FullName is
+// required for the recipient of a card payout; a bank-account payout names
+// the account holder by FirstName and LastName plus BankName, Currency,
+// CountryISO3 and the address its country needs, and its sender (a company)
+// by CompanyName, RegistrationNumber, CountryISO3 and Code.
 type Participant struct {
 	FullName           string `json:"full_name,omitempty"`
 	FirstName          string `json:"first_name,omitempty"`
@@ -183,6 +243,14 @@ type Participant struct {
 	Currency           string `json:"currency,omitempty"`
 	RegistrationNumber string `json:"registration_number,omitempty"`
 	Code               string `json:"code,omitempty"`
+
+	IdentityDocument *IdentityDocument `json:"identity_document,omitempty"`
+}
+
+// IdentityDocument identifies a person by a national number (Brazil: the
+// recipient's CPF).
+type IdentityDocument struct {
+	IDNumber string `json:"id_number"`
 }
 
 // Customer is the recipient as known in our system.

@@ -78,6 +78,25 @@ func TestRequestJSON(t *testing.T) {
 			`{"amount_details":{"amount":10000,"currency":"usd"},"metadata":"order123"}`,
 		},
 		{"empty create", CreateSessionRequest{}, `{}`},
+		{
+			"bank account (provider-api.md, PaymentMethod and the UK page)",
+			InitPayoutRequest{
+				PaymentMethod: BankAccountMethod(BankAccountGlobal{Description: "SALARY_PAYMENT", SortCode: "20-00-00", AccountNumber: "55779911", AccountType: "CHECKING"}),
+				AmountDetails: AmountDetails{Amount: 1000, Currency: "gbp"},
+				ParticipantDetails: &ParticipantDetails{
+					Recipient: &Participant{FirstName: "Jane", LastName: "Smith", BankName: "Barclays", Currency: "GBP", CountryISO3: "GBR"},
+					Sender:    &Participant{CompanyName: "Acme", RegistrationNumber: "1", CountryISO3: "GBR", Code: "1"},
+				},
+			},
+			`{"payment_method":{"type":"bank_account","bank_account":{"system_type":"global","global":{"description":"SALARY_PAYMENT","account_number":"55779911","sort_code":"20-00-00","account_type":"CHECKING"}}},` +
+				`"amount_details":{"amount":1000,"currency":"gbp"},"participant_details":{"recipient":{"first_name":"Jane","last_name":"Smith","country_iso3":"GBR","bank_name":"Barclays","currency":"GBP"},` +
+				`"sender":{"company_name":"Acme","country_iso3":"GBR","registration_number":"1","code":"1"}}}`,
+		},
+		{
+			"identity document",
+			Participant{FirstName: "Maria", IdentityDocument: &IdentityDocument{IDNumber: "12345678909"}},
+			`{"first_name":"Maria","identity_document":{"id_number":"12345678909"}}`,
+		},
 		{"token", TokenRequest{TokenizeWidget: &TokenizeWidget{Access: true, Locale: "en"}}, `{"tokenize_widget":{"access":true,"locale":"en"}}`},
 		{
 			"token info",
@@ -121,5 +140,23 @@ func TestDecodeDocExample(t *testing.T) {
 	}
 	if (&Session{}).Payout() != nil || (*Session)(nil).Payout() != nil {
 		t.Error("Payout() of a session without payouts is not nil")
+	}
+}
+
+// TestBankAccountLogged: logging a bank-account method shows its purpose and
+// the last four characters of its identifier, never the whole.
+func TestBankAccountLogged(t *testing.T) {
+	for _, g := range []BankAccountGlobal{
+		{Description: "SALARY_PAYMENT", IBAN: "GB29NWBK60161331926819", SwiftBicCode: "NWBKGB2L"},
+		{Description: "SALARY_PAYMENT", SortCode: "20-00-00", AccountNumber: "55779911"},
+		{Description: "SALARY_PAYMENT", BankAccountNumber: "024123456001"},
+	} {
+		var buf bytes.Buffer
+		slog.New(slog.NewJSONHandler(&buf, nil)).Info("start", "req", StartPayoutRequest{SessionID: "ps_1", PaymentMethod: BankAccountMethod(g)})
+		out := buf.String()
+		whole := g.IBAN + g.AccountNumber + g.BankAccountNumber
+		if strings.Contains(out, whole) || !strings.Contains(out, `"last4":"`+whole[len(whole)-4:]+`"`) || !strings.Contains(out, "SALARY_PAYMENT") {
+			t.Errorf("logged %s", out)
+		}
 	}
 }

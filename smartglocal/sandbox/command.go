@@ -44,7 +44,7 @@ func RunCommand(ctx context.Context, args []string, getenv func(string) string, 
 	privKey := fs.String("private-key", env("SANDBOX_PRIVATE_KEY_FILE", ""), "PEM file: sandbox private key that signs webhooks (SANDBOX_PRIVATE_KEY_FILE)")
 	keysDir := fs.String("keys-dir", env("SANDBOX_KEYS_DIR", "sandbox-keys"), "where to keep generated keys when no key files are given (SANDBOX_KEYS_DIR)")
 	webhookURL := fs.String("webhook-url", env("SANDBOX_WEBHOOK_URL", ""), "where to POST webhooks (SANDBOX_WEBHOOK_URL)")
-	wallets := fs.String("wallets", env("SANDBOX_WALLETS", "usd=100000000,eur=100000000,rub=100000000"), "wallet balances in minor units (SANDBOX_WALLETS)")
+	wallets := fs.String("wallets", env("SANDBOX_WALLETS", "usd=100000000,eur=100000000,gbp=100000000,rub=100000000"), "wallet balances in minor units (SANDBOX_WALLETS)")
 	webhookDelay := fs.Duration("webhook-delay", envDuration(getenv, "SANDBOX_WEBHOOK_DELAY", 300*time.Millisecond), "delay before each webhook (SANDBOX_WEBHOOK_DELAY)")
 	confirmDeadline := fs.Duration("confirm-deadline", envDuration(getenv, "SANDBOX_CONFIRM_DEADLINE", 240*time.Minute), "auto-cancel unconfirmed payouts after (SANDBOX_CONFIRM_DEADLINE)")
 	if err := fs.Parse(args); err != nil {
@@ -91,6 +91,7 @@ func RunCommand(ctx context.Context, args []string, getenv func(string) string, 
 	}
 	fmt.Fprintf(stdout, "sandbox listening on %s (project %q)\n", srv.URL, *project)
 	fmt.Fprintf(stdout, "card widget: %s/sandbox/widget\n", srv.URL)
+	fmt.Fprintf(stdout, "returned bank payouts: %s/sandbox/returns\n", srv.URL)
 
 	<-ctx.Done()
 	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

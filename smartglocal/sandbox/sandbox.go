@@ -27,6 +27,7 @@ import (
 	"time"
 
 	sg "countersign/smartglocal"
+	"countersign/smartglocal/bank"
 )
 
 // maxRequestBody bounds request bodies; real ones are well under 8 KiB.
@@ -38,7 +39,8 @@ type Config struct {
 	PartnerPublicKey *rsa.PublicKey   // verifies requests; required
 	PrivateKey       *rsa.PrivateKey  // signs webhooks; required
 	WebhookURL       string           // may be set later with SetWebhookURL
-	Wallets          map[string]int64 // currency (lowercase ISO 4217) -> minor units; default usd, eur, rub at 1,000,000.00 each
+	Wallets          map[string]int64 // currency (lowercase ISO 4217) -> minor units; default usd, eur, gbp, rub at 1,000,000.00 each
+	Banks            *bank.Banks      // banks accepted for bank-account payouts; default bank.DefaultBanks()
 	ConfirmDeadline  time.Duration    // auto-cancel pending payouts after this; default 240 min
 	WebhookDelay     time.Duration    // delay before sending each webhook; default 0
 	RetrySchedule    []time.Duration  // gaps between webhook retries, the last one repeating; default 2s, 5s, 15s, 60s, 5m, 15m
@@ -53,11 +55,12 @@ type Config struct {
 // Sandbox is the simulated provider. It is an http.Handler; its methods are
 // safe for concurrent use.
 type Sandbox struct {
-	cfg  Config
-	now  func() time.Time
-	log  *slog.Logger
-	salt []byte // per sandbox: keys card hashes and request fingerprints
-	hc   *http.Client
+	cfg   Config
+	now   func() time.Time
+	log   *slog.Logger
+	salt  []byte      // per sandbox: keys card hashes and request fingerprints
+	banks *bank.Banks // read-only
+	hc    *http.Client
 
 	ctx    context.Context // cancelled by Close; bounds webhook requests
 	cancel context.CancelFunc
@@ -78,6 +81,7 @@ type Sandbox struct {
 	held       map[string][]*outgoing // WebhookReorder: webhooks waiting per session
 	calls      []Call
 	deliveries []Delivery
+	returns    []Return
 }
 
 // Call is one API request as the sandbox saw it. It never holds a body.
@@ -102,7 +106,10 @@ func New(cfg Config) (*Sandbox, error) {
 		return nil, errors.New("sandbox: PartnerPublicKey and PrivateKey are required")
 	}
 	if cfg.Wallets == nil {
-		cfg.Wallets = map[string]int64{"usd": 100_000_000, "eur": 100_000_000, "rub": 100_000_000}
+		cfg.Wallets = map[string]int64{"usd": 100_000_000, "eur": 100_000_000, "gbp": 100_000_000, "rub": 100_000_000}
+	}
+	if cfg.Banks == nil {
+		cfg.Banks = bank.DefaultBanks()
 	}
 	if cfg.ConfirmDeadline <= 0 {
 		cfg.ConfirmDeadline = 240 * time.Minute
@@ -132,10 +139,11 @@ func New(cfg Config) (*Sandbox, error) {
 	rand.Read(salt)
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Sandbox{
-		cfg:  cfg,
-		now:  cfg.Now,
-		log:  log,
-		salt: salt,
+		cfg:   cfg,
+		now:   cfg.Now,
+		log:   log,
+		salt:  salt,
+		banks: cfg.Banks,
 		hc: &http.Client{
 			Timeout:       cfg.WebhookTimeout,
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
@@ -253,7 +261,8 @@ func (s *Sandbox) Balance(currency string) int64 {
 	return s.wallets[strings.ToLower(currency)]
 }
 
-// ServeHTTP serves /api/v1/<method>, /sandbox/tokenize and /sandbox/widget.
+// ServeHTTP serves /api/v1/<method>, /sandbox/tokenize, /sandbox/widget and
+// /sandbox/returns.
 func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case strings.HasPrefix(r.URL.Path, "/api/v1/"):
@@ -262,6 +271,8 @@ func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.serveTokenize(w, r)
 	case r.URL.Path == "/sandbox/widget":
 		s.serveWidget(w, r)
+	case r.URL.Path == "/sandbox/returns":
+		s.serveReturns(w, r)
 	default:
 		http.NotFound(w, r)
 	}

@@ -13,6 +13,7 @@ import (
 
 	"countersign/card"
 	sg "countersign/smartglocal"
+	"countersign/smartglocal/bank"
 )
 
 // testOutcome is the error code a test card's payout fails with after
@@ -35,10 +36,62 @@ func newCardDest(pan string) cardDest {
 	return cardDest{last4: card.Last4(pan), brand: card.Brand(pan), bin: pan[:6], outcome: testOutcome(pan)}
 }
 
+// dest is where a started payout goes: a card or a checked bank account.
+type dest struct {
+	card    *cardDest
+	account *bank.Payout
+}
+
+// view is the destination as replies and webhooks show it. A card shows
+// last4, brand and bin (as the provider's examples do); a bank account shows
+// its purpose and identifiers with the account number and IBAN masked (the
+// provider's pages do not show a masked bank account [A]).
+func (d dest) view() sg.PaymentMethod {
+	if d.account == nil {
+		return sg.PaymentMethod{Type: sg.MethodCard, Card: &sg.Card{Last4: d.card.last4, Brand: d.card.brand, Bin: d.card.bin}}
+	}
+	g := sg.BankAccountGlobal{Description: d.account.Purpose}
+	v := d.account.Account.Values
+	g.SwiftBicCode, g.SortCode, g.BranchNumber = v["swift_bic_code"], v["sort_code"], v["branch_number"]
+	g.RoutingCode, g.BsbNumber, g.AccountType = v["routing_code"], v["bsb_number"], v["account_type"]
+	if iban := v["iban"]; iban != "" {
+		g.IBAN = bank.MaskIBAN(iban)
+	}
+	if n := v["account_number"]; n != "" {
+		g.AccountNumber = bank.MaskNumber(n)
+	}
+	if n := v["bank_account_number"]; n != "" {
+		g.BankAccountNumber = bank.MaskNumber(n)
+	}
+	return sg.BankAccountMethod(g)
+}
+
+// outcome is the error code the payout fails with after confirm; "" for
+// success.
+func (d dest) outcome() string {
+	if d.card != nil {
+		return d.card.outcome
+	}
+	return ""
+}
+
+// returnedAccount reports whether a payout to the account comes back from the
+// receiving bank after it succeeded: test accounts whose number or IBAN
+// ends in 0000.
+func returnedAccount(a bank.Account) bool {
+	id := a.Number()
+	if id == "" {
+		id = a.Values["iban"]
+	}
+	return strings.HasSuffix(id, "0000")
+}
+
 // draft holds payout fields given to session/create or session/start/payout;
-// nil means not given.
+// nil means not given. A bank account is kept as sent until the payout
+// starts: checking it needs the recipient, which may come in another call.
 type draft struct {
 	card         *cardDest
+	account      *sg.PaymentMethod
 	amount       *sg.AmountDetails
 	participants *sg.ParticipantDetails
 	customer     *sg.Customer
@@ -47,8 +100,8 @@ type draft struct {
 
 // over returns d with every field that o gives replaced.
 func (d draft) over(o draft) draft {
-	if o.card != nil {
-		d.card = o.card
+	if o.card != nil || o.account != nil {
+		d.card, d.account = o.card, o.account
 	}
 	if o.amount != nil {
 		d.amount = o.amount
@@ -79,7 +132,7 @@ type payout struct {
 	confirmed             bool // in_progress after confirm, not before validation
 	createdAt, finishedAt time.Time
 	deadline              time.Time // confirm deadline while pending
-	card                  cardDest
+	dest                  dest
 	amount                sg.AmountDetails
 	participants          *sg.ParticipantDetails
 	customer              *sg.Customer
@@ -101,12 +154,10 @@ func (ss *session) view() sg.Session {
 		v.NextAction = sg.NextActionConfirm
 	}
 	pv := sg.Payment{
-		ID:        p.id,
-		Status:    p.status,
-		CreatedAt: timestamp(p.createdAt),
-		PaymentMethod: sg.PaymentMethod{Type: "card", Card: &sg.Card{
-			Last4: p.card.last4, Brand: p.card.brand, Bin: p.card.bin,
-		}},
+		ID:                 p.id,
+		Status:             p.status,
+		CreatedAt:          timestamp(p.createdAt),
+		PaymentMethod:      p.dest.view(),
 		AmountDetails:      p.amount,
 		ParticipantDetails: p.participants,
 		Customer:           p.customer,
@@ -155,8 +206,12 @@ func decode(body []byte, v any) *result {
 // keep: the card number is reduced to last4, brand and bin here.
 func (s *Sandbox) draftLocked(f payoutFields) (draft, *result) {
 	var d draft
-	if f.PaymentMethod != nil {
-		c, bad := s.destinationLocked(f.PaymentMethod)
+	switch pm := f.PaymentMethod; {
+	case pm == nil:
+	case pm.Type == sg.MethodBankAccount:
+		d.account = pm
+	default:
+		c, bad := s.destinationLocked(pm)
 		if bad != nil {
 			return d, bad
 		}
@@ -180,10 +235,10 @@ func (s *Sandbox) draftLocked(f payoutFields) (draft, *result) {
 
 func (s *Sandbox) destinationLocked(pm *sg.PaymentMethod) (cardDest, *result) {
 	bad := func(desc string) (cardDest, *result) { r := invalid(desc); return cardDest{}, &r }
-	// Bank accounts, wallets and recurrent tokens are out of scope here
-	// (provider-api.md §9.8): refused rather than half-simulated.
-	if pm.Type != "card" || pm.Card == nil {
-		return bad("only payment_method.type card is supported by the sandbox")
+	// Wallets and recurrent tokens are out of scope here (provider-api.md
+	// §9.8): refused rather than half-simulated.
+	if pm.Type != sg.MethodCard || pm.Card == nil {
+		return bad("only payment_method.type card or bank_account is supported by the sandbox")
 	}
 	switch c := pm.Card; c.Type {
 	case "bank_card":
@@ -205,21 +260,30 @@ func (s *Sandbox) destinationLocked(pm *sg.PaymentMethod) (cardDest, *result) {
 	}
 }
 
-// requireComplete checks what a payout needs before it can start.
-func requireComplete(d draft) *result {
+// completeLocked checks what a payout needs before it can start and returns
+// its destination. A bank account is checked here, whole, by the same field
+// tables the console uses: purpose, country fields, IBAN, supported bank,
+// sender.
+func (s *Sandbox) completeLocked(d draft) (dest, *result) {
 	var desc string
 	switch {
-	case d.card == nil:
+	case d.card == nil && d.account == nil:
 		desc = "payment_method is required"
 	case d.amount == nil:
 		desc = "amount_details is required"
+	case d.account != nil:
+		p, problem := bank.CheckRequest(d.account, d.participants, d.amount.Currency, s.banks)
+		if problem == "" {
+			return dest{account: &p}, nil
+		}
+		desc = problem
 	case d.participants == nil || d.participants.Recipient == nil || strings.TrimSpace(d.participants.Recipient.FullName) == "":
 		desc = "participant_details.recipient.full_name is required for card payouts"
 	default:
-		return nil
+		return dest{card: d.card}, nil
 	}
 	r := invalid(desc)
-	return &r
+	return dest{}, &r
 }
 
 func (s *Sandbox) newSessionLocked() *session {
@@ -275,11 +339,12 @@ func (s *Sandbox) initPayout(body []byte) result {
 	if bad != nil {
 		return *bad
 	}
-	if bad := requireComplete(d); bad != nil {
+	to, bad := s.completeLocked(d)
+	if bad != nil {
 		return *bad
 	}
 	ss := s.newSessionLocked()
-	s.startLocked(ss, d)
+	s.startLocked(ss, d, to)
 	return s.sessionResult(ss)
 }
 
@@ -302,20 +367,21 @@ func (s *Sandbox) startPayout(body []byte) result {
 		return *bad
 	}
 	d = ss.draft.over(d)
-	if bad := requireComplete(d); bad != nil {
+	to, bad := s.completeLocked(d)
+	if bad != nil {
 		return *bad
 	}
-	s.startLocked(ss, d)
+	s.startLocked(ss, d, to)
 	return s.sessionResult(ss)
 }
 
 // startLocked creates the payout (in_progress) and, after ProcessingDelay,
 // makes it pending and sends ready_to_confirm (provider-api.md §6).
-func (s *Sandbox) startLocked(ss *session, d draft) {
+func (s *Sandbox) startLocked(ss *session, d draft, to dest) {
 	now := s.now()
 	p := &payout{
 		id: randomID("po_"), status: sg.PaymentInProgress, createdAt: now,
-		card: *d.card, amount: *d.amount, participants: d.participants, customer: d.customer, metadata: d.metadata,
+		dest: to, amount: *d.amount, participants: d.participants, customer: d.customer, metadata: d.metadata,
 	}
 	ss.draft = draft{}
 	ss.payout = p
@@ -375,8 +441,8 @@ func (s *Sandbox) executeLocked(ss *session) {
 		return
 	}
 	switch {
-	case p.card.outcome != "":
-		s.failLocked(ss, p.card.outcome)
+	case p.dest.outcome() != "":
+		s.failLocked(ss, p.dest.outcome())
 	case s.wallets[p.amount.Currency] < p.amount.Amount:
 		s.failLocked(ss, sg.CodeInsufficientWalletBalance)
 	default:
@@ -384,10 +450,16 @@ func (s *Sandbox) executeLocked(ss *session) {
 		s.wallets[p.amount.Currency] -= p.amount.Amount
 		p.status = sg.PaymentSucceeded
 		p.finishedAt = now
-		p.txn = &sg.TransactionInfo{RRN: randomDigits(12), AuthCode: randomDigits(6)}
+		if p.dest.card != nil {
+			// An RRN and auth code identify card transactions only.
+			p.txn = &sg.TransactionInfo{RRN: randomDigits(12), AuthCode: randomDigits(6)}
+		}
 		ss.status = sg.SessionAccepted
 		ss.updatedAt = now
 		s.emitLocked(sg.WebhookPaymentFinished, ss)
+		if a := p.dest.account; a != nil && returnedAccount(a.Account) {
+			s.returnLocked(ss, now)
+		}
 	}
 }
 

@@ -1,0 +1,51 @@
+// Package text holds the rules for short human text that leaves this
+// console: names typed by one person and read by another, or sent to the
+// provider and on to a bank.
+package text
+
+import (
+	"fmt"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// CheckName trims s and checks it as a person's or a company's name, or
+// any other one line of text a person types for another to read (a street
+// address, a city), of at most limit characters. It returns the trimmed text
+// and, when it is not acceptable, a problem to show beside the field.
+//
+// It refuses what a reader cannot see or what changes how the text around it
+// reads: control characters (line breaks, tabs), format characters
+// (zero-width spaces and joiners, text-direction marks, embeddings and
+// overrides, the byte-order mark, soft hyphens), line and paragraph
+// separators, private-use code points and invalid UTF-8. Such characters let
+// two names look the same to an approver while differing underneath, or make
+// a name read backwards.
+//
+// An empty name is not a problem here: whether a name is required is the
+// caller's rule.
+func CheckName(s string, limit int) (name, problem string) {
+	s = strings.TrimSpace(s)
+	switch {
+	case !utf8.ValidString(s) || strings.ContainsRune(s, utf8.RuneError):
+		return s, "This contains characters that cannot be read"
+	case strings.IndexFunc(s, hidden) >= 0:
+		return s, "This cannot contain line breaks, invisible characters or text-direction marks"
+	case utf8.RuneCountInString(s) > limit:
+		return s, fmt.Sprintf("Keep this to %d characters or fewer", limit)
+	}
+	return s, ""
+}
+
+// hidden reports whether r is invisible or reorders the text around it.
+func hidden(r rune) bool {
+	return unicode.In(r, unicode.Cc, unicode.Cf, unicode.Zl, unicode.Zp, unicode.Co)
+}
+
+// DigitsOnly reports whether s holds digits and nothing but digits and
+// spaces: the provider's test for a name that is really a number.
+func DigitsOnly(s string) bool {
+	s = strings.TrimSpace(s)
+	return s != "" && strings.IndexFunc(s, func(r rune) bool { return !unicode.IsDigit(r) && r != ' ' }) < 0
+}

@@ -1,0 +1,54 @@
+package text
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestCheckName(t *testing.T) {
+	tests := []struct {
+		in, want string
+		bad      bool
+	}{
+		{"  Jane Smith ", "Jane Smith", false},
+		{"", "", false},
+		{"Zoë O'Brien-Łukasiewicz", "Zoë O'Brien-Łukasiewicz", false},
+		{"李小龍", "李小龍", false},
+		{"Jane\nSmith", "", true},
+		{"Jane\tSmith", "", true},
+		{"Jane\x00Smith", "", true},
+		{"Jane\u200bSmith", "", true}, // zero-width space
+		{"Jane\u200dSmith", "", true}, // zero-width joiner
+		{"Jane\u202eSmith", "", true}, // right-to-left override
+		{"Jane\u2067Smith", "", true}, // right-to-left isolate
+		{"Jane\u200fSmith", "", true}, // right-to-left mark
+		{"\ufeffJane", "", true},      // byte-order mark
+		{"Jane\u00adSmith", "", true}, // soft hyphen
+		{"Jane\u2028Smith", "", true}, // line separator
+		{"Jane\ue000Smith", "", true}, // private use
+		{"Jane\xffSmith", "", true},   // invalid UTF-8
+		{"Jane\ufffdSmith", "", true}, // replacement character
+		{strings.Repeat("é", 30), strings.Repeat("é", 30), false},
+		{strings.Repeat("é", 31), "", true}, // characters are counted, not bytes
+	}
+	for _, tt := range tests {
+		got, problem := CheckName(tt.in, 30)
+		if (problem != "") != tt.bad {
+			t.Errorf("CheckName(%q) problem = %q, want bad=%v", tt.in, problem, tt.bad)
+		}
+		if !tt.bad && got != tt.want {
+			t.Errorf("CheckName(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestDigitsOnly(t *testing.T) {
+	for in, want := range map[string]bool{
+		"12345": true, "12 345": true, " 7 ": true, "": false, "  ": false,
+		"Acme 1": false, "1st Bank": false, "١٢٣": true,
+	} {
+		if got := DigitsOnly(in); got != want {
+			t.Errorf("DigitsOnly(%q) = %v, want %v", in, got, want)
+		}
+	}
+}
