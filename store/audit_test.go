@@ -3,20 +3,38 @@ package store
 import (
 	"context"
 	"database/sql"
-	"path/filepath"
 	"testing"
 	"time"
+
+	"countersign/store/pgtest"
 )
 
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
+// openTest opens a new database of the engine the tests run on (pgtest.DSN)
+// and returns it with what it was opened from.
 func openTest(t *testing.T) (*DB, string) {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "test.db")
-	db, err := Open(context.Background(), path)
+	dsn := pgtest.DSN(t)
+	db, err := Open(context.Background(), dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	return db, path
+	return db, dsn
+}
+
+// openPostgresTest opens a new PostgreSQL database, whatever engine the other
+// tests run on: for what only PostgreSQL does (instances that share it).
+func openPostgresTest(t *testing.T) (*DB, string) {
+	t.Helper()
+	dsn := pgtest.Database(t)
+	db, err := Open(context.Background(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db, dsn
 }
 
 func appendSome(t *testing.T, db *DB, n int) {
@@ -54,18 +72,22 @@ func TestAuditChainDetectsTampering(t *testing.T) {
 	}
 	for _, tt := range tamper {
 		t.Run(tt.name, func(t *testing.T) {
-			db, path := openTest(t)
+			db, dsn := openTest(t)
 			appendSome(t, db, 5)
 			n, brk, err := db.VerifyAudit(t.Context())
 			if err != nil || brk != nil || n != 5 {
 				t.Fatalf("before tampering: n=%d brk=%v err=%v, want 5 intact", n, brk, err)
 			}
-			raw, err := sql.Open("sqlite", "file:"+path)
+			driver, source, drop := "sqlite", "file:"+dsn, []string{`DROP TRIGGER audit_no_update`, `DROP TRIGGER audit_no_delete`}
+			if db.Postgres() {
+				driver, source, drop = "pgx", dsn, []string{`ALTER TABLE audit_log DISABLE TRIGGER USER`}
+			}
+			raw, err := sql.Open(driver, source)
 			if err != nil {
 				t.Fatal(err)
 			}
 			defer raw.Close()
-			for _, q := range []string{`DROP TRIGGER audit_no_update`, `DROP TRIGGER audit_no_delete`, tt.sql} {
+			for _, q := range append(drop, tt.sql) {
 				if _, err := raw.Exec(q); err != nil {
 					t.Fatal(err)
 				}
@@ -111,6 +133,9 @@ func TestSavePayoutIsConditional(t *testing.T) {
 
 func TestPragmasOnEveryConnection(t *testing.T) {
 	db, _ := openTest(t)
+	if db.Postgres() {
+		t.Skip("SQLite's pragmas")
+	}
 	ctx := context.Background()
 	// Hold several connections at once so the pool has to open more than one.
 	var conns []*sql.Conn

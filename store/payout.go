@@ -88,14 +88,14 @@ func nullString(s string) any {
 // CreatePayout records a new payout at version 1.
 func (t *Tx) CreatePayout(ctx context.Context, p *Payout) error {
 	p.Version, p.CreatedAt, p.UpdatedAt = 1, t.now, t.now
-	res, err := t.tx.ExecContext(ctx, `INSERT INTO payouts (state, version, maker_id, recipient_id, full_name, amount, currency, card_id,
-		card_last4, card_brand, customer_reference, note, purpose, created_at, updated_at) VALUES (?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	err := t.tx.QueryRowContext(ctx, `INSERT INTO payouts (state, version, maker_id, recipient_id, full_name, amount, currency, card_id,
+		card_last4, card_brand, customer_reference, note, purpose, created_at, updated_at) VALUES (?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		RETURNING id`,
 		p.State, p.MakerID, nullID(p.RecipientID), p.FullName, p.Amount, p.Currency, nullID(p.CardID), p.CardLast4, p.CardBrand,
-		p.CustomerReference, p.Note, p.Purpose, formatTime(t.now), formatTime(t.now))
+		p.CustomerReference, p.Note, p.Purpose, formatTime(t.now), formatTime(t.now)).Scan(&p.ID)
 	if err != nil {
 		return fmt.Errorf("create payout: %w", err)
 	}
-	p.ID, _ = res.LastInsertId()
 	return nil
 }
 

@@ -32,12 +32,12 @@ type ProviderCall struct {
 // StartProviderCall commits the intent to call the provider; the call happens after this transaction.
 func (t *Tx) StartProviderCall(ctx context.Context, c *ProviderCall) error {
 	c.Outcome, c.StartedAt = CallIntent, t.now
-	res, err := t.tx.ExecContext(ctx, `INSERT INTO provider_calls (payout_id, action, idempotency_key, outcome, actor_id, started_at) VALUES (?, ?, ?, ?, ?, ?)`,
-		c.PayoutID, c.Action, c.IdempotencyKey, c.Outcome, nullID(c.ActorID), formatTime(t.now))
+	err := t.tx.QueryRowContext(ctx, `INSERT INTO provider_calls (payout_id, action, idempotency_key, outcome, actor_id, started_at)
+		VALUES (?, ?, ?, ?, ?, ?) RETURNING id`,
+		c.PayoutID, c.Action, c.IdempotencyKey, c.Outcome, nullID(c.ActorID), formatTime(t.now)).Scan(&c.ID)
 	if err != nil {
 		return fmt.Errorf("record provider call: %w", err)
 	}
-	c.ID, _ = res.LastInsertId()
 	return nil
 }
 

@@ -1,11 +1,12 @@
-// Package store keeps everything Countersign knows in one SQLite file.
+// Package store keeps everything Countersign knows: in one SQLite file, or
+// in a PostgreSQL database that several console instances share. The SQL is
+// the same for both; dialect.go holds what differs.
 package store
 
 import (
 	"context"
 	"database/sql"
 	"embed"
-	"errors"
 	"fmt"
 	"io/fs"
 	"net/url"
@@ -13,8 +14,8 @@ import (
 	"strings"
 	"time"
 
-	"modernc.org/sqlite"
-	sqlite3 "modernc.org/sqlite/lib"
+	"github.com/jackc/pgx/v5"
+	_ "modernc.org/sqlite" // the "sqlite" driver
 
 	"countersign/fail"
 )
@@ -32,18 +33,33 @@ func notFound(what string) *fail.Error {
 // ErrConflict is returned when a conditional update found the row changed by someone else.
 var ErrConflict = fail.New(fail.Conflict, "conflict", "This changed since you opened it. Reload the page and try again.")
 
-//go:embed migrations/*.sql
+//go:embed migrations/*.sql migrations/postgres/*.sql
 var migrations embed.FS
 
 // DB is the console's database.
 type DB struct {
-	db *sql.DB
+	db      *sql.DB
+	dialect dialect
+	// pgConfig is how to open a connection outside the pool (PostgreSQL only).
+	pgConfig *pgx.ConnConfig
 	// Now is the clock every stored time comes from; tests replace it.
 	Now func() time.Time
 }
 
-// Open opens (creating if needed) the SQLite file at path and applies pending migrations.
-func Open(ctx context.Context, path string) (*DB, error) {
+// Open opens the database named by dsn and applies pending migrations: a
+// postgres:// URL is a PostgreSQL database, anything else the path of a
+// SQLite file (created if needed).
+func Open(ctx context.Context, dsn string) (*DB, error) {
+	if IsPostgres(dsn) {
+		return openPostgres(ctx, dsn)
+	}
+	return openSQLite(ctx, dsn)
+}
+
+// Postgres reports whether the database is PostgreSQL (else SQLite).
+func (d *DB) Postgres() bool { return d.dialect.postgres }
+
+func openSQLite(ctx context.Context, path string) (*DB, error) {
 	// Pragmas go in the DSN so that every pooled connection gets them; modernc reads
 	// only _pragma=name(value). Writes take the lock up front (_txlock=immediate) so a
 	// transaction never fails half-way when it upgrades from read to write.
@@ -75,12 +91,19 @@ func (d *DB) Ping(ctx context.Context) error {
 
 func (d *DB) now() time.Time { return d.Now().UTC() }
 
-// migrate applies the embedded numbered migrations that have not run yet, each in its own transaction.
+// migrate applies the dialect's embedded numbered migrations that have not
+// run yet, each in its own transaction, under a lock that keeps instances
+// starting together from both applying one.
 func (d *DB) migrate(ctx context.Context) error {
-	if _, err := d.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)`); err != nil {
+	unlock, err := d.lockMigrations(ctx)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	if _, err := d.db.ExecContext(ctx, d.dialect.migrationsTable()); err != nil {
 		return fmt.Errorf("create migrations table: %w", err)
 	}
-	names, err := fs.Glob(migrations, "migrations/*.sql")
+	names, err := fs.Glob(migrations, d.dialect.migrationsDir()+"/*.sql")
 	if err != nil {
 		return err
 	}
@@ -111,13 +134,16 @@ func (d *DB) migrate(ctx context.Context) error {
 // inTx runs fn in one immediate transaction, committing if it returns nil.
 // The rollback is deferred, as benbjohnson/wtf does: it is a no-op after a
 // commit, and it still runs when fn panics (Echo recovers the panic and the
-// process goes on), so SQLite's write lock is never left held.
+// process goes on), so the write lock is never left held.
 func (d *DB) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	tx, err := d.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
 	defer tx.Rollback()
+	if err := d.dialect.lockWrites(ctx, tx); err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
 	if err := fn(tx); err != nil {
 		return err
 	}
@@ -145,9 +171,14 @@ const timeLayout = "2006-01-02T15:04:05.000000Z"
 
 func formatTime(t time.Time) string { return t.UTC().Format(timeLayout) }
 
+// parseTime reads a stored time: SQLite's text, or PostgreSQL's timestamptz,
+// which database/sql hands to a string as RFC 3339.
 func parseTime(s string) time.Time {
-	t, _ := time.Parse(timeLayout, s)
-	return t
+	t, err := time.Parse(timeLayout, s)
+	if err != nil {
+		t, _ = time.Parse(time.RFC3339Nano, s)
+	}
+	return t.UTC()
 }
 
 func nullTime(s sql.NullString) time.Time {
@@ -162,16 +193,6 @@ func timeOrNull(t time.Time) any {
 		return nil
 	}
 	return formatTime(t)
-}
-
-// isUniqueViolation reports whether err is a UNIQUE or PRIMARY KEY constraint failure.
-func isUniqueViolation(err error) bool {
-	var se *sqlite.Error
-	if errors.As(err, &se) {
-		code := se.Code()
-		return code == sqlite3.SQLITE_CONSTRAINT_UNIQUE || code == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
-	}
-	return false
 }
 
 // likePattern escapes s for a LIKE ... ESCAPE '\' contains-search.

@@ -67,15 +67,14 @@ func joinRoles(roles []string) string {
 // CreateUser adds an account.
 func (d *DB) CreateUser(ctx context.Context, u *User) error {
 	now := d.now()
-	res, err := d.db.ExecContext(ctx, `INSERT INTO users (email, name, password_hash, roles, active, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-		u.Email, u.Name, u.PasswordHash, joinRoles(u.Roles), u.Active, formatTime(now), formatTime(now))
+	err := d.db.QueryRowContext(ctx, `INSERT INTO users (email, name, password_hash, roles, active, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+		RETURNING id`, u.Email, u.Name, u.PasswordHash, joinRoles(u.Roles), u.Active, formatTime(now), formatTime(now)).Scan(&u.ID)
 	if isUniqueViolation(err) {
 		return ErrEmailTaken
 	}
 	if err != nil {
 		return fmt.Errorf("create user: %w", err)
 	}
-	u.ID, _ = res.LastInsertId()
 	u.CreatedAt, u.UpdatedAt = now, now
 	return nil
 }
