@@ -8,7 +8,6 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -18,6 +17,7 @@ import (
 	"countersign/password"
 	"countersign/payout"
 	"countersign/store"
+	"countersign/store/pgtest"
 )
 
 // clock is a settable time source shared by the app and the store.
@@ -33,6 +33,7 @@ func (c *clock) Advance(d time.Duration) { c.mu.Lock(); c.now = c.now.Add(d); c.
 type harness struct {
 	t     *testing.T
 	db    *store.DB
+	dsn   string // the database's SQLite file or PostgreSQL URL
 	srv   *httptest.Server
 	clock *clock
 	logs  *strings.Builder
@@ -40,9 +41,12 @@ type harness struct {
 
 const testPassword = "correct horse battery"
 
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
 func newHarness(t *testing.T, tweak ...func(*Config)) *harness {
 	t.Helper()
-	db, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "test.db"))
+	dsn := pgtest.DSN(t)
+	db, err := store.Open(context.Background(), dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,7 +62,7 @@ func newHarness(t *testing.T, tweak ...func(*Config)) *harness {
 	}
 	srv := httptest.NewServer(New(cfg))
 	t.Cleanup(srv.Close)
-	return &harness{t: t, db: db, srv: srv, clock: clk, logs: logs}
+	return &harness{t: t, db: db, dsn: dsn, srv: srv, clock: clk, logs: logs}
 }
 
 type lockedWriter struct {

@@ -10,7 +10,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -21,7 +20,10 @@ import (
 	"countersign/smartglocal/sandbox"
 	"countersign/smartglocal/sandbox/sandboxtest"
 	"countersign/store"
+	"countersign/store/pgtest"
 )
+
+func TestMain(m *testing.M) { pgtest.Main(m) }
 
 // testClock is the store's clock: real time plus an offset a test can advance
 // (to age intents and deadlines) while other goroutines read it.
@@ -60,7 +62,7 @@ type hook struct {
 type env struct {
 	t      *testing.T
 	db     *store.DB
-	dbPath string
+	dbPath string // a SQLite file, or a PostgreSQL URL
 	sb     *sandbox.Server
 	client *smartglocal.Client
 	clock  *testClock
@@ -88,7 +90,7 @@ func newEnv(t *testing.T, o envOptions) *env {
 	t.Helper()
 	ctx := context.Background()
 	e := &env{t: t, clock: &testClock{}, logs: &syncBuffer{}}
-	e.dbPath = filepath.Join(t.TempDir(), "countersign.db")
+	e.dbPath = pgtest.DSN(t)
 	db, err := store.Open(ctx, e.dbPath)
 	if err != nil {
 		t.Fatal(err)

@@ -13,6 +13,7 @@ import (
 	"countersign/smartglocal"
 	"countersign/smartglocal/sandbox"
 	"countersign/store"
+	"countersign/store/pgtest"
 )
 
 func TestWebhookDuplicatesConcurrent(t *testing.T) {
@@ -197,20 +198,38 @@ func TestWebhookOrder(t *testing.T) {
 		}
 		lc.hooks = append(hs, hs...) // each delivered twice
 	}
-	// A migrated database with one maker, copied for every replay.
-	template := filepath.Join(t.TempDir(), "template.db")
-	tdb, err := store.Open(ctx, template)
-	if err != nil {
-		t.Fatal(err)
-	}
+	// A migrated database with one maker for every replay: on SQLite a copy
+	// of one file, on PostgreSQL a new database each time.
 	u := &store.User{Email: "m@example.com", Name: "M", PasswordHash: "x", Roles: []string{"maker"}, Active: true}
-	if err := tdb.CreateUser(ctx, u); err != nil {
-		t.Fatal(err)
+	withMaker := func(t *testing.T, dsn string) *store.DB {
+		db, err := store.Open(ctx, dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := db.CreateUser(ctx, u); err != nil {
+			t.Fatal(err)
+		}
+		return db
 	}
-	tdb.Close() // checkpoints the WAL into the file
-	image, err := os.ReadFile(template)
-	if err != nil {
-		t.Fatal(err)
+	freshDB := func(t *testing.T) *store.DB { return withMaker(t, pgtest.DSN(t)) }
+	if !pgtest.Postgres() {
+		template := filepath.Join(t.TempDir(), "template.db")
+		withMaker(t, template).Close() // checkpoints the WAL into the file
+		image, err := os.ReadFile(template)
+		if err != nil {
+			t.Fatal(err)
+		}
+		freshDB = func(t *testing.T) *store.DB {
+			path := filepath.Join(t.TempDir(), "replay.db")
+			if err := os.WriteFile(path, image, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			db, err := store.Open(ctx, path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return db
+		}
 	}
 	// Every distinct order of the four deliveries (two copies of each webhook).
 	var orders [][]int
@@ -228,15 +247,8 @@ func TestWebhookOrder(t *testing.T) {
 	for _, lc := range lcs {
 		for seed, want := range lc.seeds {
 			t.Run(fmt.Sprintf("%s from %s", lc.name, seed), func(t *testing.T) {
-				for i, order := range orders {
-					path := filepath.Join(t.TempDir(), fmt.Sprintf("%d.db", i))
-					if err := os.WriteFile(path, image, 0o600); err != nil {
-						t.Fatal(err)
-					}
-					db, err := store.Open(ctx, path)
-					if err != nil {
-						t.Fatal(err)
-					}
+				for _, order := range orders {
+					db := freshDB(t)
 					confirmed := seed == StateConfirming || seed == StateConfirmed || (seed == StateUnknown && lc.name == "succeeded")
 					p := seedPayout(t, db, u.ID, lc.payout.Amount, lc.payout.Currency, lc.payout.ProviderSessionID, seed, confirmed)
 					s := NewService(ServiceConfig{DB: db, WebhookKey: e.sb.PublicKey()})

@@ -287,3 +287,14 @@ func Binaries(t testing.TB) string {
 	}
 	return d
 }
+
+// Dump returns the whole of a test database as pg_dump writes it, data
+// included: what a test searches for something that must never be stored.
+func Dump(t testing.TB, url string) string {
+	t.Helper()
+	out, err := exec.Command(filepath.Join(Binaries(t), "pg_dump"), "--no-owner", "--dbname", url).Output()
+	if err != nil {
+		t.Fatalf("pg_dump: %v", err)
+	}
+	return string(out)
+}
