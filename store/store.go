@@ -103,11 +103,10 @@ func (d *DB) migrate(ctx context.Context) error {
 	if _, err := d.db.ExecContext(ctx, d.dialect.migrationsTable()); err != nil {
 		return fmt.Errorf("create migrations table: %w", err)
 	}
-	names, err := fs.Glob(migrations, d.dialect.migrationsDir()+"/*.sql")
+	names, err := migrationNames(d.dialect)
 	if err != nil {
 		return err
 	}
-	sort.Strings(names)
 	for _, name := range names {
 		err := d.inTx(ctx, func(tx *sql.Tx) error {
 			var n int
@@ -129,6 +128,13 @@ func (d *DB) migrate(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// migrationNames lists the dialect's migrations in the order they apply.
+func migrationNames(d dialect) ([]string, error) {
+	names, err := fs.Glob(migrations, d.migrationsDir()+"/*.sql")
+	sort.Strings(names)
+	return names, err
 }
 
 // inTx runs fn in one immediate transaction, committing if it returns nil.
