@@ -55,6 +55,10 @@ type Service struct {
 
 	reconcileMu sync.Mutex // one reconcile pass at a time
 
+	// inflight counts this process's provider calls per payout, status reads
+	// included; calls counts them for Wait. Other instances' writes are known
+	// from their intent rows (store.PayoutsWithCallsUnderWay), so this map is
+	// only this process's view: losing it in a crash loses nothing.
 	mu       sync.Mutex
 	inflight map[int64]int  // payout id -> provider calls under way in this process
 	calls    sync.WaitGroup // every provider call under way, for Wait

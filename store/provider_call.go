@@ -83,3 +83,24 @@ func (d *DB) ProviderCalls(ctx context.Context, payoutID int64) ([]ProviderCall,
 func (d *DB) OpenProviderCalls(ctx context.Context, before time.Time) ([]ProviderCall, error) {
 	return queryProviderCalls(ctx, d.db, `outcome = 'intent' AND started_at < ?`, formatTime(before))
 }
+
+// PayoutsWithCallsUnderWay returns the ids of the payouts with a call whose
+// intent is committed but whose outcome is not, started at or after since:
+// a call under way in some instance of the console (the rows are the only
+// record every instance shares).
+func (d *DB) PayoutsWithCallsUnderWay(ctx context.Context, since time.Time) (map[int64]bool, error) {
+	rows, err := d.db.QueryContext(ctx, `SELECT DISTINCT payout_id FROM provider_calls WHERE outcome = 'intent' AND started_at >= ?`, formatTime(since))
+	if err != nil {
+		return nil, fmt.Errorf("calls under way: %w", err)
+	}
+	defer rows.Close()
+	out := map[int64]bool{}
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		out[id] = true
+	}
+	return out, rows.Err()
+}
