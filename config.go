@@ -14,6 +14,7 @@ import (
 // config is the console's configuration: each flag also reads an environment variable.
 type config struct {
 	Addr            string
+	MetricsAddr     string // "" serves no metrics
 	DB              string
 	PublicURL       string
 	TrustedProxies  []*net.IPNet
@@ -82,7 +83,8 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 	var c config
 	var proxies string
 	f.str(&c.Addr, "addr", "COUNTERSIGN_ADDR", "127.0.0.1:8080", "listen address")
-	f.str(&c.DB, "db", "COUNTERSIGN_DB", "countersign.db", "SQLite database file")
+	f.str(&c.MetricsAddr, "metrics-addr", "COUNTERSIGN_METRICS_ADDR", "", "listen address of Prometheus metrics at /metrics (off when empty)")
+	f.str(&c.DB, "db", "COUNTERSIGN_DB", "countersign.db", "SQLite database file, or a postgres:// URL")
 	f.str(&c.PublicURL, "public-url", "COUNTERSIGN_PUBLIC_URL", "", "URL people use to reach the console; https:// turns on Secure cookies and HSTS")
 	f.str(&proxies, "trusted-proxies", "COUNTERSIGN_TRUSTED_PROXIES", "", "comma-separated CIDRs whose X-Forwarded-For is trusted")
 	f.str(&c.ProviderURL, "provider-url", "SMARTGLOCAL_URL", "", "Smart Glocal base URL, e.g. https://demo.smart-glocal.com; empty runs the embedded sandbox")

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"countersign/handlers"
+	"countersign/metrics"
 	"countersign/notify"
 	"countersign/payout"
 	"countersign/smartglocal"
@@ -31,6 +32,7 @@ type app struct {
 	payouts *payout.Service
 	notify  *notify.Service
 	client  *smartglocal.Client
+	metrics *metrics.Metrics
 	logger  *slog.Logger
 	sandbox *sandbox.Server // nil with a real provider
 	closers []func()
@@ -53,12 +55,13 @@ func newApp(ctx context.Context, cfg *config, logger *slog.Logger, webhookURL st
 	}
 	a.db = db
 	a.closers = append(a.closers, func() { db.Close() })
+	a.metrics = metrics.New(a.metricsState, db.Now)
 
 	var client *smartglocal.Client
 	var webhookKey *rsa.PublicKey
 	hcfg := handlers.Config{DB: db, Logger: logger, IdleTimeout: cfg.IdleTimeout, AbsoluteTimeout: cfg.SessionLifetime,
 		SecureCookies: strings.HasPrefix(cfg.PublicURL, "https://"), TrustedProxies: cfg.TrustedProxies,
-		BalanceStaleAfter: cfg.BalanceStaleAfter}
+		BalanceStaleAfter: cfg.BalanceStaleAfter, ObserveRequest: a.metrics.Request}
 	if cfg.ProviderURL == "" {
 		client, webhookKey, err = a.startSandbox(cfg, logger, webhookURL)
 		if err != nil {
@@ -80,7 +83,7 @@ func newApp(ctx context.Context, cfg *config, logger *slog.Logger, webhookURL st
 			a.Close()
 			return nil, err
 		}
-		client = smartglocal.New(smartglocal.Config{BaseURL: cfg.ProviderURL, Project: cfg.Project, PrivateKey: key})
+		client = smartglocal.New(smartglocal.Config{BaseURL: cfg.ProviderURL, Project: cfg.Project, PrivateKey: key, Observe: a.metrics.ProviderCall})
 	}
 	hcfg.ProviderCheck = func(ctx context.Context) error {
 		_, err := client.WalletBalance(ctx, time.Now())
@@ -99,7 +102,7 @@ func newApp(ctx context.Context, cfg *config, logger *slog.Logger, webhookURL st
 	}
 	a.notify = notify.New(notify.Config{DB: db, Email: cfg.Email, Webhook: cfg.NotifyWebhook, PublicURL: links, Logger: logger})
 	a.payouts = payout.NewService(payout.ServiceConfig{DB: db, Provider: client, WebhookKey: webhookKey, Logger: logger,
-		MaxAmount: maxAmount, StuckAfter: cfg.StuckAfter, CallTimeout: cfg.ProviderTimeout, Notify: a.notify})
+		MaxAmount: maxAmount, StuckAfter: cfg.StuckAfter, CallTimeout: cfg.ProviderTimeout, Notify: a.notify, Observer: a.metrics})
 	if cfg.ProviderURL == "" {
 		if err := ensureDemoPolicy(ctx, db, a.payouts); err != nil {
 			a.Close()
@@ -112,14 +115,36 @@ func newApp(ctx context.Context, cfg *config, logger *slog.Logger, webhookURL st
 	return a, nil
 }
 
-// background runs the workers that keep payouts and balances true, and
-// people told, until ctx ends; wait waits for them.
+// leaderCheck is how often an instance that does not lead tries to, and the
+// leader checks that it still holds the lock: with PostgreSQL's keepalives
+// (store.Open), another instance takes over within 30 seconds of a leader's death.
+const leaderCheck = 5 * time.Second
+
+// background runs, on the instance that leads (store.Lead: with SQLite the
+// one process), the workers that keep payouts and balances true and people
+// told, until ctx ends; wait waits for them.
 func (a *app) background(ctx context.Context, cfg *config) {
-	a.workers.Go(func() { a.payouts.RunReconciler(ctx, cfg.ReconcileInterval) })
-	a.workers.Go(func() { payout.PollBalance(ctx, a.db, a.client, cfg.BalanceInterval, a.logger) })
-	a.workers.Go(func() { a.sweepSessions(ctx, cfg) })
-	a.workers.Go(func() { a.payouts.RunAlerts(ctx, 30*time.Second) })
-	a.workers.Go(func() { a.notify.Run(ctx) })
+	a.workers.Go(func() {
+		a.db.Lead(ctx, leaderCheck, a.leadership, func(ctx context.Context) {
+			var wg sync.WaitGroup
+			wg.Go(func() { a.payouts.RunReconciler(ctx, cfg.ReconcileInterval) })
+			wg.Go(func() { payout.PollBalance(ctx, a.db, a.client, cfg.BalanceInterval, a.logger) })
+			wg.Go(func() { a.sweepSessions(ctx, cfg) })
+			wg.Go(func() { a.payouts.RunAlerts(ctx, 30*time.Second) })
+			wg.Go(func() { a.notify.Run(ctx) })
+			wg.Wait()
+		})
+	})
+}
+
+// leadership logs and measures this instance's taking and losing the lead.
+func (a *app) leadership(leading bool) {
+	a.metrics.Leading(leading)
+	if leading {
+		a.logger.Info("this instance leads the background work")
+	} else {
+		a.logger.Info("this instance no longer leads the background work")
+	}
 }
 
 // wait returns once the background workers have returned and no provider
@@ -180,7 +205,9 @@ func (a *app) startSandbox(cfg *config, logger *slog.Logger, webhookURL string) 
 	}
 	a.sandbox = sb
 	a.closers = append(a.closers, func() { sb.Close() })
-	return smartglocal.New(sb.ClientConfig(partner)), sb.PublicKey(), nil
+	ccfg := sb.ClientConfig(partner)
+	ccfg.Observe = a.metrics.ProviderCall
+	return smartglocal.New(ccfg), sb.PublicKey(), nil
 }
 
 // webhookPath is where the provider's webhooks arrive.
@@ -227,9 +254,18 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
-	errc := make(chan error, 1)
+	errc := make(chan error, 2)
 	go func() { errc <- srv.Serve(ln) }()
 	fmt.Fprintf(stdout, "Countersign is listening on %s\n", base)
+	if cfg.MetricsAddr != "" {
+		msrv, maddr, err := a.serveMetrics(cfg.MetricsAddr, logger, errc)
+		if err != nil {
+			srv.Close()
+			return err
+		}
+		defer msrv.Close()
+		fmt.Fprintf(stdout, "Metrics at http://%s/metrics\n", maddr)
+	}
 	if a.sandbox != nil {
 		fmt.Fprintf(stdout, "Provider: embedded sandbox at %s (no real money moves)\n", a.sandbox.URL)
 		printDemoAccounts(stdout)
@@ -256,4 +292,29 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		serveErr = errors.Join(serveErr, err)
 	}
 	return serveErr
+}
+
+// serveMetrics serves /metrics on a listener of its own, kept apart from the
+// console so that it can be reachable by Prometheus only. A failure of its
+// listener goes to errc, like the console's.
+func (a *app) serveMetrics(addr string, logger *slog.Logger, errc chan<- error) (*http.Server, net.Addr, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, nil, fmt.Errorf("metrics listener: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", a.metrics.Handler())
+	srv := &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: 5 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	go func() {
+		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			errc <- fmt.Errorf("metrics listener: %w", err)
+		}
+	}()
+	return srv, ln.Addr(), nil
 }

@@ -41,6 +41,9 @@ type Config struct {
 	Provider *smartglocal.Client
 	// BalanceStaleAfter is the age at which a balance reading is called stale; default 5 minutes.
 	BalanceStaleAfter time.Duration
+	// ObserveRequest, when set, hears every answered request: the route
+	// pattern it matched ("" when none did), method, status and duration.
+	ObserveRequest func(route, method string, status int, elapsed time.Duration)
 }
 
 // DemoAccount is a sandbox-only account shown on the sign-in page.

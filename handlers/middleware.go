@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"time"
 
 	"github.com/gorilla/sessions"
 	"github.com/labstack/echo/v4"
@@ -220,5 +221,18 @@ func (a *app) guard(acc access, h echo.HandlerFunc) echo.HandlerFunc {
 			return errForbidden
 		}
 		return h(c)
+	}
+}
+
+// observeRequests reports each request's route, status and duration. An
+// error is rendered here, not after, so that its status is the one reported.
+func (a *app) observeRequests(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		start := time.Now()
+		if err := next(c); err != nil {
+			c.Error(err)
+		}
+		a.ObserveRequest(c.Path(), c.Request().Method, c.Response().Status, time.Since(start))
+		return nil
 	}
 }

@@ -120,6 +120,9 @@ func (a *app) allRoutes() []route {
 }
 
 func (a *app) routes(e *echo.Echo) {
+	if a.ObserveRequest != nil {
+		e.Use(a.observeRequests) // outermost: it sees the status of panics and errors too
+	}
 	e.Use(middleware.Recover())
 	e.Use(a.secureHeaders)
 	for _, g := range a.table() {

@@ -31,8 +31,12 @@ func (s *Service) RunReconciler(ctx context.Context, every time.Duration) {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
-		if err := s.ReconcileOnce(ctx); err != nil && ctx.Err() == nil {
+		err := s.ReconcileOnce(ctx)
+		if err != nil && ctx.Err() == nil {
 			s.log.Error("reconcile", "err", err)
+		}
+		if s.observer != nil && ctx.Err() == nil {
+			s.observer.ReconcilePass(err)
 		}
 		select {
 		case <-ctx.Done():

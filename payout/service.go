@@ -32,6 +32,15 @@ type ServiceConfig struct {
 	// Notify receives, in the same transaction, what a payout's move tells
 	// people (it enters the queue, it finishes); nil tells nobody.
 	Notify *notify.Service
+	// Observer hears what the workflow does, for metrics; nil hears nothing.
+	Observer Observer
+}
+
+// Observer hears what the workflow does: each webhook delivery's type and
+// outcome, each reconciler pass. It must not block.
+type Observer interface {
+	Webhook(typ, outcome string)
+	ReconcilePass(err error)
 }
 
 // Service moves payouts between our store and the provider: exactly once,
@@ -52,6 +61,7 @@ type Service struct {
 	stuckAfter    time.Duration
 	confirmWindow time.Duration
 	notify        *notify.Service
+	observer      Observer
 
 	reconcileMu sync.Mutex // one reconcile pass at a time
 
@@ -80,6 +90,7 @@ func NewService(cfg ServiceConfig) *Service {
 		stuckAfter:    cfg.StuckAfter,
 		confirmWindow: cfg.ConfirmWindow,
 		notify:        cfg.Notify,
+		observer:      cfg.Observer,
 		inflight:      make(map[int64]int),
 	}
 	if s.log == nil {
@@ -210,6 +221,12 @@ func (s *Service) isInflight(payoutID int64) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.inflight[payoutID] > 0
+}
+
+func (s *Service) observeWebhook(typ, outcome string) {
+	if s.observer != nil {
+		s.observer.Webhook(typ, outcome)
+	}
 }
 
 // errCrashed is what the workflow returns when a test's crash hook stopped it.

@@ -39,6 +39,9 @@ type Config struct {
 	Project    string          // sent as X-PARTNER-PROJECT
 	PrivateKey *rsa.PrivateKey // partner key that signs requests
 	HTTPClient *http.Client    // optional; the default has explicit timeouts and does not follow redirects
+	// Observe, when set, hears every call: its method, its outcome
+	// (Outcome) and how long it took. For metrics.
+	Observe func(method, outcome string, elapsed time.Duration)
 }
 
 // Client calls the provider. It is safe for concurrent use.
@@ -47,6 +50,7 @@ type Client struct {
 	project string
 	key     *rsa.PrivateKey
 	hc      *http.Client
+	observe func(method, outcome string, elapsed time.Duration)
 }
 
 // New returns a client for cfg.
@@ -60,6 +64,7 @@ func New(cfg Config) *Client {
 		project: cfg.Project,
 		key:     cfg.PrivateKey,
 		hc:      hc,
+		observe: cfg.Observe,
 	}
 }
 
@@ -232,6 +237,32 @@ type reply interface{ check() error }
 // methods (status, token/info, wallet/balance) the distinction does not
 // matter: the caller simply asks again.
 func (c *Client) call(ctx context.Context, method string, req any, idempotencyKey string, out reply) error {
+	start := time.Now()
+	err := c.send(ctx, method, req, idempotencyKey, out)
+	if c.observe != nil {
+		c.observe(method, Outcome(err), time.Since(start))
+	}
+	return err
+}
+
+// Outcome names what a call's error says happened: "ok", "refused" (the
+// provider said no), "unknown" (it may have happened), or "error" (a local
+// failure: the request was never sent).
+func Outcome(err error) string {
+	var pe *Error
+	var ue *UnknownOutcomeError
+	switch {
+	case err == nil:
+		return "ok"
+	case errors.As(err, &pe):
+		return "refused"
+	case errors.As(err, &ue):
+		return "unknown"
+	}
+	return "error"
+}
+
+func (c *Client) send(ctx context.Context, method string, req any, idempotencyKey string, out reply) error {
 	// Marshal once; the signature covers exactly these bytes and these bytes
 	// go on the wire.
 	body, err := json.Marshal(req)
