@@ -3,6 +3,8 @@ package store
 import (
 	"context"
 	"errors"
+	"path"
+	"slices"
 	"strconv"
 	"sync"
 	"testing"
@@ -203,5 +205,25 @@ func TestWebhookStoredOnceAcrossInstances(t *testing.T) {
 	wg.Wait()
 	if fresh != 1 {
 		t.Errorf("stored as new %d times; want 1", fresh)
+	}
+}
+
+// TestEveryMigrationHasAPostgresTwin: a migration written for one engine
+// only would leave the other's schema behind.
+func TestEveryMigrationHasAPostgresTwin(t *testing.T) {
+	base := func(d dialect) []string {
+		names, err := migrationNames(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, n := range names {
+			out = append(out, path.Base(n))
+		}
+		return out
+	}
+	sqlite, postgres := base(dialect{}), base(dialect{postgres: true})
+	if !slices.Equal(sqlite, postgres) {
+		t.Errorf("migrations differ:\n sqlite   %v\n postgres %v", sqlite, postgres)
 	}
 }
