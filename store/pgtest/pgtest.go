@@ -50,10 +50,14 @@ func DSN(t testing.TB) string {
 
 // Main runs the tests, then stops the cluster if one was started, and exits
 // with the tests' code. Use it as the package's TestMain.
-func Main(m *testing.M) {
+func Main(m *testing.M) { os.Exit(Run(m)) }
+
+// Run runs the tests, then stops the cluster if one was started, and returns
+// the tests' code: for a TestMain that has more to clean up.
+func Run(m *testing.M) int {
 	code := m.Run()
 	stop()
-	os.Exit(code)
+	return code
 }
 
 var (
