@@ -396,7 +396,6 @@ func TestTwoInstancesOnePostgres(t *testing.T) {
 			approve(follower, email, id)
 		}
 	}
-	calls := executedConfirms(t, sbURL)
 	client := partnerClient(t, sbURL, keys)
 	for _, id := range ids {
 		p := waitPayout(id, "succeeded", "failed", "cancelled", "expired", "rejected")
@@ -407,8 +406,7 @@ func TestTwoInstancesOnePostgres(t *testing.T) {
 		if p.State != "succeeded" || sess.Payout() == nil || sess.Payout().Status != smartglocal.PaymentSucceeded {
 			t.Errorf("payout %d: ours %s, the provider's %+v; want both succeeded", id, p.State, sess.Payout())
 		}
-		calls = executedConfirms(t, sbURL)
-		if n := calls[p.ProviderSessionID]; n != 1 {
+		if n := executedConfirms(t, sbURL)[p.ProviderSessionID]; n != 1 {
 			t.Errorf("payout %d: %d session/confirm executed at the provider; want exactly 1", id, n)
 		}
 	}
