@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -46,24 +47,63 @@ func TestUsersAddListAndAuditVerify(t *testing.T) {
 	if err := run(ctx, []string{"audit", "verify"}, getenv, nil, &out, &out); err != nil {
 		t.Fatalf("audit verify on an intact log: %v", err)
 	}
-	if !strings.Contains(out.String(), "intact: 1 entries") {
+	// The switch-over entry of a new log, then the account.
+	if !strings.Contains(out.String(), "intact: 2 entries, keyed from entry 1, matches the checkpoint of entry 2") {
 		t.Errorf("audit verify said %q", out.String())
+	}
+	keyFile := strings.TrimSuffix(db, ".db") + ".key"
+	if fi, err := os.Stat(keyFile); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("secret key file beside the database: %v, %v; want mode 600", fi, err)
 	}
 
 	// Someone with write access edits the log behind the console's back.
+	tamper(t, db, `UPDATE audit_log SET detail = 'nothing happened' WHERE id = 2`)
+	err = run(ctx, []string{"audit", "verify"}, getenv, nil, &out, &out)
+	if err == nil || !strings.Contains(err.Error(), "broken at entry 2") {
+		t.Errorf("audit verify after tampering: %v, want broken at entry 2", err)
+	}
+	// Without the key file there is nothing to verify with, and verify does not make one.
+	os.Rename(keyFile, keyFile+".away")
+	if err := run(ctx, []string{"audit", "verify"}, getenv, nil, &out, &out); err == nil {
+		t.Error("audit verify without the key file succeeded")
+	}
+	if _, err := os.Stat(keyFile); err == nil {
+		t.Error("audit verify created a key file")
+	}
+}
+
+// TestAuditVerifyFindsATruncatedLog: the newest entries deleted (the chain
+// that remains is intact) are found through the checkpoint file.
+func TestAuditVerifyFindsATruncatedLog(t *testing.T) {
+	ctx := context.Background()
+	db := filepath.Join(t.TempDir(), "c.db")
+	getenv := env(map[string]string{"COUNTERSIGN_DB": db})
+	var out bytes.Buffer
+	for _, email := range []string{"ann@example.com", "bob@example.com"} {
+		err := run(ctx, []string{"users", "add", "-email", email, "-name", email, "-role", "maker"}, getenv, strings.NewReader("a long enough password\n"), &out, &out)
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	tamper(t, db, `DROP TRIGGER audit_no_delete`, `DELETE FROM audit_log WHERE id = 3`)
+	err := run(ctx, []string{"audit", "verify"}, getenv, nil, &out, &out)
+	if err == nil || !strings.Contains(err.Error(), "broken at entry 3") || !strings.Contains(err.Error(), "were removed") {
+		t.Errorf("audit verify of a truncated log: %v; want broken at entry 3, removed", err)
+	}
+}
+
+// tamper changes the database file directly, as an intruder would.
+func tamper(t *testing.T, db string, stmts ...string) {
+	t.Helper()
 	raw, err := sql.Open("sqlite", "file:"+db)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, q := range []string{`DROP TRIGGER audit_no_update`, `UPDATE audit_log SET detail = 'nothing happened'`} {
+	defer raw.Close()
+	for _, q := range append([]string{`DROP TRIGGER IF EXISTS audit_no_update`}, stmts...) {
 		if _, err := raw.Exec(q); err != nil {
 			t.Fatal(err)
 		}
-	}
-	raw.Close()
-	err = run(ctx, []string{"audit", "verify"}, getenv, nil, &out, &out)
-	if err == nil || !strings.Contains(err.Error(), "broken at entry 1") {
-		t.Errorf("audit verify after tampering: %v, want broken at entry 1", err)
 	}
 }
 

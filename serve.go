@@ -15,9 +15,11 @@ import (
 	"sync"
 	"time"
 
+	"countersign/audit"
 	"countersign/handlers"
 	"countersign/notify"
 	"countersign/payout"
+	"countersign/secret"
 	"countersign/smartglocal"
 	"countersign/smartglocal/sandbox"
 	"countersign/store"
@@ -33,8 +35,11 @@ type app struct {
 	client  *smartglocal.Client
 	logger  *slog.Logger
 	sandbox *sandbox.Server // nil with a real provider
+	key     *secret.Key
 	closers []func()
 	workers sync.WaitGroup // the background loops, for shutdown
+	// checkpointer writes audit checkpoints beside the key.
+	checkpointer *audit.Checkpointer
 }
 
 func (a *app) Close() {
@@ -53,6 +58,10 @@ func newApp(ctx context.Context, cfg *config, logger *slog.Logger, webhookURL st
 	}
 	a.db = db
 	a.closers = append(a.closers, func() { db.Close() })
+	if err := a.loadKey(ctx, cfg); err != nil {
+		a.Close()
+		return nil, err
+	}
 
 	var client *smartglocal.Client
 	var webhookKey *rsa.PublicKey
@@ -112,9 +121,30 @@ func newApp(ctx context.Context, cfg *config, logger *slog.Logger, webhookURL st
 	return a, nil
 }
 
-// background runs the workers that keep payouts and balances true, and
-// people told, until ctx ends; wait waits for them.
+// loadKey loads the secret key file, creating it on first start, and keys the
+// audit chain with it.
+func (a *app) loadKey(ctx context.Context, cfg *config) error {
+	key, created, err := secret.LoadOrCreate(cfg.SecretKeyFile)
+	if err != nil {
+		return err
+	}
+	if created {
+		a.logger.Warn("created a new secret key file: keep it private and back it up apart from the database; "+
+			"without it second-factor secrets cannot be read and the audit log cannot be verified", "path", cfg.SecretKeyFile)
+	}
+	a.key = key
+	if err := a.db.UseAuditKey(ctx, key.Derive(secret.PurposeAuditChain)); err != nil {
+		return err
+	}
+	a.checkpointer = &audit.Checkpointer{DB: a.db, Key: key, Path: cfg.AuditCheckpointFile, Logger: a.logger}
+	return nil
+}
+
+// background runs the workers that keep payouts and balances true, people
+// told and the audit log's checkpoints written, until ctx ends; wait waits
+// for them.
 func (a *app) background(ctx context.Context, cfg *config) {
+	a.workers.Go(func() { a.checkpointer.Run(ctx) })
 	a.workers.Go(func() { a.payouts.RunReconciler(ctx, cfg.ReconcileInterval) })
 	a.workers.Go(func() { payout.PollBalance(ctx, a.db, a.client, cfg.BalanceInterval, a.logger) })
 	a.workers.Go(func() { a.sweepSessions(ctx, cfg) })
@@ -253,6 +283,12 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	if err := a.wait(shutdownCtx); err != nil {
 		logger.Error("shutdown", "err", err)
+		serveErr = errors.Join(serveErr, err)
+	}
+	// The last checkpoint covers everything the requests, workers and
+	// provider calls just finished wrote.
+	if err := a.checkpointer.WriteNow(context.WithoutCancel(ctx)); err != nil {
+		logger.Error("audit checkpoint at shutdown", "err", err)
 		serveErr = errors.Join(serveErr, err)
 	}
 	return serveErr

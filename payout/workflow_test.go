@@ -81,8 +81,8 @@ func TestHappyPathTypedCard(t *testing.T) {
 	if !slices.Equal(keys, wantKeys) {
 		t.Errorf("idempotency keys %v; want %v", keys, wantKeys)
 	}
-	if n, brk, err := e.db.VerifyAudit(ctx); err != nil || brk != nil || n == 0 {
-		t.Errorf("VerifyAudit = %d, %v, %v", n, brk, err)
+	if c, err := e.db.VerifyAudit(ctx, nil, 0); err != nil || c.Break != nil || c.Checked == 0 {
+		t.Errorf("VerifyAudit = %+v, %v", c, err)
 	}
 }
 
