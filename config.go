@@ -14,17 +14,18 @@ import (
 
 // config is the console's configuration: each flag also reads an environment variable.
 type config struct {
-	Addr string
-	DB   string
+	Addr            string
+	DB              string
+	PublicURL       string
+	TrustedProxies  []*net.IPNet
+	IdleTimeout     time.Duration
+	SessionLifetime time.Duration
+
 	// SecretKeyFile holds the key for second-factor secrets and the audit
 	// chain; AuditCheckpointFile is where audit checkpoints go. Both default
 	// to files beside the database.
 	SecretKeyFile       string
 	AuditCheckpointFile string
-	PublicURL           string
-	TrustedProxies      []*net.IPNet
-	IdleTimeout         time.Duration
-	SessionLifetime     time.Duration
 
 	ProviderURL    string // "" runs the embedded sandbox
 	Project        string

@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"countersign/admin"
 	"countersign/audit"
 	"countersign/handlers"
 	"countersign/notify"
@@ -22,6 +23,7 @@ import (
 	"countersign/secret"
 	"countersign/smartglocal"
 	"countersign/smartglocal/sandbox"
+	"countersign/stepup"
 	"countersign/store"
 )
 
@@ -32,6 +34,8 @@ type app struct {
 	db      *store.DB
 	payouts *payout.Service
 	notify  *notify.Service
+	admin   *admin.Service
+	stepup  *stepup.Service
 	client  *smartglocal.Client
 	logger  *slog.Logger
 	sandbox *sandbox.Server // nil with a real provider
@@ -62,6 +66,7 @@ func newApp(ctx context.Context, cfg *config, logger *slog.Logger, webhookURL st
 		a.Close()
 		return nil, err
 	}
+	a.admin, a.stepup = admin.New(db, logger), stepup.New(db, a.key, logger)
 
 	var client *smartglocal.Client
 	var webhookKey *rsa.PublicKey
@@ -74,7 +79,7 @@ func newApp(ctx context.Context, cfg *config, logger *slog.Logger, webhookURL st
 			a.Close()
 			return nil, err
 		}
-		if err := ensureDemoAccounts(ctx, db, stdoutLogger(logger)); err != nil {
+		if err := ensureDemoAccounts(ctx, db, a.admin, a.stepup, stdoutLogger(logger)); err != nil {
 			a.Close()
 			return nil, err
 		}
@@ -115,7 +120,7 @@ func newApp(ctx context.Context, cfg *config, logger *slog.Logger, webhookURL st
 			return nil, err
 		}
 	}
-	hcfg.Payouts, hcfg.Provider, hcfg.Notify = a.payouts, client, a.notify
+	hcfg.Payouts, hcfg.Provider, hcfg.Notify, hcfg.Admin, hcfg.StepUp = a.payouts, client, a.notify, a.admin, a.stepup
 	a.client = client
 	a.handler = handlers.New(hcfg)
 	return a, nil

@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"countersign/stepup"
 )
 
 var binary string // built once in TestMain
@@ -208,6 +210,26 @@ func screenshot(t *testing.T, ctx context.Context, name string) {
 	if err := os.WriteFile(path, png, 0o644); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// demoSecrets are the published second-factor secrets of the sandbox's demo
+// approvers and admins.
+var demoSecrets = map[string]string{
+	"approver1@example.com": "APPROVERONEDEMOSECRETCOUNTERSIGN",
+	"approver2@example.com": "APPROVERTWODEMOSECRETCOUNTERSIGN",
+	"admin@example.com":     "ADMINONEDEMOSECRETCOUNTERSIGNAAA",
+	"admin2@example.com":    "ADMINTWODEMOSECRETCOUNTERSIGNAAA",
+}
+
+// typeCode types email's current second-factor code into the field at css,
+// as the person would read it from their app.
+func typeCode(t *testing.T, ctx context.Context, email, css string) {
+	t.Helper()
+	code, err := stepup.Code(demoSecrets[email], time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	run(t, ctx, chromedp.SendKeys(chromedp.CSS(css), code))
 }
 
 var demoPasswords = map[string]string{

@@ -90,6 +90,9 @@ func TestMoneyJourney(t *testing.T) {
 	run(t, approver,
 		chromedp.Navigate(recipientURL),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="verify-card"]`)),
+	)
+	typeCode(t, approver, "approver1@example.com", `[data-testid="card-row"] [data-testid="otp"]`)
+	run(t, approver,
 		chromedp.Click(chromedp.CSS(`[data-testid="verify-card"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="card-row"][data-verified="true"]`)),
 	)
@@ -127,7 +130,7 @@ func TestMoneyJourney(t *testing.T) {
 	if after := available(t, maker, c.URL+"/", "USD"); after != before-1234 {
 		t.Errorf("available after submitting: %d, want %d", after, before-1234)
 	}
-	approve(t, approver, payoutURL)
+	approve(t, approver, payoutURL, "approver1@example.com")
 	waitState(t, approver, payoutURL, "succeeded")
 	run(t, maker,
 		chromedp.Navigate(c.URL+"/"),

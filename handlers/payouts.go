@@ -33,6 +33,39 @@ func actor(c echo.Context) payout.Actor {
 	return payout.Actor{UserID: u.ID, Email: u.Email, Roles: userRoles(u), IP: c.RealIP()}
 }
 
+// decide runs a decision (do) as the signed-in person with the proof of
+// their second factor: the code in the form's otp field, or this session's
+// open step-up window, which a correct code opens and the session keeps. The
+// service checks who may decide before it asks for the proof, so a person
+// who may not decide hears that first; one who may, but gave no good code,
+// hears what was wrong with it (missing, wrong, used, locked, not set up).
+func (a *app) decide(c echo.Context, do func(act payout.Actor) error) error {
+	act := actor(c)
+	sess := current(c).session
+	var since time.Time
+	if at, ok := sess.Values[keyStepUpAt].(int64); ok {
+		since = time.Unix(0, at).UTC()
+	}
+	proof, stepErr := a.StepUp.Prove(c.Request().Context(), currentUser(c), since, c.FormValue("otp"), c.RealIP())
+	switch {
+	case stepErr != nil && !refused(stepErr):
+		return stepErr
+	case stepErr == nil:
+		act.StepUp = proof
+		if at := proof.At(); !at.IsZero() && !at.Equal(since) {
+			sess.Values[keyStepUpAt] = at.UnixNano()
+			if err := sess.Save(c.Request(), c.Response()); err != nil {
+				return err
+			}
+		}
+	}
+	err := do(act)
+	if stepErr != nil && errors.Is(err, payout.ErrStepUp) {
+		return stepErr
+	}
+	return err
+}
+
 // payoutFromPath loads the payout named by :id; the store answers NotFound
 // when there is none.
 func (a *app) payoutFromPath(c echo.Context) (*store.Payout, error) {
@@ -257,7 +290,11 @@ func (a *app) approvePayout(c echo.Context) error {
 		return err
 	}
 	version, _ := strconv.ParseInt(c.FormValue("version"), 10, 64)
-	approved, err := a.Payouts.Approve(c.Request().Context(), actor(c), p.ID, version)
+	var approved *store.Payout
+	err = a.decide(c, func(act payout.Actor) (err error) {
+		approved, err = a.Payouts.Approve(c.Request().Context(), act, p.ID, version)
+		return err
+	})
 	if refused(err) {
 		return a.renderPayout(c, statusOf(err), p, decisionForm{refused: err})
 	}
@@ -289,7 +326,11 @@ func (a *app) cancelPayout(c echo.Context) error {
 	}
 	version, _ := strconv.ParseInt(c.FormValue("version"), 10, 64)
 	reason := c.FormValue("reason")
-	updated, err := a.Payouts.Cancel(c.Request().Context(), actor(c), p.ID, version, reason)
+	var updated *store.Payout
+	err = a.decide(c, func(act payout.Actor) (err error) {
+		updated, err = a.Payouts.Cancel(c.Request().Context(), act, p.ID, version, reason)
+		return err
+	})
 	if refused(err) {
 		return a.renderPayout(c, statusOf(err), p, decisionForm{reason: reason, refused: err})
 	}

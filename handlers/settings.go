@@ -1,6 +1,8 @@
 package handlers
 
 import (
+	"errors"
+	"fmt"
 	"maps"
 	"net/http"
 	"slices"
@@ -8,6 +10,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"countersign/admin"
 	"countersign/fail"
 	"countersign/payout"
 	"countersign/views"
@@ -146,30 +149,23 @@ func (a *app) saveSettings(c echo.Context) error {
 	if len(errs) > 0 {
 		return a.renderSettings(c, http.StatusUnprocessableEntity, rows, errs)
 	}
-	ctx := c.Request().Context()
-	oldPolicy, err := a.Payouts.Policy(ctx)
+	res, err := a.Admin.ChangeSettings(c.Request().Context(), actor(c), admin.Settings{Thresholds: thresholds, LowLevels: levels})
+	var fe *fail.FieldError
+	if errors.As(err, &fe) {
+		maps.Copy(errs, fe.Fields)
+		return a.renderSettings(c, http.StatusUnprocessableEntity, rows, errs)
+	}
 	if err != nil {
 		return err
-	}
-	oldLevels, err := a.Payouts.LowBalanceLevels(ctx)
-	if err != nil {
-		return err
-	}
-	changed := false
-	if !maps.Equal(oldPolicy.Thresholds, thresholds) {
-		if err := a.Payouts.SetPolicy(ctx, actor(c), payout.Policy{Thresholds: thresholds}); err != nil {
-			return err
-		}
-		changed = true
-	}
-	if !maps.Equal(oldLevels, levels) {
-		if err := a.Payouts.SetLowBalanceLevels(ctx, actor(c), levels); err != nil {
-			return err
-		}
-		changed = true
 	}
 	msg := "Nothing changed."
-	if changed {
+	switch {
+	case len(res.Pending) > 0:
+		msg = fmt.Sprintf("%d change(s) wait for another admin's approval at /admin/changes.", len(res.Pending))
+		if len(res.Applied) > 0 {
+			msg = "Stricter settings saved; " + msg
+		}
+	case len(res.Applied) > 0:
 		msg = "Settings saved."
 	}
 	if err := flash(c, "ok", msg); err != nil {

@@ -14,6 +14,7 @@ import (
 	"countersign/fail"
 	"countersign/notify"
 	"countersign/smartglocal"
+	"countersign/stepup"
 	"countersign/store"
 )
 
@@ -99,6 +100,9 @@ type Actor struct {
 	Email  string
 	Roles  []Role
 	IP     string
+	// StepUp proves the person's second factor for a decision (approve,
+	// cancel, verify a card); without it, decisions are refused.
+	StepUp stepup.Proof
 }
 
 // The actors of steps no person took.

@@ -24,6 +24,7 @@ import (
 	"github.com/pquerna/otp"
 	"github.com/pquerna/otp/totp"
 
+	"countersign/fail"
 	"countersign/secret"
 	"countersign/store"
 )
@@ -46,29 +47,16 @@ const (
 // Issuer names the console in authenticator apps.
 const Issuer = "Countersign"
 
-// Error is a refusal a person may read. Code is stable, for the audit log.
-type Error struct {
-	Code    string
-	Message string
-}
-
-func (e *Error) Error() string { return e.Message }
-
-// Is reports whether target is an *Error with the same Code.
-func (e *Error) Is(target error) bool {
-	t, ok := target.(*Error)
-	return ok && t.Code == e.Code
-}
-
-// The refusals of a proof or an enrolment.
+// The refusals of a proof or an enrolment. A code is a form field (Invalid);
+// a lockout is TooMany; someone who must enrol first is Forbidden.
 var (
-	ErrMustEnrol    = &Error{"second_factor_not_enrolled", "Set up your second factor on your account page before deciding anything."}
-	ErrCodeRequired = &Error{"second_factor_required", "Enter the 6-digit code from your authenticator app."}
-	ErrWrongCode    = &Error{"second_factor_wrong", "That code is not right. Enter the current code from your authenticator app."}
-	ErrReplayed     = &Error{"second_factor_replayed", "That code was already used. Wait for the next code and enter it."}
-	ErrLocked       = &Error{"second_factor_locked", "Too many wrong codes: deciding is locked for 15 minutes."}
-	ErrEnrolled     = &Error{"second_factor_enrolled", "Your second factor is already set up. To use another device, ask an admin to reset it."}
-	ErrNoEnrolment  = &Error{"second_factor_no_enrolment", "Start setting up your second factor again: this set-up expired."}
+	ErrMustEnrol    = fail.New(fail.Forbidden, "second_factor_not_enrolled", "Set up your second factor on your account page before deciding anything.")
+	ErrCodeRequired = fail.New(fail.Invalid, "second_factor_required", "Enter the 6-digit code from your authenticator app.")
+	ErrWrongCode    = fail.New(fail.Invalid, "second_factor_wrong", "That code is not right. Enter the current code from your authenticator app.")
+	ErrReplayed     = fail.New(fail.Invalid, "second_factor_replayed", "That code was already used. Wait for the next code and enter it.")
+	ErrLocked       = fail.New(fail.TooMany, "second_factor_locked", "Too many wrong codes: deciding is locked for 15 minutes.")
+	ErrEnrolled     = fail.New(fail.Conflict, "second_factor_enrolled", "Your second factor is already set up. To use another device, ask an admin to reset it.")
+	ErrNoEnrolment  = fail.New(fail.Conflict, "second_factor_no_enrolment", "Start setting up your second factor again: this set-up expired.")
 )
 
 // Service checks second factors. Its clock is the store's.
@@ -218,7 +206,7 @@ func matchStep(secretB32, code string, now time.Time) (int64, bool) {
 // for is refused too, but the attempt stays on record), counts wrong codes
 // towards the lockout, and returns the refusal to show.
 func (s *Service) refuse(ctx context.Context, u *store.User, ip, action string, why error) error {
-	var pe *Error
+	var pe *fail.Error
 	if !errors.As(why, &pe) {
 		return why
 	}
@@ -246,7 +234,7 @@ func (s *Service) refuse(ctx context.Context, u *store.User, ip, action string, 
 }
 
 func lockedUntil(t time.Time) error {
-	return &Error{ErrLocked.Code, "Too many wrong codes: deciding is locked until " + t.UTC().Format("15:04 UTC") + "."}
+	return ErrLocked.With("Too many wrong codes: deciding is locked until " + t.UTC().Format("15:04 UTC") + ".")
 }
 
 func entry(u *store.User, ip, action, outcome, detail string) store.AuditEntry {

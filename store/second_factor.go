@@ -46,7 +46,7 @@ func (t *Tx) SecondFactor(ctx context.Context, userID int64) (*SecondFactor, err
 
 // SetPendingTOTP stores a sealed secret being enrolled, replacing any other.
 func (t *Tx) SetPendingTOTP(ctx context.Context, userID int64, sealed string) error {
-	return t.execOne(ctx, `UPDATE users SET totp_pending = ?, updated_at = ? WHERE id = ?`, sealed, formatTime(t.now), userID)
+	return t.execOne(ctx, "user", `UPDATE users SET totp_pending = ?, updated_at = ? WHERE id = ?`, sealed, formatTime(t.now), userID)
 }
 
 // ConfirmTOTP makes the pending secret the user's second factor, recording
@@ -67,7 +67,7 @@ func (t *Tx) ConfirmTOTP(ctx context.Context, userID, step int64) error {
 // SetTOTP enrols a user with a sealed secret at once (the sandbox's demo
 // accounts, whose secrets are published).
 func (t *Tx) SetTOTP(ctx context.Context, userID int64, sealed string) error {
-	return t.execOne(ctx, `UPDATE users SET totp_secret = ?, totp_pending = '', totp_enrolled_at = ?, totp_failures = 0, totp_locked_until = NULL, updated_at = ? WHERE id = ?`,
+	return t.execOne(ctx, "user", `UPDATE users SET totp_secret = ?, totp_pending = '', totp_enrolled_at = ?, totp_failures = 0, totp_locked_until = NULL, updated_at = ? WHERE id = ?`,
 		sealed, formatTime(t.now), formatTime(t.now), userID)
 }
 
@@ -101,18 +101,6 @@ func (t *Tx) RecordTOTPFailure(ctx context.Context, userID int64, maxFailures in
 
 // ResetTOTP removes a user's second factor: they must enrol again.
 func (t *Tx) ResetTOTP(ctx context.Context, userID int64) error {
-	return t.execOne(ctx, `UPDATE users SET totp_secret = '', totp_pending = '', totp_enrolled_at = NULL, totp_failures = 0, totp_locked_until = NULL,
+	return t.execOne(ctx, "user", `UPDATE users SET totp_secret = '', totp_pending = '', totp_enrolled_at = NULL, totp_failures = 0, totp_locked_until = NULL,
 		updated_at = ? WHERE id = ?`, formatTime(t.now), userID)
-}
-
-// execOne runs a statement that must change exactly one row.
-func (t *Tx) execOne(ctx context.Context, query string, args ...any) error {
-	res, err := t.tx.ExecContext(ctx, query, args...)
-	if err != nil {
-		return err
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return ErrNotFound
-	}
-	return nil
 }
