@@ -11,6 +11,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"countersign/admin"
 	"countersign/audit"
 	"countersign/password"
 	"countersign/payout"
@@ -107,12 +108,11 @@ func addUser(ctx context.Context, args []string, getenv func(string) string, std
 		return err
 	}
 	defer db.Close()
-	u := &store.User{Email: *email, Name: *name, Roles: roles, Active: true, PasswordHash: password.Hash(pw)}
-	if err := db.CreateUser(ctx, u); err != nil {
-		return err
-	}
-	if err := db.Audit(ctx, store.AuditEntry{Actor: "cli", Action: "user.create", ObjectType: "user", ObjectID: fmt.Sprint(u.ID), Outcome: "ok",
-		Detail: u.Email + " roles=" + strings.Join(u.Roles, ",")}); err != nil {
+	// The operator acts at once: whoever runs commands on the server holds
+	// the database and the key already. The audit log says it was them.
+	u, err := admin.New(db, nil).AddUserAsOperator(ctx, admin.NewUser{Email: *email, Name: *name, Roles: roles},
+		password.Hash(pw), "operator (countersign users add)")
+	if err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "created user %d %s (%s)\n", u.ID, u.Email, strings.Join(u.Roles, ","))

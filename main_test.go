@@ -51,6 +51,17 @@ func TestUsersAddListAndAuditVerify(t *testing.T) {
 	if !strings.Contains(out.String(), "intact: 2 entries, keyed from entry 1, matches the checkpoint of entry 2") {
 		t.Errorf("audit verify said %q", out.String())
 	}
+	// The operator acted at once, and the log says it was them.
+	raw, err := sql.Open("sqlite", "file:"+db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var actor, detail string
+	raw.QueryRow(`SELECT actor, detail FROM audit_log WHERE action = 'user.create'`).Scan(&actor, &detail)
+	raw.Close()
+	if actor != "operator (countersign users add)" || !strings.Contains(detail, "by the server operator") {
+		t.Errorf("users add audited as %q: %q", actor, detail)
+	}
 	keyFile := strings.TrimSuffix(db, ".db") + ".key"
 	if fi, err := os.Stat(keyFile); err != nil || fi.Mode().Perm() != 0o600 {
 		t.Errorf("secret key file beside the database: %v, %v; want mode 600", fi, err)
