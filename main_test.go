@@ -4,11 +4,19 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	_ "modernc.org/sqlite"
 )
@@ -169,3 +177,82 @@ func TestBinaryDoesNotLinkTesting(t *testing.T) {
 		}
 	}
 }
+
+// TestServeKeepsTheKeyAndCheckpointsAtShutdown: the first start creates the
+// secret key file and says where; stopping writes a last checkpoint, so that
+// audit verify afterwards covers every entry the server wrote.
+func TestServeKeepsTheKeyAndCheckpointsAtShutdown(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "c.db")
+	getenv := env(map[string]string{"COUNTERSIGN_DB": db, "COUNTERSIGN_ADDR": "127.0.0.1:0"})
+	ctx, stop := context.WithCancel(context.Background())
+	var stdout, stderr syncBuffer
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, nil, getenv, nil, &stdout, &stderr) }()
+	deadline := time.Now().Add(30 * time.Second)
+	for !strings.Contains(stdout.String(), "listening on") {
+		if time.Now().After(deadline) {
+			t.Fatalf("the server did not start:\n%s", stderr.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	// A failed sign-in writes an entry after the first checkpoint.
+	base := regexp.MustCompile(`listening on (http://\S+)`).FindStringSubmatch(stdout.String())[1]
+	jar, _ := cookiejar.New(nil)
+	client := &http.Client{Jar: jar}
+	resp, err := client.Get(base + "/login")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	csrf := regexp.MustCompile(`name="csrf-token" content="([^"]+)"`).FindSubmatch(page)
+	if csrf == nil {
+		t.Fatal("no CSRF token on the sign-in page")
+	}
+	resp, err = client.PostForm(base+"/login", url.Values{"_csrf": {string(csrf[1])}, "email": {"nobody@example.com"}, "password": {"wrong password"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	stop()
+	if err := <-done; err != nil {
+		t.Fatalf("serve: %v", err)
+	}
+	keyFile := filepath.Join(dir, "c.key")
+	if !strings.Contains(stderr.String(), "created a new secret key file") || !strings.Contains(stderr.String(), keyFile) {
+		t.Errorf("no log line saying where the new key is:\n%s", stderr.String())
+	}
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"audit", "verify"}, getenv, nil, &out, &out); err != nil {
+		t.Fatalf("audit verify after shutdown: %v", err)
+	}
+	// The last entry, the failed sign-in, is covered by the checkpoint
+	// written at shutdown.
+	raw, err := sql.Open("sqlite", "file:"+db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	var last int
+	var action string
+	raw.QueryRow(`SELECT id, action FROM audit_log ORDER BY id DESC LIMIT 1`).Scan(&last, &action)
+	if action != "login.failed" {
+		t.Fatalf("last entry %q; want the failed sign-in", action)
+	}
+	if want := fmt.Sprintf("matches the checkpoint of entry %d ", last); last < 2 || !strings.Contains(out.String(), want) {
+		t.Errorf("audit verify said %q; want %q", out.String(), want)
+	}
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
