@@ -115,7 +115,6 @@ var (
 var (
 	ErrVersionChanged = fail.New(fail.Conflict, "version_changed", "This payout changed since you opened it. Review it again.")
 	ErrPayoutNotFound = fail.New(fail.NotFound, "not_found", "There is no such payout.")
-	ErrNotAdmin       = fail.New(fail.Forbidden, "not_admin", "Only admins can change the approval policy.")
 )
 
 // Audit outcomes of webhook entries, besides "ok".
