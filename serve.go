@@ -71,7 +71,7 @@ func newApp(ctx context.Context, cfg *config, logger *slog.Logger, webhookURL st
 	var client *smartglocal.Client
 	var webhookKey *rsa.PublicKey
 	hcfg := handlers.Config{DB: db, Logger: logger, IdleTimeout: cfg.IdleTimeout, AbsoluteTimeout: cfg.SessionLifetime,
-		SecureCookies: strings.HasPrefix(cfg.PublicURL, "https://"), TrustedProxies: cfg.TrustedProxies,
+		SecureCookies: strings.HasPrefix(cfg.PublicURL, "https://"), PublicURL: cfg.PublicURL, TrustedProxies: cfg.TrustedProxies,
 		BalanceStaleAfter: cfg.BalanceStaleAfter}
 	if cfg.ProviderURL == "" {
 		client, webhookKey, err = a.startSandbox(cfg, logger, webhookURL)

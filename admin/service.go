@@ -51,7 +51,7 @@ var (
 	ErrStale            = fail.New(fail.Conflict, "change_stale", "What this change would replace has changed since it was proposed: reject it and propose it again.")
 	ErrReasonRequired   = fail.New(fail.Invalid, "reason_required", "Say why you reject this change.")
 	ErrReasonTooLong    = fail.New(fail.Invalid, "reason_too_long", "Keep the reason to 500 characters or fewer.")
-	ErrSelfLockout      = fail.New(fail.Forbidden, "self_lockout", "You cannot remove your own admin role or deactivate yourself; ask another admin.")
+	ErrSelfLockout      = fail.New(fail.Invalid, "self_lockout", "You cannot remove your own admin role or deactivate yourself; ask another admin.")
 	ErrNothingToPropose = fail.New(fail.Internal, "nothing_changed", "Nothing changed.")
 	ErrEmailTaken       = store.ErrEmailTaken
 )

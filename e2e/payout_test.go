@@ -107,6 +107,7 @@ func TestFourEyesJourney(t *testing.T) {
 	// Someone who is both maker and approver cannot approve what they prepared.
 	dual := newBrowser(t)
 	login(t, dual, c.URL, "dual@example.com", demoPasswords["maker@example.com"])
+	enrol(t, dual, c.URL) // an approver sets up a second factor before anything else
 	own := preparePayout(t, dual, c.URL, "Self Dealing", "5.00", "4242424242424242")
 	waitState(t, dual, own, "pending_approval")
 	blocked := textOf(t, dual, `[data-testid="approve-blocked"]`)

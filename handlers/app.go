@@ -32,6 +32,9 @@ type Config struct {
 	IdleTimeout     time.Duration // default 15 minutes
 	AbsoluteTimeout time.Duration // default 8 hours
 	SecureCookies   bool          // set when served over HTTPS
+	// PublicURL is the console's address as people reach it, for the links
+	// it hands out; "" uses the address a request came to.
+	PublicURL string
 	// TrustedProxies are the networks whose X-Forwarded-For is believed; empty
 	// means the client address is the TCP peer.
 	TrustedProxies []*net.IPNet

@@ -33,39 +33,6 @@ func actor(c echo.Context) payout.Actor {
 	return payout.Actor{UserID: u.ID, Email: u.Email, Roles: userRoles(u), IP: c.RealIP()}
 }
 
-// decide runs a decision (do) as the signed-in person with the proof of
-// their second factor: the code in the form's otp field, or this session's
-// open step-up window, which a correct code opens and the session keeps. The
-// service checks who may decide before it asks for the proof, so a person
-// who may not decide hears that first; one who may, but gave no good code,
-// hears what was wrong with it (missing, wrong, used, locked, not set up).
-func (a *app) decide(c echo.Context, do func(act payout.Actor) error) error {
-	act := actor(c)
-	sess := current(c).session
-	var since time.Time
-	if at, ok := sess.Values[keyStepUpAt].(int64); ok {
-		since = time.Unix(0, at).UTC()
-	}
-	proof, stepErr := a.StepUp.Prove(c.Request().Context(), currentUser(c), since, c.FormValue("otp"), c.RealIP())
-	switch {
-	case stepErr != nil && !refused(stepErr):
-		return stepErr
-	case stepErr == nil:
-		act.StepUp = proof
-		if at := proof.At(); !at.IsZero() && !at.Equal(since) {
-			sess.Values[keyStepUpAt] = at.UnixNano()
-			if err := sess.Save(c.Request(), c.Response()); err != nil {
-				return err
-			}
-		}
-	}
-	err := do(act)
-	if stepErr != nil && errors.Is(err, payout.ErrStepUp) {
-		return stepErr
-	}
-	return err
-}
-
 // payoutFromPath loads the payout named by :id; the store answers NotFound
 // when there is none.
 func (a *app) payoutFromPath(c echo.Context) (*store.Payout, error) {
@@ -236,10 +203,6 @@ func (a *app) payoutView(c echo.Context, p *store.Payout) (views.PayoutView, err
 	if err != nil {
 		return views.PayoutView{}, err
 	}
-	policy, err := a.policy(c)
-	if err != nil {
-		return views.PayoutView{}, err
-	}
 	now := a.Now()
 	v := views.PayoutView{
 		ID: p.ID, Href: "/payouts/" + itoa(p.ID), Version: p.Version, State: p.State,
@@ -247,19 +210,36 @@ func (a *app) payoutView(c echo.Context, p *store.Payout) (views.PayoutView, err
 		Amount: payout.FormatAmount(p.Amount, p.Currency), Currency: p.Currency, FullName: p.FullName,
 		Card: card.Label(p.CardBrand, p.CardLast4), Maker: p.MakerName, CreatedAt: views.FormatTime(p.CreatedAt),
 		CustomerReference: p.CustomerReference, Note: p.Note, Purpose: p.Purpose, FailureReason: p.FailureReason,
-		CancelReason: p.CancelReason, SessionID: p.ProviderSessionID, ApprovalsNeeded: policy.Required(p.Currency, p.Amount),
+		CancelReason: p.CancelReason, SessionID: p.ProviderSessionID,
 	}
-	// While a payout waits, only approvals of its current version count; once
-	// it has moved on, every approval it ever had is history worth showing.
+	// While a payout waits, only approvals of its current version by
+	// approvers who still are ones count (payout.Counts); once it has moved
+	// on, every approval it ever had is history worth showing.
 	waiting := payout.State(p.State) == payout.StatePendingApproval
 	var current []int64
 	for _, ap := range approvals {
-		if !waiting || ap.Version == p.Version {
+		switch {
+		case !waiting:
+			v.Approvals = append(v.Approvals, ap.UserName+", "+views.FormatTime(ap.At))
+		case ap.Version != p.Version:
+		case payout.Counts(ap):
 			current = append(current, ap.UserID)
 			v.Approvals = append(v.Approvals, ap.UserName+", "+views.FormatTime(ap.At))
+		default:
+			v.Approvals = append(v.Approvals, ap.UserName+", "+views.FormatTime(ap.At)+": no longer counts (no longer an active approver)")
 		}
 	}
 	v.ApprovalsHave = len(current)
+	if waiting {
+		need, err := a.Payouts.Requirement(ctx, p)
+		if err != nil {
+			return v, err
+		}
+		v.ApprovalsNeeded, v.NeedReason = need.Count, need.Reason
+	} else {
+		// What a finished payout needed is in its timeline; here, what it had.
+		v.ApprovalsHave, v.ApprovalsNeeded = len(v.Approvals), len(v.Approvals)
+	}
 	if !p.DeadlineAt.IsZero() && !payout.State(p.State).Final() {
 		v.Deadline = views.FormatTime(p.DeadlineAt)
 		left := p.DeadlineAt.Sub(now)
@@ -396,20 +376,4 @@ func ago(now, t time.Time) string {
 	default:
 		return fmt.Sprintf("%.0f h ago", d.Hours())
 	}
-}
-
-const policyKey = "countersign.policy"
-
-// policy reads the approval policy once per request: the queue builds a view
-// of every waiting payout with it.
-func (a *app) policy(c echo.Context) (payout.Policy, error) {
-	if p, ok := c.Get(policyKey).(payout.Policy); ok {
-		return p, nil
-	}
-	p, err := a.Payouts.Policy(c.Request().Context())
-	if err != nil {
-		return p, err
-	}
-	c.Set(policyKey, p)
-	return p, nil
 }

@@ -160,6 +160,7 @@ type AuditFilter struct {
 	ObjectID   string
 	From, To   time.Time
 	BeforeID   int64 // keyset pagination: entries older than this id
+	AfterID    int64 // and, oldest first, newer than this id
 	Limit      int
 	Ascending  bool // oldest first (a payout's timeline)
 }
@@ -189,6 +190,9 @@ func (d *DB) AuditEntries(ctx context.Context, f AuditFilter) ([]AuditEntry, err
 	if f.BeforeID > 0 {
 		where, args = append(where, `id < ?`), append(args, f.BeforeID)
 	}
+	if f.AfterID > 0 {
+		where, args = append(where, `id > ?`), append(args, f.AfterID)
+	}
 	q := `SELECT ` + auditColumns + ` FROM audit_log`
 	if len(where) > 0 {
 		q += ` WHERE ` + strings.Join(where, ` AND `)
@@ -215,6 +219,28 @@ func (d *DB) AuditEntries(ctx context.Context, f AuditFilter) ([]AuditEntry, err
 		out = append(out, e)
 	}
 	return out, rows.Err()
+}
+
+// EachAuditEntry calls fn with every entry f matches, oldest first, reading
+// them a page at a time: an export of the whole log never holds it in memory
+// or keeps one query open while the client reads slowly.
+func (d *DB) EachAuditEntry(ctx context.Context, f AuditFilter, fn func(AuditEntry) error) error {
+	f.Ascending, f.BeforeID, f.Limit = true, 0, 1000
+	for {
+		page, err := d.AuditEntries(ctx, f)
+		if err != nil {
+			return err
+		}
+		for _, e := range page {
+			if err := fn(e); err != nil {
+				return err
+			}
+		}
+		if len(page) < f.Limit {
+			return nil
+		}
+		f.AfterID = page[len(page)-1].ID
+	}
 }
 
 // AuditBreak describes the first place where the chain does not hold.

@@ -880,7 +880,7 @@ func RecipientPage(m RecipientModel) templ.Component {
 					if templ_7745c5c3_Err != nil {
 						return templ_7745c5c3_Err
 					}
-					templ_7745c5c3_Err = otpField("otp-card-"+strconv.FormatInt(card.ID, 10)).Render(ctx, templ_7745c5c3_Buffer)
+					templ_7745c5c3_Err = otpField(m.Frame.StepUp, "otp-card-"+strconv.FormatInt(card.ID, 10)).Render(ctx, templ_7745c5c3_Buffer)
 					if templ_7745c5c3_Err != nil {
 						return templ_7745c5c3_Err
 					}
