@@ -49,8 +49,25 @@ func pathID(c echo.Context, name string) int64 {
 	return id
 }
 
+// newPayout shows the form; opened from a recipient's page (?recipient=N) it
+// comes with that recipient's name and their verified card chosen.
 func (a *app) newPayout(c echo.Context) error {
-	return a.renderPayoutForm(c, http.StatusOK, views.PayoutForm{Currency: "USD"})
+	m := views.PayoutForm{Currency: "USD"}
+	if id, err := strconv.ParseInt(c.QueryParam("recipient"), 10, 64); err == nil && id > 0 {
+		r, err := a.DB.RecipientByID(c.Request().Context(), id)
+		if err != nil {
+			return err
+		}
+		m.FullName = r.FullName
+		cards, err := a.cardOptions(c)
+		if err != nil {
+			return err
+		}
+		if len(cards) > 0 {
+			m.CardID = cards[0].ID
+		}
+	}
+	return a.renderPayoutForm(c, http.StatusOK, m)
 }
 
 func (a *app) renderPayoutForm(c echo.Context, status int, m views.PayoutForm) error {
