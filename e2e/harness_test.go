@@ -266,5 +266,6 @@ var demoPasswords = map[string]string{
 	"approver1@example.com": "approver1-demo-password",
 	"approver2@example.com": "approver2-demo-password",
 	"admin@example.com":     "admin-demo-password",
+	"admin2@example.com":    "admin2-demo-password",
 	"auditor@example.com":   "auditor-demo-password",
 }

@@ -111,10 +111,16 @@ func TestMoneyJourney(t *testing.T) {
 	if label != "VISA •••• 4242 · Jolene Journey" {
 		t.Errorf("card option %q", label)
 	}
+	// Opened from the recipient, the form comes with their name and their
+	// verified card chosen: a saved card is paid only to its recipient.
 	cardID := get(t, maker, chromedp.Evaluate[string](`document.querySelector('#card_id option:nth-child(2)').value`))
+	if chosen := get(t, maker, chromedp.Evaluate[string](`document.querySelector('#card_id').value`)); chosen != cardID {
+		t.Errorf("card chosen %q, want %q", chosen, cardID)
+	}
+	if name := get(t, maker, chromedp.Evaluate[string](`document.querySelector('#full_name').value`)); name != "Jolene Journey" {
+		t.Errorf("name %q, want the recipient's", name)
+	}
 	run(t, maker,
-		chromedp.SetValue(chromedp.ID("card_id"), cardID),
-		chromedp.SendKeys(chromedp.ID("full_name"), "Jolene Journey"),
 		chromedp.SendKeys(chromedp.ID("amount"), "12.34"),
 		chromedp.Submit(chromedp.ID("full_name")),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="payout-state"]`)),

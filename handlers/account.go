@@ -62,12 +62,19 @@ func (a *app) enrolmentQR(c echo.Context) error {
 
 // confirmEnrolment finishes setting up the second factor with a code.
 func (a *app) confirmEnrolment(c echo.Context) error {
-	err := a.StepUp.ConfirmEnrolment(c.Request().Context(), currentUser(c), c.FormValue("otp"), c.RealIP())
+	at, err := a.StepUp.ConfirmEnrolment(c.Request().Context(), currentUser(c), c.FormValue("otp"), c.RealIP())
 	if refused(err) && !errors.Is(err, stepup.ErrEnrolled) {
 		return a.renderAccount(c, statusOf(err), views.FieldErrors{"otp": fail.MessageOf(err)})
 	}
 	if err != nil && !errors.Is(err, stepup.ErrEnrolled) {
 		return err
+	}
+	if !at.IsZero() { // the confirming code covers this session's next decisions too
+		sess := current(c).session
+		sess.Values[keyStepUpAt] = at.UnixNano()
+		if err := sess.Save(c.Request(), c.Response()); err != nil {
+			return err
+		}
 	}
 	if err := flash(c, "ok", "Your second factor is set up."); err != nil {
 		return err

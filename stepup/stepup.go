@@ -300,27 +300,30 @@ func enrolment(account, secretB32 string) (Enrolment, error) {
 }
 
 // ConfirmEnrolment finishes setting up u's second factor with a current code
-// from the app. Wrong codes count towards the lockout.
-func (s *Service) ConfirmEnrolment(ctx context.Context, u *store.User, code, ip string) error {
+// from the app. Wrong codes count towards the lockout. The code is used up
+// like any other, so it opens a step-up window as a decision's code would:
+// the person's first decision need not wait for the app's next code. It
+// returns when the window opened.
+func (s *Service) ConfirmEnrolment(ctx context.Context, u *store.User, code, ip string) (time.Time, error) {
 	f, err := s.db.SecondFactor(ctx, u.ID)
 	if err != nil {
-		return err
+		return time.Time{}, err
 	}
 	now := s.db.Now()
 	switch {
 	case f.Enrolled():
-		return ErrEnrolled
+		return time.Time{}, ErrEnrolled
 	case f.Pending == "":
-		return ErrNoEnrolment
+		return time.Time{}, ErrNoEnrolment
 	case f.LockedUntil.After(now):
-		return lockedUntil(f.LockedUntil)
+		return time.Time{}, lockedUntil(f.LockedUntil)
 	}
 	step, err := s.check(ctx, u, f.Pending, code, now)
 	if errors.Is(err, secret.ErrOpen) {
-		return ErrNoEnrolment
+		return time.Time{}, ErrNoEnrolment
 	}
 	if err != nil {
-		return s.refuse(ctx, u, ip, "totp.enrol", err)
+		return time.Time{}, s.refuse(ctx, u, ip, "totp.enrol", err)
 	}
 	err = s.db.InTx(ctx, func(tx *store.Tx) error {
 		if err := tx.ConfirmTOTP(ctx, u.ID, step); errors.Is(err, store.ErrConflict) {
@@ -330,7 +333,10 @@ func (s *Service) ConfirmEnrolment(ctx context.Context, u *store.User, code, ip 
 		}
 		return tx.Audit(ctx, entry(u, ip, "totp.enrol", "ok", "second factor set up"))
 	})
-	return err
+	if err != nil {
+		return time.Time{}, err
+	}
+	return now, nil
 }
 
 // EnrolWithSecret enrols u at once with a known secret: only for the

@@ -65,7 +65,7 @@ func (f *fixture) enrolled(u *store.User) string {
 	if err != nil {
 		f.t.Fatal(err)
 	}
-	if err := f.s.ConfirmEnrolment(context.Background(), u, f.code(e.Secret, 0), "192.0.2.1"); err != nil {
+	if _, err := f.s.ConfirmEnrolment(context.Background(), u, f.code(e.Secret, 0), "192.0.2.1"); err != nil {
 		f.t.Fatalf("ConfirmEnrolment: %v", err)
 	}
 	f.clock.Advance(period * time.Second) // the confirming code is used up
@@ -133,11 +133,20 @@ func TestEnrolment(t *testing.T) {
 	if err != nil || again.Secret != e.Secret {
 		t.Errorf("reloading the page changed the secret: %v", err)
 	}
-	if err := f.s.ConfirmEnrolment(t.Context(), u, wrongCode(f, e.Secret), ""); !errors.Is(err, ErrWrongCode) {
+	if _, err := f.s.ConfirmEnrolment(t.Context(), u, wrongCode(f, e.Secret), ""); !errors.Is(err, ErrWrongCode) {
 		t.Errorf("confirm with a wrong code = %v", err)
 	}
-	if err := f.s.ConfirmEnrolment(t.Context(), u, f.code(e.Secret, 0), ""); err != nil {
+	opened, err := f.s.ConfirmEnrolment(t.Context(), u, f.code(e.Secret, 0), "")
+	if err != nil {
 		t.Fatalf("confirm with the current code: %v", err)
+	}
+	// The confirming code opens a window like a decision's code: the first
+	// decision need not wait for the next code, and the code is used up.
+	if p, err := f.prove(u, opened, ""); err != nil || !p.Covers(u.ID) {
+		t.Errorf("first decision after enrolling, no code: %v", err)
+	}
+	if _, err := f.prove(u, time.Time{}, f.code(e.Secret, 0)); !errors.Is(err, ErrReplayed) {
+		t.Errorf("the confirming code again: %v; want ErrReplayed", err)
 	}
 	if st, _ := f.s.Status(t.Context(), u); !st.Enrolled || st.MustEnrol() {
 		t.Errorf("status after enrolling = %+v", st)
