@@ -110,7 +110,7 @@ func addUser(ctx context.Context, args []string, getenv func(string) string, std
 	defer db.Close()
 	// The operator acts at once: whoever runs commands on the server holds
 	// the database and the key already. The audit log says it was them.
-	u, err := admin.New(db, nil).AddUserAsOperator(ctx, admin.NewUser{Email: *email, Name: *name, Roles: roles},
+	u, err := admin.New(db, nil, nil).AddUserAsOperator(ctx, admin.NewUser{Email: *email, Name: *name, Roles: roles},
 		password.Hash(pw), "operator (countersign users add)")
 	if err != nil {
 		return err

@@ -66,7 +66,14 @@ func newApp(ctx context.Context, cfg *config, logger *slog.Logger, webhookURL st
 		a.Close()
 		return nil, err
 	}
-	a.admin, a.stepup = admin.New(db, logger), stepup.New(db, a.key, logger)
+	// Links in notifications must be absolute: without a public URL, they
+	// point where the console listens.
+	links := cfg.PublicURL
+	if links == "" {
+		links = strings.TrimSuffix(webhookURL, webhookPath)
+	}
+	a.notify = notify.New(notify.Config{DB: db, Email: cfg.Email, Webhook: cfg.NotifyWebhook, PublicURL: links, Logger: logger})
+	a.admin, a.stepup = admin.New(db, logger, a.notify), stepup.New(db, a.key, logger)
 
 	var client *smartglocal.Client
 	var webhookKey *rsa.PublicKey
@@ -105,13 +112,6 @@ func newApp(ctx context.Context, cfg *config, logger *slog.Logger, webhookURL st
 		a.Close()
 		return nil, fmt.Errorf("-max-amount %q: want a whole number of major units", cfg.MaxAmount)
 	}
-	// Links in notifications must be absolute: without a public URL, they
-	// point where the console listens.
-	links := cfg.PublicURL
-	if links == "" {
-		links = strings.TrimSuffix(webhookURL, webhookPath)
-	}
-	a.notify = notify.New(notify.Config{DB: db, Email: cfg.Email, Webhook: cfg.NotifyWebhook, PublicURL: links, Logger: logger})
 	a.payouts = payout.NewService(payout.ServiceConfig{DB: db, Provider: client, WebhookKey: webhookKey, Logger: logger,
 		MaxAmount: maxAmount, StuckAfter: cfg.StuckAfter, CallTimeout: cfg.ProviderTimeout, Notify: a.notify})
 	if cfg.ProviderURL == "" {

@@ -49,7 +49,7 @@ func newFixture(t *testing.T) *fixture {
 	t.Cleanup(func() { db.Close() })
 	db.Now = f.clock.Now
 	key, _ := secret.New(bytes.Repeat([]byte{3}, 32))
-	f.db, f.s, f.stepup = db, New(db, nil), stepup.New(db, key, nil)
+	f.db, f.s, f.stepup = db, New(db, nil, nil), stepup.New(db, key, nil)
 	f.ann = f.actor(f.user("ann@example.com", "Ann", "admin"))
 	f.ben = f.actor(f.user("ben@example.com", "Ben", "admin"))
 	return f

@@ -48,8 +48,9 @@ type factorPolicy struct {
 	WindowSeconds int      `json:"window_seconds"`
 }
 
-// propose records a pending change with its audit entry in tx.
-func propose(ctx context.Context, tx *store.Tx, a Actor, kind Kind, target int64, p payload, summary string) (*store.AdminChange, error) {
+// propose records a pending change in tx, with its audit entry and the
+// notification that tells the other admins it waits for them.
+func (s *Service) propose(ctx context.Context, tx *store.Tx, a Actor, kind Kind, target int64, p payload, summary string) (*store.AdminChange, error) {
 	body, err := json.Marshal(p)
 	if err != nil {
 		return nil, err
@@ -58,8 +59,10 @@ func propose(ctx context.Context, tx *store.Tx, a Actor, kind Kind, target int64
 	if err := tx.CreateAdminChange(ctx, c); err != nil {
 		return nil, err
 	}
-	// A notification to the other admins goes here once the outbox exists.
-	return c, tx.Audit(ctx, entry(a, "change.propose", "change", c.ID, "ok", string(kind)+": "+summary))
+	if err := tx.Audit(ctx, entry(a, "change.propose", "change", c.ID, "ok", string(kind)+": "+summary)); err != nil {
+		return nil, err
+	}
+	return c, s.notify.AdminChangeWaits(ctx, tx, a.UserID, a.Email, summary)
 }
 
 // Approved is what approving a change did. Link is the token of a sign-in

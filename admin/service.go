@@ -17,22 +17,25 @@ import (
 	"time"
 
 	"countersign/fail"
+	"countersign/notify"
 	"countersign/payout"
 	"countersign/store"
 )
 
 // Service administers users and settings.
 type Service struct {
-	db  *store.DB
-	log *slog.Logger
+	db     *store.DB
+	log    *slog.Logger
+	notify *notify.Service // tells the other admins a change waits; nil tells nobody
 }
 
-// New returns a Service over db.
-func New(db *store.DB, logger *slog.Logger) *Service {
+// New returns a Service over db; n (which may be nil) tells the other
+// admins when a change waits for them.
+func New(db *store.DB, logger *slog.Logger, n *notify.Service) *Service {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &Service{db: db, log: logger}
+	return &Service{db: db, log: logger, notify: n}
 }
 
 // Actor is the admin doing something: who they are, from where, and the

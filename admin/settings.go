@@ -87,7 +87,7 @@ func (s *Service) ChangeSettings(ctx context.Context, a Actor, to Settings) (Res
 				}
 				res.Applied = append(res.Applied, words)
 			} else {
-				c, err := propose(ctx, tx, a, KindPolicy, 0, payload{From: oldPolicy, To: newPolicy}, words)
+				c, err := s.propose(ctx, tx, a, KindPolicy, 0, payload{From: oldPolicy, To: newPolicy}, words)
 				if err != nil {
 					return err
 				}
@@ -95,7 +95,7 @@ func (s *Service) ChangeSettings(ctx context.Context, a Actor, to Settings) (Res
 			}
 		}
 		if oldLevels != newLevels {
-			c, err := propose(ctx, tx, a, KindLowBalance, 0, payload{From: oldLevels, To: newLevels},
+			c, err := s.propose(ctx, tx, a, KindLowBalance, 0, payload{From: oldLevels, To: newLevels},
 				fmt.Sprintf("low-balance levels %s → %s", describe(oldLevels), describe(newLevels)))
 			if err != nil {
 				return err
@@ -177,7 +177,7 @@ func (s *Service) ChangeSecondFactorPolicy(ctx context.Context, a Actor, to step
 			res.Applied = append(res.Applied, words)
 			return nil
 		}
-		c, err := propose(ctx, tx, a, KindSecondFactor, 0, payload{FromFactor: factorOf(old), ToFactor: factorOf(to)}, words)
+		c, err := s.propose(ctx, tx, a, KindSecondFactor, 0, payload{FromFactor: factorOf(old), ToFactor: factorOf(to)}, words)
 		if err != nil {
 			return err
 		}

@@ -95,7 +95,7 @@ func (s *Service) ProposeUser(ctx context.Context, a Actor, n NewUser) (*store.A
 			roles = strings.Join(n.Roles, ", ")
 		}
 		var err error
-		c, err = propose(ctx, tx, a, KindCreateUser, 0, payload{Email: n.Email, Name: n.Name, Roles: n.Roles},
+		c, err = s.propose(ctx, tx, a, KindCreateUser, 0, payload{Email: n.Email, Name: n.Name, Roles: n.Roles},
 			fmt.Sprintf("create %s <%s> as %s", n.Name, n.Email, roles))
 		return err
 	})
@@ -175,7 +175,7 @@ func (s *Service) UpdateUser(ctx context.Context, a Actor, userID int64, to Acce
 		}
 		// What grants power, for another admin.
 		if len(added) > 0 {
-			c, err := propose(ctx, tx, a, KindGrantRoles, u.ID, payload{Roles: added},
+			c, err := s.propose(ctx, tx, a, KindGrantRoles, u.ID, payload{Roles: added},
 				fmt.Sprintf("give %s the role(s) %s", userLabel(u), strings.Join(added, ", ")))
 			if err != nil {
 				return err
@@ -183,7 +183,7 @@ func (s *Service) UpdateUser(ctx context.Context, a Actor, userID int64, to Acce
 			res.Pending = append(res.Pending, c)
 		}
 		if !u.Active && to.Active {
-			c, err := propose(ctx, tx, a, KindReactivate, u.ID, payload{}, "reactivate "+userLabel(u))
+			c, err := s.propose(ctx, tx, a, KindReactivate, u.ID, payload{}, "reactivate "+userLabel(u))
 			if err != nil {
 				return err
 			}
@@ -228,7 +228,7 @@ func (s *Service) proposeFor(ctx context.Context, a Actor, userID int64, kind Ki
 		} else if err != nil {
 			return err
 		}
-		c, err = propose(ctx, tx, a, kind, u.ID, payload{}, words+userLabel(u))
+		c, err = s.propose(ctx, tx, a, kind, u.ID, payload{}, words+userLabel(u))
 		return err
 	})
 	if err != nil {

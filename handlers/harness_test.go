@@ -77,7 +77,7 @@ func newHarness(t *testing.T, tweak ...func(*Config)) *harness {
 		t.Fatal(err)
 	}
 	cfg := Config{DB: db, Now: clk.Now, Logger: logger, Payouts: payout.NewService(payout.ServiceConfig{DB: db, Logger: logger}),
-		Admin: admin.New(db, logger), StepUp: stepup.New(db, key, logger)}
+		Admin: admin.New(db, logger, nil), StepUp: stepup.New(db, key, logger)}
 	for _, f := range tweak {
 		f(&cfg)
 	}
