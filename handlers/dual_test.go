@@ -411,6 +411,10 @@ func TestSplittingNeedsTwoApprovalsOverHTTP(t *testing.T) {
 	secondHalf := pendingPayout(t, h, mia, typed("Jane Doe", "999.50"))
 	alex := h.signedIn("alex@example.com")
 	queue := alex.get("/queue").body
+	// The live refresh keeps the code fields of the approve forms.
+	if live := alex.get("/queue/live").body; len(testid(t, live, "otp")) != 2 {
+		t.Errorf("the refreshed queue has %d code fields; want one per approve form", len(testid(t, live, "otp")))
+	}
 	if reasons := testid(t, queue, "need-reason"); len(reasons) != 2 || !strings.Contains(reasons[0]+reasons[1], "1 other payout") {
 		t.Errorf("queue reasons %q; want both halves to say why they need two", reasons)
 	}
