@@ -29,6 +29,7 @@ var wantAccess = map[string]string{
 	"GET /audit.jsonl":               "admin auditor",
 	"POST /admin/users/:id/second-factor/reset": "admin",
 	"GET /admin/changes":                        "admin",
+	"POST /admin/settings/second-factor":        "admin",
 	"POST /admin/changes/:id/approve":           "admin",
 	"POST /admin/changes/:id/reject":            "admin",
 	"POST /admin/changes/:id/withdraw":          "admin",

@@ -599,3 +599,26 @@ func TestSettingsSayACurrencyWithoutThresholdNeedsTwo(t *testing.T) {
 		t.Error("the settings page does not say that no threshold means two approvers")
 	}
 }
+
+// TestSecondFactorPolicyOverHTTP: asking more applies at once; asking less
+// waits for another admin.
+func TestSecondFactorPolicyOverHTTP(t *testing.T) {
+	h := newHarness(t)
+	h.user("ada@example.com", "admin")
+	ada := h.signedIn("ada@example.com")
+	ada.get("/admin/settings")
+	if p := ada.post("/admin/settings/second-factor", url.Values{"role": {"admin", "approver", "maker"}, "window": {"2"}}); p.status != http.StatusSeeOther {
+		t.Fatalf("stricter: %d", p.status)
+	}
+	if pol, _ := h.admin.SecondFactorPolicy(t.Context()); len(pol.Roles) != 3 || pol.Window != 2*time.Minute {
+		t.Errorf("policy after a stricter change: %v", pol)
+	}
+	ada.post("/admin/settings/second-factor", url.Values{"role": {"admin"}, "window": {"30"}})
+	if pol, _ := h.admin.SecondFactorPolicy(t.Context()); len(pol.Roles) != 3 {
+		t.Errorf("a looser policy applied at once: %v", pol)
+	}
+	h.pendingChange()
+	if p := ada.post("/admin/settings/second-factor", url.Values{"role": {"admin"}, "window": {"forever"}}); p.status != http.StatusUnprocessableEntity || !strings.Contains(p.body, "whole number of minutes") {
+		t.Errorf("a bad window: %d", p.status)
+	}
+}

@@ -116,6 +116,7 @@ func (a *app) table() []group {
 			{"POST", "/admin/changes/:id/withdraw", roles(admin), a.withdrawChange, ""},
 			{"GET", "/admin/settings", roles(admin), a.settings, "Settings"},
 			{"POST", "/admin/settings", roles(admin), a.saveSettings, ""},
+			{"POST", "/admin/settings/second-factor", roles(admin), a.saveFactorPolicy, ""},
 		}},
 	}
 }
