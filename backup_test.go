@@ -11,14 +11,17 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"countersign/audit"
+	"countersign/secret"
 	"countersign/store"
 	"countersign/store/pgtest"
 )
 
 // TestBackupUnderWriteLoadAndRestore: a backup taken while the console
 // writes is one consistent instant (every payout with the audit entry of its
-// transaction) and verifies; restore refuses while the database is open,
-// then puts the backup in place and keeps what it replaced.
+// transaction) and verifies, chain and checkpoint; restore refuses while the
+// database is open, then puts the backup in place, keeps what it replaced,
+// and sets aside the checkpoint that is newer than the backup.
 func TestBackupUnderWriteLoadAndRestore(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
@@ -28,6 +31,15 @@ func TestBackupUnderWriteLoadAndRestore(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
+	// Keyed, with checkpoints beside the key, as the server runs.
+	key, _, err := secret.LoadOrCreate(filepath.Join(dir, "countersign.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.UseAuditKey(ctx, key.Derive(secret.PurposeAuditChain)); err != nil {
+		t.Fatal(err)
+	}
+	checkpointer := &audit.Checkpointer{DB: db, Key: key, Path: filepath.Join(dir, "countersign.checkpoint")}
 	u := &store.User{Email: "m@example.com", Name: "M", PasswordHash: "x", Roles: []string{"maker"}, Active: true}
 	if err := db.CreateUser(ctx, u); err != nil {
 		t.Fatal(err)
@@ -36,6 +48,7 @@ func TestBackupUnderWriteLoadAndRestore(t *testing.T) {
 	var stop atomic.Bool
 	var written atomic.Int64
 	var wg sync.WaitGroup
+	defer func() { stop.Store(true); wg.Wait() }()
 	for range 3 {
 		wg.Go(func() {
 			for !stop.Load() {
@@ -55,6 +68,9 @@ func TestBackupUnderWriteLoadAndRestore(t *testing.T) {
 		})
 	}
 	waitFor(t, "writes under way", func() bool { return written.Load() > 20 })
+	if err := checkpointer.WriteNow(ctx); err != nil {
+		t.Fatal(err)
+	}
 	getenv := env(map[string]string{"COUNTERSIGN_DB": path})
 	backups := []string{filepath.Join(dir, "one.db"), filepath.Join(dir, "two.db")}
 	for _, b := range backups {
@@ -68,6 +84,10 @@ func TestBackupUnderWriteLoadAndRestore(t *testing.T) {
 	}
 	stop.Store(true)
 	wg.Wait()
+	// A checkpoint newer than both backups.
+	if err := checkpointer.WriteNow(ctx); err != nil {
+		t.Fatal(err)
+	}
 	if err := run(ctx, []string{"backup", "-o", backups[0]}, getenv, nil, &bytes.Buffer{}, &bytes.Buffer{}); err == nil {
 		t.Error("a backup overwrote an existing file")
 	}
@@ -95,8 +115,8 @@ func TestBackupUnderWriteLoadAndRestore(t *testing.T) {
 	if err := run(ctx, []string{"restore", "-i", backups[1]}, getenv, nil, &out, &out); err != nil {
 		t.Fatalf("restore: %v", err)
 	}
-	if !strings.Contains(out.String(), "kept as "+path+".replaced-") {
-		t.Errorf("restore said %q; want where the replaced database is kept", out.String())
+	if !strings.Contains(out.String(), "kept as "+path+".replaced-") || !strings.Contains(out.String(), "checkpoint is newer than the backup") {
+		t.Errorf("restore said %q; want where the replaced database and the newer checkpoint are kept", out.String())
 	}
 	out.Reset()
 	if err := run(ctx, []string{"audit", "verify"}, getenv, nil, &out, &out); err != nil {
@@ -125,6 +145,9 @@ func TestRestoreRefusesABrokenBackup(t *testing.T) {
 	if err := os.WriteFile(bad, []byte("not a database"), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	if _, _, err := secret.LoadOrCreate(filepath.Join(dir, "countersign.key")); err != nil {
+		t.Fatal(err)
+	}
 	target := filepath.Join(dir, "countersign.db")
 	err := run(ctx, []string{"restore", "-i", bad, "-db", target}, env(nil), nil, &bytes.Buffer{}, &bytes.Buffer{})
 	if err == nil || !strings.Contains(err.Error(), "does not verify") {
@@ -138,7 +161,11 @@ func TestRestoreRefusesABrokenBackup(t *testing.T) {
 // TestBackupRefusesPostgres: PostgreSQL is backed up with its own tools.
 func TestBackupRefusesPostgres(t *testing.T) {
 	url := pgtest.Database(t)
-	err := run(context.Background(), []string{"backup", "-o", filepath.Join(t.TempDir(), "b.db"), "-db", url}, env(nil), nil, &bytes.Buffer{}, &bytes.Buffer{})
+	key := filepath.Join(t.TempDir(), "countersign.key")
+	if _, _, err := secret.LoadOrCreate(key); err != nil {
+		t.Fatal(err)
+	}
+	err := run(context.Background(), []string{"backup", "-o", filepath.Join(t.TempDir(), "b.db"), "-db", url, "-secret-key-file", key}, env(nil), nil, &bytes.Buffer{}, &bytes.Buffer{})
 	if !errors.Is(err, store.ErrNotSQLite) {
 		t.Errorf("backup of PostgreSQL: %v; want ErrNotSQLite", err)
 	}

@@ -49,11 +49,14 @@ func waitState(t *testing.T, ctx context.Context, url, want string) {
 	t.Fatalf("%s: state %q, want %q; page:\n%s", url, got, want, pageText(ctx))
 }
 
-func approve(t *testing.T, ctx context.Context, url string) {
+func approve(t *testing.T, ctx context.Context, url, email string) {
 	t.Helper()
 	run(t, ctx,
 		chromedp.Navigate(url),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="approve"]`)),
+	)
+	typeCode(t, ctx, email, `#otp-approve`)
+	run(t, ctx,
 		chromedp.Click(chromedp.CSS(`[data-testid="approve"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`.flash`)),
 	)
@@ -104,6 +107,7 @@ func TestFourEyesJourney(t *testing.T) {
 	// Someone who is both maker and approver cannot approve what they prepared.
 	dual := newBrowser(t)
 	login(t, dual, c.URL, "dual@example.com", demoPasswords["maker@example.com"])
+	enrol(t, dual, c.URL) // an approver sets up a second factor before anything else
 	own := preparePayout(t, dual, c.URL, "Self Dealing", "5.00", "4242424242424242")
 	waitState(t, dual, own, "pending_approval")
 	blocked := textOf(t, dual, `[data-testid="approve-blocked"]`)
@@ -135,16 +139,16 @@ func TestFourEyesJourney(t *testing.T) {
 	}
 
 	// One approval releases a small payout.
-	approve(t, approver1, small)
+	approve(t, approver1, small, "approver1@example.com")
 	waitState(t, approver1, small, "succeeded")
 
 	// A large one needs a second, different approver.
-	approve(t, approver1, large)
+	approve(t, approver1, large, "approver1@example.com")
 	waitState(t, approver1, large, "pending_approval")
 	if got := textOf(t, approver1, `[data-testid="payout-approvals"]`); !strings.HasPrefix(got, "1 of 2") {
 		t.Errorf("after one approval: %q, want 1 of 2", got)
 	}
-	approve(t, approver2, large)
+	approve(t, approver2, large, "approver2@example.com")
 	waitState(t, approver2, large, "succeeded")
 
 	// Cancel needs a reason; the reason is kept and shown.
@@ -161,7 +165,7 @@ func TestFourEyesJourney(t *testing.T) {
 	}
 
 	// The issuer declines the test card: the payout fails and says why.
-	approve(t, approver2, declined)
+	approve(t, approver2, declined, "approver2@example.com")
 	waitState(t, approver2, declined, "failed")
 	if got := strings.ToLower(textOf(t, approver2, `[data-testid="payout-reason"]`)); !strings.Contains(got, "declined") {
 		t.Errorf("declined payout reason %q", got)

@@ -22,6 +22,17 @@ import (
 const nearDeadline = time.Hour
 
 func (a *app) dashboard(c echo.Context) error {
+	if len(currentUser(c).Roles) == 0 {
+		// Deny by default: an account with no role sees this, and nothing else.
+		f, err := a.frame(c, "No role yet", "/")
+		if err != nil {
+			return err
+		}
+		return render(c, http.StatusOK, views.NoRolePage(f))
+	}
+	if err := a.enrolled(c, currentUser(c)); err != nil {
+		return err
+	}
 	ctx := c.Request().Context()
 	now := a.Now().UTC()
 	m := views.DashboardModel{ChartDays: 7}

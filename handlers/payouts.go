@@ -49,8 +49,25 @@ func pathID(c echo.Context, name string) int64 {
 	return id
 }
 
+// newPayout shows the form; opened from a recipient's page (?recipient=N) it
+// comes with that recipient's name and their verified card chosen.
 func (a *app) newPayout(c echo.Context) error {
-	return a.renderPayoutForm(c, http.StatusOK, views.PayoutForm{Currency: "USD"})
+	m := views.PayoutForm{Currency: "USD"}
+	if id, err := strconv.ParseInt(c.QueryParam("recipient"), 10, 64); err == nil && id > 0 {
+		r, err := a.DB.RecipientByID(c.Request().Context(), id)
+		if err != nil {
+			return err
+		}
+		m.FullName = r.FullName
+		cards, err := a.cardOptions(c)
+		if err != nil {
+			return err
+		}
+		if len(cards) > 0 {
+			m.CardID = cards[0].ID
+		}
+	}
+	return a.renderPayoutForm(c, http.StatusOK, m)
 }
 
 func (a *app) renderPayoutForm(c echo.Context, status int, m views.PayoutForm) error {
@@ -203,10 +220,6 @@ func (a *app) payoutView(c echo.Context, p *store.Payout) (views.PayoutView, err
 	if err != nil {
 		return views.PayoutView{}, err
 	}
-	policy, err := a.policy(c)
-	if err != nil {
-		return views.PayoutView{}, err
-	}
 	now := a.Now()
 	v := views.PayoutView{
 		ID: p.ID, Href: "/payouts/" + itoa(p.ID), Version: p.Version, State: p.State,
@@ -214,19 +227,36 @@ func (a *app) payoutView(c echo.Context, p *store.Payout) (views.PayoutView, err
 		Amount: payout.FormatAmount(p.Amount, p.Currency), Currency: p.Currency, FullName: p.FullName,
 		Card: card.Label(p.CardBrand, p.CardLast4), Maker: p.MakerName, CreatedAt: views.FormatTime(p.CreatedAt),
 		CustomerReference: p.CustomerReference, Note: p.Note, Purpose: p.Purpose, FailureReason: p.FailureReason,
-		CancelReason: p.CancelReason, SessionID: p.ProviderSessionID, ApprovalsNeeded: policy.Required(p.Currency, p.Amount),
+		CancelReason: p.CancelReason, SessionID: p.ProviderSessionID,
 	}
-	// While a payout waits, only approvals of its current version count; once
-	// it has moved on, every approval it ever had is history worth showing.
+	// While a payout waits, only approvals of its current version by
+	// approvers who still are ones count (payout.Counts); once it has moved
+	// on, every approval it ever had is history worth showing.
 	waiting := payout.State(p.State) == payout.StatePendingApproval
 	var current []int64
 	for _, ap := range approvals {
-		if !waiting || ap.Version == p.Version {
+		switch {
+		case !waiting:
+			v.Approvals = append(v.Approvals, ap.UserName+", "+views.FormatTime(ap.At))
+		case ap.Version != p.Version:
+		case payout.Counts(ap):
 			current = append(current, ap.UserID)
 			v.Approvals = append(v.Approvals, ap.UserName+", "+views.FormatTime(ap.At))
+		default:
+			v.Approvals = append(v.Approvals, ap.UserName+", "+views.FormatTime(ap.At)+": no longer counts (no longer an active approver)")
 		}
 	}
 	v.ApprovalsHave = len(current)
+	if waiting {
+		need, err := a.Payouts.Requirement(ctx, p)
+		if err != nil {
+			return v, err
+		}
+		v.ApprovalsNeeded, v.NeedReason = need.Count, need.Reason
+	} else {
+		// What a finished payout needed is in its timeline; here, what it had.
+		v.ApprovalsHave, v.ApprovalsNeeded = len(v.Approvals), len(v.Approvals)
+	}
 	if !p.DeadlineAt.IsZero() && !payout.State(p.State).Final() {
 		v.Deadline = views.FormatTime(p.DeadlineAt)
 		left := p.DeadlineAt.Sub(now)
@@ -257,7 +287,11 @@ func (a *app) approvePayout(c echo.Context) error {
 		return err
 	}
 	version, _ := strconv.ParseInt(c.FormValue("version"), 10, 64)
-	approved, err := a.Payouts.Approve(c.Request().Context(), actor(c), p.ID, version)
+	var approved *store.Payout
+	err = a.decide(c, func(act payout.Actor) (err error) {
+		approved, err = a.Payouts.Approve(c.Request().Context(), act, p.ID, version)
+		return err
+	})
 	if refused(err) {
 		return a.renderPayout(c, statusOf(err), p, decisionForm{refused: err})
 	}
@@ -289,7 +323,11 @@ func (a *app) cancelPayout(c echo.Context) error {
 	}
 	version, _ := strconv.ParseInt(c.FormValue("version"), 10, 64)
 	reason := c.FormValue("reason")
-	updated, err := a.Payouts.Cancel(c.Request().Context(), actor(c), p.ID, version, reason)
+	var updated *store.Payout
+	err = a.decide(c, func(act payout.Actor) (err error) {
+		updated, err = a.Payouts.Cancel(c.Request().Context(), act, p.ID, version, reason)
+		return err
+	})
 	if refused(err) {
 		return a.renderPayout(c, statusOf(err), p, decisionForm{reason: reason, refused: err})
 	}
@@ -355,20 +393,4 @@ func ago(now, t time.Time) string {
 	default:
 		return fmt.Sprintf("%.0f h ago", d.Hours())
 	}
-}
-
-const policyKey = "countersign.policy"
-
-// policy reads the approval policy once per request: the queue builds a view
-// of every waiting payout with it.
-func (a *app) policy(c echo.Context) (payout.Policy, error) {
-	if p, ok := c.Get(policyKey).(payout.Policy); ok {
-		return p, nil
-	}
-	p, err := a.Payouts.Policy(c.Request().Context())
-	if err != nil {
-		return p, err
-	}
-	c.Set(policyKey, p)
-	return p, nil
 }

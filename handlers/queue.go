@@ -50,5 +50,9 @@ func (a *app) queueLive(c echo.Context) error {
 		return err
 	}
 	m.Frame.CSRF = tok
+	// The rows' approve forms ask for a code, or say until when none is needed.
+	if m.Frame.StepUp, err = a.stepUpView(c, currentUser(c)); err != nil {
+		return err
+	}
 	return render(c, http.StatusOK, views.QueueTable(m))
 }

@@ -34,7 +34,8 @@ type group struct {
 
 var (
 	public   = access{public: true}
-	signedIn = access{}
+	signedIn = access{}          // with a role, and the second factor it needs
+	own      = access{own: true} // anyone signed in: their own account, signing out
 )
 
 func roles(r ...payout.Role) access { return access{roles: r} }
@@ -70,9 +71,14 @@ func (a *app) table() []group {
 		{"", []echo.MiddlewareFunc{small, readForm, a.loadSession, a.checkCSRF}, []route{
 			{"GET", "/login", public, a.loginForm, ""},
 			{"POST", "/login", public, a.login, ""},
-			{"POST", "/logout", signedIn, a.logout, ""},
+			{"POST", "/logout", own, a.logout, ""},
+			{"GET", "/signin/:token", public, a.signinLink, ""},
+			{"POST", "/signin/:token", public, a.redeemSigninLink, ""},
 
-			{"GET", "/", signedIn, a.dashboard, "Dashboard"},
+			{"GET", "/", own, a.dashboard, "Dashboard"},
+			{"GET", "/account", own, a.account, "Account"},
+			{"GET", "/account/second-factor.png", own, a.enrolmentQR, ""},
+			{"POST", "/account/second-factor", own, a.confirmEnrolment, ""},
 			{"POST", "/balance/refresh", roles(maker, approver, admin), a.refreshBalance, ""},
 
 			{"GET", "/queue", roles(maker, approver, admin), a.queue, "Queue"},
@@ -94,15 +100,23 @@ func (a *app) table() []group {
 			{"POST", "/recipients/:id/cards/:card/refresh", roles(maker, approver), a.refreshCard, ""},
 
 			{"GET", "/audit", roles(admin, auditor), a.auditLog, "Audit log"},
+			{"GET", "/audit.csv", roles(admin, auditor), a.exportAuditCSV, ""},
+			{"GET", "/audit.jsonl", roles(admin, auditor), a.exportAuditJSONL, ""},
 
 			{"GET", "/admin/users", roles(admin), a.users, "Users"},
 			{"POST", "/admin/users", roles(admin), a.createUser, ""},
 			{"GET", "/admin/users/:id", roles(admin), a.editUser, ""},
 			{"POST", "/admin/users/:id", roles(admin), a.updateUser, ""},
 			{"POST", "/admin/users/:id/password", roles(admin), a.resetPassword, ""},
+			{"POST", "/admin/users/:id/second-factor/reset", roles(admin), a.resetSecondFactor, ""},
 			{"POST", "/admin/users/:id/sessions/end", roles(admin), a.endSessions, ""},
+			{"GET", "/admin/changes", roles(admin), a.changes, "Changes"},
+			{"POST", "/admin/changes/:id/approve", roles(admin), a.approveChange, ""},
+			{"POST", "/admin/changes/:id/reject", roles(admin), a.rejectChange, ""},
+			{"POST", "/admin/changes/:id/withdraw", roles(admin), a.withdrawChange, ""},
 			{"GET", "/admin/settings", roles(admin), a.settings, "Settings"},
 			{"POST", "/admin/settings", roles(admin), a.saveSettings, ""},
+			{"POST", "/admin/settings/second-factor", roles(admin), a.saveFactorPolicy, ""},
 		}},
 	}
 }

@@ -159,8 +159,8 @@ func TestRequired(t *testing.T) {
 		{"JPY", 150000, 2},
 		{"EUR", 49999, 1}, // a lower-case key still applies
 		{"EUR", 50000, 2},
-		{"GBP", 1 << 62, 1}, // no threshold: never a second approval
-		{"KWD", 100000, 1},
+		{"GBP", 1, 2}, // no threshold: always a second approval (fail safe)
+		{"KWD", 100000, 2},
 		{"XAU", 1, 2}, // not a currency: ask for more, not less
 		{"", 1, 2},
 		{"uſd", 1, 2},
@@ -178,14 +178,15 @@ func TestRequired(t *testing.T) {
 		amount     int64
 		want       int
 	}{
-		{"nil map", nil, "USD", 1 << 62, 1},
-		{"empty map", map[string]int64{}, "USD", 1 << 62, 1},
+		{"nil map", nil, "USD", 1, 2},
+		{"empty map", map[string]int64{}, "USD", 1, 2},
 		{"zero threshold", map[string]int64{"USD": 0}, "USD", 1, 2},
 		{"negative threshold", map[string]int64{"USD": -5}, "USD", 1, 2},
 		{"two spellings, lower wins", map[string]int64{"USD": 1000, "usd": 500}, "USD", 700, 2},
 		{"two spellings, below both", map[string]int64{"USD": 1000, "usd": 500}, "USD", 499, 1},
-		{"look-alike key ignored", map[string]int64{"uſd": 1}, "USD", 1000, 1},
-		{"other currency only", map[string]int64{"EUR": 1}, "USD", 1000, 1},
+		{"look-alike key ignored", map[string]int64{"uſd": 1 << 62}, "USD", 1000, 2},
+		{"other currency only", map[string]int64{"EUR": 1 << 62}, "USD", 1000, 2},
+		{"two spellings, lower wins whatever the order", map[string]int64{"usd": 500, "USD": 1000}, "USD", 499, 1},
 	}
 	for _, tt := range tricky {
 		p := Policy{Thresholds: tt.thresholds}
@@ -226,7 +227,8 @@ func TestMet(t *testing.T) {
 		{"large, zero id", "USD", large, []int64{7, 0}, false},
 		{"large, two plus noise", "USD", large, []int64{1, 7, 2, 7, 0, 8}, true},
 		{"large, lower-case currency", "usd", large, []int64{7}, false},
-		{"large, no threshold for EUR", "EUR", large, []int64{7}, true},
+		{"small, no threshold for EUR", "EUR", small, []int64{7}, false},
+		{"small, no threshold for EUR, two", "EUR", small, []int64{7, 8}, true},
 		{"unknown currency, one", "XAU", small, []int64{7}, false},
 		{"unknown currency, two", "XAU", small, []int64{7, 8}, true},
 	}

@@ -44,49 +44,37 @@ func (d *DB) Backup(ctx context.Context, path string) error {
 	return f.Sync()
 }
 
-// VerifyFile checks a SQLite database file without changing it: SQLite's
-// integrity check, then the audit chain. It returns the number of audit
-// entries checked.
-func VerifyFile(ctx context.Context, path string) (int, error) {
+// OpenCopy opens a copy of a SQLite database (a backup) to read it without
+// changing it: SQLite's integrity check first, then no migration and no
+// write. immutable: nothing else writes a backup, so SQLite takes no lock
+// and leaves no -wal or -shm file beside it.
+func OpenCopy(ctx context.Context, path string) (*DB, error) {
 	if _, err := os.Stat(path); err != nil {
-		return 0, err
+		return nil, err
 	}
-	// immutable: nothing else writes a backup, so SQLite needs no lock and no
-	// -wal or -shm file beside it, and leaves none.
 	sqldb, err := sql.Open("sqlite", "file:"+path+"?mode=ro&immutable=1")
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
-	defer sqldb.Close()
 	var result string
-	if err := sqldb.QueryRowContext(ctx, `PRAGMA integrity_check`).Scan(&result); err != nil {
-		return 0, fmt.Errorf("%s: integrity check: %w", path, err)
+	if err := sqldb.QueryRowContext(ctx, `PRAGMA integrity_check`).Scan(&result); err != nil || result != "ok" {
+		sqldb.Close()
+		if err == nil {
+			err = errors.New(result)
+		}
+		return nil, fmt.Errorf("%s: integrity check: %w", path, err)
 	}
-	if result != "ok" {
-		return 0, fmt.Errorf("%s: integrity check: %s", path, result)
-	}
-	d := &DB{db: sqldb, Now: func() time.Time { return time.Now().UTC() }}
-	n, brk, err := d.VerifyAudit(ctx)
-	if err != nil {
-		return n, fmt.Errorf("%s: %w", path, err)
-	}
-	if brk != nil {
-		return n, fmt.Errorf("%s: audit log broken at entry %d after %d good entries: %s", path, brk.ID, n, brk.Reason)
-	}
-	return n, nil
+	return &DB{db: sqldb, Now: func() time.Time { return time.Now().UTC() }}, nil
 }
 
 // Restore puts the backup at from in place of the SQLite database at
 // dbPath, with the console stopped: it refuses (ErrInUse) while any process
-// has the database open. The backup is verified first; the database it
-// replaces is kept beside it, renamed, and its name returned ("" when there
-// was none).
+// has the database open. The caller verifies the backup first; the database
+// it replaces is kept beside it, renamed, and its name returned ("" when
+// there was none).
 func Restore(ctx context.Context, from, dbPath string) (kept string, err error) {
 	if IsPostgres(dbPath) {
 		return "", ErrNotSQLite
-	}
-	if _, err := VerifyFile(ctx, from); err != nil {
-		return "", fmt.Errorf("the backup does not verify: %w", err)
 	}
 	if _, err := os.Stat(dbPath); err == nil {
 		if err := takeOver(ctx, dbPath); err != nil {

@@ -131,6 +131,11 @@ func TestClaimAcrossInstances(t *testing.T) {
 func TestAuditChainAcrossInstances(t *testing.T) {
 	a, b := twoInstances(t)
 	ctx := t.Context()
+	for _, db := range []*DB{a, b} {
+		if err := db.UseAuditKey(ctx, testAuditKey); err != nil {
+			t.Fatal(err)
+		}
+	}
 	var wg sync.WaitGroup
 	for i := range 60 {
 		db := []*DB{a, b}[i%2]
@@ -141,9 +146,9 @@ func TestAuditChainAcrossInstances(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	n, brk, err := b.VerifyAudit(ctx)
-	if err != nil || brk != nil || n != 60 {
-		t.Errorf("verify: %d entries, break %+v, err %v; want 60 intact", n, brk, err)
+	c, err := b.VerifyAudit(ctx, testAuditKey, 0)
+	if err != nil || c.Break != nil || c.Checked != 61 || c.KeyedFrom != 1 {
+		t.Errorf("verify: %+v, err %v; want the switch-over and 60 entries intact", c, err)
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -38,8 +39,9 @@ var migrations embed.FS
 
 // DB is the console's database.
 type DB struct {
-	db      *sql.DB
-	dialect dialect
+	db       *sql.DB
+	dialect  dialect
+	auditKey atomic.Pointer[[]byte] // set by UseAuditKey
 	// pgConfig is how to open a connection outside the pool (PostgreSQL only).
 	pgConfig *pgx.ConnConfig
 	// Now is the clock every stored time comes from; tests replace it.
@@ -161,13 +163,18 @@ func (d *DB) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 
 // Tx is a write transaction handed to callers that must change several tables at once.
 type Tx struct {
-	tx  *sql.Tx
-	now time.Time
+	tx       *sql.Tx
+	now      time.Time
+	auditKey []byte // nil: the log is not keyed (yet)
 }
 
 // InTx runs fn in one immediate transaction: everything it does commits together or not at all.
 func (d *DB) InTx(ctx context.Context, fn func(tx *Tx) error) error {
-	return d.inTx(ctx, func(tx *sql.Tx) error { return fn(&Tx{tx: tx, now: d.now()}) })
+	var key []byte
+	if k := d.auditKey.Load(); k != nil {
+		key = *k
+	}
+	return d.inTx(ctx, func(tx *sql.Tx) error { return fn(&Tx{tx: tx, now: d.now(), auditKey: key}) })
 }
 
 // Now is the time of the transaction, the same for every row it writes.

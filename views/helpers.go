@@ -42,3 +42,11 @@ func gaugeColor(g Gauge) string {
 		return "#1d7a46"
 	}
 }
+
+// plural is "1 thing" or "n things".
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return strconv.Itoa(n) + " " + many
+}

@@ -12,6 +12,7 @@ package pgtest
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"net"
@@ -21,6 +22,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -28,6 +30,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" driver, for Raw
+	_ "modernc.org/sqlite"             // the "sqlite" driver, for Raw
 )
 
 // EngineVariable names the environment variable that picks the engine of the
@@ -301,4 +305,36 @@ func Dump(t testing.TB, url string) string {
 		t.Fatalf("pg_dump: %v", err)
 	}
 	return string(out)
+}
+
+// Raw opens the database at dsn (a SQLite file or a PostgreSQL URL) bare:
+// no migrations, no store in between, as an intruder with write access would.
+func Raw(t testing.TB, dsn string) *sql.DB {
+	t.Helper()
+	driver, source := "sqlite", "file:"+dsn
+	if strings.HasPrefix(dsn, "postgres://") {
+		driver, source = "pgx", dsn
+	}
+	db, err := sql.Open(driver, source)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// Contents is everything a database holds, as bytes a test can search for
+// what must never be stored: a SQLite file with its -wal (close the store
+// first, so that nothing is still in memory), or a PostgreSQL dump.
+func Contents(t testing.TB, dsn string) []byte {
+	t.Helper()
+	if strings.HasPrefix(dsn, "postgres://") {
+		return []byte(Dump(t, dsn))
+	}
+	db, err := os.ReadFile(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wal, _ := os.ReadFile(dsn + "-wal")
+	return append(db, wal...)
 }
