@@ -198,38 +198,38 @@ func TestWebhookOrder(t *testing.T) {
 		}
 		lc.hooks = append(hs, hs...) // each delivered twice
 	}
-	// A migrated database with one maker for every replay: on SQLite a copy
-	// of one file, on PostgreSQL a new database each time.
+	// A migrated database with one maker, copied for every replay: a file
+	// on SQLite, a template database on PostgreSQL.
 	u := &store.User{Email: "m@example.com", Name: "M", PasswordHash: "x", Roles: []string{"maker"}, Active: true}
-	withMaker := func(t *testing.T, dsn string) *store.DB {
-		db, err := store.Open(ctx, dsn)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := db.CreateUser(ctx, u); err != nil {
-			t.Fatal(err)
-		}
-		return db
+	template := pgtest.DSN(t)
+	tdb, err := store.Open(ctx, template)
+	if err != nil {
+		t.Fatal(err)
 	}
-	freshDB := func(t *testing.T) *store.DB { return withMaker(t, pgtest.DSN(t)) }
+	if err := tdb.CreateUser(ctx, u); err != nil {
+		t.Fatal(err)
+	}
+	tdb.Close() // checkpoints the WAL into the file; leaves the template unused
+	copyOf := func(t *testing.T) string { return pgtest.Clone(t, template) }
 	if !pgtest.Postgres() {
-		template := filepath.Join(t.TempDir(), "template.db")
-		withMaker(t, template).Close() // checkpoints the WAL into the file
 		image, err := os.ReadFile(template)
 		if err != nil {
 			t.Fatal(err)
 		}
-		freshDB = func(t *testing.T) *store.DB {
+		copyOf = func(t *testing.T) string {
 			path := filepath.Join(t.TempDir(), "replay.db")
 			if err := os.WriteFile(path, image, 0o600); err != nil {
 				t.Fatal(err)
 			}
-			db, err := store.Open(ctx, path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return db
+			return path
 		}
+	}
+	freshDB := func(t *testing.T) *store.DB {
+		db, err := store.Open(ctx, copyOf(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return db
 	}
 	// Every distinct order of the four deliveries (two copies of each webhook).
 	var orders [][]int

@@ -338,3 +338,30 @@ func Contents(t testing.TB, dsn string) []byte {
 	wal, _ := os.ReadFile(dsn + "-wal")
 	return append(db, wal...)
 }
+
+// Clone returns the URL of a new database that starts as a copy of the one
+// at url (a database of this cluster, with nobody connected to it): what a
+// test that replays from one prepared state does with a copy of a SQLite
+// file.
+func Clone(t testing.TB, url string) string {
+	t.Helper()
+	if shared == nil {
+		t.Fatal("pgtest.Clone: no cluster (make the template with Database first)")
+	}
+	template := url[strings.LastIndex(url, "/")+1:]
+	if i := strings.IndexByte(template, '?'); i >= 0 {
+		template = template[:i]
+	}
+	name := fmt.Sprintf("t%d_%d", os.Getpid(), dbSeq.Add(1))
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, shared.url("postgres"))
+	if err != nil {
+		t.Fatalf("connect to the test cluster: %v", err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name+" TEMPLATE "+pgx.Identifier{template}.Sanitize()); err != nil {
+		t.Fatalf("clone test database %s: %v", template, err)
+	}
+	return shared.url(name)
+}
