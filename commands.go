@@ -76,7 +76,7 @@ func addUser(ctx context.Context, args []string, getenv func(string) string, std
 		return err
 	}
 	pw := strings.TrimRight(line, "\r\n")
-	if err := password.Check(pw); err != nil {
+	if err := password.Check(pw, password.Account{Email: *email, Name: *name}); err != nil {
 		return fmt.Errorf("password: %w", err)
 	}
 	u := &store.User{Email: *email, Name: *name, Roles: roles, Active: true, PasswordHash: password.Hash(pw)}

@@ -82,10 +82,6 @@ func newApp(ctx context.Context, cfg *config, logger *slog.Logger, webhookURL st
 		}
 		client = smartglocal.New(smartglocal.Config{BaseURL: cfg.ProviderURL, Project: cfg.Project, PrivateKey: key})
 	}
-	hcfg.ProviderCheck = func(ctx context.Context) error {
-		_, err := client.WalletBalance(ctx, time.Now())
-		return err
-	}
 	maxAmount, err := strconv.ParseInt(cfg.MaxAmount, 10, 64)
 	if err != nil || maxAmount <= 0 {
 		a.Close()

@@ -13,6 +13,7 @@ import (
 var wantAccess = map[string]string{
 	"GET /static/*":                            "public",
 	"GET /healthz":                             "public",
+	"GET /readyz":                              "public",
 	"GET /login":                               "public",
 	"POST /login":                              "public",
 	"POST /logout":                             "*",
@@ -47,7 +48,9 @@ var wantAccess = map[string]string{
 }
 
 func testApp(t *testing.T) *app {
-	return &app{Config: Config{}}
+	a := &app{Config: Config{}}
+	a.loginLimit = a.loginRateLimit()
+	return a
 }
 
 func TestEveryRouteHasAnExpectedAccess(t *testing.T) {

@@ -3,7 +3,6 @@
 package handlers
 
 import (
-	"context"
 	"log/slog"
 	"net"
 	"net/http"
@@ -12,6 +11,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"countersign/notify"
+	"countersign/password"
 	"countersign/payout"
 	"countersign/smartglocal"
 	"countersign/store"
@@ -35,12 +35,23 @@ type Config struct {
 	Sandbox      bool          // show the sandbox badge and demo accounts
 	WidgetURL    string        // the sandbox's stand-in tokenization widget; "" with a real provider
 	DemoAccounts []DemoAccount // listed on the sign-in page in sandbox mode
-	// ProviderCheck reports whether the provider answers, for /healthz.
-	ProviderCheck func(ctx context.Context) error
-	// Provider is the provider's client, for reading the balance on demand.
+	// Provider is the provider's client, for reading the balance on demand
+	// and, for /readyz, what became of its last call.
 	Provider *smartglocal.Client
 	// BalanceStaleAfter is the age at which a balance reading is called stale; default 5 minutes.
 	BalanceStaleAfter time.Duration
+
+	// Sign-in under load. LoginLimits: failures that lock an account, or one
+	// address out of it (default 10 and 5, for 30 minutes). LoginEvery and
+	// LoginBurst: the per-address rate of POST /login (default one every 6
+	// seconds, 10 at once). HashSlots and HashWait: argon2id computations at
+	// once, and how long another waits for a slot before it is refused with
+	// 503 (default 2 and 2 seconds).
+	LoginLimits store.LoginLimits
+	LoginEvery  time.Duration
+	LoginBurst  int
+	HashSlots   int
+	HashWait    time.Duration
 }
 
 // DemoAccount is a sandbox-only account shown on the sign-in page.
@@ -52,8 +63,11 @@ type DemoAccount struct {
 // app holds the handlers' dependencies.
 type app struct {
 	Config
-	sessions *sessionStore
-	nav      []navEntry // built from the routes table
+	sessions   *sessionStore
+	signer     *signer           // the pre-login CSRF key
+	hasher     *password.Limiter // bounds argon2id computations at once
+	loginLimit echo.MiddlewareFunc
+	nav        []navEntry // built from the routes table
 }
 
 // New builds the console's HTTP handler.
@@ -70,7 +84,24 @@ func New(cfg Config) http.Handler {
 	if cfg.AbsoluteTimeout == 0 {
 		cfg.AbsoluteTimeout = 8 * time.Hour
 	}
-	a := &app{Config: cfg, sessions: newSessionStore(cfg.DB, cfg.SecureCookies, cfg.IdleTimeout, cfg.AbsoluteTimeout, cfg.Now)}
+	if cfg.LoginLimits == (store.LoginLimits{}) {
+		cfg.LoginLimits = store.LoginLimits{PerAccount: 10, PerAddress: 5, LockFor: 30 * time.Minute}
+	}
+	if cfg.LoginEvery <= 0 {
+		cfg.LoginEvery = 6 * time.Second
+	}
+	if cfg.LoginBurst <= 0 {
+		cfg.LoginBurst = 10
+	}
+	if cfg.HashSlots <= 0 {
+		cfg.HashSlots = 2
+	}
+	if cfg.HashWait <= 0 {
+		cfg.HashWait = 2 * time.Second
+	}
+	a := &app{Config: cfg, sessions: newSessionStore(cfg.DB, cfg.SecureCookies, cfg.IdleTimeout, cfg.AbsoluteTimeout, cfg.Now),
+		signer: &signer{db: cfg.DB}, hasher: password.NewLimiter(cfg.HashSlots, cfg.HashWait)}
+	a.loginLimit = a.loginRateLimit()
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = a.handleError

@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -87,6 +88,7 @@ type browser struct {
 	h    *harness
 	c    *http.Client
 	csrf string
+	xff  string // X-Forwarded-For of every request, when set
 }
 
 func (h *harness) browser() *browser {
@@ -105,6 +107,9 @@ type page struct {
 
 func (b *browser) do(req *http.Request) page {
 	b.h.t.Helper()
+	if b.xff != "" {
+		req.Header.Set("X-Forwarded-For", b.xff)
+	}
 	resp, err := b.c.Do(req)
 	if err != nil {
 		b.h.t.Fatal(err)
@@ -160,4 +165,19 @@ func (b *browser) cookie() *http.Cookie {
 func (b *browser) signedIn() bool {
 	p := b.get("/")
 	return p.status == http.StatusOK && strings.Contains(p.body, `data-testid="current-user"`)
+}
+
+// from makes the browser's requests come from addr, as a trusted proxy in
+// front of the console would say in X-Forwarded-For (the harness must trust
+// loopback: see trustLoopback).
+func (b *browser) from(addr string) *browser {
+	b.xff = addr
+	return b
+}
+
+// trustLoopback makes the console believe X-Forwarded-For from loopback, so
+// that tests can sign in from many addresses.
+func trustLoopback(c *Config) {
+	_, n, _ := net.ParseCIDR("127.0.0.0/8")
+	c.TrustedProxies = []*net.IPNet{n}
 }

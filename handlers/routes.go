@@ -60,6 +60,9 @@ func (a *app) table() []group {
 		{"/healthz", []echo.MiddlewareFunc{small}, []route{
 			{"GET", "", public, a.health, ""},
 		}},
+		{"/readyz", []echo.MiddlewareFunc{small}, []route{
+			{"GET", "", public, a.ready, ""},
+		}},
 		// The provider: no session or CSRF token; the signature on the raw body
 		// is checked instead.
 		{"/webhooks", []echo.MiddlewareFunc{middleware.BodyLimit(webhookBodyLimit)}, []route{
@@ -69,7 +72,7 @@ func (a *app) table() []group {
 		// 400), the session, and the CSRF token on every unsafe request.
 		{"", []echo.MiddlewareFunc{small, readForm, a.loadSession, a.checkCSRF}, []route{
 			{"GET", "/login", public, a.loginForm, ""},
-			{"POST", "/login", public, a.login, ""},
+			{"POST", "/login", public, a.loginLimit(a.login), ""},
 			{"POST", "/logout", signedIn, a.logout, ""},
 
 			{"GET", "/", signedIn, a.dashboard, "Dashboard"},

@@ -65,7 +65,7 @@ func (f userForm) validate(isNew bool) views.FieldErrors {
 		if a, err := mail.ParseAddress(f.Email); err != nil || a.Address != f.Email || len(f.Email) > 254 {
 			errs["email"] = "Enter an email address like name@example.com"
 		}
-		if err := password.Check(f.Password); err != nil {
+		if err := password.Check(f.Password, password.Account{Email: f.Email, Name: f.Name}); err != nil {
 			errs["password"] = fail.MessageOf(err)
 		}
 	}
@@ -107,7 +107,11 @@ func (a *app) createUser(c echo.Context) error {
 	if len(form.Errors) > 0 {
 		return a.renderUsers(c, http.StatusUnprocessableEntity, form)
 	}
-	u := &store.User{Email: in.Email, Name: in.Name, Roles: in.Roles, Active: true, PasswordHash: password.Hash(in.Password)}
+	hash, err := a.hasher.Hash(c.Request().Context(), in.Password)
+	if err != nil {
+		return err
+	}
+	u := &store.User{Email: in.Email, Name: in.Name, Roles: in.Roles, Active: true, PasswordHash: hash}
 	err = a.DB.CreateUser(c.Request().Context(), u)
 	if errors.Is(err, store.ErrEmailTaken) {
 		form.Errors["email"] = "An account with that email already exists"
@@ -196,11 +200,15 @@ func (a *app) resetPassword(c echo.Context) error {
 		return err
 	}
 	pw := c.FormValue("password")
-	if err := password.Check(pw); err != nil {
+	if err := password.Check(pw, password.Account{Email: u.Email, Name: u.Name}); err != nil {
 		return a.renderEditUser(c, statusOf(err), u, views.UserForm{ID: u.ID, Email: u.Email, Name: u.Name, Roles: u.Roles, Active: u.Active}, fail.MessageOf(err))
 	}
 	ctx := c.Request().Context()
-	if err := a.DB.SetPassword(ctx, u.ID, password.Hash(pw)); err != nil {
+	hash, err := a.hasher.Hash(ctx, pw)
+	if err != nil {
+		return err
+	}
+	if err := a.DB.SetPassword(ctx, u.ID, hash); err != nil {
 		return err
 	}
 	// Whoever knew the old password may hold a session: end them all.

@@ -9,12 +9,13 @@ import (
 	"slices"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"countersign/card"
 	"countersign/fail"
 	"countersign/smartglocal"
+	"countersign/smartglocal/bank"
 	"countersign/store"
+	"countersign/text"
 )
 
 // Draft is what the maker typed on the new-payout form (strings as typed).
@@ -36,7 +37,6 @@ const (
 	MaxFullNameLen  = 100
 	MaxReferenceLen = 64
 	MaxNoteLen      = 500
-	MaxPurposeLen   = 64
 )
 
 // DuplicateWindow is how far back Submit looks for the same payout.
@@ -158,14 +158,8 @@ func (s *Service) validate(ctx context.Context, d Draft) (*checked, error) {
 	var c checked
 	p := &c.payout
 
-	p.FullName = cleanName(d.FullName)
-	if msg := checkName(p.FullName); msg != "" {
-		bad["full_name"] = msg
-	}
-	p.CustomerReference = strings.TrimSpace(d.CustomerReference)
-	if msg := checkReference(p.CustomerReference); msg != "" {
-		bad["customer_reference"] = msg
-	}
+	p.FullName = checkText(bad, "full_name", d.FullName, MaxFullNameLen, "Enter the recipient's full name")
+	p.CustomerReference = checkText(bad, "customer_reference", d.CustomerReference, MaxReferenceLen, "")
 
 	cur, curOK := code(strings.TrimSpace(d.Currency))
 	if _, known := Exponent(cur); !curOK || !known {
@@ -182,19 +176,12 @@ func (s *Service) validate(ctx context.Context, d Draft) (*checked, error) {
 		}
 	}
 
-	for _, f := range []struct {
-		field, value string
-		max          int
-		dst          *string
-	}{
-		{"note", d.Note, MaxNoteLen, &p.Note},
-		{"purpose", d.Purpose, MaxPurposeLen, &p.Purpose},
-	} {
-		v := strings.TrimSpace(f.value)
-		if utf8.RuneCountInString(v) > f.max {
-			bad[f.field] = fmt.Sprintf("Keep this to %d characters or fewer", f.max)
+	p.Note = checkText(bad, "note", d.Note, MaxNoteLen, "")
+	// Optional for a card payout; when given, one of the provider's codes.
+	if p.Purpose = strings.TrimSpace(d.Purpose); p.Purpose != "" {
+		if _, ok := bank.PurposeWords(p.Purpose); !ok {
+			bad["purpose"] = "Choose one of the provider's purposes, or none"
 		}
-		*f.dst = v
 	}
 
 	if d.RecipientID != 0 {
@@ -218,6 +205,8 @@ func (s *Service) validate(ctx context.Context, d Draft) (*checked, error) {
 			bad["card_number"] = "Use digits only for the card number"
 		} else if !card.ValidPAN(pan) {
 			bad["card_number"] = "This is not a valid card number. Check it and type it again"
+		} else if !card.KnownBrand(pan) {
+			bad["card_number"] = "This number belongs to no card scheme we know (Visa, Mastercard, Mir, …). Check it and type it again"
 		} else {
 			c.pan = pan
 			p.CardLast4, p.CardBrand = card.Last4(pan), card.Brand(pan)
@@ -244,6 +233,21 @@ func (s *Service) validate(ctx context.Context, d Draft) (*checked, error) {
 		return nil, fail.Fields(bad)
 	}
 	return &c, nil
+}
+
+// checkText cleans and checks one line of text an approver will read and the
+// provider will get (text.CheckName: no line breaks, invisible characters or
+// text-direction marks), recording a problem under field; missing, when not
+// "", is the problem of an empty value.
+func checkText(bad map[string]string, field, value string, limit int, missing string) string {
+	v, problem := text.CheckName(value, limit)
+	switch {
+	case problem != "":
+		bad[field] = problem
+	case v == "" && missing != "":
+		bad[field] = missing
+	}
+	return v
 }
 
 // limit is MaxAmount in minor units of currency, if there is a limit.

@@ -2,7 +2,9 @@ package store
 
 import (
 	"context"
+	"crypto/rand"
 	"database/sql"
+	"encoding/hex"
 	"errors"
 	"fmt"
 )
@@ -27,4 +29,38 @@ func (t *Tx) SetSetting(ctx context.Context, key, value string) error {
 		return fmt.Errorf("set %s: %w", key, err)
 	}
 	return nil
+}
+
+// settingOnce returns the stored value of key, storing fresh() first if the
+// key has none. Several processes starting at once agree on one value: the
+// first insert wins and everyone reads it back.
+func (d *DB) settingOnce(ctx context.Context, key string, fresh func() string) (string, error) {
+	if _, err := d.db.ExecContext(ctx, `INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING`, key, fresh()); err != nil {
+		return "", fmt.Errorf("setting %s: %w", key, err)
+	}
+	return d.Setting(ctx, key, "")
+}
+
+// InstallationID is this installation's random id, created with the database
+// and kept in it (so a backup keeps it too). Provider idempotency keys start
+// with it: two installations pointed at the same provider project never
+// reuse each other's keys.
+func (d *DB) InstallationID(ctx context.Context) (string, error) {
+	return d.settingOnce(ctx, "installation.id", func() string { return randomHex(8) })
+}
+
+// Secret returns 32 random bytes kept in the database under name, created on
+// first use, so that every instance over this database uses the same key.
+func (d *DB) Secret(ctx context.Context, name string) ([]byte, error) {
+	v, err := d.settingOnce(ctx, "secret."+name, func() string { return randomHex(32) })
+	if err != nil {
+		return nil, err
+	}
+	return hex.DecodeString(v)
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	rand.Read(b)
+	return hex.EncodeToString(b)
 }
