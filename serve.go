@@ -55,12 +55,14 @@ func newApp(ctx context.Context, cfg *config, logger *slog.Logger, webhookURL st
 	a.closers = append(a.closers, func() { db.Close() })
 
 	var client *smartglocal.Client
-	var webhookKey *rsa.PublicKey
+	var webhookKeys []*rsa.PublicKey
 	hcfg := handlers.Config{DB: db, Logger: logger, IdleTimeout: cfg.IdleTimeout, AbsoluteTimeout: cfg.SessionLifetime,
 		SecureCookies: strings.HasPrefix(cfg.PublicURL, "https://"), TrustedProxies: cfg.TrustedProxies,
 		BalanceStaleAfter: cfg.BalanceStaleAfter}
 	if cfg.ProviderURL == "" {
+		var webhookKey *rsa.PublicKey
 		client, webhookKey, err = a.startSandbox(cfg, logger, webhookURL)
+		webhookKeys = []*rsa.PublicKey{webhookKey}
 		if err != nil {
 			a.Close()
 			return nil, err
@@ -76,7 +78,7 @@ func newApp(ctx context.Context, cfg *config, logger *slog.Logger, webhookURL st
 			a.Close()
 			return nil, err
 		}
-		if webhookKey, err = smartglocal.LoadPublicKey(cfg.PublicKeyFile); err != nil {
+		if webhookKeys, err = smartglocal.LoadPublicKeys(cfg.PublicKeyFile); err != nil {
 			a.Close()
 			return nil, err
 		}
@@ -94,7 +96,7 @@ func newApp(ctx context.Context, cfg *config, logger *slog.Logger, webhookURL st
 		links = strings.TrimSuffix(webhookURL, webhookPath)
 	}
 	a.notify = notify.New(notify.Config{DB: db, Email: cfg.Email, Webhook: cfg.NotifyWebhook, PublicURL: links, Logger: logger})
-	a.payouts = payout.NewService(payout.ServiceConfig{DB: db, Provider: client, WebhookKey: webhookKey, Logger: logger,
+	a.payouts = payout.NewService(payout.ServiceConfig{DB: db, Provider: client, WebhookKeys: webhookKeys, Logger: logger,
 		MaxAmount: maxAmount, StuckAfter: cfg.StuckAfter, CallTimeout: cfg.ProviderTimeout, Notify: a.notify})
 	if cfg.ProviderURL == "" {
 		if err := ensureDemoPolicy(ctx, db, a.payouts); err != nil {

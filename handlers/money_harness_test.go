@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"context"
+	"crypto/rsa"
 	"regexp"
 	"strings"
 	"testing"
@@ -26,7 +27,7 @@ func newMoneyHarness(t *testing.T, wallets map[string]int64, tweak ...func(*Conf
 	h := newHarness(t, append([]func(*Config){func(c *Config) {
 		srv, client := sandboxtest.New(t, sandbox.Config{Wallets: wallets})
 		sb = srv
-		c.Payouts = payout.NewService(payout.ServiceConfig{DB: c.DB, Provider: client, WebhookKey: srv.PublicKey(), Logger: c.Logger, CallTimeout: 5 * time.Second})
+		c.Payouts = payout.NewService(payout.ServiceConfig{DB: c.DB, Provider: client, WebhookKeys: []*rsa.PublicKey{srv.PublicKey()}, Logger: c.Logger, CallTimeout: 5 * time.Second})
 		c.Provider, c.WidgetURL, c.Sandbox = client, srv.URL+"/sandbox/widget", true
 	}}, tweak...)...)
 	sb.SetWebhookURL(h.srv.URL + "/webhooks/smartglocal")

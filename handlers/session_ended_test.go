@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"bufio"
+	"crypto/rsa"
 	"fmt"
 	"net"
 	"net/http"
@@ -97,7 +98,7 @@ func TestSlowRequestCannotBringBackAnEndedSession(t *testing.T) {
 			h := newHarness(t, func(c *Config) {
 				srv, client := sandboxtest.New(t, sandbox.Config{HangTimeout: time.Second})
 				sb = srv
-				c.Payouts = payout.NewService(payout.ServiceConfig{DB: c.DB, Provider: client, WebhookKey: srv.PublicKey(), Logger: c.Logger})
+				c.Payouts = payout.NewService(payout.ServiceConfig{DB: c.DB, Provider: client, WebhookKeys: []*rsa.PublicKey{srv.PublicKey()}, Logger: c.Logger})
 				c.Provider = client
 			})
 			victimUser := h.user("victim@example.com", "maker")

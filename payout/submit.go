@@ -111,7 +111,7 @@ func (s *Service) Submit(ctx context.Context, a Actor, d Draft) (*store.Payout, 
 		}
 		done = s.markInflight(p.ID)
 		var err error
-		if call, err = startCall(ctx, tx, a, p, actionCreate, idempotencyKey(p.ID, actionCreate, p.Version)); err != nil {
+		if call, err = startCall(ctx, tx, a, p, actionCreate, s.idempotencyKey(p.ID, actionCreate, p.Version)); err != nil {
 			return err
 		}
 		source := "typed card"
@@ -361,7 +361,7 @@ func (s *Service) startPayout(ctx context.Context, a Actor, payoutID int64, sess
 		if State(p.State) != StateSubmitting {
 			return nil // something else (a webhook, the reconciler) got there first
 		}
-		call, err = startCall(ctx, tx, a, p, actionStart, idempotencyKey(p.ID, actionStart, p.Version))
+		call, err = startCall(ctx, tx, a, p, actionStart, s.idempotencyKey(p.ID, actionStart, p.Version))
 		return err
 	})
 	if err != nil || call == nil {

@@ -13,7 +13,7 @@ func TestVerifyWebhook(t *testing.T) {
 		t.Fatal(err)
 	}
 	body := readTestdata(t, "webhook.json")
-	wh, err := VerifyWebhook(&priv.PublicKey, body, string(readTestdata(t, "webhook.json.pkcs8.sig")))
+	wh, err := VerifyWebhook([]*rsa.PublicKey{&priv.PublicKey}, body, string(readTestdata(t, "webhook.json.pkcs8.sig")))
 	if err != nil {
 		t.Fatalf("VerifyWebhook(openssl-signed body) = %v", err)
 	}
@@ -37,7 +37,7 @@ func TestVerifyWebhook(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			wh, err := VerifyWebhook(&priv.PublicKey, []byte(tt.body), tt.sig)
+			wh, err := VerifyWebhook([]*rsa.PublicKey{&priv.PublicKey}, []byte(tt.body), tt.sig)
 			if err == nil || wh != nil {
 				t.Fatalf("VerifyWebhook = %v, %v; want an error", wh, err)
 			}
@@ -59,7 +59,7 @@ func FuzzVerifyWebhook(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body []byte, sig string) {
 		// Arbitrary input: no panic, and nothing passes unless the
 		// signature really is ours.
-		wh, err := VerifyWebhook(pub, body, sig)
+		wh, err := VerifyWebhook([]*rsa.PublicKey{pub}, body, sig)
 		if err == nil {
 			if Verify(pub, body, sig) != nil || wh == nil {
 				t.Fatalf("accepted an unverified webhook")
@@ -70,14 +70,14 @@ func FuzzVerifyWebhook(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		wh, err = VerifyWebhook(pub, body, good)
+		wh, err = VerifyWebhook([]*rsa.PublicKey{pub}, body, good)
 		if errors.Is(err, ErrBadSignature) {
 			t.Fatalf("our own signature was refused: %v", err)
 		}
 		if err == nil && (wh.Type == "" || wh.Session.ID == "") {
 			t.Fatalf("accepted a webhook without type or session id: %+v", wh)
 		}
-		if _, err := VerifyWebhook((*rsa.PublicKey)(nil), body, good); !errors.Is(err, ErrBadSignature) {
+		if _, err := VerifyWebhook([]*rsa.PublicKey{nil}, body, good); !errors.Is(err, ErrBadSignature) {
 			t.Fatalf("nil key: %v, want ErrBadSignature", err)
 		}
 	})

@@ -85,10 +85,10 @@ func (d *DB) attention(ctx context.Context, where string, args ...any) ([]*Atten
 }
 
 // HasOpenAttention reports whether an item of one of kinds waits for the payout.
-func (t *Tx) HasOpenAttention(ctx context.Context, payoutID int64, kinds ...string) (bool, error) {
+func (d *DB) HasOpenAttention(ctx context.Context, payoutID int64, kinds ...string) (bool, error) {
 	for _, k := range kinds {
 		var n int
-		err := t.tx.QueryRowContext(ctx, `SELECT count(*) FROM attention_items WHERE payout_id = ? AND kind = ? AND acknowledged_at IS NULL`,
+		err := d.db.QueryRowContext(ctx, `SELECT count(*) FROM attention_items WHERE payout_id = ? AND kind = ? AND acknowledged_at IS NULL`,
 			payoutID, k).Scan(&n)
 		if err != nil {
 			return false, fmt.Errorf("attention for payout %d: %w", payoutID, err)

@@ -73,9 +73,9 @@ func TestInstallationIDIsKept(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	first, err := db.InstallationID(context.Background())
-	if err != nil || len(first) != 16 {
-		t.Fatalf("InstallationID = %q, %v", first, err)
+	first := db.InstallationID()
+	if len(first) != 16 {
+		t.Fatalf("InstallationID = %q", first)
 	}
 	db.Close()
 	db, err = Open(context.Background(), path)
@@ -83,11 +83,11 @@ func TestInstallationIDIsKept(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	if again, _ := db.InstallationID(context.Background()); again != first {
+	if again := db.InstallationID(); again != first {
 		t.Errorf("installation id changed on reopen: %q, then %q", first, again)
 	}
 	other, _ := openTest(t)
-	if id, _ := other.InstallationID(context.Background()); id == first {
+	if id := other.InstallationID(); id == first {
 		t.Error("two databases have the same installation id")
 	}
 }

@@ -41,13 +41,11 @@ func (d *DB) settingOnce(ctx context.Context, key string, fresh func() string) (
 	return d.Setting(ctx, key, "")
 }
 
-// InstallationID is this installation's random id, created with the database
-// and kept in it (so a backup keeps it too). Provider idempotency keys start
-// with it: two installations pointed at the same provider project never
-// reuse each other's keys.
-func (d *DB) InstallationID(ctx context.Context) (string, error) {
-	return d.settingOnce(ctx, "installation.id", func() string { return randomHex(8) })
-}
+// InstallationID is this installation's random id (16 hex digits), created
+// with the database and kept in it, so a backup keeps it too. Provider
+// idempotency keys carry it: two installations pointed at the same provider
+// project never reuse each other's keys.
+func (d *DB) InstallationID() string { return d.installation }
 
 // Secret returns 32 random bytes kept in the database under name, created on
 // first use, so that every instance over this database uses the same key.

@@ -37,7 +37,8 @@ var migrations embed.FS
 
 // DB is the console's database.
 type DB struct {
-	db *sql.DB
+	db           *sql.DB
+	installation string // see InstallationID
 	// Now is the clock every stored time comes from; tests replace it.
 	Now func() time.Time
 }
@@ -58,6 +59,11 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	}
 	d := &DB{db: sqldb, Now: func() time.Time { return time.Now().UTC() }}
 	if err := d.migrate(ctx); err != nil {
+		sqldb.Close()
+		return nil, err
+	}
+	// Created with the database, never later inside someone's transaction.
+	if d.installation, err = d.settingOnce(ctx, "installation.id", func() string { return randomHex(8) }); err != nil {
 		sqldb.Close()
 		return nil, err
 	}
