@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/rsa"
 	"errors"
 	"fmt"
@@ -10,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -160,19 +160,18 @@ func (a *app) sweepSessions(ctx context.Context, cfg *config) {
 	}
 }
 
-// startSandbox runs the provider simulator in-process on loopback with fresh keys.
+// startSandbox runs the provider simulator in-process on loopback. Its keys
+// and its state live beside the database (sandboxDir), so that a restarted
+// console can still verify its webhooks and ask it about its own sessions.
 func (a *app) startSandbox(cfg *config, logger *slog.Logger, webhookURL string) (*smartglocal.Client, *rsa.PublicKey, error) {
-	partner, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		return nil, nil, err
-	}
-	provider, err := rsa.GenerateKey(rand.Reader, 2048)
+	dir := sandboxDir(cfg.DB)
+	partner, provider, err := sandbox.KeysIn(dir)
 	if err != nil {
 		return nil, nil, err
 	}
 	sb, err := sandbox.Start(sandbox.Config{Project: "countersign-sandbox", PartnerPublicKey: &partner.PublicKey, PrivateKey: provider,
 		WebhookURL: webhookURL, WebhookDelay: cfg.WebhookDelay, RetrySchedule: []time.Duration{time.Second, 2 * time.Second, 5 * time.Second, 15 * time.Second},
-		Logger: logger.With("component", "sandbox")})
+		StateFile: filepath.Join(dir, sandboxStateFile), Logger: logger.With("component", "sandbox")})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -180,6 +179,13 @@ func (a *app) startSandbox(cfg *config, logger *slog.Logger, webhookURL string) 
 	a.closers = append(a.closers, func() { sb.Close() })
 	return smartglocal.New(sb.ClientConfig(partner)), sb.PublicKey(), nil
 }
+
+// sandboxDir is the folder beside the database where the embedded sandbox
+// keeps its keys and its state: countersign.db-sandbox for countersign.db.
+func sandboxDir(db string) string { return db + "-sandbox" }
+
+// sandboxStateFile is the embedded sandbox's state, in sandboxDir.
+const sandboxStateFile = "state.json"
 
 // webhookPath is where the provider's webhooks arrive.
 const webhookPath = "/webhooks/smartglocal"

@@ -45,6 +45,7 @@ var wantAccess = map[string]string{
 	"POST /recipients/:id/cards/:card/remove":  "maker approver",
 	"POST /recipients/:id/cards/:card/refresh": "maker approver",
 	"POST /balance/refresh":                    "maker approver admin",
+	"POST /attention/:id/acknowledge":          "approver admin",
 }
 
 func testApp(t *testing.T) *app {

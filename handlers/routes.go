@@ -77,6 +77,7 @@ func (a *app) table() []group {
 
 			{"GET", "/", signedIn, a.dashboard, "Dashboard"},
 			{"POST", "/balance/refresh", roles(maker, approver, admin), a.refreshBalance, ""},
+			{"POST", "/attention/:id/acknowledge", roles(approver, admin), a.acknowledgeAttention, ""},
 
 			{"GET", "/queue", roles(maker, approver, admin), a.queue, "Queue"},
 			{"GET", "/queue/live", roles(maker, approver, admin), a.queueLive, ""},

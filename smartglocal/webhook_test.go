@@ -3,6 +3,7 @@ package smartglocal
 import (
 	"crypto/rsa"
 	"errors"
+	"os"
 	"path/filepath"
 	"testing"
 )
@@ -81,4 +82,44 @@ func FuzzVerifyWebhook(f *testing.F) {
 			t.Fatalf("nil key: %v, want ErrBadSignature", err)
 		}
 	})
+}
+
+// TestWebhookKeyRotation: while the provider rotates its key, the key file
+// holds the old and the new public key; a webhook signed by either verifies,
+// one signed by neither does not.
+func TestWebhookKeyRotation(t *testing.T) {
+	dir := t.TempDir()
+	old, err := os.ReadFile(filepath.Join("testdata", "key_pkcs1_public.pem"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	next, err := os.ReadFile(filepath.Join("testdata", "key_pkcs8_public.pem"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(dir, "smartglocal-public.pem")
+	if err := os.WriteFile(file, append(append(append([]byte("# old key, retire after 2026-12-01\n"), old...), '\n'), next...), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	keys, err := LoadPublicKeys(file)
+	if err != nil || len(keys) != 2 {
+		t.Fatalf("LoadPublicKeys = %d keys, %v; want 2", len(keys), err)
+	}
+	body := readTestdata(t, "webhook.json")
+	for _, sig := range []string{"webhook.json.pkcs1.sig", "webhook.json.pkcs8.sig"} {
+		if _, err := VerifyWebhook(keys, body, string(readTestdata(t, sig))); err != nil {
+			t.Errorf("signed with one of the keys (%s): %v", sig, err)
+		}
+	}
+	if _, err := VerifyWebhook(keys[:1], body, string(readTestdata(t, "webhook.json.pkcs8.sig"))); !errors.Is(err, ErrBadSignature) {
+		t.Errorf("signed by a key not in the file: %v, want ErrBadSignature", err)
+	}
+	if _, err := VerifyWebhook(nil, body, string(readTestdata(t, "webhook.json.pkcs8.sig"))); !errors.Is(err, ErrBadSignature) {
+		t.Errorf("no keys at all: %v, want ErrBadSignature", err)
+	}
+	empty := filepath.Join(dir, "empty.pem")
+	os.WriteFile(empty, []byte("no key here\n"), 0o600)
+	if _, err := LoadPublicKeys(empty); err == nil {
+		t.Error("LoadPublicKeys of a file without a key succeeded")
+	}
 }

@@ -31,6 +31,7 @@ func (s *Sandbox) Tokenize(number string) (string, error) {
 	hash := hex.EncodeToString(h.Sum(nil))
 	s.mu.Lock()
 	s.cards[hash] = newCardDest(number)
+	s.saveLocked()
 	s.mu.Unlock()
 	return hash, nil
 }
