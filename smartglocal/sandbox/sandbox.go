@@ -51,8 +51,8 @@ type Config struct {
 	// StateFile, when set, keeps the sandbox's state across restarts: it is
 	// loaded by New and written after every change (see persist.go).
 	StateFile string
-	Now              func() time.Time // clock for timestamps and deadlines; default time.Now
-	Logger           *slog.Logger     // optional
+	Now       func() time.Time // clock for timestamps and deadlines; default time.Now
+	Logger    *slog.Logger     // optional
 }
 
 // Sandbox is the simulated provider. It is an http.Handler; its methods are
