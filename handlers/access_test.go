@@ -46,6 +46,7 @@ var wantAccess = map[string]string{
 	"POST /recipients/:id/cards/:card/refresh": "maker approver",
 	"POST /balance/refresh":                    "maker approver admin",
 	"POST /attention/:id/acknowledge":          "approver admin",
+	"POST /widget-return/recipients/:id":       "maker",
 }
 
 func testApp(t *testing.T) *app {

@@ -39,6 +39,10 @@ var (
 
 func roles(r ...payout.Role) access { return access{roles: r} }
 
+// widgetReturnPrefix is where the sandbox's card widget posts a stored
+// card's token back to the console.
+const widgetReturnPrefix = "/widget-return"
+
 // Body limits: the provider's webhooks may carry a whole session; nothing a
 // person sends is more than a small form.
 const (
@@ -67,6 +71,11 @@ func (a *app) table() []group {
 		// is checked instead.
 		{"/webhooks", []echo.MiddlewareFunc{middleware.BodyLimit(webhookBodyLimit)}, []route{
 			{"POST", "/smartglocal", public, a.webhook, ""},
+		}},
+		// The sandbox's card widget coming back with a card's token: a session,
+		// but the widget's Origin instead of a CSRF token (it cannot know one).
+		{widgetReturnPrefix, []echo.MiddlewareFunc{small, readForm, a.loadSession, a.fromWidget}, []route{
+			{"POST", "/recipients/:id", roles(maker), a.cardFromWidget, ""},
 		}},
 		// People: a small body, read once (a malformed one is refused with
 		// 400), the session, and the CSRF token on every unsafe request.
