@@ -273,3 +273,31 @@ func TestSignInFormNeedsItsOwnToken(t *testing.T) {
 		t.Errorf("with its own token: status %d, want 303", p.status)
 	}
 }
+
+// TestPasswordPolicyWhereverOneIsChosen: the attack run got an admin to set
+// aaaaaaaaaaaa, 123456789012, twelve spaces, password1234 and the account's
+// own email; each refusal now says why.
+func TestPasswordPolicyWhereverOneIsChosen(t *testing.T) {
+	h := newHarness(t)
+	h.user("admin@example.com", "admin")
+	victim := h.user("ann.smith@example.com", "maker")
+	admin := h.browser()
+	admin.login("admin@example.com")
+	for pw, why := range map[string]string{
+		"aaaaaaaaaaaa":          "one character repeated",
+		"123456789012":          "digits only",
+		"            ":          "one character repeated",
+		"password1234":          "most common passwords",
+		"ann.smith@example.com": "email address or name",
+	} {
+		admin.get("/admin/users/" + itoa(victim.ID))
+		if p := admin.post("/admin/users/"+itoa(victim.ID)+"/password", url.Values{"password": {pw}}); p.status != http.StatusUnprocessableEntity || !strings.Contains(p.body, why) {
+			t.Errorf("reset to %q: status %d, want 422 saying %q", pw, p.status, why)
+		}
+		admin.get("/admin/users")
+		p := admin.post("/admin/users", url.Values{"email": {"new.person@example.com"}, "name": {"New Person"}, "role": {"maker"}, "password": {strings.ReplaceAll(pw, "ann.smith", "new.person")}})
+		if p.status != http.StatusUnprocessableEntity || !strings.Contains(p.body, why) {
+			t.Errorf("new account with %q: status %d, want 422 saying %q", pw, p.status, why)
+		}
+	}
+}

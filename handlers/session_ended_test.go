@@ -144,3 +144,35 @@ func postForm(b *browser, path string, form url.Values) (int, http.Header, error
 	resp.Body.Close()
 	return resp.StatusCode, resp.Header, nil
 }
+
+// TestFlashesOfParallelRequestsAreKept: two requests of one session each
+// leave a message; the next page shows both (the last writer won before).
+func TestFlashesOfParallelRequestsAreKept(t *testing.T) {
+	h := newHarness(t)
+	h.user("maker@example.com", "maker")
+	b := h.browser()
+	b.login("maker@example.com")
+	b.get("/recipients")
+	names := []string{"Ada Parallel", "Bo Parallel", "Cy Parallel", "Di Parallel"}
+	done := make(chan int)
+	for _, name := range names {
+		go func() {
+			status, _, _ := postForm(b, "/recipients", url.Values{"full_name": {name}})
+			done <- status
+		}()
+	}
+	for range names {
+		if status := <-done; status != http.StatusSeeOther {
+			t.Fatalf("create recipient: %d", status)
+		}
+	}
+	page := b.get("/recipients")
+	for _, name := range names {
+		if !strings.Contains(page.body, "Added "+name+".") {
+			t.Errorf("the message about %s was lost", name)
+		}
+	}
+	if again := b.get("/recipients"); strings.Contains(again.body, "Added ") {
+		t.Error("the messages were shown twice")
+	}
+}
