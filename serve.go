@@ -142,8 +142,9 @@ func (a *app) wait(ctx context.Context) error {
 // provider calls: longer than one provider call may take.
 func shutdownTimeout(cfg *config) time.Duration { return cfg.ProviderTimeout + 15*time.Second }
 
-// sweepSessions deletes expired sessions now and then. They are refused on use
-// anyway; this only keeps the table from growing with abandoned visits.
+// sweepSessions deletes expired sessions (and with them their flash
+// messages) and old sign-in failures now and then. Expired sessions are
+// refused on use anyway; this only keeps the tables from growing.
 func (a *app) sweepSessions(ctx context.Context, cfg *config) {
 	tick := time.NewTicker(10 * time.Minute)
 	defer tick.Stop()
@@ -151,6 +152,10 @@ func (a *app) sweepSessions(ctx context.Context, cfg *config) {
 		now := a.db.Now()
 		if err := a.db.DeleteStaleSessions(ctx, now.Add(-cfg.IdleTimeout), now.Add(-cfg.SessionLifetime)); err != nil && ctx.Err() == nil {
 			a.logger.Warn("sweep sessions", "err", err)
+		}
+		// An address that stopped failing a day ago starts afresh.
+		if err := a.db.DeleteOldLoginFailures(ctx, now.Add(-24*time.Hour)); err != nil && ctx.Err() == nil {
+			a.logger.Warn("sweep login failures", "err", err)
 		}
 		select {
 		case <-ctx.Done():
