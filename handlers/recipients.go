@@ -116,10 +116,7 @@ func (a *app) cardFromWidget(c echo.Context) error {
 // to changes nothing.
 func (a *app) fromWidget(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		if a.WidgetURL == "" {
-			return echo.ErrNotFound
-		}
-		if c.Request().Header.Get("Origin") != a.formTargets() {
+		if a.WidgetURL == "" || c.Request().Header.Get("Origin") != a.formTargets() {
 			return errCSRF
 		}
 		return next(c)

@@ -265,9 +265,21 @@ func TestCardThroughTheSandboxWidget(t *testing.T) {
 	if cards, _ := h.db.CardsForRecipient(t.Context(), jane.ID); len(cards) != 0 {
 		t.Fatalf("coming back from the widget saved a card: %+v", cards)
 	}
-	// Only the widget may post here; a token the provider does not know is named as such.
-	if p := fromWidget(hash, "https://evil.example"); p.status != http.StatusForbidden {
-		t.Errorf("a post from another origin: status %d, want 403", p.status)
+	// Only the widget may post here, only for a maker; a token the provider
+	// does not know is named as such.
+	for _, origin := range []string{"https://evil.example", "", h.srv.URL} {
+		if p := fromWidget(hash, origin); p.status != http.StatusForbidden {
+			t.Errorf("a post with Origin %q: status %d, want 403", origin, p.status)
+		}
+	}
+	h.user("approver@example.com", "approver")
+	approver := h.browser()
+	approver.login("approver@example.com")
+	req, _ := http.NewRequest("POST", returnTo, strings.NewReader(url.Values{"number_hash": {hash}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", h.sb.URL)
+	if p := approver.do(req); p.status != http.StatusForbidden {
+		t.Errorf("an approver back from the widget: status %d, want 403", p.status)
 	}
 	if p := fromWidget("deadbeef", h.sb.URL); p.status != http.StatusOK || strings.Contains(p.body, "The widget stored") || !strings.Contains(p.body, "does not know this card") {
 		t.Errorf("an unknown token: status %d, want the form with the provider's refusal", p.status)

@@ -193,8 +193,10 @@ func TestAttentionItems(t *testing.T) {
 		}
 		return fresh
 	}
-	if !raise("webhook_unknown_session", 0) || !raise("webhook_unknown_session", 0) {
-		t.Error("items about no payout must all be kept")
+	for i := range 2 {
+		if !raise("webhook_unknown_session", 0) {
+			t.Errorf("item %d about no payout was not kept: they must all be", i+1)
+		}
 	}
 	items, err := db.OpenAttention(ctx, 10)
 	if err != nil || len(items) != 2 {
