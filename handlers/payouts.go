@@ -15,17 +15,19 @@ import (
 	"countersign/fail"
 	"countersign/payout"
 	"countersign/smartglocal"
+	"countersign/smartglocal/bank"
 	"countersign/store"
 	"countersign/views"
 )
 
-// remittancePurposes are the provider's purpose codes (provider-api.md §8).
-var remittancePurposes = []string{"COMPUTER_SERVICES", "FAMILY_SUPPORT", "EDUCATION", "GIFT_AND_DONATION", "MEDICAL_TREATMENT",
-	"MAINTENANCE_EXPENSES", "TRAVEL", "SMALL_VALUE_REMITTANCE", "LIBERALIZED_REMITTANCE", "CONSTRUCTION_EXPENSES", "HOTEL_ACCOMMODATION",
-	"ADVERTISING_EXPENSES", "ADVISORY_FEES", "BUSINESS_INSURANCE", "INSURANCE_CLAIMS", "DELIVERY_FEES", "EXPORTED_GOODS", "SERVICE_CHARGES",
-	"LOAN_PAYMENT", "OFFICE_EXPENSES", "PROPERTY_PURCHASE", "PROPERTY_RENTAL", "ROYALTY_FEES", "SHARES_INVESTMENT", "FUND_INVESTMENT",
-	"TAX_PAYMENT", "TRANSPORTATION_FEES", "UTILITY_BILLS", "PERSONAL_TRANSFER", "SALARY_PAYMENT", "REWARD_PAYMENT", "INFLUENCER_PAYMENT",
-	"OTHER_FEES", "OTHER"}
+// remittancePurposes are the provider's purpose codes, for the form's list.
+func remittancePurposes() []string {
+	var out []string
+	for _, p := range bank.Purposes() {
+		out = append(out, p.Code)
+	}
+	return out
+}
 
 // actor describes the signed-in person to the payout workflow.
 func actor(c echo.Context) payout.Actor {
@@ -75,7 +77,7 @@ func (a *app) renderPayoutForm(c echo.Context, status int, m views.PayoutForm) e
 	if err != nil {
 		return err
 	}
-	m.Frame, m.Currencies, m.Purposes = f, payout.Currencies(), remittancePurposes
+	m.Frame, m.Currencies, m.Purposes = f, payout.Currencies(), remittancePurposes()
 	if m.Cards, err = a.cardOptions(c); err != nil {
 		return err
 	}

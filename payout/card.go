@@ -35,24 +35,17 @@ func (s *Service) AddCard(ctx context.Context, a Actor, recipientID int64, numbe
 		return nil, ErrNotMaker
 	}
 	numberHash = strings.TrimSpace(numberHash)
-	if numberHash == "" || len(numberHash) > 256 || strings.ContainsFunc(numberHash, func(r rune) bool { return r <= ' ' || r > '~' }) {
-		return nil, fail.Field("number_hash", "Save the card with the card widget first")
+	if err := checkNumberHash(numberHash); err != nil {
+		return nil, err
 	}
 	if _, err := s.db.RecipientByID(ctx, recipientID); errors.Is(err, store.ErrNotFound) {
 		return nil, fail.Field("recipient_id", "Choose a recipient")
 	} else if err != nil {
 		return nil, err
 	}
-	cctx, cancel := s.callCtx(ctx)
-	info, err := s.sg.TokenInfo(cctx, smartglocal.TokenInfoRequest{Type: "card",
-		Card: &smartglocal.Card{Type: "encrypted_card", EncryptedCard: &smartglocal.EncryptedCard{NumberHash: numberHash}}})
-	cancel()
-	var pe *smartglocal.Error
-	switch {
-	case errors.As(err, &pe):
-		return nil, fail.Field("number_hash", "The provider does not know this card. Save it with the card widget again")
-	case err != nil:
-		return nil, fmt.Errorf("token/info: %w: %w", ErrProviderUnavailable, err)
+	info, err := s.tokenInfo(ctx, numberHash)
+	if err != nil {
+		return nil, err
 	}
 	c := &store.Card{RecipientID: recipientID, NumberHash: numberHash, Last4: info.Last4, Brand: info.Brand, AddedBy: a.UserID}
 	err = s.db.InTx(ctx, func(tx *store.Tx) error {
@@ -68,6 +61,49 @@ func (s *Service) AddCard(ctx context.Context, a Actor, recipientID int64, numbe
 		return nil, err
 	}
 	return c, nil
+}
+
+// checkNumberHash refuses what cannot be a card token.
+func checkNumberHash(numberHash string) error {
+	if numberHash == "" || len(numberHash) > 256 || strings.ContainsFunc(numberHash, func(r rune) bool { return r <= ' ' || r > '~' }) {
+		return fail.Field("number_hash", "Save the card with the card widget first")
+	}
+	return nil
+}
+
+// tokenInfo asks the provider what card a token stands for. A token it
+// does not know is a *fail.FieldError on number_hash.
+func (s *Service) tokenInfo(ctx context.Context, numberHash string) (*smartglocal.TokenInfo, error) {
+	cctx, cancel := s.callCtx(ctx)
+	info, err := s.sg.TokenInfo(cctx, smartglocal.TokenInfoRequest{Type: "card",
+		Card: &smartglocal.Card{Type: "encrypted_card", EncryptedCard: &smartglocal.EncryptedCard{NumberHash: numberHash}}})
+	cancel()
+	var pe *smartglocal.Error
+	switch {
+	case errors.As(err, &pe):
+		return nil, fail.Field("number_hash", "The provider does not know this card. Save it with the card widget again")
+	case err != nil:
+		return nil, fmt.Errorf("token/info: %w: %w", ErrProviderUnavailable, err)
+	}
+	return info, nil
+}
+
+// CardInfo says which card a token from the card widget stands for, as the
+// provider's token/info tells (never as the browser says): brand and last
+// four digits. Only makers ask, before they save the card.
+func (s *Service) CardInfo(ctx context.Context, a Actor, numberHash string) (brand, last4 string, err error) {
+	if a.UserID <= 0 || !slices.Contains(a.Roles, RoleMaker) {
+		return "", "", ErrNotMaker
+	}
+	numberHash = strings.TrimSpace(numberHash)
+	if err := checkNumberHash(numberHash); err != nil {
+		return "", "", err
+	}
+	info, err := s.tokenInfo(ctx, numberHash)
+	if err != nil {
+		return "", "", err
+	}
+	return info.Brand, info.Last4, nil
 }
 
 // RefreshCard asks token/info again what a saved card is. If the provider

@@ -3,6 +3,7 @@ package payout
 import (
 	"bytes"
 	"context"
+	"crypto/rsa"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -130,7 +131,7 @@ func newEnv(t *testing.T, o envOptions) *env {
 		o.approvers = 3
 	}
 	e.cfg = ServiceConfig{
-		DB: db, Provider: e.client, WebhookKey: e.sb.PublicKey(),
+		DB: db, Provider: e.client, WebhookKeys: []*rsa.PublicKey{e.sb.PublicKey()},
 		Logger:      slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		MaxAmount:   o.maxAmount,
 		CallTimeout: o.callTimeout,
@@ -374,4 +375,14 @@ func appliedConfirms(sb *sandbox.Server, sessionID string) int {
 		}
 	}
 	return n
+}
+
+// attention returns the attention items about a payout.
+func (e *env) attention(payoutID int64) []*store.AttentionItem {
+	e.t.Helper()
+	items, err := e.db.PayoutAttention(context.Background(), payoutID)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return items
 }

@@ -9,12 +9,13 @@ import (
 	"slices"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"countersign/card"
 	"countersign/fail"
 	"countersign/smartglocal"
+	"countersign/smartglocal/bank"
 	"countersign/store"
+	"countersign/text"
 )
 
 // Draft is what the maker typed on the new-payout form (strings as typed).
@@ -36,7 +37,6 @@ const (
 	MaxFullNameLen  = 100
 	MaxReferenceLen = 64
 	MaxNoteLen      = 500
-	MaxPurposeLen   = 64
 )
 
 // DuplicateWindow is how far back Submit looks for the same payout.
@@ -111,7 +111,7 @@ func (s *Service) Submit(ctx context.Context, a Actor, d Draft) (*store.Payout, 
 		}
 		done = s.markInflight(p.ID)
 		var err error
-		if call, err = startCall(ctx, tx, a, p, actionCreate, idempotencyKey(p.ID, actionCreate, p.Version)); err != nil {
+		if call, err = startCall(ctx, tx, a, p, actionCreate, s.idempotencyKey(p.ID, actionCreate, p.Version)); err != nil {
 			return err
 		}
 		source := "typed card"
@@ -158,14 +158,8 @@ func (s *Service) validate(ctx context.Context, d Draft) (*checked, error) {
 	var c checked
 	p := &c.payout
 
-	p.FullName = cleanName(d.FullName)
-	if msg := checkName(p.FullName); msg != "" {
-		bad["full_name"] = msg
-	}
-	p.CustomerReference = strings.TrimSpace(d.CustomerReference)
-	if msg := checkReference(p.CustomerReference); msg != "" {
-		bad["customer_reference"] = msg
-	}
+	p.FullName = checkText(bad, "full_name", d.FullName, MaxFullNameLen, missingName)
+	p.CustomerReference = checkText(bad, "customer_reference", d.CustomerReference, MaxReferenceLen, "")
 
 	cur, curOK := code(strings.TrimSpace(d.Currency))
 	if _, known := Exponent(cur); !curOK || !known {
@@ -182,19 +176,12 @@ func (s *Service) validate(ctx context.Context, d Draft) (*checked, error) {
 		}
 	}
 
-	for _, f := range []struct {
-		field, value string
-		max          int
-		dst          *string
-	}{
-		{"note", d.Note, MaxNoteLen, &p.Note},
-		{"purpose", d.Purpose, MaxPurposeLen, &p.Purpose},
-	} {
-		v := strings.TrimSpace(f.value)
-		if utf8.RuneCountInString(v) > f.max {
-			bad[f.field] = fmt.Sprintf("Keep this to %d characters or fewer", f.max)
+	p.Note = checkText(bad, "note", d.Note, MaxNoteLen, "")
+	// Optional for a card payout; when given, one of the provider's codes.
+	if p.Purpose = strings.TrimSpace(d.Purpose); p.Purpose != "" {
+		if _, ok := bank.PurposeWords(p.Purpose); !ok {
+			bad["purpose"] = "Choose one of the provider's purposes, or none"
 		}
-		*f.dst = v
 	}
 
 	if d.RecipientID != 0 {
@@ -218,6 +205,8 @@ func (s *Service) validate(ctx context.Context, d Draft) (*checked, error) {
 			bad["card_number"] = "Use digits only for the card number"
 		} else if !card.ValidPAN(pan) {
 			bad["card_number"] = "This is not a valid card number. Check it and type it again"
+		} else if !card.KnownBrand(pan) {
+			bad["card_number"] = "This number belongs to no card scheme we know (Visa, Mastercard, Mir, …). Check it and type it again"
 		} else {
 			c.pan = pan
 			p.CardLast4, p.CardBrand = card.Last4(pan), card.Brand(pan)
@@ -238,7 +227,7 @@ func (s *Service) validate(ctx context.Context, d Draft) (*checked, error) {
 		default:
 			c.card = card
 			p.CardID, p.CardLast4, p.CardBrand, p.RecipientID = card.ID, card.Last4, card.Brand, card.RecipientID
-			if err := s.bindToOwner(ctx, p, d.FullName, bad); err != nil {
+			if err := s.bindToOwner(ctx, p, bad); err != nil {
 				return nil, err
 			}
 		}
@@ -249,24 +238,45 @@ func (s *Service) validate(ctx context.Context, d Draft) (*checked, error) {
 	return &c, nil
 }
 
+// missingName is the problem of a draft with no name.
+const missingName = "Enter the recipient's full name"
+
 // bindToOwner pays a saved card only to its recipient: the payout carries the
 // recipient's name (what the provider receives, the queue shows and exports
 // carry), and a draft that names someone else is refused. A blank name takes
-// the recipient's.
-func (s *Service) bindToOwner(ctx context.Context, p *store.Payout, typed string, bad map[string]string) error {
+// the recipient's. p.FullName is the name as typed, already through checkText.
+func (s *Service) bindToOwner(ctx context.Context, p *store.Payout, bad map[string]string) error {
 	r, err := s.db.RecipientByID(ctx, p.RecipientID)
 	if err != nil {
 		return err
 	}
-	if typed = cleanName(typed); typed != "" && !strings.EqualFold(typed, cleanName(r.FullName)) {
-		bad["full_name"] = fmt.Sprintf("This saved card belongs to %s and is paid only to them. To pay %s, type their card number or choose a card saved for them.", r.FullName, typed)
+	owner, _ := text.CheckName(r.FullName, MaxFullNameLen)
+	switch {
+	case bad["full_name"] == missingName: // a blank name is the recipient's
+		delete(bad, "full_name")
+	case bad["full_name"] != "": // what was typed cannot be read: say that first
+		return nil
+	case !strings.EqualFold(p.FullName, owner):
+		bad["full_name"] = fmt.Sprintf("This saved card belongs to %s and is paid only to them. To pay %s, type their card number or choose a card saved for them.", r.FullName, p.FullName)
 		return nil
 	}
 	p.FullName = r.FullName
-	if bad["full_name"] == checkName("") { // a blank name is the recipient's
-		delete(bad, "full_name")
-	}
 	return nil
+}
+
+// checkText cleans and checks one line of text an approver will read and the
+// provider will get (text.CheckName: no line breaks, invisible characters or
+// text-direction marks), recording a problem under field; missing, when not
+// "", is the problem of an empty value.
+func checkText(bad map[string]string, field, value string, limit int, missing string) string {
+	v, problem := text.CheckName(value, limit)
+	switch {
+	case problem != "":
+		bad[field] = problem
+	case v == "" && missing != "":
+		bad[field] = missing
+	}
+	return v
 }
 
 // limit is MaxAmount in minor units of currency, if there is a limit.
@@ -380,7 +390,7 @@ func (s *Service) startPayout(ctx context.Context, a Actor, payoutID int64, sess
 		if State(p.State) != StateSubmitting {
 			return nil // something else (a webhook, the reconciler) got there first
 		}
-		call, err = startCall(ctx, tx, a, p, actionStart, idempotencyKey(p.ID, actionStart, p.Version))
+		call, err = startCall(ctx, tx, a, p, actionStart, s.idempotencyKey(p.ID, actionStart, p.Version))
 		return err
 	})
 	if err != nil || call == nil {

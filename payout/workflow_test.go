@@ -74,9 +74,9 @@ func TestHappyPathTypedCard(t *testing.T) {
 		keys = append(keys, c.IdempotencyKey)
 	}
 	wantKeys := []string{
-		fmt.Sprintf("countersign-payout-%d-create-v1", p.ID),
-		fmt.Sprintf("countersign-payout-%d-start-v2", p.ID),
-		fmt.Sprintf("countersign-payout-%d-confirm-v%d", p.ID, p.Version),
+		fmt.Sprintf("countersign-%s-payout-%d-create-v1", e.db.InstallationID(), p.ID),
+		fmt.Sprintf("countersign-%s-payout-%d-start-v2", e.db.InstallationID(), p.ID),
+		fmt.Sprintf("countersign-%s-payout-%d-confirm-v%d", e.db.InstallationID(), p.ID, p.Version),
 	}
 	if !slices.Equal(keys, wantKeys) {
 		t.Errorf("idempotency keys %v; want %v", keys, wantKeys)

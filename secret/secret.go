@@ -30,6 +30,7 @@ const (
 	PurposeAuditChain      = "audit chain"
 	PurposeAuditCheckpoint = "audit checkpoint"
 	PurposeTOTP            = "second-factor secrets"
+	PurposePreLoginCSRF    = "pre-login csrf"
 )
 
 // Load reads the key file at path: 64 hex digits (32 bytes), surrounding space ignored.
