@@ -132,7 +132,7 @@ func (a *app) renderRecipient(c echo.Context, status int, r *store.Recipient, fo
 		case errors.Is(err, payout.ErrOwnCard):
 			row.VerifyBlocked = fail.MessageOf(err)
 		}
-		row.CanRemove = payout.CheckCardChange(who) == nil
+		row.CanRemove = payout.CheckDestinationChange(who) == nil
 		m.Cards = append(m.Cards, row)
 	}
 	if m.Frame, err = a.frame(c, r.FullName, "/recipients"); err != nil {

@@ -35,7 +35,7 @@ func (s *Service) announce(ctx context.Context, tx *store.Tx, p *store.Payout, f
 // news to anyone. Texts name the payout in the third person: the chat
 // channel gets them too.
 func payoutNews(p *store.Payout) (notify.Message, bool) {
-	what := fmt.Sprintf("Payout #%d of %s to %s (%s)", p.ID, money(p.Amount, p.Currency), p.FullName, card.Label(p.CardBrand, p.CardLast4))
+	what := fmt.Sprintf("Payout #%d of %s to %s (%s)", p.ID, money(p.Amount, p.Currency), p.FullName, Destination(p))
 	m := notify.Message{To: p.MakerID, Path: fmt.Sprintf("/payouts/%d", p.ID)}
 	switch State(p.State) {
 	case StatePendingApproval:

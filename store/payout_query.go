@@ -6,17 +6,22 @@ import (
 )
 
 // SimilarPayouts returns payouts created at or after since with the same
-// amount, currency and card that were not rejected, newest first: what the
-// duplicate warning lists. A saved card (cardID > 0) matches by id; a typed
-// card, which has no id, matches typed cards by last4 and brand.
-func (t *Tx) SimilarPayouts(ctx context.Context, since time.Time, amount int64, currency string, cardID int64, last4, brand string) ([]*Payout, error) {
+// amount, currency and destination as p that were not rejected, newest first:
+// what the duplicate warning lists. A bank account or a saved card matches by
+// id; a typed card, which has no id, matches typed cards by last4 and brand.
+func (t *Tx) SimilarPayouts(ctx context.Context, since time.Time, p *Payout) ([]*Payout, error) {
 	q := `SELECT ` + payoutColumns + payoutFrom + ` WHERE p.created_at >= ? AND p.amount = ? AND p.currency = ? AND p.state != 'rejected' AND `
-	args := []any{formatTime(since), amount, currency}
-	if cardID > 0 {
+	args := []any{formatTime(since), p.Amount, p.Currency}
+	cardID, last4, brand := p.CardID, p.CardLast4, p.CardBrand
+	switch {
+	case p.BankAccountID > 0:
+		q += `p.bank_account_id = ?`
+		args = append(args, p.BankAccountID)
+	case cardID > 0:
 		q += `p.card_id = ?`
 		args = append(args, cardID)
-	} else {
-		q += `p.card_id IS NULL AND p.card_last4 = ? AND p.card_brand = ?`
+	default:
+		q += `p.card_id IS NULL AND p.bank_account_id IS NULL AND p.card_last4 = ? AND p.card_brand = ?`
 		args = append(args, last4, brand)
 	}
 	return queryPayouts(ctx, t.tx, q+` ORDER BY p.created_at DESC, p.id DESC`, args...)
