@@ -628,4 +628,3 @@ func TestRecordReturn(t *testing.T) {
 		t.Errorf("an admin records a return: %v; want ErrCannotRecordReturn", err)
 	}
 }
-
