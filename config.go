@@ -33,6 +33,7 @@ type config struct {
 	StuckAfter        time.Duration
 	MaxAmount         string // largest single payout, in major units, applied to every currency
 	WebhookDelay      time.Duration
+	BanksFile         string // the banks the provider accepts per country; "" is the shipped list
 
 	// Notification channels; nil when not configured.
 	Email         *notify.Email
@@ -90,6 +91,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 	f.str(&c.PrivateKeyFile, "private-key", "SMARTGLOCAL_PRIVATE_KEY_FILE", "", "PEM file of our RSA private key (signs requests)")
 	f.str(&c.PublicKeyFile, "public-key", "SMARTGLOCAL_PUBLIC_KEY_FILE", "", "PEM file of Smart Glocal's public key (verifies webhooks)")
 	f.str(&c.MaxAmount, "max-amount", "COUNTERSIGN_MAX_AMOUNT", "100000", "largest single payout in major units")
+	f.str(&c.BanksFile, "banks", "COUNTERSIGN_BANKS_FILE", "", "file of the banks the provider accepts per country (one \"GBR Barclays\" a line); empty uses the shipped list")
 	var smtpURL, mailFrom, hookURL string
 	fromEnv := []func(){
 		f.secret(&smtpURL, "smtp-url", "COUNTERSIGN_SMTP_URL", "SMTP server for notification emails: smtp://user:pass@host:587 (STARTTLS when offered) or smtps://user:pass@host:465"),

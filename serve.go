@@ -19,6 +19,7 @@ import (
 	"countersign/notify"
 	"countersign/payout"
 	"countersign/smartglocal"
+	"countersign/smartglocal/bank"
 	"countersign/smartglocal/sandbox"
 	"countersign/store"
 )
@@ -54,13 +55,20 @@ func newApp(ctx context.Context, cfg *config, logger *slog.Logger, webhookURL st
 	a.db = db
 	a.closers = append(a.closers, func() { db.Close() })
 
+	banks := bank.DefaultBanks()
+	if cfg.BanksFile != "" {
+		if banks, err = bank.LoadBanks(cfg.BanksFile); err != nil {
+			a.Close()
+			return nil, fmt.Errorf("-banks: %w", err)
+		}
+	}
 	var client *smartglocal.Client
 	var webhookKey *rsa.PublicKey
 	hcfg := handlers.Config{DB: db, Logger: logger, IdleTimeout: cfg.IdleTimeout, AbsoluteTimeout: cfg.SessionLifetime,
 		SecureCookies: strings.HasPrefix(cfg.PublicURL, "https://"), TrustedProxies: cfg.TrustedProxies,
 		BalanceStaleAfter: cfg.BalanceStaleAfter}
 	if cfg.ProviderURL == "" {
-		client, webhookKey, err = a.startSandbox(cfg, logger, webhookURL)
+		client, webhookKey, err = a.startSandbox(cfg, logger, webhookURL, banks)
 		if err != nil {
 			a.Close()
 			return nil, err
@@ -99,7 +107,7 @@ func newApp(ctx context.Context, cfg *config, logger *slog.Logger, webhookURL st
 	}
 	a.notify = notify.New(notify.Config{DB: db, Email: cfg.Email, Webhook: cfg.NotifyWebhook, PublicURL: links, Logger: logger})
 	a.payouts = payout.NewService(payout.ServiceConfig{DB: db, Provider: client, WebhookKey: webhookKey, Logger: logger,
-		MaxAmount: maxAmount, StuckAfter: cfg.StuckAfter, CallTimeout: cfg.ProviderTimeout, Notify: a.notify})
+		MaxAmount: maxAmount, StuckAfter: cfg.StuckAfter, CallTimeout: cfg.ProviderTimeout, Notify: a.notify, Banks: banks})
 	if cfg.ProviderURL == "" {
 		if err := ensureDemoPolicy(ctx, db, a.payouts); err != nil {
 			a.Close()
@@ -162,8 +170,9 @@ func (a *app) sweepSessions(ctx context.Context, cfg *config) {
 	}
 }
 
-// startSandbox runs the provider simulator in-process on loopback with fresh keys.
-func (a *app) startSandbox(cfg *config, logger *slog.Logger, webhookURL string) (*smartglocal.Client, *rsa.PublicKey, error) {
+// startSandbox runs the provider simulator in-process on loopback with fresh
+// keys. It takes the banks the console offers, so that the two agree.
+func (a *app) startSandbox(cfg *config, logger *slog.Logger, webhookURL string, banks *bank.Banks) (*smartglocal.Client, *rsa.PublicKey, error) {
 	partner, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
 		return nil, nil, err
@@ -174,7 +183,7 @@ func (a *app) startSandbox(cfg *config, logger *slog.Logger, webhookURL string) 
 	}
 	sb, err := sandbox.Start(sandbox.Config{Project: "countersign-sandbox", PartnerPublicKey: &partner.PublicKey, PrivateKey: provider,
 		WebhookURL: webhookURL, WebhookDelay: cfg.WebhookDelay, RetrySchedule: []time.Duration{time.Second, 2 * time.Second, 5 * time.Second, 15 * time.Second},
-		Logger: logger.With("component", "sandbox")})
+		Banks: banks, Logger: logger.With("component", "sandbox")})
 	if err != nil {
 		return nil, nil, err
 	}

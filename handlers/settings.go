@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"errors"
 	"maps"
 	"net/http"
 	"slices"
@@ -10,6 +11,7 @@ import (
 
 	"countersign/fail"
 	"countersign/payout"
+	"countersign/smartglocal/bank"
 	"countersign/views"
 )
 
@@ -17,18 +19,27 @@ import (
 const blankSettingsRows = 2
 
 func (a *app) settings(c echo.Context) error {
+	rows, err := a.settingsRows(c)
+	if err != nil {
+		return err
+	}
+	return a.renderSettings(c, http.StatusOK, rows, nil, nil)
+}
+
+// settingsRows are the per-currency settings as stored.
+func (a *app) settingsRows(c echo.Context) ([]views.SettingsRow, error) {
 	ctx := c.Request().Context()
 	pol, err := a.Payouts.Policy(ctx)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	low, err := a.Payouts.LowBalanceLevels(ctx)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	ps, err := a.positions(c)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	known := map[string]bool{}
 	for cur := range pol.Thresholds {
@@ -53,10 +64,12 @@ func (a *app) settings(c echo.Context) error {
 		}
 		rows = append(rows, r)
 	}
-	return a.renderSettings(c, http.StatusOK, rows, nil)
+	return rows, nil
 }
 
-func (a *app) renderSettings(c echo.Context, status int, rows []views.SettingsRow, errs views.FieldErrors) error {
+// renderSettings shows the settings page. sender is the sender form as
+// typed, with what is wrong with it; nil shows the sender as set.
+func (a *app) renderSettings(c echo.Context, status int, rows []views.SettingsRow, errs views.FieldErrors, sender *views.SenderForm) error {
 	blank := 0
 	for _, r := range rows {
 		if !r.Fixed && r.Currency == "" {
@@ -70,7 +83,56 @@ func (a *app) renderSettings(c echo.Context, status int, rows []views.SettingsRo
 	if err != nil {
 		return err
 	}
-	return render(c, status, views.SettingsPage(views.SettingsModel{Frame: f, Rows: rows, Currencies: payout.Currencies(), Errors: errs}))
+	current, set, err := a.Payouts.Sender(c.Request().Context())
+	if err != nil {
+		return err
+	}
+	if sender == nil {
+		sender = &views.SenderForm{Fields: senderFields(current)}
+	}
+	if set {
+		sender.Current = payout.SenderWords(current)
+	}
+	return render(c, status, views.SettingsPage(views.SettingsModel{Frame: f, Rows: rows, Currencies: payout.Currencies(), Errors: errs, Sender: *sender}))
+}
+
+// senderFields is the sender form filled with s.
+func senderFields(s bank.Sender) []views.SenderField {
+	return []views.SenderField{
+		{Key: bank.SenderCompanyName, Label: "Company name", Required: true, MaxLen: 100, Value: s.CompanyName},
+		{Key: bank.SenderRegistrationNumber, Label: "Registration number", Required: true, MaxLen: 64, Value: s.RegistrationNumber},
+		{Key: bank.SenderCountry, Label: "Country of registration", Help: "Its three-letter ISO code, as GBR", Required: true, MaxLen: 3, Value: s.CountryISO3},
+		{Key: bank.SenderCode, Label: "Company code", Help: "The provider's pages describe it as the company registration number too; ask your account manager if yours differs",
+			Required: true, MaxLen: 64, Value: s.Code},
+		{Key: bank.SenderAddressLine, Label: "Street address", MaxLen: 256, Value: s.AddressLine},
+		{Key: bank.SenderCity, Label: "City", MaxLen: 64, Value: s.City},
+		{Key: bank.SenderPostalCode, Label: "Postal code", MaxLen: 64, Value: s.PostalCode},
+		{Key: bank.SenderState, Label: "State or region", MaxLen: 64, Value: s.State},
+	}
+}
+
+// saveSender sets the sender company of bank-account payouts.
+func (a *app) saveSender(c echo.Context) error {
+	typed := bank.Sender{CompanyName: c.FormValue(bank.SenderCompanyName), RegistrationNumber: c.FormValue(bank.SenderRegistrationNumber),
+		CountryISO3: c.FormValue(bank.SenderCountry), Code: c.FormValue(bank.SenderCode), AddressLine: c.FormValue(bank.SenderAddressLine),
+		City: c.FormValue(bank.SenderCity), PostalCode: c.FormValue(bank.SenderPostalCode), State: c.FormValue(bank.SenderState)}
+	_, err := a.Payouts.SetSender(c.Request().Context(), actor(c), typed)
+	var fields *fail.FieldError
+	if errors.As(err, &fields) {
+		form := &views.SenderForm{Fields: senderFields(typed), Errors: views.FieldErrors(fields.Fields)}
+		rows, err := a.settingsRows(c)
+		if err != nil {
+			return err
+		}
+		return a.renderSettings(c, statusOf(fields), rows, nil, form)
+	}
+	if err != nil {
+		return err
+	}
+	if err := flash(c, "ok", "Sender saved. Bank-account payouts carry it from now on."); err != nil {
+		return err
+	}
+	return redirect(c, "/admin/settings")
 }
 
 // readSettings reads the rows of the form (kind, currency, threshold, low:
@@ -144,7 +206,7 @@ func (a *app) saveSettings(c echo.Context) error {
 		return err
 	}
 	if len(errs) > 0 {
-		return a.renderSettings(c, http.StatusUnprocessableEntity, rows, errs)
+		return a.renderSettings(c, http.StatusUnprocessableEntity, rows, errs, nil)
 	}
 	ctx := c.Request().Context()
 	oldPolicy, err := a.Payouts.Policy(ctx)
