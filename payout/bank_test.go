@@ -628,3 +628,36 @@ func TestRecordReturn(t *testing.T) {
 		t.Errorf("an admin records a return: %v; want ErrCannotRecordReturn", err)
 	}
 }
+
+// TestBankPayoutNotifications: the messages about a bank-account payout name
+// the account masked, never in full; recording a return tells the maker.
+func TestBankPayoutNotifications(t *testing.T) {
+	e := newBankEnv(t, envOptions{})
+	tl := withNotify(e)
+	ctx := context.Background()
+	a := bankCases[0].account
+	a.Values = map[string]string{"sort_code": "20-00-00", "account_number": "12340000", "address_line": "1 Churchill Place", "city": "London", "postal_code": "E14 5HP"}
+	acc := e.verifiedAccount(a)
+	p := e.pending(bankDraft(acc, "250.00", "SALARY_PAYMENT"))
+	e.approve(e.approvers[0], p)
+	e.waitState(p.ID, StateSucceeded)
+	if _, err := e.s().RecordReturn(ctx, e.approvers[1], p.ID, "Account closed", e.db.Now().UTC().Format("2006-01-02")); err != nil {
+		t.Fatal(err)
+	}
+	tl.send(t)
+	mails, to := tl.mailsAbout(fmt.Sprintf("Payout #%d was returned by the receiving bank", p.ID))
+	if len(mails) != 1 || !reflect.DeepEqual(to, []string{"mia@example.com"}) {
+		t.Fatalf("return mails to %v", to)
+	}
+	if !strings.Contains(mails[0].Body, "Barclays ••••0000") || !strings.Contains(mails[0].Body, "Account closed") {
+		t.Errorf("return mail:\n%s", mails[0].Body)
+	}
+	for _, m := range tl.smtp.Mails() {
+		if strings.Contains(m.Body, "12340000") {
+			t.Errorf("a mail names the full account number: %s", m.Subject)
+		}
+	}
+	if tl.hooksAbout("Barclays ••••0000") < 3 {
+		t.Errorf("the chat was not told about the queue, the success and the return with the masked account")
+	}
+}

@@ -7,7 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"countersign/card"
 	"countersign/notify"
 	"countersign/store"
 )
@@ -156,7 +155,7 @@ func (s *Service) remindDeadlines(ctx context.Context) error {
 				Kind: notify.KindDeadlineSoon, Skip: q.MakerID, Path: fmt.Sprintf("/payouts/%d", q.ID),
 				Subject: fmt.Sprintf("Payout #%d expires in %d minutes", q.ID, int(left.Minutes())),
 				Text: fmt.Sprintf("Payout #%d of %s to %s (%s) still waits for approval. The provider cancels it at %s unless it is approved before.",
-					q.ID, money(q.Amount, q.Currency), q.FullName, card.Label(q.CardBrand, q.CardLast4), clock(q.DeadlineAt)),
+					q.ID, money(q.Amount, q.Currency), q.FullName, Destination(q), clock(q.DeadlineAt)),
 			})
 		})
 		if err != nil {
