@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"strconv"
 	"strings"
 	"testing"
 
@@ -53,8 +54,7 @@ func TestSalaryToUKBankAccount(t *testing.T) {
 		chromedp.Click(chromedp.CSS(`[data-testid="add-account"]`)),
 		chromedp.WaitVisible(chromedp.ID("account-country")),
 		// Choosing the country sends the form by itself and shows the fields.
-		chromedp.SetValue(chromedp.ID("account-country"), "GBR"),
-		chromedp.Evaluate[chromedp.Void](`document.getElementById('account-country').dispatchEvent(new Event('change', {bubbles: true}))`),
+		choose("account-country", "GBR"),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="account-form"]`)),
 		chromedp.SetValue(chromedp.ID("bank_name"), "Barclays"),
 		chromedp.SendKeys(chromedp.ID("first_name"), "Jane"),
@@ -107,10 +107,7 @@ func TestSalaryToUKBankAccount(t *testing.T) {
 	if words := get(t, maker, chromedp.Evaluate[string](`document.querySelector('#purpose option[value="SALARY_PAYMENT"]').textContent`)); words != "Payment of salary" {
 		t.Errorf("SALARY_PAYMENT is offered as %q", words)
 	}
-	run(t, maker,
-		chromedp.SetValue(chromedp.ID("bank_account_id"), accountID),
-		chromedp.Evaluate[chromedp.Void](`document.getElementById('bank_account_id').dispatchEvent(new Event('change', {bubbles: true}))`),
-	)
+	run(t, maker, choose("bank_account_id", accountID))
 	if cur := get(t, maker, chromedp.Evaluate[string](`document.getElementById('currency').value`)); cur != "GBP" {
 		t.Errorf("choosing the GBP account set the currency to %q", cur)
 	}
@@ -141,4 +138,15 @@ func TestSalaryToUKBankAccount(t *testing.T) {
 		t.Error("the payout page shows the full account number")
 	}
 	screenshot(t, approver, "bank-payout")
+}
+
+// choose picks value in the select with id as a person does: the value
+// changes and a change event follows, in one step, so that nothing can run
+// in between (a select that sends its form on change navigates away).
+func choose(id, value string) chromedp.Action[chromedp.Void] {
+	return chromedp.Evaluate[chromedp.Void](`(() => {
+		const s = document.getElementById(` + strconv.Quote(id) + `);
+		s.value = ` + strconv.Quote(value) + `;
+		s.dispatchEvent(new Event('change', {bubbles: true}));
+	})()`)
 }
