@@ -530,6 +530,22 @@ func TestBankNotSupportedByProvider(t *testing.T) {
 	if got := e.sb.Balance("gbp"); got != 100_000_000_000 {
 		t.Errorf("gbp wallet = %d: a refused payout moved money", got)
 	}
+
+	// The operator corrects the list: the saved account's bank is on it no
+	// more, and the console refuses to pay it before asking the provider.
+	e.cfg.Banks = bank.DefaultBanks()
+	e.restart()
+	creates := e.sb.CallCount("session/create")
+	d := bankDraft(acc, "10.00", "SALARY_PAYMENT")
+	d.ConfirmDuplicate = true
+	var fe *fail.FieldError
+	if _, err := e.s().Submit(context.Background(), e.maker, d); !errors.As(err, &fe) ||
+		!strings.Contains(fe.Fields["bank_account_id"], "no longer lists Bank of Nowhere among the banks it pays in United Kingdom") {
+		t.Errorf("payout to a bank no longer listed: %v", err)
+	}
+	if n := e.sb.CallCount("session/create"); n != creates {
+		t.Errorf("a payout to a bank no longer listed reached the provider")
+	}
 }
 
 // TestRecordReturn: a payout to a test account ending 0000 succeeds and the
