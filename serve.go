@@ -22,6 +22,7 @@ import (
 	"countersign/payout"
 	"countersign/secret"
 	"countersign/smartglocal"
+	"countersign/smartglocal/bank"
 	"countersign/smartglocal/sandbox"
 	"countersign/stepup"
 	"countersign/store"
@@ -75,6 +76,13 @@ func newApp(ctx context.Context, cfg *config, logger *slog.Logger, webhookURL st
 	a.notify = notify.New(notify.Config{DB: db, Email: cfg.Email, Webhook: cfg.NotifyWebhook, PublicURL: links, Logger: logger})
 	a.admin, a.stepup = admin.New(db, logger, a.notify), stepup.New(db, a.key, logger)
 
+	banks := bank.DefaultBanks()
+	if cfg.BanksFile != "" {
+		if banks, err = bank.LoadBanks(cfg.BanksFile); err != nil {
+			a.Close()
+			return nil, fmt.Errorf("-banks: %w", err)
+		}
+	}
 	var client *smartglocal.Client
 	var webhookKeys []*rsa.PublicKey
 	hcfg := handlers.Config{DB: db, Logger: logger, IdleTimeout: cfg.IdleTimeout, AbsoluteTimeout: cfg.SessionLifetime,
@@ -82,7 +90,7 @@ func newApp(ctx context.Context, cfg *config, logger *slog.Logger, webhookURL st
 		BalanceStaleAfter: cfg.BalanceStaleAfter, PreLoginKey: a.key.Derive(secret.PurposePreLoginCSRF)}
 	if cfg.ProviderURL == "" {
 		var webhookKey *rsa.PublicKey
-		client, webhookKey, err = a.startSandbox(cfg, logger, webhookURL)
+		client, webhookKey, err = a.startSandbox(cfg, logger, webhookURL, banks)
 		if err != nil {
 			a.Close()
 			return nil, err
@@ -111,7 +119,7 @@ func newApp(ctx context.Context, cfg *config, logger *slog.Logger, webhookURL st
 		return nil, fmt.Errorf("-max-amount %q: want a whole number of major units", cfg.MaxAmount)
 	}
 	a.payouts = payout.NewService(payout.ServiceConfig{DB: db, Provider: client, WebhookKeys: webhookKeys, Logger: logger,
-		MaxAmount: maxAmount, StuckAfter: cfg.StuckAfter, CallTimeout: cfg.ProviderTimeout, Notify: a.notify})
+		MaxAmount: maxAmount, StuckAfter: cfg.StuckAfter, CallTimeout: cfg.ProviderTimeout, Notify: a.notify, Banks: banks})
 	if cfg.ProviderURL == "" {
 		if err := ensureDemoPolicy(ctx, db, a.payouts); err != nil {
 			a.Close()
@@ -203,7 +211,8 @@ func (a *app) sweepSessions(ctx context.Context, cfg *config) {
 // startSandbox runs the provider simulator in-process on loopback. Its keys
 // and its state live beside the database (sandboxDir), so that a restarted
 // console can still verify its webhooks and ask it about its own sessions.
-func (a *app) startSandbox(cfg *config, logger *slog.Logger, webhookURL string) (*smartglocal.Client, *rsa.PublicKey, error) {
+// It takes the banks the console offers, so that the two agree.
+func (a *app) startSandbox(cfg *config, logger *slog.Logger, webhookURL string, banks *bank.Banks) (*smartglocal.Client, *rsa.PublicKey, error) {
 	dir := sandboxDir(cfg.DB)
 	partner, provider, err := sandbox.KeysIn(dir)
 	if err != nil {
@@ -211,7 +220,7 @@ func (a *app) startSandbox(cfg *config, logger *slog.Logger, webhookURL string) 
 	}
 	sb, err := sandbox.Start(sandbox.Config{Project: "countersign-sandbox", PartnerPublicKey: &partner.PublicKey, PrivateKey: provider,
 		WebhookURL: webhookURL, WebhookDelay: cfg.WebhookDelay, RetrySchedule: []time.Duration{time.Second, 2 * time.Second, 5 * time.Second, 15 * time.Second},
-		StateFile: filepath.Join(dir, sandboxStateFile), Logger: logger.With("component", "sandbox")})
+		StateFile: filepath.Join(dir, sandboxStateFile), Banks: banks, Logger: logger.With("component", "sandbox")})
 	if err != nil {
 		return nil, nil, err
 	}

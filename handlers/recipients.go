@@ -64,7 +64,7 @@ func (a *app) createRecipient(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := flash(c, "ok", "Added "+r.FullName+". Add a card for them below."); err != nil {
+	if err := flash(c, "ok", "Added "+r.FullName+". Add a card or a bank account for them below."); err != nil {
 		return err
 	}
 	return redirect(c, "/recipients/"+itoa(r.ID))
@@ -160,8 +160,22 @@ func (a *app) renderRecipient(c echo.Context, status int, r *store.Recipient, fo
 		case errors.Is(err, payout.ErrOwnCard):
 			row.VerifyBlocked = fail.MessageOf(err)
 		}
-		row.CanRemove = payout.CheckCardChange(who) == nil
+		row.CanRemove = payout.CheckDestinationChange(who) == nil
 		m.Cards = append(m.Cards, row)
+	}
+	accounts, err := a.DB.BankAccountsForRecipient(ctx, r.ID)
+	if err != nil {
+		return err
+	}
+	for _, acc := range accounts {
+		row, err := a.accountRow(c, names, acc)
+		if err != nil {
+			return err
+		}
+		m.Accounts = append(m.Accounts, row)
+	}
+	if m.CanAddCard {
+		m.AddAccountHref = "/recipients/" + itoa(r.ID) + "/accounts/new"
 	}
 	if m.Frame, err = a.frame(c, r.FullName, "/recipients"); err != nil {
 		return err

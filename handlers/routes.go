@@ -103,6 +103,7 @@ func (a *app) table() []group {
 			{"GET", "/payouts/:id", signedIn, a.showPayout, ""},
 			{"POST", "/payouts/:id/approve", roles(approver), a.approvePayout, ""},
 			{"POST", "/payouts/:id/cancel", roles(approver, maker), a.cancelPayout, ""},
+			{"POST", "/payouts/:id/return", roles(approver), a.recordReturn, ""},
 
 			{"GET", "/recipients", roles(maker, approver, admin), a.recipients, "Recipients"},
 			{"POST", "/recipients", roles(maker), a.createRecipient, ""},
@@ -111,6 +112,11 @@ func (a *app) table() []group {
 			{"POST", "/recipients/:id/cards/:card/verify", roles(maker, approver), a.verifyCard, ""},
 			{"POST", "/recipients/:id/cards/:card/remove", roles(maker, approver), a.removeCard, ""},
 			{"POST", "/recipients/:id/cards/:card/refresh", roles(maker, approver), a.refreshCard, ""},
+			{"GET", "/recipients/:id/accounts/new", roles(maker), a.newAccount, ""},
+			{"POST", "/recipients/:id/accounts", roles(maker), a.addAccount, ""},
+			{"GET", "/recipients/:id/accounts/:account", roles(maker, approver, admin), a.showAccount, ""},
+			{"POST", "/recipients/:id/accounts/:account/verify", roles(maker, approver), a.verifyAccount, ""},
+			{"POST", "/recipients/:id/accounts/:account/remove", roles(maker, approver), a.removeAccount, ""},
 
 			{"GET", "/audit", roles(admin, auditor), a.auditLog, "Audit log"},
 			{"GET", "/audit.csv", roles(admin, auditor), a.exportAuditCSV, ""},
@@ -130,6 +136,7 @@ func (a *app) table() []group {
 			{"GET", "/admin/settings", roles(admin), a.settings, "Settings"},
 			{"POST", "/admin/settings", roles(admin), a.saveSettings, ""},
 			{"POST", "/admin/settings/second-factor", roles(admin), a.saveFactorPolicy, ""},
+			{"POST", "/admin/settings/sender", roles(admin), a.saveSender, ""},
 		}},
 	}
 }

@@ -14,7 +14,7 @@ import (
 // Why a payout whose start never reached the provider is rejected.
 const (
 	codeCardNotReceived   = "card_not_received"
-	reasonCardNotReceived = "The card details never reached the provider. Prepare the payout again."
+	reasonCardNotReceived = "The card or account details never reached the provider. Prepare the payout again."
 	reasonDeadlinePassed  = "Nobody approved it before the provider's deadline."
 )
 

@@ -14,6 +14,7 @@ import (
 	"countersign/fail"
 	"countersign/notify"
 	"countersign/smartglocal"
+	"countersign/smartglocal/bank"
 	"countersign/stepup"
 	"countersign/store"
 )
@@ -35,6 +36,9 @@ type ServiceConfig struct {
 	// Notify receives, in the same transaction, what a payout's move tells
 	// people (it enters the queue, it finishes); nil tells nobody.
 	Notify *notify.Service
+	// Banks are the banks the provider accepts per country: what a bank
+	// account may name. nil is the shipped list (bank.DefaultBanks).
+	Banks *bank.Banks
 }
 
 // Service moves payouts between our store and the provider: exactly once,
@@ -55,6 +59,7 @@ type Service struct {
 	stuckAfter    time.Duration
 	confirmWindow time.Duration
 	notify        *notify.Service
+	banks         *bank.Banks
 
 	reconcileMu sync.Mutex // one reconcile pass at a time
 
@@ -79,7 +84,11 @@ func NewService(cfg ServiceConfig) *Service {
 		stuckAfter:    cfg.StuckAfter,
 		confirmWindow: cfg.ConfirmWindow,
 		notify:        cfg.Notify,
+		banks:         cfg.Banks,
 		inflight:      make(map[int64]int),
+	}
+	if s.banks == nil {
+		s.banks = bank.DefaultBanks()
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -95,6 +104,9 @@ func NewService(cfg ServiceConfig) *Service {
 	}
 	return s
 }
+
+// Banks are the banks the provider accepts per country, for the forms.
+func (s *Service) Banks() *bank.Banks { return s.banks }
 
 // Actor is the signed-in person doing something, for the rules and the audit log.
 type Actor struct {

@@ -174,20 +174,8 @@ func (d *DB) CountActiveAdmins(ctx context.Context) (int, error) {
 	return n, nil
 }
 
-// execOne runs a statement that must change exactly one row; what names the
-// row's kind for the refusal when there is none.
-func (d *DB) execOne(ctx context.Context, what, query string, args ...any) error {
-	res, err := d.db.ExecContext(ctx, query, args...)
-	if err != nil {
-		return err
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return notFound(what)
-	}
-	return nil
-}
-
-// execOne is DB.execOne as part of the transaction.
+// execOne runs a statement, as part of the transaction, that must change
+// exactly one row; what names the row's kind for the refusal when there is none.
 func (t *Tx) execOne(ctx context.Context, what, query string, args ...any) error {
 	res, err := t.tx.ExecContext(ctx, query, args...)
 	if err != nil {
