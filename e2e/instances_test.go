@@ -8,7 +8,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/http/cookiejar"
 	"net/url"
 	"os"
 	"os/exec"
@@ -101,71 +100,51 @@ func (in *instance) leads() bool {
 	return strings.Contains(string(b), "\ncountersign_leader 1\n")
 }
 
-// person is someone signed in with a browser-like HTTP client. The session
-// lives in the shared database, so one cookie works on every instance.
-type person struct {
-	t    *testing.T
-	c    *http.Client
-	csrf string
-}
-
-func signIn(t *testing.T, base, email, password string) *person {
+// signInAt signs in through the instance at base. The session lives in the
+// shared database, so the same cookie works on every instance: p.base may
+// point at either.
+func signInAt(t *testing.T, base, email, password string) *person {
 	t.Helper()
-	jar, _ := cookiejar.New(nil)
-	p := &person{t: t, c: &http.Client{Jar: jar, Timeout: 60 * time.Second,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
-	if _, err := p.get(base + "/login"); err != nil {
-		t.Fatal(err)
+	p := newPerson(t, base)
+	p.get("/login")
+	if status, loc := p.post("/login", url.Values{"email": {email}, "password": {password}}); status != http.StatusSeeOther || loc != "/" {
+		t.Fatalf("sign in as %s: %d %q", email, status, loc)
 	}
-	status, loc, err := p.post(base+"/login", url.Values{"email": {email}, "password": {password}})
-	if err != nil || status != http.StatusSeeOther || loc != "/" {
-		t.Fatalf("sign in as %s: %d %q %v", email, status, loc, err)
-	}
-	if _, err := p.get(base + "/"); err != nil { // the new session's token
-		t.Fatal(err)
-	}
+	p.get("/") // the new session's token
 	return p
 }
 
-func (p *person) get(u string) (int, error) {
-	status, _, err := p.page(u)
-	return status, err
-}
-
-// page fetches a page and keeps its CSRF token.
-func (p *person) page(u string) (int, string, error) {
-	resp, err := p.c.Get(u)
-	if err != nil {
-		return 0, "", err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if tok := csrfToken(strings.NewReader(string(b))); tok != "" {
-		p.csrf = tok
-	}
-	return resp.StatusCode, string(b), err
-}
-
-// enrol sets up the person's second factor on their account page, as an
+// enrolOverHTTP sets up p's second factor on their account page, as an
 // approver must before deciding; the confirming code opens the session's
 // step-up window, which covers the decisions of the next minutes.
-func (p *person) enrol(base string) {
-	p.t.Helper()
-	_, body, err := p.page(base + "/account")
-	if err != nil {
-		p.t.Fatal(err)
-	}
+func enrolOverHTTP(t *testing.T, p *person) {
+	t.Helper()
+	_, body := p.get("/account")
 	key := testidText(body, "totp-secret")
 	if key == "" {
-		p.t.Fatalf("no second-factor key on the account page:\n%s", body)
+		t.Fatalf("no second-factor key on the account page:\n%s", body)
 	}
 	code, err := stepup.Code(key, time.Now())
 	if err != nil {
-		p.t.Fatal(err)
+		t.Fatal(err)
 	}
-	if status, loc, err := p.post(base+"/account/second-factor", url.Values{"otp": {code}}); err != nil || status != http.StatusSeeOther || loc != "/" {
-		p.t.Fatalf("confirm the second factor: %d %q %v", status, loc, err)
+	if status, loc := p.post("/account/second-factor", url.Values{"otp": {code}}); status != http.StatusSeeOther || loc != "/" {
+		t.Fatalf("confirm the second factor: %d %q", status, loc)
 	}
+}
+
+// approveAt posts p's approval of a payout at version to the instance at
+// base. It runs in many goroutines at once, so it never fails the test (an
+// instance killed under the request answers 0) and leaves p's token alone.
+func approveAt(p *person, base string, id, version int64) int {
+	form := url.Values{"version": {strconv.FormatInt(version, 10)}, "_csrf": {p.csrf}}
+	resp, err := p.c.PostForm(fmt.Sprintf("%s/payouts/%d/approve", base, id), form)
+	if err != nil {
+		return 0
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode
 }
 
 // testidText is the text of the element with data-testid=id in a page.
@@ -197,45 +176,6 @@ func testidText(page, id string) string {
 		}
 	}
 	return strings.TrimSpace(b.String())
-}
-
-func (p *person) post(u string, form url.Values) (status int, location string, err error) {
-	form.Set("_csrf", p.csrf)
-	resp, err := p.c.PostForm(u, form)
-	if err != nil {
-		return 0, "", err
-	}
-	defer resp.Body.Close()
-	io.Copy(io.Discard, resp.Body)
-	return resp.StatusCode, resp.Header.Get("Location"), nil
-}
-
-// csrfToken finds <meta name="csrf-token" content="…"> in a page.
-func csrfToken(r io.Reader) string {
-	z := html.NewTokenizer(r)
-	for {
-		switch z.Next() {
-		case html.ErrorToken:
-			return ""
-		case html.StartTagToken, html.SelfClosingTagToken:
-			tok := z.Token()
-			if tok.Data != "meta" {
-				continue
-			}
-			var name, content string
-			for _, a := range tok.Attr {
-				switch a.Key {
-				case "name":
-					name = a.Val
-				case "content":
-					content = a.Val
-				}
-			}
-			if name == "csrf-token" {
-				return content
-			}
-		}
-	}
 }
 
 // webhookSplitter hands the sandbox's webhooks to the instances in turn; a
@@ -355,6 +295,21 @@ func TestTwoInstancesOnePostgres(t *testing.T) {
 		return leader != nil
 	})
 
+	// Only the leader reads the balance; both instances are ready on it.
+	waitUntil(t, "both instances to be ready", 60*time.Second, func() bool {
+		for _, in := range []*instance{a, b} {
+			resp, err := http.Get(in.url + "/readyz")
+			if err != nil {
+				return false
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				return false
+			}
+		}
+		return true
+	})
+
 	db, err := store.Open(ctx, dbURL)
 	if err != nil {
 		t.Fatal(err)
@@ -373,15 +328,15 @@ func TestTwoInstancesOnePostgres(t *testing.T) {
 
 	// The maker prepares the payouts on one instance; the sessions are
 	// shared, so the same cookie works on the other.
-	maker := signIn(t, a.url, "maker@example.com", instancePassword)
+	maker := signInAt(t, a.url, "maker@example.com", instancePassword)
 	var ids []int64
 	for i := range 11 {
-		base := []*instance{a, b}[i%2].url
-		status, loc, err := maker.post(base+"/payouts", url.Values{"full_name": {"Jo Doe"}, "amount": {fmt.Sprintf("%d.00", 10+i)},
+		maker.base = []*instance{a, b}[i%2].url
+		status, loc := maker.post("/payouts", url.Values{"full_name": {"Jo Doe"}, "amount": {fmt.Sprintf("%d.00", 10+i)},
 			"currency": {"USD"}, "card_number": {"4242 4242 4242 4242"}})
 		id, _ := strconv.ParseInt(strings.TrimPrefix(loc, "/payouts/"), 10, 64)
-		if err != nil || status != http.StatusSeeOther || id == 0 {
-			t.Fatalf("prepare payout %d: %d %q %v", i, status, loc, err)
+		if status != http.StatusSeeOther || id == 0 {
+			t.Fatalf("prepare payout %d: %d %q", i, status, loc)
 		}
 		ids = append(ids, id)
 	}
@@ -390,20 +345,16 @@ func TestTwoInstancesOnePostgres(t *testing.T) {
 	}
 	people := map[string]*person{}
 	for _, email := range approvers {
-		base := []*instance{a, b}[len(people)%2].url
-		people[email] = signIn(t, base, email, instancePassword)
-		people[email].enrol(base)
+		people[email] = signInAt(t, []*instance{a, b}[len(people)%2].url, email, instancePassword)
+		enrolOverHTTP(t, people[email])
 	}
 	approve := func(in *instance, email string, id int64) int {
 		p, err := db.PayoutByID(ctx, id)
 		if err != nil {
-			t.Fatal(err)
+			t.Error(err)
+			return 0
 		}
-		status, _, err := people[email].post(fmt.Sprintf("%s/payouts/%d/approve", in.url, id), url.Values{"version": {strconv.FormatInt(p.Version, 10)}})
-		if err != nil {
-			return 0 // the instance died under the request
-		}
-		return status
+		return approveAt(people[email], in.url, id, p.Version)
 	}
 
 	// The first payout is approved through the leader alone, until the
@@ -414,7 +365,7 @@ func TestTwoInstancesOnePostgres(t *testing.T) {
 	var doubtWG sync.WaitGroup
 	doubtWG.Go(func() {
 		for _, email := range approvers {
-			if st := approve(leader, email, doubt); st == 0 || payoutState(t, db, doubt) != "pending_approval" {
+			if st := approve(leader, email, doubt); st == 0 || stateOf(t, db, doubt) != "pending_approval" {
 				return
 			}
 		}
@@ -457,7 +408,7 @@ func TestTwoInstancesOnePostgres(t *testing.T) {
 	// approved again through the survivor, as people would.
 	for _, id := range ids {
 		for _, email := range approvers {
-			if payoutState(t, db, id) != "pending_approval" {
+			if stateOf(t, db, id) != "pending_approval" {
 				break
 			}
 			approve(follower, email, id)
@@ -500,7 +451,7 @@ func TestTwoInstancesOnePostgres(t *testing.T) {
 	}
 }
 
-func payoutState(t *testing.T, db *store.DB, id int64) string {
+func stateOf(t *testing.T, db *store.DB, id int64) string {
 	p, err := db.PayoutByID(context.Background(), id)
 	if err != nil {
 		t.Fatal(err)

@@ -79,6 +79,9 @@ func (a *app) dashboard(c echo.Context) error {
 	if m.Frame, err = a.frame(c, "Dashboard", "/"); err != nil {
 		return err
 	}
+	if m.Attention, err = a.attention(c, m.Frame.CSRF); err != nil {
+		return err
+	}
 	return render(c, http.StatusOK, views.DashboardPage(m))
 }
 

@@ -9,6 +9,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"countersign/fail"
+	"countersign/password"
 	"countersign/views"
 )
 
@@ -78,6 +79,9 @@ func (a *app) handleError(err error, c echo.Context) {
 	}
 	status := statusOf(err)
 	message, ref := messageOf(err, status), ""
+	if errors.Is(err, password.ErrBusy) {
+		c.Response().Header().Set("Retry-After", retryAfterBusy)
+	}
 	switch {
 	case status == http.StatusInternalServerError:
 		ref = newReference()

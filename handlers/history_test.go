@@ -273,7 +273,7 @@ func TestCSVExportEscapesAndStreams(t *testing.T) {
 	}
 	row := func(id int64, name string) string {
 		return itoa(id) + ",2026-11-21T09:0" + itoa(id) + ":00Z,succeeded,\"1,234.56\",USD," + name + ",,visa,4242,maker,approver,,,,,2026-11-21T09:0" +
-			itoa(id) + ":00Z,,'=cmd|' /C calc'!A0,\r\n"
+			itoa(id) + ":00Z,,'=cmd|' /C calc'!A0,,card,,,,\r\n"
 	}
 	want := strings.Join(csvHeader, ",") + "\r\n" +
 		row(ids[6], `"Plain, with ""quotes"""`) +

@@ -11,21 +11,13 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"countersign/card"
 	"countersign/fail"
 	"countersign/payout"
 	"countersign/smartglocal"
+	"countersign/smartglocal/bank"
 	"countersign/store"
 	"countersign/views"
 )
-
-// remittancePurposes are the provider's purpose codes (provider-api.md §8).
-var remittancePurposes = []string{"COMPUTER_SERVICES", "FAMILY_SUPPORT", "EDUCATION", "GIFT_AND_DONATION", "MEDICAL_TREATMENT",
-	"MAINTENANCE_EXPENSES", "TRAVEL", "SMALL_VALUE_REMITTANCE", "LIBERALIZED_REMITTANCE", "CONSTRUCTION_EXPENSES", "HOTEL_ACCOMMODATION",
-	"ADVERTISING_EXPENSES", "ADVISORY_FEES", "BUSINESS_INSURANCE", "INSURANCE_CLAIMS", "DELIVERY_FEES", "EXPORTED_GOODS", "SERVICE_CHARGES",
-	"LOAN_PAYMENT", "OFFICE_EXPENSES", "PROPERTY_PURCHASE", "PROPERTY_RENTAL", "ROYALTY_FEES", "SHARES_INVESTMENT", "FUND_INVESTMENT",
-	"TAX_PAYMENT", "TRANSPORTATION_FEES", "UTILITY_BILLS", "PERSONAL_TRANSFER", "SALARY_PAYMENT", "REWARD_PAYMENT", "INFLUENCER_PAYMENT",
-	"OTHER_FEES", "OTHER"}
 
 // actor describes the signed-in person to the payout workflow.
 func actor(c echo.Context) payout.Actor {
@@ -49,10 +41,14 @@ func pathID(c echo.Context, name string) int64 {
 	return id
 }
 
-// newPayout shows the form; opened from a recipient's page (?recipient=N) it
-// comes with that recipient's name and their verified card chosen.
+// newPayout shows the form, for a card or, with ?method=bank_account, a bank
+// account. Opened from a recipient's page (?recipient=N) it comes with that
+// recipient's name and their verified card and bank account chosen.
 func (a *app) newPayout(c echo.Context) error {
-	m := views.PayoutForm{Currency: "USD"}
+	m := views.PayoutForm{Currency: "USD", Method: payout.MethodCard}
+	if c.QueryParam("method") == payout.MethodBankAccount {
+		m.Method = payout.MethodBankAccount
+	}
 	if id, err := strconv.ParseInt(c.QueryParam("recipient"), 10, 64); err == nil && id > 0 {
 		r, err := a.DB.RecipientByID(c.Request().Context(), id)
 		if err != nil {
@@ -66,8 +62,27 @@ func (a *app) newPayout(c echo.Context) error {
 		if len(cards) > 0 {
 			m.CardID = cards[0].ID
 		}
+		accounts, err := a.accountOptions(c)
+		if err != nil {
+			return err
+		}
+		if len(accounts) > 0 {
+			m.BankAccountID = accounts[0].ID
+			if m.Method == payout.MethodBankAccount { // paid in the account's currency
+				m.Currency = accounts[0].Currency
+			}
+		}
 	}
 	return a.renderPayoutForm(c, http.StatusOK, m)
+}
+
+// purposeOptions are the provider's remittance purposes, code and words.
+func purposeOptions() []views.Option {
+	var out []views.Option
+	for _, p := range bank.Purposes() {
+		out = append(out, views.Option{Value: p.Code, Label: p.Words})
+	}
+	return out
 }
 
 func (a *app) renderPayoutForm(c echo.Context, status int, m views.PayoutForm) error {
@@ -75,9 +90,17 @@ func (a *app) renderPayoutForm(c echo.Context, status int, m views.PayoutForm) e
 	if err != nil {
 		return err
 	}
-	m.Frame, m.Currencies, m.Purposes = f, payout.Currencies(), remittancePurposes
+	m.Frame, m.Currencies, m.Purposes = f, payout.Currencies(), purposeOptions()
 	if m.Cards, err = a.cardOptions(c); err != nil {
 		return err
+	}
+	if m.Accounts, err = a.accountOptions(c); err != nil {
+		return err
+	}
+	if _, ok, err := a.Payouts.Sender(c.Request().Context()); err != nil {
+		return err
+	} else if !ok {
+		m.NoSender = payout.ErrNoSender.Message
 	}
 	if m.Balance, err = a.gauges(c); err != nil {
 		return err
@@ -93,12 +116,15 @@ func readDraft(c echo.Context) (payout.Draft, error) {
 		return payout.Draft{}, err
 	}
 	cardID, _ := strconv.ParseInt(params.Get("card_id"), 10, 64)
+	accountID, _ := strconv.ParseInt(params.Get("bank_account_id"), 10, 64)
 	return payout.Draft{
+		Method:            params.Get("method"),
 		FullName:          params.Get("full_name"),
 		Amount:            params.Get("amount"),
 		Currency:          params.Get("currency"),
 		CardNumber:        params.Get("card_number"),
 		CardID:            cardID,
+		BankAccountID:     accountID,
 		CustomerReference: params.Get("customer_reference"),
 		Note:              params.Get("note"),
 		Purpose:           params.Get("purpose"),
@@ -112,8 +138,8 @@ func (a *app) createPayout(c echo.Context) error {
 		return err
 	}
 	p, err := a.Payouts.Submit(c.Request().Context(), actor(c), d)
-	typed := views.PayoutForm{FullName: d.FullName, Amount: d.Amount, Currency: strings.ToUpper(d.Currency), CardID: d.CardID,
-		CustomerReference: d.CustomerReference, Note: d.Note, Purpose: d.Purpose}
+	typed := views.PayoutForm{Method: d.Method, FullName: d.FullName, Amount: d.Amount, Currency: strings.ToUpper(d.Currency), CardID: d.CardID,
+		BankAccountID: d.BankAccountID, CustomerReference: d.CustomerReference, Note: d.Note, Purpose: d.Purpose}
 	var fields *fail.FieldError
 	var derr *payout.DuplicateError
 	switch {
@@ -123,7 +149,7 @@ func (a *app) createPayout(c echo.Context) error {
 	case errors.As(err, &derr):
 		for _, m := range derr.Matches {
 			typed.Duplicates = append(typed.Duplicates, fmt.Sprintf("#%d: %s %s to %s, %s, prepared %s by %s (%s)", m.ID,
-				payout.FormatAmount(m.Amount, m.Currency), m.Currency, m.FullName, card.Label(m.CardBrand, m.CardLast4),
+				payout.FormatAmount(m.Amount, m.Currency), m.Currency, m.FullName, payout.Destination(m),
 				ago(a.Now(), m.CreatedAt), m.MakerName, payout.State(m.State).Label()))
 		}
 		return a.renderPayoutForm(c, statusOf(err), typed)
@@ -158,10 +184,11 @@ func (a *app) showPayout(c echo.Context) error {
 	return a.renderPayout(c, http.StatusOK, p, decisionForm{})
 }
 
-// decisionForm is what an approve or cancel form sent, to show the page again.
+// decisionForm is what an approve, cancel or return form sent, to show the page again.
 type decisionForm struct {
-	reason  string // typed into the cancel form
-	refused error  // why the decision was refused, or nil
+	reason  string           // typed into the cancel form
+	refused error            // why the decision was refused, or nil
+	ret     views.ReturnForm // typed into the return form
 }
 
 func (a *app) renderPayout(c echo.Context, status int, p *store.Payout, form decisionForm) error {
@@ -174,7 +201,10 @@ func (a *app) renderPayout(c echo.Context, status int, p *store.Payout, form dec
 	if err != nil {
 		return err
 	}
-	m := views.PayoutPageModel{P: v, Reason: form.reason}
+	m := views.PayoutPageModel{P: v, Reason: form.reason, Return: form.ret}
+	if m.Return.On == "" {
+		m.Return.On = a.Now().UTC().Format(time.DateOnly)
+	}
 	for _, e := range entries {
 		m.Timeline = append(m.Timeline, views.TimelineItem{At: views.FormatTime(e.At), Who: e.Actor, What: describeAction(e.Action),
 			Outcome: e.Outcome, Detail: e.Detail, Bad: e.Outcome != "ok" && e.Outcome != "applied"})
@@ -184,7 +214,8 @@ func (a *app) renderPayout(c echo.Context, status int, p *store.Payout, form dec
 	}
 	switch {
 	case form.refused == nil:
-	case fail.KindOf(form.refused) == fail.Invalid: // only the cancel reason can be wrong
+	case len(form.ret.Errors) > 0: // shown beside the return form's fields
+	case errors.Is(form.refused, payout.ErrReasonRequired), errors.Is(form.refused, payout.ErrReasonTooLong): // shown beside the cancel reason
 		m.CancelError = fail.MessageOf(form.refused)
 	default:
 		showRefusal(&m.Frame, form.refused)
@@ -209,6 +240,7 @@ var actionWords = map[string]string{
 	"provider.session/confirm":      "Provider: confirm sent",
 	"provider.session/cancel":       "Provider: cancel sent",
 	"provider.session/status":       "Provider: status read",
+	"payout.return":                 "Returned by the receiving bank (recorded)",
 	"webhook.ready_to_confirm":      "Webhook: ready to confirm",
 	"webhook.payment_finished":      "Webhook: payment finished",
 }
@@ -225,10 +257,20 @@ func (a *app) payoutView(c echo.Context, p *store.Payout) (views.PayoutView, err
 		ID: p.ID, Href: "/payouts/" + itoa(p.ID), Version: p.Version, State: p.State,
 		StateLabel: payout.State(p.State).Label(), StateClass: stateClass(payout.State(p.State)),
 		Amount: payout.FormatAmount(p.Amount, p.Currency), Currency: p.Currency, FullName: p.FullName,
-		Card: card.Label(p.CardBrand, p.CardLast4), Maker: p.MakerName, CreatedAt: views.FormatTime(p.CreatedAt),
-		CustomerReference: p.CustomerReference, Note: p.Note, Purpose: p.Purpose, FailureReason: p.FailureReason,
+		Method: p.Method, PaidTo: payout.Destination(p), Country: payout.CountryName(p.AccountCountry),
+		Maker: p.MakerName, CreatedAt: views.FormatTime(p.CreatedAt),
+		CustomerReference: p.CustomerReference, Note: p.Note, Purpose: payout.PurposeLabel(p.Purpose), FailureReason: p.FailureReason,
 		CancelReason: p.CancelReason, SessionID: p.ProviderSessionID,
+		Returned: p.Returned(), ReturnedOn: p.ReturnedOn, ReturnReason: p.ReturnReason,
 	}
+	if p.Returned() {
+		by, err := a.userName(c, map[int64]string{}, p.ReturnedBy)
+		if err != nil {
+			return v, err
+		}
+		v.ReturnedBy = by + ", " + views.FormatTime(p.ReturnedAt)
+	}
+	v.CanRecordReturn = payout.CheckReturn(actor(c), p) == nil
 	// While a payout waits, only approvals of its current version by
 	// approvers who still are ones count (payout.Counts); once it has moved
 	// on, every approval it ever had is history worth showing.
@@ -338,6 +380,36 @@ func (a *app) cancelPayout(c echo.Context) error {
 		return err
 	}
 	return redirect(c, "/payouts/"+itoa(updated.ID))
+}
+
+// recordReturn records that the receiving bank sent a payout back. A
+// refusal, or a field that is wrong, shows the payout's page again.
+func (a *app) recordReturn(c echo.Context) error {
+	p, err := a.payoutFromPath(c)
+	if err != nil {
+		return err
+	}
+	form := views.ReturnForm{On: strings.TrimSpace(c.FormValue("returned_on")), Reason: c.FormValue("return_reason")}
+	var returned *store.Payout
+	// Recording a return is a decision: it needs the second factor.
+	err = a.decide(c, func(act payout.Actor) (err error) {
+		returned, err = a.Payouts.RecordReturn(c.Request().Context(), act, p.ID, form.Reason, form.On)
+		return err
+	})
+	var fields *fail.FieldError
+	if errors.As(err, &fields) {
+		form.Errors = views.FieldErrors(fields.Fields)
+	}
+	if refused(err) {
+		return a.renderPayout(c, statusOf(err), p, decisionForm{refused: err, ret: form})
+	}
+	if err != nil {
+		return err
+	}
+	if err := flash(c, "ok", "Recorded: the bank returned this payout on "+returned.ReturnedOn+"."); err != nil {
+		return err
+	}
+	return redirect(c, "/payouts/"+itoa(p.ID))
 }
 
 // webhook receives the provider's signed notifications. The body is read raw

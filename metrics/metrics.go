@@ -67,7 +67,7 @@ func New(read func(context.Context) (State, error), now func() time.Time) *Metri
 		}, []string{"route", "method"}),
 		providerCalls: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "countersign_provider_calls_total",
-			Help: "Calls to the payment provider, by API method and outcome (ok, refused, unknown: the answer was lost; error: never sent).",
+			Help: "Calls to the payment provider, by API method and outcome (ok, refused, unknown: no usable answer).",
 		}, []string{"method", "outcome"}),
 		providerSeconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "countersign_provider_call_duration_seconds", Help: "Time a call to the payment provider took, by API method.",

@@ -27,8 +27,9 @@ import (
 //     PostgreSQL as 0 or 1;
 //   - time: SQLite keeps text in one sortable layout (formatTime);
 //     PostgreSQL keeps timestamptz, reads that text as a parameter, and hands
-//     back a time.Time that parseTime also reads. Sessions are in UTC, so a
-//     day or an hour (day, hourlyLatest) is a UTC one on both;
+//     back a time.Time that parseTime also reads. Where nothing around a
+//     parameter says it is a time (a CASE's result), timeParam casts it.
+//     Sessions are in UTC, so a day (day, balanceHistory) is a UTC one on both;
 //   - locking: a SQLite write transaction takes the database's write lock at
 //     BEGIN (_txlock=immediate). PostgreSQL's transactions are READ COMMITTED
 //     and lock rows as they touch them, so every write transaction first
@@ -84,6 +85,16 @@ func (d dialect) readOnly() *sql.TxOptions {
 		return &sql.TxOptions{ReadOnly: true, Isolation: sql.LevelRepeatableRead}
 	}
 	return &sql.TxOptions{ReadOnly: true}
+}
+
+// timeParam is a placeholder for a time where nothing around it says it is
+// one (a CASE's result, say): PostgreSQL would read the text as text and
+// refuse to store it in a timestamptz column.
+func (d dialect) timeParam() string {
+	if d.postgres {
+		return `CAST(? AS timestamptz)`
+	}
+	return `?`
 }
 
 // day is the UTC day (YYYY-MM-DD) of a time column.

@@ -23,11 +23,24 @@ type PayoutFilter struct {
 	MinAmount   int64 // minor units, inclusive
 	MaxAmount   int64 // minor units, inclusive
 	Last4       string
+	Method      string // "card" or "bank_account"
+	Country     string // the bank account's ISO 3166-1 alpha-3 country
+	Returned    Returned
 	// After continues a listing: only rows that come after this key in the
 	// order above (keyset pagination: stable while new payouts arrive).
 	After PayoutKey
 	Limit int // 0 is no limit
 }
+
+// Returned filters payouts by whether the receiving bank sent them back.
+type Returned int
+
+// Values of PayoutFilter.Returned.
+const (
+	AnyReturned Returned = iota // returned or not
+	OnlyReturned
+	NotReturned
+)
 
 // PayoutKey is a payout's place in the newest-first order.
 type PayoutKey struct {
@@ -111,6 +124,18 @@ func (f PayoutFilter) where() (string, []any) {
 	}
 	if f.Last4 != "" {
 		add(`p.card_last4 = ?`, f.Last4)
+	}
+	if f.Method != "" {
+		add(`p.method = ?`, f.Method)
+	}
+	if f.Country != "" {
+		add(`p.account_country = ?`, strings.ToUpper(f.Country))
+	}
+	switch f.Returned {
+	case OnlyReturned:
+		add(`p.returned_at IS NOT NULL`)
+	case NotReturned:
+		add(`p.returned_at IS NULL`)
 	}
 	if len(conds) == 0 {
 		return "", nil
@@ -256,32 +281,67 @@ func (d *DB) eachInBatches(ctx context.Context, f PayoutFilter, batch int, fn fu
 	}
 }
 
-// CurrencyTotal is how many payouts, and how much money, in one currency.
+// CurrencyTotal is how many payouts, and how much money, in one currency;
+// and of those, how many the receiving bank sent back, and how much.
 type CurrencyTotal struct {
-	Currency string
-	Count    int64
-	Amount   int64 // minor units
+	Currency       string
+	Count          int64
+	Amount         int64 // minor units
+	ReturnedCount  int64
+	ReturnedAmount int64
 }
 
 // PayoutTotals sums the payouts that match the filter per currency (ignoring
 // After and Limit), by currency.
+//
+// The returned payouts are summed by a second query: the first then still
+// reads only the columns its filter's covering index holds, and returns are
+// few, so the second starts from payouts_returned (partial: returned rows
+// only) and checks the filter on each.
 func (d *DB) PayoutTotals(ctx context.Context, f PayoutFilter) ([]CurrencyTotal, error) {
 	where, args := f.where()
-	rows, err := d.db.QueryContext(ctx, `SELECT p.currency, count(*), sum(p.amount) FROM payouts p`+where+
-		` GROUP BY p.currency ORDER BY p.currency`, args...)
+	var out []CurrencyTotal
+	err := d.sumByCurrency(ctx, `SELECT p.currency, count(*), sum(p.amount) FROM payouts p`+where+` GROUP BY p.currency ORDER BY p.currency`,
+		args, func(cur string, n, amount int64) {
+			out = append(out, CurrencyTotal{Currency: cur, Count: n, Amount: amount})
+		})
+	if err != nil || f.Returned == NotReturned {
+		return out, err
+	}
+	// The few returned rows first (CROSS JOIN keeps SQLite from starting
+	// with the filter's index instead), then the filter on each.
+	conds := strings.TrimPrefix(where, ` WHERE `)
+	if conds != "" {
+		conds = ` AND ` + conds
+	}
+	err = d.sumByCurrency(ctx, `SELECT p.currency, count(*), sum(p.amount) FROM (SELECT id FROM payouts WHERE returned_at IS NOT NULL) r
+		CROSS JOIN payouts p WHERE p.id = r.id`+conds+` GROUP BY p.currency`,
+		args, func(cur string, n, amount int64) {
+			for i := range out {
+				if out[i].Currency == cur {
+					out[i].ReturnedCount, out[i].ReturnedAmount = n, amount
+				}
+			}
+		})
+	return out, err
+}
+
+// sumByCurrency runs a query of (currency, count, sum) rows and hands each to fn.
+func (d *DB) sumByCurrency(ctx context.Context, query string, args []any, fn func(cur string, n, amount int64)) error {
+	rows, err := d.db.QueryContext(ctx, query, args...)
 	if err != nil {
-		return nil, fmt.Errorf("payout totals: %w", err)
+		return fmt.Errorf("payout totals: %w", err)
 	}
 	defer rows.Close()
-	var out []CurrencyTotal
 	for rows.Next() {
-		var t CurrencyTotal
-		if err := rows.Scan(&t.Currency, &t.Count, &t.Amount); err != nil {
-			return nil, err
+		var cur string
+		var n, amount int64
+		if err := rows.Scan(&cur, &n, &amount); err != nil {
+			return err
 		}
-		out = append(out, t)
+		fn(cur, n, amount)
 	}
-	return out, rows.Err()
+	return rows.Err()
 }
 
 // DailyOutflow is the money paid out (payouts that succeeded) on one UTC day in one currency.

@@ -291,11 +291,11 @@ func TestPayoutTotals(t *testing.T) {
 		filter PayoutFilter
 		want   []CurrencyTotal
 	}{
-		{PayoutFilter{}, []CurrencyTotal{{"EUR", 1, 2500}, {"JPY", 1, 99}, {"USD", 6, 1000 + 50000 + 750 + 1000 + 1001 + 999}}},
-		{PayoutFilter{MakerID: f.ann, States: []string{"pending_approval"}}, []CurrencyTotal{{"EUR", 1, 2500}, {"USD", 2, 2000}}},
-		{PayoutFilter{ApproverID: f.dan}, []CurrencyTotal{{"USD", 3, 50000 + 750 + 1000}}},
+		{PayoutFilter{}, []CurrencyTotal{{Currency: "EUR", Count: 1, Amount: 2500}, {Currency: "JPY", Count: 1, Amount: 99}, {Currency: "USD", Count: 6, Amount: 1000 + 50000 + 750 + 1000 + 1001 + 999}}},
+		{PayoutFilter{MakerID: f.ann, States: []string{"pending_approval"}}, []CurrencyTotal{{Currency: "EUR", Count: 1, Amount: 2500}, {Currency: "USD", Count: 2, Amount: 2000}}},
+		{PayoutFilter{ApproverID: f.dan}, []CurrencyTotal{{Currency: "USD", Count: 3, Amount: 50000 + 750 + 1000}}},
 		// Keyset and limit are about pages, not totals.
-		{PayoutFilter{Currency: "USD", Limit: 1, After: PayoutKey{CreatedAt: day(1).Add(12 * time.Hour), ID: 4}}, []CurrencyTotal{{"USD", 6, 54750}}},
+		{PayoutFilter{Currency: "USD", Limit: 1, After: PayoutKey{CreatedAt: day(1).Add(12 * time.Hour), ID: 4}}, []CurrencyTotal{{Currency: "USD", Count: 6, Amount: 54750}}},
 		{PayoutFilter{Last4: "0000"}, nil},
 	}
 	for i, tt := range tests {

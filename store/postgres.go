@@ -53,10 +53,6 @@ func openPostgres(ctx context.Context, url string) (*DB, error) {
 		sqldb.Close()
 		return nil, fmt.Errorf("open database: %w", err)
 	}
-	if err := d.migrate(ctx); err != nil {
-		sqldb.Close()
-		return nil, err
-	}
 	return d, nil
 }
 

@@ -39,9 +39,10 @@ var migrations embed.FS
 
 // DB is the console's database.
 type DB struct {
-	db       *sql.DB
-	dialect  dialect
-	auditKey atomic.Pointer[[]byte] // set by UseAuditKey
+	db           *sql.DB
+	dialect      dialect
+	auditKey     atomic.Pointer[[]byte] // set by UseAuditKey
+	installation string                 // see InstallationID
 	// pgConfig is how to open a connection outside the pool (PostgreSQL only).
 	pgConfig *pgx.ConnConfig
 	// Now is the clock every stored time comes from; tests replace it.
@@ -52,10 +53,24 @@ type DB struct {
 // postgres:// URL is a PostgreSQL database, anything else the path of a
 // SQLite file (created if needed).
 func Open(ctx context.Context, dsn string) (*DB, error) {
+	open := openSQLite
 	if IsPostgres(dsn) {
-		return openPostgres(ctx, dsn)
+		open = openPostgres
 	}
-	return openSQLite(ctx, dsn)
+	d, err := open(ctx, dsn)
+	if err != nil {
+		return nil, err
+	}
+	if err := d.migrate(ctx); err != nil {
+		d.db.Close()
+		return nil, err
+	}
+	// Created with the database, never later inside someone's transaction.
+	if d.installation, err = d.settingOnce(ctx, "installation.id", func() string { return randomHex(8) }); err != nil {
+		d.db.Close()
+		return nil, err
+	}
+	return d, nil
 }
 
 // Postgres reports whether the database is PostgreSQL (else SQLite).
@@ -74,12 +89,7 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
 	}
-	d := &DB{db: sqldb, Now: func() time.Time { return time.Now().UTC() }}
-	if err := d.migrate(ctx); err != nil {
-		sqldb.Close()
-		return nil, err
-	}
-	return d, nil
+	return &DB{db: sqldb, Now: func() time.Time { return time.Now().UTC() }}, nil
 }
 
 // Close closes the database.
