@@ -128,35 +128,39 @@ func isUniqueViolation(err error) bool {
 	return errors.As(err, &pe) && pe.Code == "23505"
 }
 
-// rebindCache keeps each statement's PostgreSQL text: the store asks the
-// same few hundred statements again and again.
-var rebindCache = struct {
-	sync.Mutex
-	m map[string]string
-}{m: map[string]string{}}
+// rebinder turns the store's SQLite-flavoured statements into PostgreSQL's,
+// and keeps each one's text: the store asks the same few hundred statements
+// again and again.
+type rebinder struct {
+	mu    sync.Mutex
+	cache map[string]string
+}
 
 // maxRebindCache bounds the cache; statements past it are rebound each time.
 const maxRebindCache = 4096
 
-// rebind turns the store's SQLite-flavoured statement into PostgreSQL's:
-// `?` → `$n` and LIKE → ILIKE, outside quotes and comments.
-func rebind(query string) string {
-	rebindCache.Lock()
-	out, ok := rebindCache.m[query]
-	rebindCache.Unlock()
+// rebind is query for PostgreSQL: `?` → `$n` and LIKE → ILIKE, outside
+// quotes and comments.
+func (r *rebinder) rebind(query string) string {
+	r.mu.Lock()
+	out, ok := r.cache[query]
+	r.mu.Unlock()
 	if ok {
 		return out
 	}
-	out = rebindText(query)
-	rebindCache.Lock()
-	if len(rebindCache.m) < maxRebindCache {
-		rebindCache.m[query] = out
+	out = rebind(query)
+	r.mu.Lock()
+	if r.cache == nil {
+		r.cache = map[string]string{}
 	}
-	rebindCache.Unlock()
+	if len(r.cache) < maxRebindCache {
+		r.cache[query] = out
+	}
+	r.mu.Unlock()
 	return out
 }
 
-func rebindText(q string) string {
+func rebind(q string) string {
 	var b strings.Builder
 	b.Grow(len(q) + 16)
 	n := 0

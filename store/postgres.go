@@ -43,7 +43,7 @@ func openPostgres(ctx context.Context, url string) (*DB, error) {
 			cfg.RuntimeParams[k] = v
 		}
 	}
-	sqldb := sql.OpenDB(pgConnector{stdlib.GetConnector(*cfg)})
+	sqldb := sql.OpenDB(pgConnector{stdlib.GetConnector(*cfg), &rebinder{}})
 	sqldb.SetMaxOpenConns(poolMaxOpen)
 	sqldb.SetMaxIdleConns(poolMaxIdle)
 	sqldb.SetConnMaxIdleTime(poolMaxIdleTime)
@@ -81,38 +81,44 @@ func (d *DB) lockMigrations(ctx context.Context) (unlock func(), err error) {
 }
 
 // pgConnector hands database/sql pgx's connections with the store's
-// statements rebound for PostgreSQL (see dialect).
-type pgConnector struct{ driver.Connector }
+// statements rebound for PostgreSQL (see dialect), through one cache.
+type pgConnector struct {
+	driver.Connector
+	r *rebinder
+}
 
 func (c pgConnector) Connect(ctx context.Context) (driver.Conn, error) {
 	conn, err := c.Connector.Connect(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return &pgConn{conn.(*stdlib.Conn)}, nil
+	return &pgConn{conn.(*stdlib.Conn), c.r}, nil
 }
 
 // pgConn is pgx's connection with rebinding in front. A statement without
 // arguments (a migration, a constant query) is passed as it is: it is
 // written for PostgreSQL already, or needs nothing.
-type pgConn struct{ *stdlib.Conn }
+type pgConn struct {
+	*stdlib.Conn
+	r *rebinder
+}
 
 func (c *pgConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
 	if len(args) > 0 {
-		query = rebind(query)
+		query = c.r.rebind(query)
 	}
 	return c.Conn.ExecContext(ctx, query, args)
 }
 
 func (c *pgConn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
 	if len(args) > 0 {
-		query = rebind(query)
+		query = c.r.rebind(query)
 	}
 	return c.Conn.QueryContext(ctx, query, args)
 }
 
 func (c *pgConn) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return c.Conn.PrepareContext(ctx, rebind(query))
+	return c.Conn.PrepareContext(ctx, c.r.rebind(query))
 }
 
 func (c *pgConn) Prepare(query string) (driver.Stmt, error) {
