@@ -238,7 +238,7 @@ func (a *app) sweepSessions(ctx context.Context, cfg *config) {
 // console can still verify its webhooks and ask it about its own sessions.
 // It takes the banks the console offers, so that the two agree.
 func (a *app) startSandbox(cfg *config, logger *slog.Logger, webhookURL string, banks *bank.Banks) (*smartglocal.Client, *rsa.PublicKey, error) {
-	dir := sandboxDir(cfg.DB)
+	dir := sandboxDir(cfg)
 	partner, provider, err := sandbox.KeysIn(dir)
 	if err != nil {
 		return nil, nil, err
@@ -258,7 +258,14 @@ func (a *app) startSandbox(cfg *config, logger *slog.Logger, webhookURL string, 
 
 // sandboxDir is the folder beside the database where the embedded sandbox
 // keeps its keys and its state: countersign.db-sandbox for countersign.db.
-func sandboxDir(db string) string { return db + "-sandbox" }
+// A PostgreSQL database has no "beside": the folder goes beside the secret
+// key file instead (countersign-sandbox in its folder).
+func sandboxDir(cfg *config) string {
+	if store.IsPostgres(cfg.DB) {
+		return filepath.Join(filepath.Dir(cfg.SecretKeyFile), "countersign-sandbox")
+	}
+	return cfg.DB + "-sandbox"
+}
 
 // sandboxStateFile is the embedded sandbox's state, in sandboxDir.
 const sandboxStateFile = "state.json"
