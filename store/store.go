@@ -112,14 +112,23 @@ func (d *DB) migrate(ctx context.Context) error {
 		return err
 	}
 	defer unlock()
-	if _, err := d.db.ExecContext(ctx, d.dialect.migrationsTable()); err != nil {
-		return fmt.Errorf("create migrations table: %w", err)
+	// What is applied is read first, without a write transaction: a command
+	// or an instance opening a database that is up to date (the usual case,
+	// while a console writes to it) waits for no write lock.
+	applied, err := d.appliedMigrations(ctx)
+	if err != nil {
+		if _, err := d.db.ExecContext(ctx, d.dialect.migrationsTable()); err != nil {
+			return fmt.Errorf("create migrations table: %w", err)
+		}
 	}
 	names, err := migrationNames(d.dialect)
 	if err != nil {
 		return err
 	}
 	for _, name := range names {
+		if applied[name] {
+			continue
+		}
 		err := d.inTx(ctx, func(tx *sql.Tx) error {
 			var n int
 			if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM migrations WHERE name = ?`, name).Scan(&n); err != nil || n > 0 {
@@ -140,6 +149,26 @@ func (d *DB) migrate(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// appliedMigrations reads the names of the migrations applied; an error
+// means there is no migrations table yet (or the database does not answer,
+// which the next statement finds too).
+func (d *DB) appliedMigrations(ctx context.Context) (map[string]bool, error) {
+	rows, err := d.db.QueryContext(ctx, `SELECT name FROM migrations`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	applied := map[string]bool{}
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			return nil, err
+		}
+		applied[name] = true
+	}
+	return applied, rows.Err()
 }
 
 // migrationNames lists the dialect's migrations in the order they apply.
