@@ -49,13 +49,34 @@ func waitState(t *testing.T, ctx context.Context, url, want string) {
 	t.Fatalf("%s: state %q, want %q; page:\n%s", url, got, want, pageText(ctx))
 }
 
+// approve approves the payout on its page, answering the confirmation.
 func approve(t *testing.T, ctx context.Context, url string) {
+	t.Helper()
+	run(t, ctx, chromedp.Navigate(url), chromedp.WaitVisible(chromedp.CSS(`[data-testid="approve"]`)))
+	confirmClick(t, ctx, `[data-testid="approve"]`)
+	run(t, ctx, chromedp.WaitVisible(chromedp.CSS(`.flash`)))
+}
+
+// cancel cancels the payout on its page with a reason, answering the confirmation.
+func cancel(t *testing.T, ctx context.Context, url, reason string) {
 	t.Helper()
 	run(t, ctx,
 		chromedp.Navigate(url),
-		chromedp.WaitVisible(chromedp.CSS(`[data-testid="approve"]`)),
-		chromedp.Click(chromedp.CSS(`[data-testid="approve"]`)),
-		chromedp.WaitVisible(chromedp.CSS(`.flash`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="cancel"]`)),
+		chromedp.SendKeys(chromedp.ID("reason"), reason),
+	)
+	confirmClick(t, ctx, `[data-testid="cancel"]`)
+	run(t, ctx, chromedp.WaitVisible(chromedp.CSS(`.flash`)))
+}
+
+// confirmClick presses a button that asks before it acts, and says yes in
+// the confirmation dialog, as a person who means it would.
+func confirmClick(t *testing.T, ctx context.Context, css string) {
+	t.Helper()
+	run(t, ctx,
+		chromedp.Click(chromedp.CSS(css)),
+		chromedp.WaitVisible(chromedp.CSS(`dialog#confirm[open] [data-testid="confirm-yes"]`)),
+		chromedp.Click(chromedp.CSS(`dialog#confirm[open] [data-testid="confirm-yes"]`)),
 	)
 }
 
@@ -118,7 +139,7 @@ func TestFourEyesJourney(t *testing.T) {
 	// The queue shows every payout waiting, with what the approver signs.
 	run(t, approver1, chromedp.Navigate(c.URL+"/queue"), chromedp.WaitVisible(chromedp.CSS(`[data-testid="queue"]`)))
 	queue := textOf(t, approver1, `[data-testid="queue"]`)
-	for _, want := range []string{"25.00 USD", "Jane Doe", "VISA •••• 4242", "1,500.00 USD", "Mia Maker", "0 of 2"} {
+	for _, want := range []string{"25.00 USD", "Jane Doe", "VISA •••• 4242", "1,500.00 USD", "Mia Maker", "Needs two approvals; none yet"} {
 		if !strings.Contains(queue, want) {
 			t.Errorf("queue lacks %q:\n%s", want, queue)
 		}
@@ -147,16 +168,10 @@ func TestFourEyesJourney(t *testing.T) {
 	approve(t, approver2, large)
 	waitState(t, approver2, large, "succeeded")
 
-	// Cancel needs a reason; the reason is kept and shown.
-	run(t, approver1,
-		chromedp.Navigate(toCancel),
-		chromedp.WaitVisible(chromedp.CSS(`[data-testid="cancel"]`)),
-		chromedp.SendKeys(chromedp.ID("reason"), "Recipient asked to be paid by bank transfer"),
-		chromedp.Click(chromedp.CSS(`[data-testid="cancel"]`)),
-		chromedp.WaitVisible(chromedp.CSS(`.flash`)),
-	)
+	// Cancel needs a reason; the reason is kept and shown, ours first.
+	cancel(t, approver1, toCancel, "Recipient asked to be paid by bank transfer")
 	waitState(t, approver1, toCancel, "cancelled")
-	if got := textOf(t, approver1, `[data-testid="cancel-reason"]`); got != "Recipient asked to be paid by bank transfer" {
+	if got := textOf(t, approver1, `[data-testid="payout-reason"]`); got != "Reason: “Recipient asked to be paid by bank transfer”" {
 		t.Errorf("cancel reason shown as %q", got)
 	}
 
@@ -170,7 +185,7 @@ func TestFourEyesJourney(t *testing.T) {
 	// The payout page tells who did what, when.
 	run(t, approver1, chromedp.Navigate(small), chromedp.WaitVisible(chromedp.CSS(`[data-testid="timeline"]`)))
 	timeline := textOf(t, approver1, `[data-testid="timeline"]`)
-	for _, want := range []string{"Prepared", "maker@example.com", "Approved", "approver1@example.com", "ready to confirm", "payment finished"} {
+	for _, want := range []string{"Prepared the payout", "Mia Maker", "Approved", "Alex Approver", "ready to be confirmed", "payment finished", "Now: paid"} {
 		if !strings.Contains(timeline, want) {
 			t.Errorf("timeline lacks %q:\n%s", want, timeline)
 		}

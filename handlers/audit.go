@@ -24,7 +24,8 @@ func (a *app) auditLog(c echo.Context) error {
 	} else if vf.Object != "" {
 		f.ObjectType = strings.TrimSpace(vf.Object)
 	}
-	f.From, f.To = parseDateRange(vf.From, vf.To, errs)
+	clk := a.clock(c)
+	f.From, f.To = parseDateRange(vf.From, vf.To, clk, errs)
 	if before, err := strconv.ParseInt(q.Get("before"), 10, 64); err == nil {
 		f.BeforeID = before
 	}
@@ -35,8 +36,12 @@ func (a *app) auditLog(c echo.Context) error {
 		if err != nil {
 			return err
 		}
+		w, err := a.wording(c.Request().Context())
+		if err != nil {
+			return err
+		}
 		for _, e := range entries {
-			m.Rows = append(m.Rows, auditRow(e))
+			m.Rows = append(m.Rows, auditRow(e, w, clk))
 		}
 		if len(entries) == auditPageSize {
 			next := url.Values{"actor": {vf.Actor}, "action": {vf.Action}, "object": {vf.Object}, "from": {vf.From}, "to": {vf.To},
@@ -54,13 +59,27 @@ func (a *app) auditLog(c echo.Context) error {
 	return render(c, status, views.AuditPage(m))
 }
 
-func auditRow(e store.AuditEntry) views.AuditRow {
-	r := views.AuditRow{ID: e.ID, At: views.FormatTime(e.At), Actor: e.Actor, Action: e.Action, IP: e.IP, Outcome: e.Outcome, Detail: e.Detail}
-	if e.ObjectType != "" {
-		r.Object = e.ObjectType + ":" + e.ObjectID
-		if e.ObjectType == "payout" && e.ObjectID != "" {
-			r.ObjectHref = "/payouts/" + e.ObjectID
-		}
-	}
+func auditRow(e store.AuditEntry, w wording, clk views.Clock) views.AuditRow {
+	r := views.AuditRow{ID: e.ID, Event: w.event(e, clk), IP: e.IP}
+	r.Object, r.ObjectHref = objectWords(e.ObjectType, e.ObjectID)
 	return r
+}
+
+// objectWords names what an entry is about, with a link where there is a page.
+func objectWords(typ, id string) (string, string) {
+	switch {
+	case typ == "":
+		return "", ""
+	case typ == "payout" && id != "":
+		return "Payout #" + id, "/payouts/" + id
+	case typ == "payout":
+		return "Payouts", ""
+	case typ == "user" && id != "":
+		return "Account #" + id, "/admin/users/" + id
+	case typ == "recipient" && id != "":
+		return "Recipient #" + id, "/recipients/" + id
+	case typ == "setting":
+		return "Setting " + id, "/admin/settings"
+	}
+	return humanize(typ) + " " + id, ""
 }

@@ -21,19 +21,26 @@ const (
 	loginFailedMessage = "That email and password do not match an active account, or the account is locked. Try again, or ask an admin."
 )
 
+// loginForm shows the sign-in form. next is where to go after signing in
+// (where the person was when the session ended, or the link they followed);
+// only a path on this console is followed.
 func (a *app) loginForm(c echo.Context) error {
+	next := localPath(c.QueryParam("next"))
 	if currentUser(c) != nil {
-		return c.Redirect(http.StatusSeeOther, "/")
+		return redirect(c, next)
 	}
-	return a.renderLogin(c, http.StatusOK, "", "")
+	return a.renderLogin(c, http.StatusOK, "", next, "")
 }
 
-func (a *app) renderLogin(c echo.Context, status int, email, message string) error {
+func (a *app) renderLogin(c echo.Context, status int, email, next, message string) error {
 	f, err := a.frame(c, "Sign in", "")
 	if err != nil {
 		return err
 	}
 	m := views.LoginForm{Frame: f, Email: email, Error: message}
+	if next != "/" {
+		m.Next = next
+	}
 	if a.Sandbox {
 		for _, d := range a.DemoAccounts {
 			m.Demo = append(m.Demo, views.DemoAccount{Email: d.Email, Password: d.Password, Roles: strings.Join(d.Roles, ", ")})
@@ -46,6 +53,7 @@ func (a *app) login(c echo.Context) error {
 	ctx := c.Request().Context()
 	email := strings.TrimSpace(c.FormValue("email"))
 	pw := c.FormValue("password")
+	next := localPath(c.FormValue("next"))
 	if len(email) > 254 {
 		email = email[:254]
 	}
@@ -62,7 +70,7 @@ func (a *app) login(c echo.Context) error {
 		if err := a.DB.Audit(ctx, e); err != nil {
 			return err
 		}
-		return a.renderLogin(c, http.StatusUnauthorized, email, loginFailedMessage)
+		return a.renderLogin(c, http.StatusUnauthorized, email, next, loginFailedMessage)
 	}
 	if u == nil {
 		password.CheckAgainstDecoy(pw) // same work as a real check
@@ -109,7 +117,7 @@ func (a *app) login(c echo.Context) error {
 	if err := a.DB.Audit(ctx, e); err != nil {
 		return err
 	}
-	return redirect(c, "/")
+	return redirect(c, next)
 }
 
 func (a *app) logout(c echo.Context) error {

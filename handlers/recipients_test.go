@@ -261,7 +261,7 @@ func TestCardThroughTheSandboxWidget(t *testing.T) {
 	if page.status != http.StatusOK {
 		t.Fatalf("back from the widget: status %d", page.status)
 	}
-	if !strings.Contains(page.body, `name="number_hash" value="`+hash+`"`) || !strings.Contains(page.body, "The widget stored VISA •••• 4242") {
+	if !strings.Contains(page.body, `name="number_hash" value="`+hash+`"`) || !strings.Contains(page.body, "The card form took VISA •••• 4242") {
 		t.Error("the form is not filled in with the widget's token")
 	}
 	if cards, _ := h.db.CardsForRecipient(t.Context(), jane.ID); len(cards) != 0 {

@@ -52,10 +52,16 @@ const (
 func (a *app) table() []group {
 	maker, approver, admin, auditor := payout.RoleMaker, payout.RoleApprover, payout.RoleAdmin, payout.RoleAuditor
 	small := middleware.BodyLimit(formBodyLimit)
+	// Pages and files are compressed; the provider's webhooks are not (their
+	// replies are two bytes), nor are the probes.
+	zip := middleware.GzipWithConfig(middleware.GzipConfig{Level: 5})
 	return []group{
 		// Files and probes: no session, nothing to post.
-		{"/static", []echo.MiddlewareFunc{small}, []route{
+		{"/static", []echo.MiddlewareFunc{small, zip}, []route{
 			{"GET", "/*", public, echo.WrapHandler(http.StripPrefix("/static/", staticHandler())), ""},
+		}},
+		{"/favicon.ico", []echo.MiddlewareFunc{small}, []route{
+			{"GET", "", public, favicon, ""},
 		}},
 		{"/healthz", []echo.MiddlewareFunc{small}, []route{
 			{"GET", "", public, a.health, ""},
@@ -67,12 +73,13 @@ func (a *app) table() []group {
 		}},
 		// People: a small body, read once (a malformed one is refused with
 		// 400), the session, and the CSRF token on every unsafe request.
-		{"", []echo.MiddlewareFunc{small, readForm, a.loadSession, a.checkCSRF}, []route{
+		{"", []echo.MiddlewareFunc{small, zip, readForm, a.loadSession, a.checkCSRF}, []route{
 			{"GET", "/login", public, a.loginForm, ""},
 			{"POST", "/login", public, a.login, ""},
 			{"POST", "/logout", signedIn, a.logout, ""},
 
 			{"GET", "/", signedIn, a.dashboard, "Dashboard"},
+			{"GET", "/dashboard/live", signedIn, a.dashboardLive, ""},
 			{"POST", "/balance/refresh", roles(maker, approver, admin), a.refreshBalance, ""},
 
 			{"GET", "/queue", roles(maker, approver, admin), a.queue, "Queue"},
@@ -82,6 +89,7 @@ func (a *app) table() []group {
 			{"GET", "/payouts", signedIn, a.history, "Payouts"},
 			{"GET", "/payouts.csv", signedIn, a.exportPayouts, ""},
 			{"GET", "/payouts/:id", signedIn, a.showPayout, ""},
+			{"GET", "/payouts/:id/live", signedIn, a.payoutLive, ""},
 			{"POST", "/payouts/:id/approve", roles(approver), a.approvePayout, ""},
 			{"POST", "/payouts/:id/cancel", roles(approver, maker), a.cancelPayout, ""},
 
@@ -94,6 +102,11 @@ func (a *app) table() []group {
 			{"POST", "/recipients/:id/cards/:card/refresh", roles(maker, approver), a.refreshCard, ""},
 
 			{"GET", "/audit", roles(admin, auditor), a.auditLog, "Audit log"},
+
+			// A person's own settings; the header links here, not the navigation.
+			{"GET", "/account", signedIn, a.account, ""},
+			{"POST", "/account/time-zone", signedIn, a.saveTimeZone, ""},
+			{"POST", "/account/notifications", signedIn, a.saveNotifications, ""},
 
 			{"GET", "/admin/users", roles(admin), a.users, "Users"},
 			{"POST", "/admin/users", roles(admin), a.createUser, ""},
@@ -120,6 +133,7 @@ func (a *app) allRoutes() []route {
 }
 
 func (a *app) routes(e *echo.Echo) {
+	e.Use(a.logRequests)
 	e.Use(middleware.Recover())
 	e.Use(a.secureHeaders)
 	for _, g := range a.table() {
@@ -147,6 +161,13 @@ func (a *app) navigation() []navEntry {
 type navEntry struct {
 	item views.NavItem
 	acc  access
+}
+
+// favicon sends browsers that ask for /favicon.ico (not every page they
+// fetch is HTML with a link to the icon) to the one icon there is.
+func favicon(c echo.Context) error {
+	c.Response().Header().Set("Cache-Control", "public, max-age=86400")
+	return c.Redirect(http.StatusMovedPermanently, "/static/favicon.svg")
 }
 
 // staticHandler serves the embedded files; they change only with the binary.

@@ -66,6 +66,29 @@ func (p Policy) Required(currency string, amount int64) int {
 	return 1
 }
 
+// Why says in words why a payout needs two approvals, or "" when one is
+// enough. It names the rule that applied, so that an approver can tell a
+// large payout from a currency that always needs two.
+func (p Policy) Why(currency string, amount int64) string {
+	if p.Required(currency, amount) < 2 {
+		return ""
+	}
+	c, ok := code(currency)
+	if !ok {
+		return "Payouts in an unknown currency always need two approvers."
+	}
+	lowest, found := int64(0), false
+	for k, threshold := range p.Thresholds {
+		if kc, ok := code(k); ok && kc == c && amount >= threshold && (!found || threshold < lowest) {
+			lowest, found = threshold, true
+		}
+	}
+	if lowest <= 0 {
+		return "Every " + c + " payout needs two approvers."
+	}
+	return "It is at or above " + money(lowest, c) + ", the amount from which two approvers must agree."
+}
+
 // Met reports whether the approvals satisfy Required. It counts distinct
 // positive user ids and ignores the maker and the editors even if they appear
 // among the approvers, so a bad row can never stand in for a second person.

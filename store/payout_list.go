@@ -256,27 +256,29 @@ func (d *DB) eachInBatches(ctx context.Context, f PayoutFilter, batch int, fn fu
 	}
 }
 
-// CurrencyTotal is how many payouts, and how much money, in one currency.
-type CurrencyTotal struct {
+// Total is how many payouts, and how much money, in one state and currency.
+type Total struct {
 	Currency string
+	State    string
 	Count    int64
 	Amount   int64 // minor units
 }
 
-// PayoutTotals sums the payouts that match the filter per currency (ignoring
-// After and Limit), by currency.
-func (d *DB) PayoutTotals(ctx context.Context, f PayoutFilter) ([]CurrencyTotal, error) {
+// PayoutTotals sums the payouts that match the filter per currency and state
+// (ignoring After and Limit), by currency then state: money that was paid,
+// money that failed and money still waiting are never added together.
+func (d *DB) PayoutTotals(ctx context.Context, f PayoutFilter) ([]Total, error) {
 	where, args := f.where()
-	rows, err := d.db.QueryContext(ctx, `SELECT p.currency, count(*), sum(p.amount) FROM payouts p`+where+
-		` GROUP BY p.currency ORDER BY p.currency`, args...)
+	rows, err := d.db.QueryContext(ctx, `SELECT p.currency, p.state, count(*), sum(p.amount) FROM payouts p`+where+
+		` GROUP BY p.currency, p.state ORDER BY p.currency, p.state`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("payout totals: %w", err)
 	}
 	defer rows.Close()
-	var out []CurrencyTotal
+	var out []Total
 	for rows.Next() {
-		var t CurrencyTotal
-		if err := rows.Scan(&t.Currency, &t.Count, &t.Amount); err != nil {
+		var t Total
+		if err := rows.Scan(&t.Currency, &t.State, &t.Count, &t.Amount); err != nil {
 			return nil, err
 		}
 		out = append(out, t)
@@ -284,32 +286,35 @@ func (d *DB) PayoutTotals(ctx context.Context, f PayoutFilter) ([]CurrencyTotal,
 	return out, rows.Err()
 }
 
-// DailyOutflow is the money paid out (payouts that succeeded) on one UTC day in one currency.
-type DailyOutflow struct {
-	Day      time.Time // midnight UTC
+// Outflow is the money paid out (payouts that succeeded) in one UTC hour in one currency.
+type Outflow struct {
+	Hour     time.Time // the start of the hour, UTC
 	Currency string
 	Count    int64
 	Amount   int64
 }
 
-// Outflow returns the succeeded payouts per UTC day of finishing and currency,
-// for days finished at or after since, oldest day first. Days without any are
-// left out.
-func (d *DB) Outflow(ctx context.Context, since time.Time) ([]DailyOutflow, error) {
-	rows, err := d.db.QueryContext(ctx, `SELECT substr(finished_at, 1, 10), currency, count(*), sum(amount) FROM payouts
+// Outflows returns the succeeded payouts per UTC hour of finishing and
+// currency, for those finished at or after since, oldest first. Hours
+// without any are left out. Hours, not days, so that the pages can add them
+// up into days of each person's own time zone.
+func (d *DB) Outflows(ctx context.Context, since time.Time) ([]Outflow, error) {
+	rows, err := d.db.QueryContext(ctx, `SELECT substr(finished_at, 1, 13), currency, count(*), sum(amount) FROM payouts
 		WHERE state = 'succeeded' AND finished_at >= ? GROUP BY 1, 2 ORDER BY 1, 2`, formatTime(since))
 	if err != nil {
 		return nil, fmt.Errorf("outflow: %w", err)
 	}
 	defer rows.Close()
-	var out []DailyOutflow
+	var out []Outflow
 	for rows.Next() {
-		var o DailyOutflow
-		var day string
-		if err := rows.Scan(&day, &o.Currency, &o.Count, &o.Amount); err != nil {
+		var o Outflow
+		var hour string
+		if err := rows.Scan(&hour, &o.Currency, &o.Count, &o.Amount); err != nil {
 			return nil, err
 		}
-		o.Day, _ = time.Parse(time.DateOnly, day)
+		if o.Hour, err = time.Parse("2006-01-02T15", hour); err != nil {
+			return nil, fmt.Errorf("outflow: hour %q: %w", hour, err)
+		}
 		out = append(out, o)
 	}
 	return out, rows.Err()

@@ -25,6 +25,7 @@ type User struct {
 	Active       bool
 	FailedLogins int
 	LockedUntil  time.Time
+	TimeZone     string // IANA name the person reads times in; "UTC" unless they chose another
 	CreatedAt    time.Time
 	UpdatedAt    time.Time
 }
@@ -32,13 +33,13 @@ type User struct {
 // HasRole reports whether the user holds role.
 func (u *User) HasRole(role string) bool { return slices.Contains(u.Roles, role) }
 
-const userColumns = `id, email, name, password_hash, roles, active, failed_logins, locked_until, created_at, updated_at`
+const userColumns = `id, email, name, password_hash, roles, active, failed_logins, locked_until, time_zone, created_at, updated_at`
 
 func scanUser(row interface{ Scan(...any) error }) (*User, error) {
 	var u User
 	var roles, created, updated string
 	var locked sql.NullString
-	err := row.Scan(&u.ID, &u.Email, &u.Name, &u.PasswordHash, &roles, &u.Active, &u.FailedLogins, &locked, &created, &updated)
+	err := row.Scan(&u.ID, &u.Email, &u.Name, &u.PasswordHash, &roles, &u.Active, &u.FailedLogins, &locked, &u.TimeZone, &created, &updated)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound("user")
 	}
@@ -127,6 +128,19 @@ func (d *DB) UpdateUserAccess(ctx context.Context, id int64, name string, roles 
 func (d *DB) SetPassword(ctx context.Context, id int64, hash string) error {
 	return d.execOne(ctx, "user", `UPDATE users SET password_hash = ?, failed_logins = 0, locked_until = NULL, updated_at = ? WHERE id = ?`,
 		hash, formatTime(d.now()), id)
+}
+
+// SetUserTimeZone stores the time zone a person reads times in, as part of
+// the transaction, so that the change commits with its audit entry.
+func (t *Tx) SetUserTimeZone(ctx context.Context, id int64, zone string) error {
+	res, err := t.tx.ExecContext(ctx, `UPDATE users SET time_zone = ?, updated_at = ? WHERE id = ?`, zone, formatTime(t.now), id)
+	if err != nil {
+		return fmt.Errorf("set time zone: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return notFound("user")
+	}
+	return nil
 }
 
 // RecordLoginFailure counts a failed login and locks the account for lockFor

@@ -1,0 +1,123 @@
+package e2e
+
+import (
+	"context"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+)
+
+// seeded is a console with something on every page: a recipient with a
+// verified card, and payouts waiting, paid, failed and cancelled.
+type seeded struct {
+	c                                     *console
+	recipient                             string
+	pending, succeeded, failed, cancelled string
+}
+
+func seed(t *testing.T) seeded {
+	t.Helper()
+	s := seeded{c: startConsole(t)}
+	maker, approver := newBrowser(t), newBrowser(t)
+	login(t, maker, s.c.URL, "maker@example.com", demoPasswords["maker@example.com"])
+	login(t, approver, s.c.URL, "approver1@example.com", demoPasswords["approver1@example.com"])
+	s.recipient = addRecipientWithCard(t, maker, approver, s.c.URL, "Rita Recipient")
+
+	s.succeeded = preparePayout(t, maker, s.c.URL, "Sam Succeeded", "25.00", "4242 4242 4242 4242")
+	s.failed = preparePayout(t, maker, s.c.URL, "Fay Failed", "12.34", "4000000000000002")
+	s.cancelled = preparePayout(t, maker, s.c.URL, "Cal Cancelled", "10.00", "5555555555554444")
+	s.pending = preparePayout(t, maker, s.c.URL, "Pat Pending", "1500.00", "4242424242424242")
+	for _, u := range []string{s.succeeded, s.failed, s.cancelled, s.pending} {
+		waitState(t, maker, u, "pending_approval")
+	}
+	approve(t, approver, s.succeeded)
+	approve(t, approver, s.failed)
+	cancel(t, approver, s.cancelled, "The recipient asked to be paid by bank transfer")
+	waitState(t, approver, s.succeeded, "succeeded")
+	waitState(t, approver, s.failed, "failed")
+	waitState(t, approver, s.cancelled, "cancelled")
+	return s
+}
+
+// TestEveryPage opens every page as the people who use it, on a desktop and
+// on a phone: nothing scrolls sideways and axe-core finds nothing serious.
+func TestEveryPage(t *testing.T) {
+	s := seed(t)
+	base := s.c.URL
+	for _, vp := range viewports {
+		t.Run(vp.name, func(t *testing.T) {
+			anon := newBrowserAt(t, vp)
+			visit(t, anon, vp, base+"/login", "login")
+
+			maker := newBrowserAt(t, vp)
+			login(t, maker, base, "maker@example.com", demoPasswords["maker@example.com"])
+			for _, p := range []struct{ path, name string }{
+				{"/", "maker dashboard"}, {"/queue", "maker queue"}, {"/payouts/new", "new payout"},
+				{"/recipients", "recipients"}, {"/account", "account"},
+			} {
+				visit(t, maker, vp, base+p.path, p.name)
+			}
+			visit(t, maker, vp, s.recipient, "recipient")
+			visit(t, maker, vp, s.pending, "maker payout pending")
+			// A form sent back with what is wrong in it.
+			run(t, maker, chromedp.Navigate(base+"/payouts/new"), chromedp.WaitVisible(chromedp.ID("full_name")),
+				chromedp.SendKeys(chromedp.ID("full_name"), "Ned Newcomer"), chromedp.SendKeys(chromedp.ID("amount"), "abc"),
+				chromedp.Click(chromedp.CSS(`form[action="/payouts"] button[type="submit"]`)),
+				chromedp.WaitVisible(chromedp.CSS(`[data-testid="form-errors"]`)))
+			checkPage(t, maker, vp, "new payout with errors")
+
+			approver := newBrowserAt(t, vp)
+			login(t, approver, base, "approver2@example.com", demoPasswords["approver2@example.com"])
+			for _, p := range []struct{ url, name string }{
+				{base + "/", "approver dashboard"}, {base + "/queue", "queue"}, {s.pending, "payout pending"},
+				{s.succeeded, "payout succeeded"}, {s.failed, "payout failed"}, {s.cancelled, "payout cancelled"},
+				{base + "/payouts", "payouts"}, {base + "/payouts?min=abc", "payouts with errors"},
+			} {
+				visit(t, approver, vp, p.url, p.name)
+			}
+
+			admin := newBrowserAt(t, vp)
+			login(t, admin, base, "admin@example.com", demoPasswords["admin@example.com"])
+			for _, p := range []struct{ path, name string }{
+				{"/", "admin dashboard"}, {"/audit", "audit log"}, {"/admin/users", "users"}, {"/admin/users/1", "user"},
+				{"/admin/settings", "settings"}, {"/account", "admin account"}, {"/no/such/page", "not found"},
+			} {
+				visit(t, admin, vp, base+p.path, p.name)
+			}
+
+			auditor := newBrowserAt(t, vp)
+			login(t, auditor, base, "auditor@example.com", demoPasswords["auditor@example.com"])
+			visit(t, auditor, vp, base+"/", "auditor dashboard")
+			visit(t, auditor, vp, base+"/admin/users", "forbidden")
+		})
+	}
+}
+
+// addRecipientWithCard creates a recipient as maker, saves a card through
+// the sandbox widget, has it verified by checker, and returns its page.
+func addRecipientWithCard(t *testing.T, maker, checker context.Context, base, name string) string {
+	t.Helper()
+	run(t, maker,
+		chromedp.Navigate(base+"/recipients"),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="recipient-form"]`)),
+		chromedp.SendKeys(chromedp.ID("full_name"), name),
+		chromedp.SendKeys(chromedp.ID("email"), "rita@example.com"),
+		chromedp.SendKeys(chromedp.ID("country"), "DE"),
+		chromedp.Submit(chromedp.ID("full_name")),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="recipient-name"]`)),
+	)
+	url := get(t, maker, chromedp.Location())
+	run(t, maker,
+		chromedp.Click(chromedp.CSS(`[data-testid="card-widget"]`)),
+		chromedp.WaitVisible(chromedp.ID("number")),
+		chromedp.SendKeys(chromedp.ID("number"), "4242 4242 4242 4242"),
+		chromedp.Submit(chromedp.ID("number")),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="widget-card"]`)),
+		chromedp.Click(chromedp.CSS(`[data-testid="card-form"] button[type="submit"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="card-row"]`)),
+	)
+	run(t, checker, chromedp.Navigate(url), chromedp.WaitVisible(chromedp.CSS(`[data-testid="verify-card"]`)))
+	confirmClick(t, checker, `[data-testid="verify-card"]`)
+	run(t, checker, chromedp.WaitVisible(chromedp.CSS(`[data-testid="card-row"][data-verified="true"]`)))
+	return url
+}
