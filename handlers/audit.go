@@ -8,6 +8,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"countersign/payout"
 	"countersign/store"
 	"countersign/views"
 )
@@ -78,8 +79,14 @@ func objectWords(typ, id string) (string, string) {
 		return "Account #" + id, "/admin/users/" + id
 	case typ == "recipient" && id != "":
 		return "Recipient #" + id, "/recipients/" + id
+	case typ == "setting" && id == payout.PolicySetting:
+		return "Approval policy", "/admin/settings"
+	case typ == "setting" && id == payout.LowBalanceSetting:
+		return "Low-balance levels", "/admin/settings"
 	case typ == "setting":
 		return "Setting " + id, "/admin/settings"
+	case id != "":
+		return humanize(typ) + " #" + id, ""
 	}
 	return humanize(typ) + " " + id, ""
 }

@@ -61,3 +61,6 @@ func texts(n *html.Node, match func(*html.Node) bool) []string {
 	}
 	return out
 }
+
+// htmlNode is an element of a parsed page.
+type htmlNode = html.Node

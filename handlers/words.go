@@ -186,8 +186,8 @@ func (w wording) describe(e store.AuditEntry) (what, detail, tone string) {
 	default:
 		detail = upperFirst(e.Detail)
 	}
-	if tone == "" && (e.Action == "webhook.payment_finished" || e.Action == "payout.reconcile") && strings.Contains(e.Detail, "→ succeeded") {
-		tone = "ok"
+	if tone == "" && (action == "webhook" || e.Action == "payout.reconcile") {
+		tone = transitionTone(e.Detail)
 	}
 	return what, detail, tone
 }
@@ -293,6 +293,22 @@ func newsWords(outcome, d string) string {
 		out = joinSentences("The payout never reached Smart Glocal", out)
 	}
 	return out
+}
+
+// transitionTone is the tone of news that moved a payout: good when it was
+// paid, bad when it ended without being paid.
+func transitionTone(d string) string {
+	ms := transitionRe.FindAllStringSubmatch(d, -1)
+	if ms == nil {
+		return ""
+	}
+	switch to := payout.State(ms[len(ms)-1][2]); to {
+	case payout.StateSucceeded:
+		return "ok"
+	case payout.StateFailed, payout.StateRejected, payout.StateExpired, payout.StateUnknown:
+		return "bad"
+	}
+	return ""
 }
 
 // stateWords finds where a detail left the payout: "Now: waiting for approval".

@@ -73,8 +73,8 @@ func (p Policy) Why(currency string, amount int64) string {
 	if p.Required(currency, amount) < 2 {
 		return ""
 	}
-	c, ok := code(currency)
-	if !ok {
+	c, _ := code(currency)
+	if _, known := Exponent(currency); !known {
 		return "Payouts in an unknown currency always need two approvers."
 	}
 	lowest, found := int64(0), false

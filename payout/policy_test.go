@@ -195,6 +195,30 @@ func TestRequired(t *testing.T) {
 	}
 }
 
+// TestWhy: the reason two approvers must agree names the rule that applied.
+func TestWhy(t *testing.T) {
+	p := Policy{Thresholds: map[string]int64{"USD": 100000, "usd": 200000, "EUR": 0}}
+	for _, tc := range []struct {
+		cur    string
+		amount int64
+		want   string
+	}{
+		{"USD", 99999, ""},
+		{"USD", 150000, "It is at or above 1,000.00 USD, the amount from which two approvers must agree."},
+		{"usd", 250000, "It is at or above 1,000.00 USD, the amount from which two approvers must agree."},
+		{"EUR", 1, "Every EUR payout needs two approvers."},
+		{"GBP", 1 << 40, ""},
+		{"ZZZ", 1, "Payouts in an unknown currency always need two approvers."},
+	} {
+		if got := p.Why(tc.cur, tc.amount); got != tc.want {
+			t.Errorf("Why(%s, %d) = %q, want %q", tc.cur, tc.amount, got, tc.want)
+		}
+		if (p.Why(tc.cur, tc.amount) == "") != (p.Required(tc.cur, tc.amount) == 1) {
+			t.Errorf("Why and Required disagree for %s %d", tc.cur, tc.amount)
+		}
+	}
+}
+
 func TestMet(t *testing.T) {
 	p := Policy{Thresholds: map[string]int64{"USD": 100000}}
 	const small, large = 5000, 100000
