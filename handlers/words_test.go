@@ -14,7 +14,7 @@ import (
 func TestEventsInWords(t *testing.T) {
 	w := wording{names: map[string]string{"alex@example.com": "Alex Approver", "mia@example.com": "Mia Maker"}}
 	for _, tc := range []struct {
-		e                        store.AuditEntry
+		e                       store.AuditEntry
 		who, what, detail, tone string
 	}{
 		{store.AuditEntry{Actor: "mia@example.com", Action: "provider.session/start/payout", Outcome: "ok",
