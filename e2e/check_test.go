@@ -87,4 +87,7 @@ func visit(t *testing.T, ctx context.Context, vp viewport, url, name string) {
 	t.Helper()
 	run(t, ctx, chromedp.Navigate(url), chromedp.WaitVisible(chromedp.CSS("main")))
 	checkPage(t, ctx, vp, name)
+	if file, ok := readmeShots[name]; ok {
+		screenshot(t, ctx, file+"-"+vp.name)
+	}
 }

@@ -74,7 +74,6 @@ func TestLivePages(t *testing.T) {
 			}
 			waitFor(t, approver, "the announcement", `document.getElementById('announce').textContent.includes('New in the queue: 21`+cents+` USD to First `+vp.name+`')`)
 			checkPage(t, approver, vp, "queue with a new payout")
-			screenshot(t, approver, "queue-"+vp.name)
 
 			// Focus stays on the Approve button the approver is on while the queue refreshes.
 			approveID := "approve-" + firstID

@@ -17,15 +17,27 @@ var payoutPath = regexp.MustCompile(`/payouts/(\d+)$`)
 // preparePayout fills the new-payout form as a maker and returns the payout's URL.
 func preparePayout(t *testing.T, ctx context.Context, base, name, amount, card string) string {
 	t.Helper()
-	run(t, ctx,
-		chromedp.Navigate(base+"/payouts/new"),
+	return preparePayoutWith(t, ctx, base, name, amount, card, "", "")
+}
+
+// preparePayoutWith is preparePayout with a customer reference and a note for approvers.
+func preparePayoutWith(t *testing.T, ctx context.Context, base, name, amount, card, reference, note string) string {
+	t.Helper()
+	steps := []chromedp.Action[chromedp.Void]{
+		chromedp.Navigate(base + "/payouts/new"),
 		chromedp.WaitVisible(chromedp.ID("full_name")),
 		chromedp.SendKeys(chromedp.ID("full_name"), name),
 		chromedp.SendKeys(chromedp.ID("amount"), amount),
 		chromedp.SendKeys(chromedp.ID("card_number"), card),
-		chromedp.Submit(chromedp.ID("full_name")),
-		chromedp.WaitVisible(chromedp.CSS(`[data-testid="payout-state"]`)),
-	)
+	}
+	if reference != "" {
+		steps = append(steps, chromedp.SendKeys(chromedp.ID("customer_reference"), reference))
+	}
+	if note != "" {
+		steps = append(steps, chromedp.SendKeys(chromedp.ID("note"), note))
+	}
+	steps = append(steps, chromedp.Submit(chromedp.ID("full_name")), chromedp.WaitVisible(chromedp.CSS(`[data-testid="payout-state"]`)))
+	run(t, ctx, steps...)
 	url := get(t, ctx, chromedp.Location())
 	if !payoutPath.MatchString(url) {
 		t.Fatalf("after submit the browser is at %s, want a payout page; page:\n%s", url, pageText(ctx))
@@ -144,7 +156,6 @@ func TestFourEyesJourney(t *testing.T) {
 			t.Errorf("queue lacks %q:\n%s", want, queue)
 		}
 	}
-	screenshot(t, approver1, "queue")
 
 	// The queue is live: a payout prepared now appears without a reload.
 	late := preparePayout(t, maker, c.URL, "Late Arrival", "7.00", "4242424242424242")
@@ -190,7 +201,6 @@ func TestFourEyesJourney(t *testing.T) {
 			t.Errorf("timeline lacks %q:\n%s", want, timeline)
 		}
 	}
-	screenshot(t, approver1, "payout")
 
 	// No typed card number survives anywhere: database files, logs, pages. An
 	// admin sees every page, the audit log included.

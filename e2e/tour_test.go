@@ -26,7 +26,8 @@ func seed(t *testing.T) seeded {
 	s.succeeded = preparePayout(t, maker, s.c.URL, "Sam Succeeded", "25.00", "4242 4242 4242 4242")
 	s.failed = preparePayout(t, maker, s.c.URL, "Fay Failed", "12.34", "4000000000000002")
 	s.cancelled = preparePayout(t, maker, s.c.URL, "Cal Cancelled", "10.00", "5555555555554444")
-	s.pending = preparePayout(t, maker, s.c.URL, "Pat Pending", "1500.00", "4242424242424242")
+	s.pending = preparePayoutWith(t, maker, s.c.URL, "Pat Pending", "1500.00", "4242424242424242", "INV-2026-0117",
+		"March retainer; Pat confirmed the card by phone")
 	for _, u := range []string{s.succeeded, s.failed, s.cancelled, s.pending} {
 		waitState(t, maker, u, "pending_approval")
 	}
@@ -36,7 +37,24 @@ func seed(t *testing.T) seeded {
 	waitState(t, approver, s.succeeded, "succeeded")
 	waitState(t, approver, s.failed, "failed")
 	waitState(t, approver, s.cancelled, "cancelled")
+
+	// A low-balance mark for USD, drawn on its gauge.
+	admin := newBrowser(t)
+	login(t, admin, s.c.URL, "admin@example.com", demoPasswords["admin@example.com"])
+	run(t, admin,
+		chromedp.Navigate(s.c.URL+"/admin/settings"),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="settings-row"][data-currency="USD"] input[name="low"]`)),
+		chromedp.SendKeys(chromedp.CSS(`[data-testid="settings-row"][data-currency="USD"] input[name="low"]`), "500,000.00"),
+		chromedp.Click(chromedp.CSS(`[data-testid="settings-form"] button[type="submit"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`.flash-ok`)),
+	)
 	return s
+}
+
+// readmeShots are the pages whose screenshots the README shows, at both
+// widths (UPDATE_SCREENSHOTS=1 retakes them): page name → file name.
+var readmeShots = map[string]string{
+	"queue": "queue", "payout succeeded": "payout", "approver dashboard": "dashboard", "recipient": "recipient", "payouts": "history",
 }
 
 // TestEveryPage opens every page as the people who use it, on a desktop and

@@ -110,7 +110,7 @@ func TestGaugesRefreshAndStaleness(t *testing.T) {
 	m := h.browser()
 	m.login("maker@example.com")
 	form := m.get("/payouts/new").body
-	if got := gaugeText(form, "USD"); !strings.Contains(got, "USD -50.00 free of 1,000.00") ||
+	if got := strings.Join(texts(doc(t, form), func(n *htmlNode) bool { return attr(n, "data-testid") == "strip" && attr(n, "data-currency") == "USD" }), ""); !strings.Contains(got, "USD -50.00 free") ||
 		!strings.Contains(got, "Payouts awaiting approval exceed the money on hand by 50.00 USD.") {
 		t.Errorf("over-committed gauge on the payout form: %q", got)
 	}

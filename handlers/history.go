@@ -32,7 +32,7 @@ func readHistoryFilter(q url.Values, clk views.Clock) (store.PayoutFilter, views
 	var f store.PayoutFilter
 	for _, s := range v.States {
 		if !payout.State(s).Valid() {
-			errs["state"] = "Pick states from the list"
+			errs["state"] = "Tick states from the list"
 		}
 		f.States = append(f.States, s)
 	}
@@ -289,7 +289,7 @@ func exportDetail(typed views.HistoryFilter) string {
 
 // badDate is what a date filter says about a date it cannot read; the same
 // on every page.
-const badDate = "Pick a day in the calendar, or type it as year-month-day, like 2026-11-21"
+const badDate = "Type the day as year-month-day, like 2026-11-21"
 
 // parseDateRange reads a "from" and an inclusive "to" date (YYYY-MM-DD, days
 // of the person's time zone) as the half-open range [from, to+1 day); a
