@@ -62,6 +62,18 @@ func checkPage(t *testing.T, ctx context.Context, vp viewport, name string) {
 		wide := get(t, ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right > document.documentElement.clientWidth + 1).slice(0, 8).map(e => e.tagName.toLowerCase() + (e.className ? '.' + String(e.className).replace(/ /g, '.') : '') + ' ' + Math.round(e.getBoundingClientRect().right) + 'px')`))
 		t.Errorf("%s at %s: the page scrolls sideways (scrollWidth %d, innerWidth %d, clientWidth %d); too wide: %v", name, vp.name, w.Scroll, w.Inner, w.Client, wide)
 	}
+	if vp.mobile {
+		// Everything a thumb presses is at least 44 px each way (links inside
+		// running text excepted, as WCAG does).
+		small := get(t, ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll('button, .button, input:not([type=hidden]):not([type=checkbox]):not([type=radio]), select, textarea, nav a, label.check, summary, td a, .who a')]
+			.filter(e => e.offsetParent !== null && !e.closest('dialog:not([open])'))
+			.map(e => [e, e.getBoundingClientRect()])
+			.filter(([e, r]) => r.height < 43.5 || r.width < 43.5)
+			.slice(0, 8).map(([e, r]) => e.tagName.toLowerCase() + ' "' + (e.textContent || e.name || '').trim().slice(0, 30) + '" ' + Math.round(r.width) + 'x' + Math.round(r.height))`))
+		if len(small) > 0 {
+			t.Errorf("%s at %s: touch targets under 44 px: %v", name, vp.name, small)
+		}
+	}
 	if get(t, ctx, chromedp.Evaluate[bool](`typeof window.axe === 'object'`)) == false {
 		run(t, ctx, chromedp.Evaluate[chromedp.Void](axeSource))
 	}
