@@ -2,7 +2,9 @@ package e2e
 
 import (
 	"context"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 )
@@ -92,6 +94,24 @@ func TestEveryPage(t *testing.T) {
 				{base + "/payouts", "payouts"}, {base + "/payouts?min=abc", "payouts with errors"},
 			} {
 				visit(t, approver, vp, p.url, p.name)
+			}
+			// Approving asks first, saying what is signed; going back sends nothing.
+			run(t, approver, chromedp.Navigate(base+"/queue"), chromedp.WaitVisible(chromedp.CSS(`[data-testid="queue-approve"]`)),
+				chromedp.Click(chromedp.CSS(`[data-testid="queue-approve"]`)),
+				chromedp.WaitVisible(chromedp.CSS(`dialog#confirm[open]`)))
+			if q := textOf(t, approver, `dialog#confirm`); !strings.Contains(q, "Approve payout #") || !strings.Contains(q, "1,500.00 USD to Pat Pending, VISA •••• 4242.") ||
+				!strings.Contains(q, "Approve 1,500.00 USD") {
+				t.Errorf("the approve question: %q", q)
+			}
+			checkPage(t, approver, vp, "approve question")
+			run(t, approver, chromedp.Click(chromedp.CSS(`dialog#confirm[open] [data-testid="confirm-no"]`)),
+				chromedp.WaitNotVisible(chromedp.CSS(`dialog#confirm`)))
+			time.Sleep(300 * time.Millisecond)
+			if url := get(t, approver, chromedp.Location()); !strings.HasSuffix(url, "/queue") {
+				t.Errorf("going back from the question left the queue: %s", url)
+			}
+			if state := get(t, approver, chromedp.Evaluate[string](`fetch('`+s.pending+`').then(r => r.text()).then(h => new DOMParser().parseFromString(h, 'text/html').querySelector('[data-testid="payout-state"]').dataset.state)`, chromedp.EvalAwaitPromise)); state != "pending_approval" {
+				t.Errorf("after going back the payout is %s", state)
 			}
 
 			admin := newBrowserAt(t, vp)
