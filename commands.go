@@ -9,22 +9,47 @@ import (
 	"io"
 	"strings"
 	"text/tabwriter"
+	"time"
 
+	"countersign/admin"
+	"countersign/audit"
 	"countersign/password"
 	"countersign/payout"
+	"countersign/secret"
 	"countersign/store"
 )
 
-func openDB(ctx context.Context, fs *flag.FlagSet, args []string, getenv func(string) string) (*store.DB, error) {
-	def := getenv("COUNTERSIGN_DB")
-	if def == "" {
-		def = "countersign.db"
+// files are the database and the files kept beside it, as the commands take them.
+type files struct{ db, key, checkpoint *string }
+
+// fileFlags registers -db, -secret-key-file and -audit-checkpoint-file, with
+// the same environment variables and defaults as the server.
+func fileFlags(fs *flag.FlagSet, getenv func(string) string) files {
+	def := func(env, fallback string) string {
+		if v := getenv(env); v != "" {
+			return v
+		}
+		return fallback
 	}
-	path := fs.String("db", def, "SQLite database file ($COUNTERSIGN_DB)")
+	return files{
+		db:         fs.String("db", def("COUNTERSIGN_DB", "countersign.db"), "SQLite database file ($COUNTERSIGN_DB)"),
+		key:        fs.String("secret-key-file", getenv("COUNTERSIGN_SECRET_KEY_FILE"), "secret key file ($COUNTERSIGN_SECRET_KEY_FILE; default beside the database)"),
+		checkpoint: fs.String("audit-checkpoint-file", getenv("COUNTERSIGN_AUDIT_CHECKPOINT_FILE"), "audit checkpoint file ($COUNTERSIGN_AUDIT_CHECKPOINT_FILE; default beside the key)"),
+	}
+}
+
+// paths returns the database, key and checkpoint paths after parsing.
+func (f files) paths() (db, key, checkpoint string) {
+	key, checkpoint = keyFiles(*f.db, *f.key, *f.checkpoint)
+	return *f.db, key, checkpoint
+}
+
+func openDB(ctx context.Context, fs *flag.FlagSet, args []string, getenv func(string) string) (*store.DB, error) {
+	f := fileFlags(fs, getenv)
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
-	return store.Open(ctx, *path)
+	return store.Open(ctx, *f.db)
 }
 
 // usersCommand lists accounts, or with "add" creates one reading the password from stdin.
@@ -63,11 +88,10 @@ func addUser(ctx context.Context, args []string, getenv func(string) string, std
 		}
 		return fmt.Errorf("unknown role %q", r)
 	})
-	db, err := openDB(ctx, fs, args, getenv)
-	if err != nil {
+	f := fileFlags(fs, getenv)
+	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	defer db.Close()
 	if *email == "" || *name == "" || len(roles) == 0 {
 		return errors.New("users add needs -email, -name and at least one -role; the password is read from stdin")
 	}
@@ -79,35 +103,77 @@ func addUser(ctx context.Context, args []string, getenv func(string) string, std
 	if err := password.Check(pw); err != nil {
 		return fmt.Errorf("password: %w", err)
 	}
-	u := &store.User{Email: *email, Name: *name, Roles: roles, Active: true, PasswordHash: password.Hash(pw)}
-	if err := db.CreateUser(ctx, u); err != nil {
-		return err
-	}
-	if err := db.Audit(ctx, store.AuditEntry{Actor: "cli", Action: "user.create", ObjectType: "user", ObjectID: fmt.Sprint(u.ID), Outcome: "ok",
-		Detail: u.Email + " roles=" + strings.Join(u.Roles, ",")}); err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "created user %d %s (%s)\n", u.ID, u.Email, strings.Join(u.Roles, ","))
-	return nil
-}
-
-// auditCommand checks the audit log's hash chain: `countersign audit verify`.
-func auditCommand(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
-	if len(args) == 0 || args[0] != "verify" {
-		return errors.New("usage: countersign audit verify [-db FILE]")
-	}
-	db, err := openDB(ctx, flag.NewFlagSet("audit verify", flag.ContinueOnError), args[1:], getenv)
+	db, checkpointer, err := openKeyed(ctx, f, stdout)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	n, brk, err := db.VerifyAudit(ctx)
+	// The operator acts at once: whoever runs commands on the server holds
+	// the database and the key already. The audit log says it was them.
+	u, err := admin.New(db, nil, nil).AddUserAsOperator(ctx, admin.NewUser{Email: *email, Name: *name, Roles: roles},
+		password.Hash(pw), "operator (countersign users add)")
 	if err != nil {
 		return err
 	}
-	if brk != nil {
-		return fmt.Errorf("audit log broken at entry %d after %d good entries: %s", brk.ID, n, brk.Reason)
+	fmt.Fprintf(stdout, "created user %d %s (%s)\n", u.ID, u.Email, strings.Join(u.Roles, ","))
+	return checkpointer.WriteNow(ctx)
+}
+
+// openKeyed opens the database for a command that writes to the audit log:
+// with the secret key (created if this is the installation's first command,
+// as the server would) and a checkpointer to record what the command added.
+func openKeyed(ctx context.Context, f files, say io.Writer) (*store.DB, *audit.Checkpointer, error) {
+	dbPath, keyPath, checkpointPath := f.paths()
+	key, created, err := secret.LoadOrCreate(keyPath)
+	if err != nil {
+		return nil, nil, err
 	}
-	fmt.Fprintf(stdout, "audit log intact: %d entries\n", n)
+	if created {
+		fmt.Fprintf(say, "created a new secret key file at %s: keep it private and back it up apart from the database\n", keyPath)
+	}
+	db, err := store.Open(ctx, dbPath)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := db.UseAuditKey(ctx, key.Derive(secret.PurposeAuditChain)); err != nil {
+		db.Close()
+		return nil, nil, err
+	}
+	return db, &audit.Checkpointer{DB: db, Key: key, Path: checkpointPath}, nil
+}
+
+// auditCommand checks the audit log's chain and its last checkpoint:
+// `countersign audit verify`. It needs the secret key file and never creates one.
+func auditCommand(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+	if len(args) == 0 || args[0] != "verify" {
+		return errors.New("usage: countersign audit verify [-db FILE] [-secret-key-file FILE] [-audit-checkpoint-file FILE]")
+	}
+	fs := flag.NewFlagSet("audit verify", flag.ContinueOnError)
+	f := fileFlags(fs, getenv)
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	dbPath, keyPath, checkpointPath := f.paths()
+	key, err := secret.Load(keyPath)
+	if err != nil {
+		return err
+	}
+	db, err := store.Open(ctx, dbPath)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	r, err := audit.Verify(ctx, db, key, checkpointPath)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "audit log intact: %d entries", r.Entries)
+	if r.KeyedFrom != 0 {
+		fmt.Fprintf(stdout, ", keyed from entry %d", r.KeyedFrom)
+	}
+	if r.Checkpoint.Entry != 0 {
+		fmt.Fprintf(stdout, ", matches the checkpoint of entry %d (%s)", r.Checkpoint.Entry, r.Checkpoint.At.Format(time.RFC3339))
+	}
+	fmt.Fprintln(stdout)
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -19,6 +20,12 @@ type config struct {
 	TrustedProxies  []*net.IPNet
 	IdleTimeout     time.Duration
 	SessionLifetime time.Duration
+
+	// SecretKeyFile holds the key for second-factor secrets and the audit
+	// chain; AuditCheckpointFile is where audit checkpoints go. Both default
+	// to files beside the database.
+	SecretKeyFile       string
+	AuditCheckpointFile string
 
 	ProviderURL    string // "" runs the embedded sandbox
 	Project        string
@@ -83,6 +90,8 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 	var proxies string
 	f.str(&c.Addr, "addr", "COUNTERSIGN_ADDR", "127.0.0.1:8080", "listen address")
 	f.str(&c.DB, "db", "COUNTERSIGN_DB", "countersign.db", "SQLite database file")
+	f.str(&c.SecretKeyFile, "secret-key-file", "COUNTERSIGN_SECRET_KEY_FILE", "", "secret key for second-factor secrets and the audit chain; created if missing (default: beside the database, NAME.key)")
+	f.str(&c.AuditCheckpointFile, "audit-checkpoint-file", "COUNTERSIGN_AUDIT_CHECKPOINT_FILE", "", "where audit checkpoints are written (default: beside the secret key, NAME.checkpoint)")
 	f.str(&c.PublicURL, "public-url", "COUNTERSIGN_PUBLIC_URL", "", "URL people use to reach the console; https:// turns on Secure cookies and HSTS")
 	f.str(&proxies, "trusted-proxies", "COUNTERSIGN_TRUSTED_PROXIES", "", "comma-separated CIDRs whose X-Forwarded-For is trusted")
 	f.str(&c.ProviderURL, "provider-url", "SMARTGLOCAL_URL", "", "Smart Glocal base URL, e.g. https://demo.smart-glocal.com; empty runs the embedded sandbox")
@@ -149,8 +158,23 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 	if c.ProviderTimeout <= 0 {
 		return nil, fmt.Errorf("-provider-timeout must be more than zero")
 	}
+	c.SecretKeyFile, c.AuditCheckpointFile = keyFiles(c.DB, c.SecretKeyFile, c.AuditCheckpointFile)
 	if c.ProviderURL != "" && (c.Project == "" || c.PrivateKeyFile == "" || c.PublicKeyFile == "") {
 		return nil, fmt.Errorf("with -provider-url, set -project, -private-key and -public-key too")
 	}
 	return &c, nil
+}
+
+// keyFiles fills in the default secret key and checkpoint files: beside the
+// database, named after it (countersign.db → countersign.key and
+// countersign.checkpoint), so that two databases in one folder never share
+// a checkpoint.
+func keyFiles(db, keyFile, checkpointFile string) (string, string) {
+	if keyFile == "" {
+		keyFile = strings.TrimSuffix(db, filepath.Ext(db)) + ".key"
+	}
+	if checkpointFile == "" {
+		checkpointFile = strings.TrimSuffix(keyFile, filepath.Ext(keyFile)) + ".checkpoint"
+	}
+	return keyFile, checkpointFile
 }

@@ -4,10 +4,19 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	_ "modernc.org/sqlite"
 )
@@ -46,24 +55,74 @@ func TestUsersAddListAndAuditVerify(t *testing.T) {
 	if err := run(ctx, []string{"audit", "verify"}, getenv, nil, &out, &out); err != nil {
 		t.Fatalf("audit verify on an intact log: %v", err)
 	}
-	if !strings.Contains(out.String(), "intact: 1 entries") {
+	// The switch-over entry of a new log, then the account.
+	if !strings.Contains(out.String(), "intact: 2 entries, keyed from entry 1, matches the checkpoint of entry 2") {
 		t.Errorf("audit verify said %q", out.String())
 	}
-
-	// Someone with write access edits the log behind the console's back.
+	// The operator acted at once, and the log says it was them.
 	raw, err := sql.Open("sqlite", "file:"+db)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, q := range []string{`DROP TRIGGER audit_no_update`, `UPDATE audit_log SET detail = 'nothing happened'`} {
-		if _, err := raw.Exec(q); err != nil {
+	var actor, detail string
+	raw.QueryRow(`SELECT actor, detail FROM audit_log WHERE action = 'user.create'`).Scan(&actor, &detail)
+	raw.Close()
+	if actor != "operator (countersign users add)" || !strings.Contains(detail, "by the server operator") {
+		t.Errorf("users add audited as %q: %q", actor, detail)
+	}
+	keyFile := strings.TrimSuffix(db, ".db") + ".key"
+	if fi, err := os.Stat(keyFile); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("secret key file beside the database: %v, %v; want mode 600", fi, err)
+	}
+
+	// Someone with write access edits the log behind the console's back.
+	tamper(t, db, `UPDATE audit_log SET detail = 'nothing happened' WHERE id = 2`)
+	err = run(ctx, []string{"audit", "verify"}, getenv, nil, &out, &out)
+	if err == nil || !strings.Contains(err.Error(), "broken at entry 2") {
+		t.Errorf("audit verify after tampering: %v, want broken at entry 2", err)
+	}
+	// Without the key file there is nothing to verify with, and verify does not make one.
+	os.Rename(keyFile, keyFile+".away")
+	if err := run(ctx, []string{"audit", "verify"}, getenv, nil, &out, &out); err == nil {
+		t.Error("audit verify without the key file succeeded")
+	}
+	if _, err := os.Stat(keyFile); err == nil {
+		t.Error("audit verify created a key file")
+	}
+}
+
+// TestAuditVerifyFindsATruncatedLog: the newest entries deleted (the chain
+// that remains is intact) are found through the checkpoint file.
+func TestAuditVerifyFindsATruncatedLog(t *testing.T) {
+	ctx := context.Background()
+	db := filepath.Join(t.TempDir(), "c.db")
+	getenv := env(map[string]string{"COUNTERSIGN_DB": db})
+	var out bytes.Buffer
+	for _, email := range []string{"ann@example.com", "bob@example.com"} {
+		err := run(ctx, []string{"users", "add", "-email", email, "-name", email, "-role", "maker"}, getenv, strings.NewReader("a long enough password\n"), &out, &out)
+		if err != nil {
 			t.Fatal(err)
 		}
 	}
-	raw.Close()
-	err = run(ctx, []string{"audit", "verify"}, getenv, nil, &out, &out)
-	if err == nil || !strings.Contains(err.Error(), "broken at entry 1") {
-		t.Errorf("audit verify after tampering: %v, want broken at entry 1", err)
+	tamper(t, db, `DROP TRIGGER audit_no_delete`, `DELETE FROM audit_log WHERE id = 3`)
+	err := run(ctx, []string{"audit", "verify"}, getenv, nil, &out, &out)
+	if err == nil || !strings.Contains(err.Error(), "broken at entry 3") || !strings.Contains(err.Error(), "were removed") {
+		t.Errorf("audit verify of a truncated log: %v; want broken at entry 3, removed", err)
+	}
+}
+
+// tamper changes the database file directly, as an intruder would.
+func tamper(t *testing.T, db string, stmts ...string) {
+	t.Helper()
+	raw, err := sql.Open("sqlite", "file:"+db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	for _, q := range append([]string{`DROP TRIGGER IF EXISTS audit_no_update`}, stmts...) {
+		if _, err := raw.Exec(q); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
 
@@ -118,3 +177,82 @@ func TestBinaryDoesNotLinkTesting(t *testing.T) {
 		}
 	}
 }
+
+// TestServeKeepsTheKeyAndCheckpointsAtShutdown: the first start creates the
+// secret key file and says where; stopping writes a last checkpoint, so that
+// audit verify afterwards covers every entry the server wrote.
+func TestServeKeepsTheKeyAndCheckpointsAtShutdown(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "c.db")
+	getenv := env(map[string]string{"COUNTERSIGN_DB": db, "COUNTERSIGN_ADDR": "127.0.0.1:0"})
+	ctx, stop := context.WithCancel(context.Background())
+	var stdout, stderr syncBuffer
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, nil, getenv, nil, &stdout, &stderr) }()
+	deadline := time.Now().Add(30 * time.Second)
+	for !strings.Contains(stdout.String(), "listening on") {
+		if time.Now().After(deadline) {
+			t.Fatalf("the server did not start:\n%s", stderr.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	// A failed sign-in writes an entry after the first checkpoint.
+	base := regexp.MustCompile(`listening on (http://\S+)`).FindStringSubmatch(stdout.String())[1]
+	jar, _ := cookiejar.New(nil)
+	client := &http.Client{Jar: jar}
+	resp, err := client.Get(base + "/login")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	csrf := regexp.MustCompile(`name="csrf-token" content="([^"]+)"`).FindSubmatch(page)
+	if csrf == nil {
+		t.Fatal("no CSRF token on the sign-in page")
+	}
+	resp, err = client.PostForm(base+"/login", url.Values{"_csrf": {string(csrf[1])}, "email": {"nobody@example.com"}, "password": {"wrong password"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	stop()
+	if err := <-done; err != nil {
+		t.Fatalf("serve: %v", err)
+	}
+	keyFile := filepath.Join(dir, "c.key")
+	if !strings.Contains(stderr.String(), "created a new secret key file") || !strings.Contains(stderr.String(), keyFile) {
+		t.Errorf("no log line saying where the new key is:\n%s", stderr.String())
+	}
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"audit", "verify"}, getenv, nil, &out, &out); err != nil {
+		t.Fatalf("audit verify after shutdown: %v", err)
+	}
+	// The last entry, the failed sign-in, is covered by the checkpoint
+	// written at shutdown.
+	raw, err := sql.Open("sqlite", "file:"+db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	var last int
+	var action string
+	raw.QueryRow(`SELECT id, action FROM audit_log ORDER BY id DESC LIMIT 1`).Scan(&last, &action)
+	if action != "login.failed" {
+		t.Fatalf("last entry %q; want the failed sign-in", action)
+	}
+	if want := fmt.Sprintf("matches the checkpoint of entry %d ", last); last < 2 || !strings.Contains(out.String(), want) {
+		t.Errorf("audit verify said %q; want %q", out.String(), want)
+	}
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }

@@ -15,11 +15,15 @@ import (
 	"sync"
 	"time"
 
+	"countersign/admin"
+	"countersign/audit"
 	"countersign/handlers"
 	"countersign/notify"
 	"countersign/payout"
+	"countersign/secret"
 	"countersign/smartglocal"
 	"countersign/smartglocal/sandbox"
+	"countersign/stepup"
 	"countersign/store"
 )
 
@@ -30,11 +34,16 @@ type app struct {
 	db      *store.DB
 	payouts *payout.Service
 	notify  *notify.Service
+	admin   *admin.Service
+	stepup  *stepup.Service
 	client  *smartglocal.Client
 	logger  *slog.Logger
 	sandbox *sandbox.Server // nil with a real provider
+	key     *secret.Key
 	closers []func()
 	workers sync.WaitGroup // the background loops, for shutdown
+	// checkpointer writes audit checkpoints beside the key.
+	checkpointer *audit.Checkpointer
 }
 
 func (a *app) Close() {
@@ -53,11 +62,23 @@ func newApp(ctx context.Context, cfg *config, logger *slog.Logger, webhookURL st
 	}
 	a.db = db
 	a.closers = append(a.closers, func() { db.Close() })
+	if err := a.loadKey(ctx, cfg); err != nil {
+		a.Close()
+		return nil, err
+	}
+	// Links in notifications must be absolute: without a public URL, they
+	// point where the console listens.
+	links := cfg.PublicURL
+	if links == "" {
+		links = strings.TrimSuffix(webhookURL, webhookPath)
+	}
+	a.notify = notify.New(notify.Config{DB: db, Email: cfg.Email, Webhook: cfg.NotifyWebhook, PublicURL: links, Logger: logger})
+	a.admin, a.stepup = admin.New(db, logger, a.notify), stepup.New(db, a.key, logger)
 
 	var client *smartglocal.Client
 	var webhookKey *rsa.PublicKey
 	hcfg := handlers.Config{DB: db, Logger: logger, IdleTimeout: cfg.IdleTimeout, AbsoluteTimeout: cfg.SessionLifetime,
-		SecureCookies: strings.HasPrefix(cfg.PublicURL, "https://"), TrustedProxies: cfg.TrustedProxies,
+		SecureCookies: strings.HasPrefix(cfg.PublicURL, "https://"), PublicURL: cfg.PublicURL, TrustedProxies: cfg.TrustedProxies,
 		BalanceStaleAfter: cfg.BalanceStaleAfter}
 	if cfg.ProviderURL == "" {
 		client, webhookKey, err = a.startSandbox(cfg, logger, webhookURL)
@@ -65,7 +86,7 @@ func newApp(ctx context.Context, cfg *config, logger *slog.Logger, webhookURL st
 			a.Close()
 			return nil, err
 		}
-		if err := ensureDemoAccounts(ctx, db, stdoutLogger(logger)); err != nil {
+		if err := ensureDemoAccounts(ctx, db, a.admin, a.stepup, stdoutLogger(logger)); err != nil {
 			a.Close()
 			return nil, err
 		}
@@ -91,13 +112,6 @@ func newApp(ctx context.Context, cfg *config, logger *slog.Logger, webhookURL st
 		a.Close()
 		return nil, fmt.Errorf("-max-amount %q: want a whole number of major units", cfg.MaxAmount)
 	}
-	// Links in notifications must be absolute: without a public URL, they
-	// point where the console listens.
-	links := cfg.PublicURL
-	if links == "" {
-		links = strings.TrimSuffix(webhookURL, webhookPath)
-	}
-	a.notify = notify.New(notify.Config{DB: db, Email: cfg.Email, Webhook: cfg.NotifyWebhook, PublicURL: links, Logger: logger})
 	a.payouts = payout.NewService(payout.ServiceConfig{DB: db, Provider: client, WebhookKey: webhookKey, Logger: logger,
 		MaxAmount: maxAmount, StuckAfter: cfg.StuckAfter, CallTimeout: cfg.ProviderTimeout, Notify: a.notify})
 	if cfg.ProviderURL == "" {
@@ -106,15 +120,36 @@ func newApp(ctx context.Context, cfg *config, logger *slog.Logger, webhookURL st
 			return nil, err
 		}
 	}
-	hcfg.Payouts, hcfg.Provider, hcfg.Notify = a.payouts, client, a.notify
+	hcfg.Payouts, hcfg.Provider, hcfg.Notify, hcfg.Admin, hcfg.StepUp = a.payouts, client, a.notify, a.admin, a.stepup
 	a.client = client
 	a.handler = handlers.New(hcfg)
 	return a, nil
 }
 
-// background runs the workers that keep payouts and balances true, and
-// people told, until ctx ends; wait waits for them.
+// loadKey loads the secret key file, creating it on first start, and keys the
+// audit chain with it.
+func (a *app) loadKey(ctx context.Context, cfg *config) error {
+	key, created, err := secret.LoadOrCreate(cfg.SecretKeyFile)
+	if err != nil {
+		return err
+	}
+	if created {
+		a.logger.Warn("created a new secret key file: keep it private and back it up apart from the database; "+
+			"without it second-factor secrets cannot be read and the audit log cannot be verified", "path", cfg.SecretKeyFile)
+	}
+	a.key = key
+	if err := a.db.UseAuditKey(ctx, key.Derive(secret.PurposeAuditChain)); err != nil {
+		return err
+	}
+	a.checkpointer = &audit.Checkpointer{DB: a.db, Key: key, Path: cfg.AuditCheckpointFile, Logger: a.logger}
+	return nil
+}
+
+// background runs the workers that keep payouts and balances true, people
+// told and the audit log's checkpoints written, until ctx ends; wait waits
+// for them.
 func (a *app) background(ctx context.Context, cfg *config) {
+	a.workers.Go(func() { a.checkpointer.Run(ctx) })
 	a.workers.Go(func() { a.payouts.RunReconciler(ctx, cfg.ReconcileInterval) })
 	a.workers.Go(func() { payout.PollBalance(ctx, a.db, a.client, cfg.BalanceInterval, a.logger) })
 	a.workers.Go(func() { a.sweepSessions(ctx, cfg) })
@@ -253,6 +288,12 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	if err := a.wait(shutdownCtx); err != nil {
 		logger.Error("shutdown", "err", err)
+		serveErr = errors.Join(serveErr, err)
+	}
+	// The last checkpoint covers everything the requests, workers and
+	// provider calls just finished wrote.
+	if err := a.checkpointer.WriteNow(context.WithoutCancel(ctx)); err != nil {
+		logger.Error("audit checkpoint at shutdown", "err", err)
 		serveErr = errors.Join(serveErr, err)
 	}
 	return serveErr

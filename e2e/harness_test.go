@@ -11,12 +11,15 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"countersign/stepup"
 )
 
 var binary string // built once in TestMain
@@ -188,6 +191,24 @@ func login(t *testing.T, ctx context.Context, base, email, password string) {
 	)
 }
 
+// enrol sets up the signed-in person's second factor on their account page,
+// as they would with an authenticator app: it reads the key shown there and
+// types the app's code. It returns the key.
+func enrol(t *testing.T, ctx context.Context, base string) string {
+	t.Helper()
+	run(t, ctx,
+		chromedp.Navigate(base+"/account"),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="totp-secret"]`)),
+	)
+	secret := get(t, ctx, chromedp.Text(chromedp.CSS(`[data-testid="totp-secret"]`)))
+	typeCodeOf(t, ctx, secret, "#otp")
+	run(t, ctx,
+		chromedp.Click(chromedp.CSS(`[data-testid="confirm-second-factor"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="current-user"]`)),
+	)
+	return secret
+}
+
 func logout(t *testing.T, ctx context.Context) {
 	t.Helper()
 	run(t, ctx,
@@ -210,10 +231,41 @@ func screenshot(t *testing.T, ctx context.Context, name string) {
 	}
 }
 
+// demoSecrets are the published second-factor secrets of the sandbox's demo
+// approvers and admins.
+var demoSecrets = map[string]string{
+	"approver1@example.com": "APPROVERONEDEMOSECRETCOUNTERSIGN",
+	"approver2@example.com": "APPROVERTWODEMOSECRETCOUNTERSIGN",
+	"admin@example.com":     "ADMINONEDEMOSECRETCOUNTERSIGNAAA",
+	"admin2@example.com":    "ADMINTWODEMOSECRETCOUNTERSIGNAAA",
+}
+
+// typeCode types email's current second-factor code into the field at css,
+// as the person would read it from their app, if the form asks for one (a
+// code given a moment ago may still cover the decision).
+func typeCode(t *testing.T, ctx context.Context, email, css string) {
+	t.Helper()
+	typeCodeOf(t, ctx, demoSecrets[email], css)
+}
+
+// typeCodeOf types the current code of a secret into the field at css, if there is one.
+func typeCodeOf(t *testing.T, ctx context.Context, secret, css string) {
+	t.Helper()
+	if n := get(t, ctx, chromedp.Evaluate[int](`document.querySelectorAll(`+strconv.Quote(css)+`).length`)); n == 0 {
+		return
+	}
+	code, err := stepup.Code(secret, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	run(t, ctx, chromedp.SendKeys(chromedp.CSS(css), code))
+}
+
 var demoPasswords = map[string]string{
 	"maker@example.com":     "maker-demo-password",
 	"approver1@example.com": "approver1-demo-password",
 	"approver2@example.com": "approver2-demo-password",
 	"admin@example.com":     "admin-demo-password",
+	"admin2@example.com":    "admin2-demo-password",
 	"auditor@example.com":   "auditor-demo-password",
 }

@@ -92,6 +92,7 @@ func TestLivePages(t *testing.T) {
 			// The maker's page follows the payout to its end while the approver approves it.
 			run(t, maker, chromedp.Navigate(first), chromedp.WaitVisible(chromedp.CSS(`[data-testid="payout-state"][data-state="pending_approval"]`)))
 			markPage(t, maker)
+			typeCode(t, approver, "approver1@example.com", "#otp-"+firstID)
 			confirmClick(t, approver, "#"+approveID)
 			run(t, approver, chromedp.WaitVisible(chromedp.CSS(`.flash`)))
 			waitFor(t, maker, "the payout to succeed on the maker's page", `document.querySelector('[data-testid="payout-state"][data-state="succeeded"]')`)

@@ -68,6 +68,7 @@ func TestMoneyJourney(t *testing.T) {
 
 	// A second person verifies it.
 	run(t, approver, chromedp.Navigate(recipientURL), chromedp.WaitVisible(chromedp.CSS(`[data-testid="verify-card"]`)))
+	typeCode(t, approver, "approver1@example.com", `[data-testid="card-row"] [data-testid="otp"]`)
 	confirmClick(t, approver, `[data-testid="verify-card"]`)
 	run(t, approver, chromedp.WaitVisible(chromedp.CSS(`[data-testid="card-row"][data-verified="true"]`)))
 
@@ -84,10 +85,16 @@ func TestMoneyJourney(t *testing.T) {
 	if label != "VISA •••• 4242 · Jolene Journey" {
 		t.Errorf("card option %q", label)
 	}
+	// Opened from the recipient, the form comes with their name and their
+	// verified card chosen: a saved card is paid only to its recipient.
 	cardID := get(t, maker, chromedp.Evaluate[string](`document.querySelector('#card_id option:nth-child(2)').value`))
+	if chosen := get(t, maker, chromedp.Evaluate[string](`document.querySelector('#card_id').value`)); chosen != cardID {
+		t.Errorf("card chosen %q, want %q", chosen, cardID)
+	}
+	if name := get(t, maker, chromedp.Evaluate[string](`document.querySelector('#full_name').value`)); name != "Jolene Journey" {
+		t.Errorf("name %q, want the recipient's", name)
+	}
 	run(t, maker,
-		chromedp.SetValue(chromedp.ID("card_id"), cardID),
-		chromedp.SendKeys(chromedp.ID("full_name"), "Jolene Journey"),
 		chromedp.SendKeys(chromedp.ID("amount"), "12.34"),
 		chromedp.Submit(chromedp.ID("full_name")),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="payout-state"]`)),
@@ -103,7 +110,7 @@ func TestMoneyJourney(t *testing.T) {
 	if after := available(t, maker, c.URL+"/", "USD"); after != before-1234 {
 		t.Errorf("available after submitting: %d, want %d", after, before-1234)
 	}
-	approve(t, approver, payoutURL)
+	approve(t, approver, payoutURL, "approver1@example.com")
 	waitState(t, approver, payoutURL, "succeeded")
 	run(t, maker,
 		chromedp.Navigate(c.URL+"/"),

@@ -61,22 +61,25 @@ func waitState(t *testing.T, ctx context.Context, url, want string) {
 	t.Fatalf("%s: state %q, want %q; page:\n%s", url, got, want, pageText(ctx))
 }
 
-// approve approves the payout on its page, answering the confirmation.
-func approve(t *testing.T, ctx context.Context, url string) {
+// approve approves the payout on its page as email, with the code of their
+// second factor if the form asks for one, answering the confirmation.
+func approve(t *testing.T, ctx context.Context, url, email string) {
 	t.Helper()
 	run(t, ctx, chromedp.Navigate(url), chromedp.WaitVisible(chromedp.CSS(`[data-testid="approve"]`)))
+	typeCode(t, ctx, email, `#otp-approve`)
 	confirmClick(t, ctx, `[data-testid="approve"]`)
 	run(t, ctx, chromedp.WaitVisible(chromedp.CSS(`.flash`)))
 }
 
-// cancel cancels the payout on its page with a reason, answering the confirmation.
-func cancel(t *testing.T, ctx context.Context, url, reason string) {
+// cancel cancels the payout on its page as email with a reason, answering the confirmation.
+func cancel(t *testing.T, ctx context.Context, url, email, reason string) {
 	t.Helper()
 	run(t, ctx,
 		chromedp.Navigate(url),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="cancel"]`)),
 		chromedp.SendKeys(chromedp.ID("reason"), reason),
 	)
+	typeCode(t, ctx, email, `#otp-cancel`)
 	confirmClick(t, ctx, `[data-testid="cancel"]`)
 	run(t, ctx, chromedp.WaitVisible(chromedp.CSS(`.flash`)))
 }
@@ -137,6 +140,7 @@ func TestFourEyesJourney(t *testing.T) {
 	// Someone who is both maker and approver cannot approve what they prepared.
 	dual := newBrowser(t)
 	login(t, dual, c.URL, "dual@example.com", demoPasswords["maker@example.com"])
+	enrol(t, dual, c.URL) // an approver sets up a second factor before anything else
 	own := preparePayout(t, dual, c.URL, "Self Dealing", "5.00", "4242424242424242")
 	waitState(t, dual, own, "pending_approval")
 	blocked := textOf(t, dual, `[data-testid="approve-blocked"]`)
@@ -167,27 +171,27 @@ func TestFourEyesJourney(t *testing.T) {
 	}
 
 	// One approval releases a small payout.
-	approve(t, approver1, small)
+	approve(t, approver1, small, "approver1@example.com")
 	waitState(t, approver1, small, "succeeded")
 
 	// A large one needs a second, different approver.
-	approve(t, approver1, large)
+	approve(t, approver1, large, "approver1@example.com")
 	waitState(t, approver1, large, "pending_approval")
 	if got := textOf(t, approver1, `[data-testid="payout-approvals"]`); !strings.HasPrefix(got, "1 of 2") {
 		t.Errorf("after one approval: %q, want 1 of 2", got)
 	}
-	approve(t, approver2, large)
+	approve(t, approver2, large, "approver2@example.com")
 	waitState(t, approver2, large, "succeeded")
 
 	// Cancel needs a reason; the reason is kept and shown, ours first.
-	cancel(t, approver1, toCancel, "Recipient asked to be paid by bank transfer")
+	cancel(t, approver1, toCancel, "approver1@example.com", "Recipient asked to be paid by bank transfer")
 	waitState(t, approver1, toCancel, "cancelled")
 	if got := textOf(t, approver1, `[data-testid="payout-reason"]`); got != "Reason: “Recipient asked to be paid by bank transfer”" {
 		t.Errorf("cancel reason shown as %q", got)
 	}
 
 	// The issuer declines the test card: the payout fails and says why.
-	approve(t, approver2, declined)
+	approve(t, approver2, declined, "approver2@example.com")
 	waitState(t, approver2, declined, "failed")
 	if got := strings.ToLower(textOf(t, approver2, `[data-testid="payout-reason"]`)); !strings.Contains(got, "declined") {
 		t.Errorf("declined payout reason %q", got)

@@ -33,9 +33,9 @@ func seed(t *testing.T) seeded {
 	for _, u := range []string{s.succeeded, s.failed, s.cancelled, s.pending} {
 		waitState(t, maker, u, "pending_approval")
 	}
-	approve(t, approver, s.succeeded)
-	approve(t, approver, s.failed)
-	cancel(t, approver, s.cancelled, "The recipient asked to be paid by bank transfer")
+	approve(t, approver, s.succeeded, "approver1@example.com")
+	approve(t, approver, s.failed, "approver1@example.com")
+	cancel(t, approver, s.cancelled, "approver1@example.com", "The recipient asked to be paid by bank transfer")
 	waitState(t, approver, s.succeeded, "succeeded")
 	waitState(t, approver, s.failed, "failed")
 	waitState(t, approver, s.cancelled, "cancelled")
@@ -50,6 +50,23 @@ func seed(t *testing.T) seeded {
 		chromedp.Click(chromedp.CSS(`[data-testid="settings-form"] button[type="submit"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`.flash-ok`)),
 	)
+	// It waits for a second admin.
+	admin2 := newBrowser(t)
+	login(t, admin2, s.c.URL, "admin2@example.com", demoPasswords["admin2@example.com"])
+	run(t, admin2, chromedp.Navigate(s.c.URL+"/admin/changes"), chromedp.WaitVisible(chromedp.CSS(`[data-testid="approve-change"]`)))
+	typeCode(t, admin2, "admin2@example.com", `[data-testid="change"] [data-testid="otp"]`)
+	run(t, admin2, chromedp.Click(chromedp.CSS(`[data-testid="approve-change"]`)), chromedp.WaitVisible(chromedp.CSS(`.flash`)))
+
+	// A new approver proposed, waiting for a second admin.
+	run(t, admin,
+		chromedp.Navigate(s.c.URL+"/admin/users"),
+		chromedp.WaitVisible(chromedp.ID("user-email")),
+		chromedp.SendKeys(chromedp.ID("user-email"), "nia@example.com"),
+		chromedp.SendKeys(chromedp.ID("user-name"), "Nia Newhire"),
+		chromedp.Click(chromedp.CSS(`input[name="role"][value="approver"]`)),
+		chromedp.Submit(chromedp.ID("user-email")),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="changes-waiting"]`)),
+	)
 	return s
 }
 
@@ -57,6 +74,7 @@ func seed(t *testing.T) seeded {
 // widths (UPDATE_SCREENSHOTS=1 retakes them): page name → file name.
 var readmeShots = map[string]string{
 	"queue": "queue", "payout succeeded": "payout", "approver dashboard": "dashboard", "recipient": "recipient", "payouts": "history",
+	"pending change": "changes",
 }
 
 // TestEveryPage opens every page as the people who use it, on a desktop and
@@ -91,7 +109,7 @@ func TestEveryPage(t *testing.T) {
 			for _, p := range []struct{ url, name string }{
 				{base + "/", "approver dashboard"}, {base + "/queue", "queue"}, {s.pending, "payout pending"},
 				{s.succeeded, "payout succeeded"}, {s.failed, "payout failed"}, {s.cancelled, "payout cancelled"},
-				{base + "/payouts", "payouts"}, {base + "/payouts?min=abc", "payouts with errors"},
+				{base + "/payouts", "payouts"}, {base + "/payouts?min=abc", "payouts with errors"}, {base + "/account", "approver account"},
 			} {
 				visit(t, approver, vp, p.url, p.name)
 			}
@@ -118,10 +136,14 @@ func TestEveryPage(t *testing.T) {
 			login(t, admin, base, "admin@example.com", demoPasswords["admin@example.com"])
 			for _, p := range []struct{ path, name string }{
 				{"/", "admin dashboard"}, {"/audit", "audit log"}, {"/admin/users", "users"}, {"/admin/users/1", "user"},
-				{"/admin/settings", "settings"}, {"/account", "admin account"}, {"/no/such/page", "not found"},
+				{"/admin/settings", "settings"}, {"/admin/changes", "changes"}, {"/account", "admin account"}, {"/no/such/page", "not found"},
 			} {
 				visit(t, admin, vp, base+p.path, p.name)
 			}
+
+			admin2 := newBrowserAt(t, vp)
+			login(t, admin2, base, "admin2@example.com", demoPasswords["admin2@example.com"])
+			visit(t, admin2, vp, base+"/admin/changes", "pending change")
 
 			auditor := newBrowserAt(t, vp)
 			login(t, auditor, base, "auditor@example.com", demoPasswords["auditor@example.com"])
@@ -155,6 +177,7 @@ func addRecipientWithCard(t *testing.T, maker, checker context.Context, base, na
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="card-row"]`)),
 	)
 	run(t, checker, chromedp.Navigate(url), chromedp.WaitVisible(chromedp.CSS(`[data-testid="verify-card"]`)))
+	typeCode(t, checker, "approver1@example.com", `[data-testid="card-row"] [data-testid="otp"]`)
 	confirmClick(t, checker, `[data-testid="verify-card"]`)
 	run(t, checker, chromedp.WaitVisible(chromedp.CSS(`[data-testid="card-row"][data-verified="true"]`)))
 	return url

@@ -8,48 +8,62 @@ import (
 )
 
 // wantAccess is the role matrix written out by hand: for each route, which roles
-// reach it. "*" is any signed-in user; "public" is anyone. It is deliberately not
-// derived from the routes table, so that a change to either shows up here.
+// reach it. "*" is any signed-in user with a role; "own" is anyone signed in,
+// an account with no role included (their own pages); "public" is anyone. It
+// is deliberately not derived from the routes table, so that a change to
+// either shows up here.
 var wantAccess = map[string]string{
-	"GET /static/*":                            "public",
-	"GET /favicon.ico":                         "public",
-	"GET /healthz":                             "public",
-	"GET /login":                               "public",
-	"POST /login":                              "public",
-	"POST /logout":                             "*",
-	"GET /":                                    "*",
-	"GET /dashboard/live":                      "*",
-	"GET /account":                             "*",
-	"POST /account/time-zone":                  "*",
-	"POST /account/notifications":              "*",
-	"GET /audit":                               "admin auditor",
-	"GET /admin/users":                         "admin",
-	"POST /admin/users":                        "admin",
-	"GET /admin/users/:id":                     "admin",
-	"POST /admin/users/:id":                    "admin",
-	"POST /admin/users/:id/password":           "admin",
-	"POST /admin/users/:id/sessions/end":       "admin",
-	"GET /admin/settings":                      "admin",
-	"POST /admin/settings":                     "admin",
-	"GET /payouts":                             "*",
-	"GET /payouts/new":                         "maker",
-	"POST /payouts":                            "maker",
-	"GET /payouts/:id":                         "*",
-	"GET /payouts/:id/live":                    "*",
-	"POST /payouts/:id/approve":                "approver",
-	"POST /payouts/:id/cancel":                 "approver maker",
-	"GET /payouts.csv":                         "*",
-	"GET /queue":                               "maker approver admin",
-	"GET /queue/live":                          "maker approver admin",
-	"POST /webhooks/smartglocal":               "public",
-	"GET /recipients":                          "maker approver admin",
-	"POST /recipients":                         "maker",
-	"GET /recipients/:id":                      "maker approver admin",
-	"POST /recipients/:id/cards":               "maker",
-	"POST /recipients/:id/cards/:card/verify":  "maker approver",
-	"POST /recipients/:id/cards/:card/remove":  "maker approver",
-	"POST /recipients/:id/cards/:card/refresh": "maker approver",
-	"POST /balance/refresh":                    "maker approver admin",
+	"GET /static/*":                  "public",
+	"GET /favicon.ico":               "public",
+	"GET /healthz":                   "public",
+	"GET /login":                     "public",
+	"POST /login":                    "public",
+	"GET /signin/:token":             "public",
+	"POST /signin/:token":            "public",
+	"POST /logout":                   "own",
+	"GET /":                          "own",
+	"GET /dashboard/live":            "*",
+	"POST /account/time-zone":        "own",
+	"POST /account/notifications":    "own",
+	"GET /account":                   "own",
+	"GET /account/second-factor.png": "own",
+	"POST /account/second-factor":    "own",
+	"GET /audit":                     "admin auditor",
+	"GET /audit.csv":                 "admin auditor",
+	"GET /audit.jsonl":               "admin auditor",
+	"POST /admin/users/:id/second-factor/reset": "admin",
+	"GET /admin/changes":                        "admin",
+	"POST /admin/settings/second-factor":        "admin",
+	"POST /admin/changes/:id/approve":           "admin",
+	"POST /admin/changes/:id/reject":            "admin",
+	"POST /admin/changes/:id/withdraw":          "admin",
+	"GET /admin/users":                          "admin",
+	"POST /admin/users":                         "admin",
+	"GET /admin/users/:id":                      "admin",
+	"POST /admin/users/:id":                     "admin",
+	"POST /admin/users/:id/password":            "admin",
+	"POST /admin/users/:id/sessions/end":        "admin",
+	"GET /admin/settings":                       "admin",
+	"POST /admin/settings":                      "admin",
+	"GET /payouts":                              "*",
+	"GET /payouts/new":                          "maker",
+	"POST /payouts":                             "maker",
+	"GET /payouts/:id":                          "*",
+	"GET /payouts/:id/live":                     "*",
+	"POST /payouts/:id/approve":                 "approver",
+	"POST /payouts/:id/cancel":                  "approver maker",
+	"GET /payouts.csv":                          "*",
+	"GET /queue":                                "maker approver admin",
+	"GET /queue/live":                           "maker approver admin",
+	"POST /webhooks/smartglocal":                "public",
+	"GET /recipients":                           "maker approver admin",
+	"POST /recipients":                          "maker",
+	"GET /recipients/:id":                       "maker approver admin",
+	"POST /recipients/:id/cards":                "maker",
+	"POST /recipients/:id/cards/:card/verify":   "maker approver",
+	"POST /recipients/:id/cards/:card/remove":   "maker approver",
+	"POST /recipients/:id/cards/:card/refresh":  "maker approver",
+	"POST /balance/refresh":                     "maker approver admin",
 }
 
 func testApp(t *testing.T) *app {
@@ -65,7 +79,9 @@ func TestEveryRouteHasAnExpectedAccess(t *testing.T) {
 			continue
 		}
 		got := "public"
-		if !r.acc.public {
+		if r.acc.own {
+			got = "own"
+		} else if !r.acc.public {
 			got = "*"
 			if len(r.acc.roles) > 0 {
 				var names []string
@@ -92,6 +108,9 @@ func TestRoleMatrix(t *testing.T) {
 		b.login(role + "@example.com")
 		users[role] = b
 	}
+	h.user("norole@example.com")
+	users["norole"] = h.browser()
+	users["norole"].login("norole@example.com")
 	users["nobody"] = h.browser()
 	users["nobody"].get("/login")
 	target := h.user("target@example.com", "maker")
@@ -109,8 +128,11 @@ func TestRoleMatrix(t *testing.T) {
 			} else {
 				p = b.post(path, url.Values{})
 			}
+			// Refused: 403, 401, sent to sign in, or (a page, for an
+			// account with no role) sent to the page that says so.
 			got := p.status != http.StatusForbidden && p.status != http.StatusUnauthorized &&
-				!(p.status == http.StatusSeeOther && strings.HasPrefix(p.location, "/login"))
+				!(p.status == http.StatusSeeOther && strings.HasPrefix(p.location, "/login")) &&
+				!(r.method == "GET" && p.status == http.StatusSeeOther && p.location == "/")
 			if got != want {
 				unexpected++
 				t.Errorf("%s %s as %s: status %d (location %q); allowed=%v, want %v", r.method, path, who, p.status, p.location, got, want)
@@ -124,8 +146,10 @@ func allowed(spec, who string) bool {
 	switch spec {
 	case "public":
 		return true
-	case "*":
+	case "own":
 		return who != "nobody"
+	case "*":
+		return who != "nobody" && who != "norole"
 	}
 	return who != "nobody" && strings.Contains(" "+spec+" ", " "+who+" ")
 }

@@ -7,8 +7,11 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"countersign/admin"
 	"countersign/fail"
 	"countersign/notify"
+	"countersign/password"
+	"countersign/stepup"
 	"countersign/store"
 	"countersign/views"
 )
@@ -16,25 +19,37 @@ import (
 // errZone refuses a time zone that is not on the list.
 var errZone = fail.New(fail.Invalid, "time_zone_unknown", "Pick a time zone from the list")
 
+// account is a person's own page: their second factor (set up here), the
+// time zone they read times in, and which notifications they get.
 func (a *app) account(c echo.Context) error {
-	return a.renderAccount(c, http.StatusOK, "", nil)
+	return a.renderAccount(c, http.StatusOK, accountForm{})
 }
 
-// renderAccount shows a person's settings; zone is what they picked when it
-// was refused, refused is why one of the forms was not saved.
-func (a *app) renderAccount(c echo.Context, status int, zone string, refused error) error {
+// accountForm is what one of the account page's forms sent, to show it again
+// with what was wrong.
+type accountForm struct {
+	otpErrors views.FieldErrors // the second factor's confirmation
+	zone      string            // the time zone picked
+	refused   error             // why the time zone or the notifications were not saved
+}
+
+func (a *app) renderAccount(c echo.Context, status int, form accountForm) error {
+	ctx := c.Request().Context()
 	u := currentUser(c)
-	f, err := a.frame(c, "Your account", "")
+	f, err := a.frame(c, "Your account", "/account")
 	if err != nil {
 		return err
 	}
-	m := views.AccountModel{Frame: f}
+	m := views.AccountModel{Frame: f, Email: u.Email}
+	if m.SecondFactor, err = a.secondFactorForm(c, u, form.otpErrors); err != nil {
+		return err
+	}
 	m.TimeZone = views.TimeZoneForm{Zone: u.TimeZone, Now: f.Clock.Time(a.Now()), Regions: zoneRegions()}
-	if refused != nil && errors.Is(refused, errZone) {
-		m.TimeZone.Zone, m.TimeZone.Error = zone, fail.MessageOf(refused)
+	if form.refused != nil && errors.Is(form.refused, errZone) {
+		m.TimeZone.Zone, m.TimeZone.Error = form.zone, fail.MessageOf(form.refused)
 	}
 	if a.Notify != nil {
-		prefs, err := a.Notify.Preferences(c.Request().Context(), u)
+		prefs, err := a.Notify.Preferences(ctx, u)
 		if err != nil {
 			return err
 		}
@@ -43,18 +58,121 @@ func (a *app) renderAccount(c echo.Context, status int, zone string, refused err
 		for _, p := range prefs {
 			m.Notifications.Choices = append(m.Notifications.Choices, views.NotificationChoice{Kind: string(p.Kind), Label: p.Label, On: p.On})
 		}
-		if refused != nil && errors.Is(refused, notify.ErrKindNotForYou) {
-			m.Notifications.Error = fail.MessageOf(refused)
+		if form.refused != nil && errors.Is(form.refused, notify.ErrKindNotForYou) {
+			m.Notifications.Error = fail.MessageOf(form.refused)
 		}
 	}
 	return render(c, status, views.AccountPage(m))
+}
+
+// secondFactorForm is the second-factor part of the account page: set up,
+// or being set up (the same key until it is confirmed).
+func (a *app) secondFactorForm(c echo.Context, u *store.User, errs views.FieldErrors) (views.SecondFactorForm, error) {
+	ctx := c.Request().Context()
+	clk := a.clock(c)
+	st, err := a.StepUp.Status(ctx, u)
+	if err != nil {
+		return views.SecondFactorForm{}, err
+	}
+	m := views.SecondFactorForm{Required: st.Required, Enrolled: st.Enrolled, Errors: errs, MustEnrol: st.MustEnrol()}
+	if !st.LockedUntil.IsZero() {
+		m.LockedUntil = clk.Time(st.LockedUntil)
+	}
+	if st.Enrolled {
+		sf, err := a.DB.SecondFactor(ctx, u.ID)
+		if err != nil {
+			return m, err
+		}
+		m.EnrolledAt = clk.Time(sf.EnrolledAt)
+	} else if st.Required || st.Enrolling {
+		e, err := a.StepUp.BeginEnrolment(ctx, u)
+		if err != nil {
+			return m, err
+		}
+		m.Enrolling, m.QRHref, m.URI, m.Secret = true, "/account/second-factor.png", e.URI, e.Secret
+	}
+	return m, nil
+}
+
+// enrolmentQR is the QR code of the second factor being set up.
+func (a *app) enrolmentQR(c echo.Context) error {
+	e, err := a.StepUp.BeginEnrolment(c.Request().Context(), currentUser(c))
+	if err != nil {
+		return err
+	}
+	c.Response().Header().Set("Cache-Control", "no-store")
+	return c.Blob(http.StatusOK, "image/png", e.QR)
+}
+
+// confirmEnrolment finishes setting up the second factor with a code.
+func (a *app) confirmEnrolment(c echo.Context) error {
+	at, err := a.StepUp.ConfirmEnrolment(c.Request().Context(), currentUser(c), c.FormValue("otp"), c.RealIP())
+	if refused(err) && !errors.Is(err, stepup.ErrEnrolled) {
+		return a.renderAccount(c, statusOf(err), accountForm{otpErrors: views.FieldErrors{"otp": fail.MessageOf(err)}})
+	}
+	if err != nil && !errors.Is(err, stepup.ErrEnrolled) {
+		return err
+	}
+	if !at.IsZero() { // the confirming code covers this session's next decisions too
+		sess := current(c).session
+		sess.Values[keyStepUpAt] = at.UnixNano()
+		if err := sess.Save(c.Request(), c.Response()); err != nil {
+			return err
+		}
+	}
+	if err := flash(c, "ok", "Your second factor is set up."); err != nil {
+		return err
+	}
+	return redirect(c, "/")
+}
+
+// signinLink is the page a one-time sign-in link opens: choose a password.
+func (a *app) signinLink(c echo.Context) error {
+	return a.renderSigninLink(c, http.StatusOK, nil)
+}
+
+func (a *app) renderSigninLink(c echo.Context, status int, errs views.FieldErrors) error {
+	token := c.Param("token")
+	u, l, err := a.Admin.Link(c.Request().Context(), token)
+	if err != nil {
+		return err
+	}
+	f, err := a.frame(c, "Choose your password", "")
+	if err != nil {
+		return err
+	}
+	return render(c, status, views.SigninLinkPage(views.SigninLinkModel{Frame: f, Name: u.Name, Email: u.Email, Token: token,
+		Reset: l.Purpose != admin.LinkNewAccount, Errors: errs}))
+}
+
+// redeemSigninLink sets the password the person chose, uses the link up, and
+// signs them in: to their account page first if they must set up a second factor.
+func (a *app) redeemSigninLink(c echo.Context) error {
+	pw := c.FormValue("password")
+	errs := views.FieldErrors{}
+	if err := password.Check(pw); err != nil {
+		errs["password"] = fail.MessageOf(err)
+	} else if c.FormValue("confirm") != pw {
+		errs["confirm"] = "The two passwords differ. Type the same password twice."
+	}
+	if len(errs) > 0 {
+		return a.renderSigninLink(c, http.StatusUnprocessableEntity, errs)
+	}
+	u, err := a.Admin.RedeemLink(c.Request().Context(), c.Param("token"), password.Hash(pw), c.RealIP())
+	if err != nil {
+		return err
+	}
+	if err := a.startSession(c, u, "login.ok"); err != nil {
+		return err
+	}
+	return redirect(c, "/") // the gate sends whoever must set up a second factor to /account first
 }
 
 // saveTimeZone stores the zone a person reads times in, with its audit entry.
 func (a *app) saveTimeZone(c echo.Context) error {
 	zone := strings.TrimSpace(c.FormValue("time_zone"))
 	if !validZone(zone) {
-		return a.renderAccount(c, statusOf(errZone), zone, errZone)
+		return a.renderAccount(c, statusOf(errZone), accountForm{zone: zone, refused: errZone})
 	}
 	u := currentUser(c)
 	ctx := c.Request().Context()
@@ -88,7 +206,7 @@ func (a *app) saveNotifications(c echo.Context) error {
 	}
 	err = a.Notify.SetPreferences(c.Request().Context(), currentUser(c), c.RealIP(), on)
 	if refused(err) {
-		return a.renderAccount(c, statusOf(err), "", err)
+		return a.renderAccount(c, statusOf(err), accountForm{refused: err})
 	}
 	if err != nil {
 		return err

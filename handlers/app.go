@@ -11,9 +11,11 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"countersign/admin"
 	"countersign/notify"
 	"countersign/payout"
 	"countersign/smartglocal"
+	"countersign/stepup"
 	"countersign/store"
 )
 
@@ -22,12 +24,17 @@ type Config struct {
 	DB      *store.DB
 	Payouts *payout.Service
 	Notify  *notify.Service // people's notification preferences (/account)
+	Admin   *admin.Service  // users and settings, under dual control
+	StepUp  *stepup.Service // the second factor of decisions
 	Logger  *slog.Logger
 	Now     func() time.Time
 
 	IdleTimeout     time.Duration // default 15 minutes
 	AbsoluteTimeout time.Duration // default 8 hours
 	SecureCookies   bool          // set when served over HTTPS
+	// PublicURL is the console's address as people reach it, for the links
+	// it hands out; "" uses the address a request came to.
+	PublicURL string
 	// TrustedProxies are the networks whose X-Forwarded-For is believed; empty
 	// means the client address is the TCP peer.
 	TrustedProxies []*net.IPNet
@@ -43,10 +50,12 @@ type Config struct {
 	BalanceStaleAfter time.Duration
 }
 
-// DemoAccount is a sandbox-only account shown on the sign-in page.
+// DemoAccount is a sandbox-only account shown on the sign-in page. Secret,
+// if set, is its published second-factor secret.
 type DemoAccount struct {
 	Email, Password string
 	Roles           []string
+	Secret          string
 }
 
 // app holds the handlers' dependencies.

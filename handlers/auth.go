@@ -9,6 +9,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"countersign/password"
+	"countersign/stepup"
 	"countersign/store"
 	"countersign/views"
 )
@@ -43,7 +44,13 @@ func (a *app) renderLogin(c echo.Context, status int, email, next, message strin
 	}
 	if a.Sandbox {
 		for _, d := range a.DemoAccounts {
-			m.Demo = append(m.Demo, views.DemoAccount{Email: d.Email, Password: d.Password, Roles: strings.Join(d.Roles, ", ")})
+			demo := views.DemoAccount{Email: d.Email, Password: d.Password, Roles: strings.Join(d.Roles, ", ")}
+			if d.Secret != "" {
+				if demo.Code, err = stepup.Code(d.Secret, a.Now()); err != nil {
+					return err
+				}
+			}
+			m.Demo = append(m.Demo, demo)
 		}
 	}
 	return render(c, status, views.LoginPage(m))
@@ -99,8 +106,19 @@ func (a *app) login(c echo.Context) error {
 	if err := a.DB.RecordLoginSuccess(ctx, u.ID); err != nil {
 		return err
 	}
-	// A new session ID at login: whatever ID the browser had before (perhaps
-	// planted by someone else) is dropped, and the old row goes with it.
+	if err := a.startSession(c, u, "login.ok"); err != nil {
+		return err
+	}
+	return redirect(c, next)
+}
+
+// startSession signs u in on this browser, audited as action. The session
+// gets a new ID: whatever ID the browser had before (perhaps planted by
+// someone else) is dropped, and the old row goes with it. Its values start
+// empty, so nothing of the session before (a step-up window included)
+// carries over a sign-in.
+func (a *app) startSession(c echo.Context, u *store.User, action string) error {
+	ctx := c.Request().Context()
 	sess := current(c).session
 	if !sess.IsNew {
 		if err := a.DB.DeleteSession(ctx, hashToken(sess.ID)); err != nil {
@@ -112,12 +130,9 @@ func (a *app) login(c echo.Context) error {
 	if err := sess.Save(c.Request(), c.Response()); err != nil {
 		return err
 	}
-	e := auditEntry(c, "login.ok", "user", itoa(u.ID), "ok", "")
+	e := auditEntry(c, action, "user", itoa(u.ID), "ok", "")
 	e.Actor, e.ActorID = u.Email, u.ID
-	if err := a.DB.Audit(ctx, e); err != nil {
-		return err
-	}
-	return redirect(c, next)
+	return a.DB.Audit(ctx, e)
 }
 
 func (a *app) logout(c echo.Context) error {

@@ -208,11 +208,12 @@ func TestLowBalanceBannerForEveryone(t *testing.T) {
 	if got := attrs(page.body, "settings-row", "data-currency"); strings.Join(got, ",") != "USD,," {
 		t.Fatalf("settings rows %v, want USD and two blank rows", got)
 	}
-	p := ad.post("/admin/settings", url.Values{"kind": {"fixed", "new", "new"}, "currency": {"USD", "", ""}, "threshold": {"", "", ""},
+	p := ad.post("/admin/settings", url.Values{"kind": {"fixed", "new", "new"}, "currency": {"USD", "", ""}, "threshold": {"1,000.00", "", ""},
 		"low": {"900.00", "", ""}})
 	if p.status != http.StatusSeeOther {
 		t.Fatalf("save: status %d", p.status)
 	}
+	h.secondAdminApproves() // new levels wait for another admin
 	const banner = "Low balance: USD 750.00 available, below the level of 900.00. Top up the wallet before approving more."
 	if strings.Contains(ad.get("/").body, "Low balance") {
 		t.Error("a banner while 1,000.00 is available")

@@ -63,7 +63,10 @@ func (a *app) addCard(c echo.Context) error {
 }
 
 func (a *app) verifyCard(c echo.Context) error {
-	return a.changeCard(c, a.Payouts.VerifyCard, "Verified %s: it can now be paid.")
+	// Verifying is a decision: it needs the second factor.
+	return a.changeCard(c, func(ctx context.Context, _ payout.Actor, cardID int64) error {
+		return a.decide(c, func(act payout.Actor) error { return a.Payouts.VerifyCard(ctx, act, cardID) })
+	}, "Verified %s: it can now be paid.")
 }
 
 func (a *app) refreshCard(c echo.Context) error {

@@ -23,6 +23,17 @@ import (
 const nearDeadline = time.Hour
 
 func (a *app) dashboard(c echo.Context) error {
+	if len(currentUser(c).Roles) == 0 {
+		// Deny by default: an account with no role sees this, and nothing else.
+		f, err := a.frame(c, "No role yet", "/")
+		if err != nil {
+			return err
+		}
+		return render(c, http.StatusOK, views.NoRolePage(f))
+	}
+	if err := a.enrolled(c, currentUser(c)); err != nil {
+		return err
+	}
 	ctx := c.Request().Context()
 	now := a.Now()
 	clk := a.clock(c)

@@ -1,7 +1,9 @@
 package handlers
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -15,8 +17,11 @@ import (
 	"testing"
 	"time"
 
+	"countersign/admin"
 	"countersign/password"
 	"countersign/payout"
+	"countersign/secret"
+	"countersign/stepup"
 	"countersign/store"
 )
 
@@ -31,11 +36,26 @@ func (c *clock) Advance(d time.Duration) { c.mu.Lock(); c.now = c.now.Add(d); c.
 
 // harness is the real console handler over a real SQLite file, served by httptest.
 type harness struct {
-	t     *testing.T
-	db    *store.DB
-	srv   *httptest.Server
-	clock *clock
-	logs  *strings.Builder
+	t      *testing.T
+	db     *store.DB
+	srv    *httptest.Server
+	clock  *clock
+	logs   *strings.Builder
+	admin  *admin.Service
+	stepup *stepup.Service
+}
+
+// published is every test user's second-factor secret.
+const published = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+
+// code is the current second-factor code of every test user.
+func (h *harness) code() string {
+	h.t.Helper()
+	c, err := stepup.Code(published, h.clock.Now())
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return c
 }
 
 const testPassword = "correct horse battery"
@@ -52,13 +72,26 @@ func newHarness(t *testing.T, tweak ...func(*Config)) *harness {
 	logs := &strings.Builder{}
 	logger := slog.New(slog.NewTextHandler(&lockedWriter{w: logs}, nil))
 	// No provider: the routes that call it get one from newHarnessWithProvider.
-	cfg := Config{DB: db, Now: clk.Now, Logger: logger, Payouts: payout.NewService(payout.ServiceConfig{DB: db, Logger: logger})}
+	key, err := secret.New(bytes.Repeat([]byte{5}, 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := Config{DB: db, Now: clk.Now, Logger: logger, Payouts: payout.NewService(payout.ServiceConfig{DB: db, Logger: logger}),
+		Admin: admin.New(db, logger, nil), StepUp: stepup.New(db, key, logger)}
 	for _, f := range tweak {
 		f(&cfg)
 	}
+	// One approver below 1,000.00 USD (any other currency needs two).
+	err = db.InTx(context.Background(), func(tx *store.Tx) error {
+		_, err := payout.SavePolicy(context.Background(), tx, payout.Policy{Thresholds: map[string]int64{"USD": 100000}})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 	srv := httptest.NewServer(New(cfg))
 	t.Cleanup(srv.Close)
-	return &harness{t: t, db: db, srv: srv, clock: clk, logs: logs}
+	return &harness{t: t, db: db, srv: srv, clock: clk, logs: logs, admin: cfg.Admin, stepup: cfg.StepUp}
 }
 
 type lockedWriter struct {
@@ -72,11 +105,39 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 	return l.w.Write(p)
 }
 
-// user creates an active account with testPassword.
+// secondAdminApproves approves every change waiting, as a second admin who
+// proved their second factor.
+func (h *harness) secondAdminApproves() {
+	h.t.Helper()
+	ctx := context.Background()
+	u, err := h.db.UserByEmail(ctx, "second-admin@example.com")
+	if errors.Is(err, store.ErrNotFound) {
+		u = h.user("second-admin@example.com", "admin")
+	}
+	proof, err := h.stepup.Prove(ctx, u, time.Time{}, h.code(), "192.0.2.8")
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	pending, _, err := h.admin.Changes(ctx, 0)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	for _, c := range pending {
+		if _, err := h.admin.Approve(ctx, payout.Actor{UserID: u.ID, Email: u.Email, StepUp: proof}, c.ID); err != nil {
+			h.t.Fatalf("approve change %d: %v", c.ID, err)
+		}
+	}
+}
+
+// user creates an active account with testPassword and the published
+// second-factor secret.
 func (h *harness) user(email string, roles ...string) *store.User {
 	h.t.Helper()
 	u := &store.User{Email: email, Name: strings.Split(email, "@")[0], Roles: roles, Active: true, PasswordHash: password.Hash(testPassword)}
 	if err := h.db.CreateUser(context.Background(), u); err != nil {
+		h.t.Fatal(err)
+	}
+	if err := h.stepup.EnrolWithSecret(context.Background(), u, published, "test"); err != nil {
 		h.t.Fatal(err)
 	}
 	return u

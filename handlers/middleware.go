@@ -216,20 +216,39 @@ func signInURL(back string) string {
 	return "/login?" + url.Values{"next": {back}}.Encode()
 }
 
-// access says who may reach a route. Deny by default: a route names its access explicitly.
+// sendTo sends a person to another page of the console: a page by a
+// redirect, a background refresh by telling htmx to load it as a whole page
+// (a redirect would be followed and its page put into the refreshed part).
+func sendTo(c echo.Context, path string) error {
+	if c.Request().Header.Get("HX-Request") != "" {
+		c.Response().Header().Set("HX-Redirect", path)
+		return c.NoContent(http.StatusNoContent)
+	}
+	return c.Redirect(http.StatusSeeOther, path)
+}
+
+// access says who may reach a route. Deny by default: a route names its
+// access explicitly, and an account with no role reaches only its own pages.
 type access struct {
 	public bool          // anyone, signed in or not
-	roles  []payout.Role // signed in with one of these; empty means any signed-in user
+	roles  []payout.Role // signed in with one of these; empty means any role
+	// own is a person's own business (their account page, signing out, the
+	// start page): open to anyone signed in, with a role or not, and before
+	// they set up the second factor their roles require.
+	own bool
 }
 
 func (a access) allows(u *store.User) bool {
-	if a.public {
+	switch {
+	case a.public:
 		return true
-	}
-	if u == nil {
+	case u == nil:
 		return false
-	}
-	if len(a.roles) == 0 {
+	case a.own:
+		return true
+	case len(u.Roles) == 0:
+		return false
+	case len(a.roles) == 0:
 		return true
 	}
 	return slices.ContainsFunc(a.roles, func(r payout.Role) bool { return u.HasRole(string(r)) })
@@ -247,7 +266,15 @@ func (a *app) guard(acc access, h echo.HandlerFunc) echo.HandlerFunc {
 			return a.toSignIn(c)
 		}
 		if !acc.allows(u) {
+			if len(u.Roles) == 0 && c.Request().Method == http.MethodGet {
+				return sendTo(c, "/") // where it says there is no role yet
+			}
 			return errForbidden
+		}
+		if !acc.own {
+			if err := a.enrolled(c, u); err != nil {
+				return err
+			}
 		}
 		return h(c)
 	}

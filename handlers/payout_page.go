@@ -47,6 +47,10 @@ func (a *app) payoutLive(c echo.Context) error {
 		return err
 	}
 	m.Frame.Clock = a.clock(c)
+	// The decision forms ask for a code, or say until when none is needed.
+	if m.Frame.StepUp, err = a.stepUpView(c, currentUser(c)); err != nil {
+		return err
+	}
 	return renderLive(c, m.Poll, func(poll views.Poll) templ.Component {
 		m.Poll = poll
 		return views.PayoutLive(m)
@@ -214,10 +218,6 @@ func (a *app) payoutView(c echo.Context, p *store.Payout) (views.PayoutView, err
 	if err != nil {
 		return views.PayoutView{}, err
 	}
-	policy, err := a.policy(c)
-	if err != nil {
-		return views.PayoutView{}, err
-	}
 	clk := a.clock(c)
 	now := a.Now()
 	s := payout.State(p.State)
@@ -227,21 +227,37 @@ func (a *app) payoutView(c echo.Context, p *store.Payout) (views.PayoutView, err
 		Amount: payout.FormatAmount(p.Amount, p.Currency), Currency: p.Currency, FullName: p.FullName,
 		Card: card.Label(p.CardBrand, p.CardLast4), Maker: p.MakerName, CreatedAt: clk.Time(p.CreatedAt),
 		CustomerReference: p.CustomerReference, Note: p.Note, Purpose: p.Purpose,
-		SessionID: p.ProviderSessionID, ApprovalsNeeded: policy.Required(p.Currency, p.Amount),
-		TwoApprovalsWhy: policy.Why(p.Currency, p.Amount),
+		SessionID: p.ProviderSessionID,
 	}
 	v.Announce = v.Amount + " " + v.Currency + " to " + v.FullName + ", prepared by " + v.Maker
-	// While a payout waits, only approvals of its current version count; once
-	// it has moved on, every approval it ever had is history worth showing.
+	// While a payout waits, only approvals of its current version by
+	// approvers who still are ones count (payout.Counts); once it has moved
+	// on, every approval it ever had is history worth showing.
 	waiting := s == payout.StatePendingApproval
 	var current []int64
 	for _, ap := range approvals {
-		if !waiting || ap.Version == p.Version {
+		switch {
+		case !waiting:
+			v.Approvals = append(v.Approvals, ap.UserName+", "+clk.Time(ap.At))
+		case ap.Version != p.Version:
+		case payout.Counts(ap):
 			current = append(current, ap.UserID)
 			v.Approvals = append(v.Approvals, ap.UserName+", "+clk.Time(ap.At))
+		default:
+			v.Approvals = append(v.Approvals, ap.UserName+", "+clk.Time(ap.At)+": no longer counts (no longer an active approver)")
 		}
 	}
 	v.ApprovalsHave = len(current)
+	if waiting {
+		need, err := a.Payouts.Requirement(ctx, p)
+		if err != nil {
+			return v, err
+		}
+		v.ApprovalsNeeded, v.NeedReason = need.Count, need.Reason
+	} else {
+		// What a finished payout needed is in its timeline; here, what it had.
+		v.ApprovalsHave, v.ApprovalsNeeded = len(v.Approvals), len(v.Approvals)
+	}
 	if !p.DeadlineAt.IsZero() && !s.Final() {
 		v.Deadline = clk.Time(p.DeadlineAt)
 		left := p.DeadlineAt.Sub(now)

@@ -49,8 +49,25 @@ func pathID(c echo.Context, name string) int64 {
 	return id
 }
 
+// newPayout shows the form; opened from a recipient's page (?recipient=N) it
+// comes with that recipient's name and their verified card chosen.
 func (a *app) newPayout(c echo.Context) error {
-	return a.renderPayoutForm(c, http.StatusOK, views.PayoutForm{Currency: "USD"})
+	m := views.PayoutForm{Currency: "USD"}
+	if id, err := strconv.ParseInt(c.QueryParam("recipient"), 10, 64); err == nil && id > 0 {
+		r, err := a.DB.RecipientByID(c.Request().Context(), id)
+		if err != nil {
+			return err
+		}
+		m.FullName = r.FullName
+		cards, err := a.cardOptions(c)
+		if err != nil {
+			return err
+		}
+		if len(cards) > 0 {
+			m.CardID = cards[0].ID
+		}
+	}
+	return a.renderPayoutForm(c, http.StatusOK, m)
 }
 
 func (a *app) renderPayoutForm(c echo.Context, status int, m views.PayoutForm) error {
@@ -139,7 +156,11 @@ func (a *app) approvePayout(c echo.Context) error {
 		return err
 	}
 	version, _ := strconv.ParseInt(c.FormValue("version"), 10, 64)
-	approved, err := a.Payouts.Approve(c.Request().Context(), actor(c), p.ID, version)
+	var approved *store.Payout
+	err = a.decide(c, func(act payout.Actor) (err error) {
+		approved, err = a.Payouts.Approve(c.Request().Context(), act, p.ID, version)
+		return err
+	})
 	if refused(err) {
 		return a.renderPayout(c, statusOf(err), p, decisionForm{refused: err})
 	}
@@ -171,7 +192,11 @@ func (a *app) cancelPayout(c echo.Context) error {
 	}
 	version, _ := strconv.ParseInt(c.FormValue("version"), 10, 64)
 	reason := c.FormValue("reason")
-	updated, err := a.Payouts.Cancel(c.Request().Context(), actor(c), p.ID, version, reason)
+	var updated *store.Payout
+	err = a.decide(c, func(act payout.Actor) (err error) {
+		updated, err = a.Payouts.Cancel(c.Request().Context(), act, p.ID, version, reason)
+		return err
+	})
 	if refused(err) {
 		return a.renderPayout(c, statusOf(err), p, decisionForm{reason: reason, refused: err})
 	}
@@ -224,20 +249,4 @@ func ago(now, t time.Time) string {
 	default:
 		return fmt.Sprintf("%.0f h ago", d.Hours())
 	}
-}
-
-const policyKey = "countersign.policy"
-
-// policy reads the approval policy once per request: the queue builds a view
-// of every waiting payout with it.
-func (a *app) policy(c echo.Context) (payout.Policy, error) {
-	if p, ok := c.Get(policyKey).(payout.Policy); ok {
-		return p, nil
-	}
-	p, err := a.Payouts.Policy(c.Request().Context())
-	if err != nil {
-		return p, err
-	}
-	c.Set(policyKey, p)
-	return p, nil
 }

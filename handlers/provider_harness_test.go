@@ -104,7 +104,7 @@ func TestPayoutOverHTTP(t *testing.T) {
 	}
 
 	approver.get(p.location)
-	if r := approver.post(p.location+"/approve", url.Values{"version": {itoa(got.Version)}}); r.status != http.StatusSeeOther {
+	if r := approver.post(p.location+"/approve", url.Values{"version": {itoa(got.Version)}, "otp": {h.code()}}); r.status != http.StatusSeeOther {
 		t.Fatalf("approve: %d", r.status)
 	}
 	h.waitPayoutState(t, id, payout.StateSucceeded)

@@ -68,6 +68,10 @@ func (a *app) queueLive(c echo.Context) error {
 		return err
 	}
 	m.Frame.Clock = a.clock(c)
+	// The approve forms ask for a code, or say until when none is needed.
+	if m.Frame.StepUp, err = a.stepUpView(c, currentUser(c)); err != nil {
+		return err
+	}
 	return renderLive(c, m.Poll, func(p views.Poll) templ.Component {
 		m.Poll = p
 		return views.QueueLive(m)

@@ -164,7 +164,7 @@ func TestCardsFourEyes(t *testing.T) {
 		t.Errorf("auditor verify: status %d, want 403", p.status)
 	}
 
-	p = a.post(verify, nil)
+	p = a.post(verify, url.Values{"otp": {h.code()}})
 	if p.status != http.StatusSeeOther || p.location != janePath {
 		t.Fatalf("verify: status %d location %q", p.status, p.location)
 	}

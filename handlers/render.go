@@ -10,6 +10,7 @@ import (
 	"github.com/a-h/templ"
 	"github.com/labstack/echo/v4"
 
+	"countersign/payout"
 	"countersign/views"
 )
 
@@ -39,6 +40,18 @@ func (a *app) frame(c echo.Context, title, active string) (views.Frame, error) {
 			}
 		}
 		f.Banners = a.banners(c)
+		if f.StepUp, err = a.stepUpView(c, u); err != nil {
+			return f, err
+		}
+		if u.HasRole(string(payout.RoleAdmin)) {
+			ctx := c.Request().Context()
+			if f.ChangesWaiting, err = a.Admin.Waiting(ctx); err != nil {
+				return f, err
+			}
+			if f.LoneAdmin, err = a.Admin.LoneAdmin(ctx); err != nil {
+				return f, err
+			}
+		}
 	}
 	if flashes := req.session.Flashes(); len(flashes) > 0 {
 		for _, fl := range flashes {

@@ -34,7 +34,8 @@ type group struct {
 
 var (
 	public   = access{public: true}
-	signedIn = access{}
+	signedIn = access{}          // with a role, and the second factor it needs
+	own      = access{own: true} // anyone signed in: their own account, signing out
 )
 
 func roles(r ...payout.Role) access { return access{roles: r} }
@@ -76,10 +77,18 @@ func (a *app) table() []group {
 		{"", []echo.MiddlewareFunc{small, zip, readForm, a.loadSession, a.checkCSRF}, []route{
 			{"GET", "/login", public, a.loginForm, ""},
 			{"POST", "/login", public, a.login, ""},
-			{"POST", "/logout", signedIn, a.logout, ""},
+			{"POST", "/logout", own, a.logout, ""},
+			{"GET", "/signin/:token", public, a.signinLink, ""},
+			{"POST", "/signin/:token", public, a.redeemSigninLink, ""},
 
-			{"GET", "/", signedIn, a.dashboard, "Dashboard"},
+			{"GET", "/", own, a.dashboard, "Dashboard"},
 			{"GET", "/dashboard/live", signedIn, a.dashboardLive, ""},
+			// A person's own settings; the header links here, not the navigation.
+			{"GET", "/account", own, a.account, ""},
+			{"GET", "/account/second-factor.png", own, a.enrolmentQR, ""},
+			{"POST", "/account/second-factor", own, a.confirmEnrolment, ""},
+			{"POST", "/account/time-zone", own, a.saveTimeZone, ""},
+			{"POST", "/account/notifications", own, a.saveNotifications, ""},
 			{"POST", "/balance/refresh", roles(maker, approver, admin), a.refreshBalance, ""},
 
 			{"GET", "/queue", roles(maker, approver, admin), a.queue, "Queue"},
@@ -102,20 +111,23 @@ func (a *app) table() []group {
 			{"POST", "/recipients/:id/cards/:card/refresh", roles(maker, approver), a.refreshCard, ""},
 
 			{"GET", "/audit", roles(admin, auditor), a.auditLog, "Audit log"},
-
-			// A person's own settings; the header links here, not the navigation.
-			{"GET", "/account", signedIn, a.account, ""},
-			{"POST", "/account/time-zone", signedIn, a.saveTimeZone, ""},
-			{"POST", "/account/notifications", signedIn, a.saveNotifications, ""},
+			{"GET", "/audit.csv", roles(admin, auditor), a.exportAuditCSV, ""},
+			{"GET", "/audit.jsonl", roles(admin, auditor), a.exportAuditJSONL, ""},
 
 			{"GET", "/admin/users", roles(admin), a.users, "Users"},
 			{"POST", "/admin/users", roles(admin), a.createUser, ""},
 			{"GET", "/admin/users/:id", roles(admin), a.editUser, ""},
 			{"POST", "/admin/users/:id", roles(admin), a.updateUser, ""},
 			{"POST", "/admin/users/:id/password", roles(admin), a.resetPassword, ""},
+			{"POST", "/admin/users/:id/second-factor/reset", roles(admin), a.resetSecondFactor, ""},
 			{"POST", "/admin/users/:id/sessions/end", roles(admin), a.endSessions, ""},
+			{"GET", "/admin/changes", roles(admin), a.changes, "Changes"},
+			{"POST", "/admin/changes/:id/approve", roles(admin), a.approveChange, ""},
+			{"POST", "/admin/changes/:id/reject", roles(admin), a.rejectChange, ""},
+			{"POST", "/admin/changes/:id/withdraw", roles(admin), a.withdrawChange, ""},
 			{"GET", "/admin/settings", roles(admin), a.settings, "Settings"},
 			{"POST", "/admin/settings", roles(admin), a.saveSettings, ""},
+			{"POST", "/admin/settings/second-factor", roles(admin), a.saveFactorPolicy, ""},
 		}},
 	}
 }

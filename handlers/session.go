@@ -22,6 +22,11 @@ const (
 	keyUserID    = "uid"     // int64, absent before login
 	keyCSRF      = "csrf"    // string
 	keyCreatedAt = "created" // int64 unix nanoseconds, for the absolute timeout
+	// keyStepUpAt is when this session's step-up window opened (int64 unix
+	// nanoseconds): a correct second-factor code covers the same person's
+	// decisions for a while. Login starts with fresh values, so a window
+	// never outlives the sign-in it was opened in.
+	keyStepUpAt = "stepup"
 )
 
 const sessionCookie = "countersign_session"

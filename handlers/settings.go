@@ -1,15 +1,21 @@
 package handlers
 
 import (
+	"errors"
+	"fmt"
 	"maps"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
+	"countersign/admin"
 	"countersign/fail"
 	"countersign/payout"
+	"countersign/stepup"
 	"countersign/views"
 )
 
@@ -17,18 +23,28 @@ import (
 const blankSettingsRows = 2
 
 func (a *app) settings(c echo.Context) error {
+	rows, err := a.settingsRows(c)
+	if err != nil {
+		return err
+	}
+	return a.renderSettings(c, http.StatusOK, rows, nil, nil)
+}
+
+// settingsRows are the settings form's rows as the settings stand: every
+// currency with a threshold, a low-balance level or a balance.
+func (a *app) settingsRows(c echo.Context) ([]views.SettingsRow, error) {
 	ctx := c.Request().Context()
 	pol, err := a.Payouts.Policy(ctx)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	low, err := a.Payouts.LowBalanceLevels(ctx)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	ps, err := a.positions(c)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	known := map[string]bool{}
 	for cur := range pol.Thresholds {
@@ -53,10 +69,12 @@ func (a *app) settings(c echo.Context) error {
 		}
 		rows = append(rows, r)
 	}
-	return a.renderSettings(c, http.StatusOK, rows, nil)
+	return rows, nil
 }
 
-func (a *app) renderSettings(c echo.Context, status int, rows []views.SettingsRow, errs views.FieldErrors) error {
+// renderSettings shows the settings page; factor is the second-factor form
+// as typed (nil: as the policy stands).
+func (a *app) renderSettings(c echo.Context, status int, rows []views.SettingsRow, errs views.FieldErrors, factor *views.FactorForm) error {
 	blank := 0
 	for _, r := range rows {
 		if !r.Fixed && r.Currency == "" {
@@ -70,7 +88,14 @@ func (a *app) renderSettings(c echo.Context, status int, rows []views.SettingsRo
 	if err != nil {
 		return err
 	}
-	m := views.SettingsModel{Frame: f, Rows: rows, Errors: errs}
+	if factor == nil {
+		stands, err := a.factorForm(c)
+		if err != nil {
+			return err
+		}
+		factor = &stands
+	}
+	m := views.SettingsModel{Frame: f, Rows: rows, Errors: errs, Factor: *factor}
 	if m.Held, m.Others, err = a.settingsCurrencies(c); err != nil {
 		return err
 	}
@@ -96,6 +121,45 @@ func (a *app) settingsCurrencies(c echo.Context) (held, others []string, err err
 		}
 	}
 	return held, others, nil
+}
+
+// factorForm is the second-factor policy as it stands.
+func (a *app) factorForm(c echo.Context) (views.FactorForm, error) {
+	pol, err := a.Admin.SecondFactorPolicy(c.Request().Context())
+	if err != nil {
+		return views.FactorForm{}, err
+	}
+	return views.FactorForm{AllRoles: allRoleNames(), Roles: pol.Roles, WindowMinutes: strconv.Itoa(int(pol.Window / time.Minute))}, nil
+}
+
+// saveFactorPolicy applies a stricter second-factor policy and proposes a looser one.
+func (a *app) saveFactorPolicy(c echo.Context) error {
+	params, err := c.FormParams()
+	if err != nil {
+		return err
+	}
+	form := views.FactorForm{AllRoles: allRoleNames(), Roles: params["role"], WindowMinutes: strings.TrimSpace(params.Get("window")), Errors: views.FieldErrors{}}
+	minutes, convErr := strconv.Atoi(form.WindowMinutes)
+	if convErr == nil {
+		var res admin.Result
+		res, err = a.Admin.ChangeSecondFactorPolicy(c.Request().Context(), actor(c), stepup.Policy{Roles: form.Roles, Window: time.Duration(minutes) * time.Minute})
+		if err == nil {
+			if err := flash(c, "ok", pendingMessage(res, "Second-factor policy saved.")); err != nil {
+				return err
+			}
+			return redirect(c, "/admin/settings")
+		}
+	} else {
+		err = fail.Field("window", "Enter a whole number of minutes from 0 to 30")
+	}
+	if !fieldErrors(err, form.Errors) {
+		return err
+	}
+	rows, rerr := a.settingsRows(c)
+	if rerr != nil {
+		return rerr
+	}
+	return a.renderSettings(c, statusOf(err), rows, nil, &form)
 }
 
 // readSettings reads the rows of the form (kind, currency, threshold, low:
@@ -169,32 +233,25 @@ func (a *app) saveSettings(c echo.Context) error {
 		return err
 	}
 	if len(errs) > 0 {
-		return a.renderSettings(c, http.StatusUnprocessableEntity, rows, errs)
+		return a.renderSettings(c, http.StatusUnprocessableEntity, rows, errs, nil)
 	}
-	ctx := c.Request().Context()
-	oldPolicy, err := a.Payouts.Policy(ctx)
+	res, err := a.Admin.ChangeSettings(c.Request().Context(), actor(c), admin.Settings{Thresholds: thresholds, LowLevels: levels})
+	var fe *fail.FieldError
+	if errors.As(err, &fe) {
+		maps.Copy(errs, fe.Fields)
+		return a.renderSettings(c, http.StatusUnprocessableEntity, rows, errs, nil)
+	}
 	if err != nil {
 		return err
-	}
-	oldLevels, err := a.Payouts.LowBalanceLevels(ctx)
-	if err != nil {
-		return err
-	}
-	changed := false
-	if !maps.Equal(oldPolicy.Thresholds, thresholds) {
-		if err := a.Payouts.SetPolicy(ctx, actor(c), payout.Policy{Thresholds: thresholds}); err != nil {
-			return err
-		}
-		changed = true
-	}
-	if !maps.Equal(oldLevels, levels) {
-		if err := a.Payouts.SetLowBalanceLevels(ctx, actor(c), levels); err != nil {
-			return err
-		}
-		changed = true
 	}
 	msg := "Nothing changed."
-	if changed {
+	switch {
+	case len(res.Pending) > 0:
+		msg = fmt.Sprintf("%d change(s) wait for another admin's approval at /admin/changes.", len(res.Pending))
+		if len(res.Applied) > 0 {
+			msg = "Stricter settings saved; " + msg
+		}
+	case len(res.Applied) > 0:
 		msg = "Settings saved."
 	}
 	if err := flash(c, "ok", msg); err != nil {

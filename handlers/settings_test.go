@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"slices"
@@ -9,6 +10,16 @@ import (
 
 	"countersign/store"
 )
+
+// auditOf returns the audit entries about objects of one type.
+func (h *harness) auditOf(objectType string) []store.AuditEntry {
+	h.t.Helper()
+	es, err := h.db.AuditEntries(context.Background(), store.AuditFilter{ObjectType: objectType})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return es
+}
 
 func TestSettingsThresholdsAndLowLevels(t *testing.T) {
 	h := newMoneyHarness(t, map[string]int64{"usd": 100000, "eur": 100})
@@ -30,8 +41,8 @@ func TestSettingsThresholdsAndLowLevels(t *testing.T) {
 			t.Errorf("re-rendered form lacks %q", want)
 		}
 	}
-	if v, _ := h.db.Setting(ctx, "policy.thresholds", "unset"); v != "unset" {
-		t.Errorf("a form with mistakes saved the policy: %q", v)
+	if v, _ := h.db.Setting(ctx, "policy.thresholds", "unset"); v != "USD=100000" {
+		t.Errorf("a form with mistakes changed the policy: %q", v)
 	}
 
 	p = b.post("/admin/settings", url.Values{"kind": {"fixed", "fixed", "new", "new"}, "currency": {"EUR", "USD", "GBP", ""},
@@ -39,16 +50,22 @@ func TestSettingsThresholdsAndLowLevels(t *testing.T) {
 	if p.status != http.StatusSeeOther || p.location != "/admin/settings" {
 		t.Fatalf("save: status %d location %q", p.status, p.location)
 	}
+	// GBP=0 asks two approvers for every GBP payout, as no threshold does:
+	// stricter, so it applies at once. New low-balance levels wait.
 	if v, _ := h.db.Setting(ctx, "policy.thresholds", ""); v != "GBP=0,USD=100000" {
 		t.Errorf("policy %q, want GBP=0,USD=100000", v)
 	}
+	if v, _ := h.db.Setting(ctx, "balance.low", ""); v != "" {
+		t.Errorf("low levels %q applied before a second admin approved", v)
+	}
+	if page := b.get("/admin/settings").body; !strings.Contains(page, "Stricter settings saved; 1 change(s) wait for another admin") {
+		t.Error("no flash saying what applied and what waits")
+	}
+	h.secondAdminApproves()
 	if v, _ := h.db.Setting(ctx, "balance.low", ""); v != "EUR=50" {
 		t.Errorf("low levels %q, want EUR=50", v)
 	}
 	page := b.get("/admin/settings").body
-	if !strings.Contains(page, "Settings saved.") {
-		t.Error("no flash")
-	}
 	if got := attrs(page, "settings-row", "data-currency"); !slices.Equal(got, []string{"EUR", "GBP", "USD", "", ""}) {
 		t.Errorf("rows %v, want EUR GBP USD and two blank", got)
 	}
@@ -66,16 +83,29 @@ func TestSettingsThresholdsAndLowLevels(t *testing.T) {
 		t.Error("saving the same settings did not say nothing changed")
 	}
 	after, _ := h.db.AuditEntries(ctx, store.AuditFilter{ObjectType: "setting"})
-	if len(after) != len(before) || len(before) != 2 {
-		t.Errorf("setting audit entries: %d before, %d after, want 2 and 2", len(before), len(after))
+	if len(after) != len(before) || len(before) != 1 {
+		t.Errorf("setting audit entries: %d before, %d after, want 1 and 1", len(before), len(after))
 	}
 	var actions []string
-	for _, e := range after {
+	for _, e := range append(after, h.auditOf("change")...) {
 		actions = append(actions, e.Action+" "+e.Actor+" "+e.Detail)
 	}
 	slices.Sort(actions)
-	if want := []string{"policy.update admin@example.com thresholds GBP=0,USD=100000", "settings.balance_low admin@example.com levels EUR=50"}; !slices.Equal(actions, want) {
+	if want := []string{
+		"change.approve second-admin@example.com settings.low_balance: low-balance levels (none) → EUR=50",
+		"change.propose admin@example.com settings.low_balance: low-balance levels (none) → EUR=50",
+		"settings.policy admin@example.com approval thresholds USD=100000 → GBP=0,USD=100000 (stricter: applied at once)",
+	}; !slices.Equal(actions, want) {
 		t.Errorf("audit %q, want %q", actions, want)
+	}
+
+	// A form without a single threshold does not remove them all.
+	if p := b.post("/admin/settings", url.Values{"kind": {"fixed", "fixed", "fixed"}, "currency": {"EUR", "GBP", "USD"},
+		"threshold": {"", "", ""}, "low": {"0.50", "", ""}}); p.status != http.StatusUnprocessableEntity || !strings.Contains(p.body, "at least one currency") {
+		t.Errorf("no thresholds: status %d; want 422 saying why", p.status)
+	}
+	if v, _ := h.db.Setting(ctx, "policy.thresholds", ""); v != "GBP=0,USD=100000" {
+		t.Errorf("policy %q after a form without thresholds", v)
 	}
 
 	// A half-sent form is refused whole.

@@ -1,17 +1,18 @@
 package handlers
 
 import (
+	"context"
 	"errors"
+	"fmt"
+	"maps"
 	"net/http"
-	"net/mail"
-	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/labstack/echo/v4"
 
+	"countersign/admin"
 	"countersign/fail"
-	"countersign/password"
 	"countersign/payout"
 	"countersign/store"
 	"countersign/views"
@@ -29,11 +30,10 @@ func allRoleNames() []string {
 
 // userForm is what the add and edit forms post.
 type userForm struct {
-	Email    string
-	Name     string
-	Roles    []string
-	Password string
-	Active   bool
+	Email  string
+	Name   string
+	Roles  []string
+	Active bool
 }
 
 func readUserForm(c echo.Context) (userForm, error) {
@@ -42,34 +42,34 @@ func readUserForm(c echo.Context) (userForm, error) {
 		return userForm{}, err
 	}
 	return userForm{
-		Email:    strings.TrimSpace(params.Get("email")),
-		Name:     strings.TrimSpace(params.Get("name")),
-		Roles:    params["role"],
-		Password: params.Get("password"),
-		Active:   params.Get("active") == "1",
+		Email:  strings.TrimSpace(params.Get("email")),
+		Name:   strings.TrimSpace(params.Get("name")),
+		Roles:  params["role"],
+		Active: params.Get("active") == "1",
 	}, nil
 }
 
-// validate checks the fields that both forms share; isNew adds email and password.
-func (f userForm) validate(isNew bool) views.FieldErrors {
-	errs := views.FieldErrors{}
-	if f.Name == "" || len(f.Name) > 100 {
-		errs["name"] = "Enter a name of up to 100 characters"
+// fieldErrors copies a form refusal's fields into errs; false if err is not one.
+func fieldErrors(err error, errs views.FieldErrors) bool {
+	var fe *fail.FieldError
+	if !errors.As(err, &fe) {
+		return false
 	}
-	for _, r := range f.Roles {
-		if !slices.Contains(allRoleNames(), r) {
-			errs["role"] = "Pick roles from the list"
-		}
+	maps.Copy(errs, fe.Fields)
+	return true
+}
+
+// pendingMessage says what a request applied and what waits for another admin.
+func pendingMessage(res admin.Result, done string) string {
+	switch {
+	case len(res.Pending) > 0 && len(res.Applied) > 0:
+		return fmt.Sprintf("%s Applied now: %s. Waiting for another admin: %d change(s), at Changes.", done, strings.Join(res.Applied, "; "), len(res.Pending))
+	case len(res.Pending) > 0:
+		return fmt.Sprintf("Waiting for another admin's approval: %d change(s), at Changes.", len(res.Pending))
+	case len(res.Applied) > 0:
+		return done + " " + strings.Join(res.Applied, "; ") + "."
 	}
-	if isNew {
-		if a, err := mail.ParseAddress(f.Email); err != nil || a.Address != f.Email || len(f.Email) > 254 {
-			errs["email"] = "Enter an email address like name@example.com"
-		}
-		if err := password.Check(f.Password); err != nil {
-			errs["password"] = fail.MessageOf(err)
-		}
-	}
-	return errs
+	return "Nothing changed."
 }
 
 func (a *app) users(c echo.Context) error {
@@ -92,34 +92,31 @@ func (a *app) renderUsers(c echo.Context, status int, form views.UserForm) error
 		if err != nil {
 			return err
 		}
+		sf, err := a.DB.SecondFactor(ctx, u.ID)
+		if err != nil {
+			return err
+		}
 		m.Users = append(m.Users, views.UserRow{ID: u.ID, Email: u.Email, Name: u.Name, Roles: u.Roles, Active: u.Active,
-			Locked: u.LockedUntil.After(a.Now()), Sessions: n})
+			Locked: u.LockedUntil.After(a.Now()), Sessions: n, Enrolled: sf.Enrolled()})
 	}
 	return render(c, status, views.UsersPage(m))
 }
 
+// createUser proposes an account; it exists once another admin approves.
 func (a *app) createUser(c echo.Context) error {
 	in, err := readUserForm(c)
 	if err != nil {
 		return err
 	}
-	form := views.UserForm{Email: in.Email, Name: in.Name, Roles: in.Roles, Active: true, Errors: in.validate(true)}
-	if len(form.Errors) > 0 {
-		return a.renderUsers(c, http.StatusUnprocessableEntity, form)
-	}
-	u := &store.User{Email: in.Email, Name: in.Name, Roles: in.Roles, Active: true, PasswordHash: password.Hash(in.Password)}
-	err = a.DB.CreateUser(c.Request().Context(), u)
-	if errors.Is(err, store.ErrEmailTaken) {
-		form.Errors["email"] = "An account with that email already exists"
-		return a.renderUsers(c, http.StatusUnprocessableEntity, form)
+	_, err = a.Admin.ProposeUser(c.Request().Context(), actor(c), admin.NewUser{Email: in.Email, Name: in.Name, Roles: in.Roles})
+	form := views.UserForm{Email: in.Email, Name: in.Name, Roles: in.Roles, Active: true, Errors: views.FieldErrors{}}
+	if fieldErrors(err, form.Errors) {
+		return a.renderUsers(c, statusOf(err), form)
 	}
 	if err != nil {
 		return err
 	}
-	if err := a.audit(c, "user.create", "user", itoa(u.ID), "ok", u.Email+" roles="+strings.Join(u.Roles, ",")); err != nil {
-		return err
-	}
-	if err := flash(c, "ok", "Added "+u.Name+"."); err != nil {
+	if err := flash(c, "ok", "Proposed an account for "+in.Name+": it is created when another admin approves it at Changes."); err != nil {
 		return err
 	}
 	return redirect(c, "/admin/users")
@@ -136,11 +133,16 @@ func (a *app) editUser(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return a.renderEditUser(c, http.StatusOK, u, views.UserForm{ID: u.ID, Email: u.Email, Name: u.Name, Roles: u.Roles, Active: u.Active}, "")
+	return a.renderEditUser(c, http.StatusOK, u, views.UserForm{ID: u.ID, Email: u.Email, Name: u.Name, Roles: u.Roles, Active: u.Active})
 }
 
-func (a *app) renderEditUser(c echo.Context, status int, u *store.User, form views.UserForm, passwordError string) error {
-	n, err := a.DB.CountUserSessions(c.Request().Context(), u.ID)
+func (a *app) renderEditUser(c echo.Context, status int, u *store.User, form views.UserForm) error {
+	ctx := c.Request().Context()
+	n, err := a.DB.CountUserSessions(ctx, u.ID)
+	if err != nil {
+		return err
+	}
+	sf, err := a.DB.SecondFactor(ctx, u.ID)
 	if err != nil {
 		return err
 	}
@@ -148,9 +150,10 @@ func (a *app) renderEditUser(c echo.Context, status int, u *store.User, form vie
 	if err != nil {
 		return err
 	}
-	return render(c, status, views.UserEditPage(views.UserEditModel{Frame: f, Form: form, AllRoles: allRoleNames(), Sessions: n, PasswordError: passwordError}))
+	return render(c, status, views.UserEditPage(views.UserEditModel{Frame: f, Form: form, AllRoles: allRoleNames(), Sessions: n, Enrolled: sf.Enrolled()}))
 }
 
+// updateUser applies what takes power away and proposes what grants it.
 func (a *app) updateUser(c echo.Context) error {
 	u, err := a.userFromPath(c)
 	if err != nil {
@@ -160,75 +163,57 @@ func (a *app) updateUser(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	form := views.UserForm{ID: u.ID, Email: u.Email, Name: in.Name, Roles: in.Roles, Active: in.Active, Errors: in.validate(false)}
-	me := currentUser(c)
-	if u.ID == me.ID && (!in.Active || !slices.Contains(in.Roles, string(payout.RoleAdmin))) {
-		form.Errors["role"] = "You cannot remove your own admin role or deactivate yourself; ask another admin"
+	res, err := a.Admin.UpdateUser(c.Request().Context(), actor(c), u.ID, admin.Access{Name: in.Name, Roles: in.Roles, Active: in.Active})
+	form := views.UserForm{ID: u.ID, Email: u.Email, Name: in.Name, Roles: in.Roles, Active: in.Active, Errors: views.FieldErrors{}}
+	if fieldErrors(err, form.Errors) {
+		return a.renderEditUser(c, statusOf(err), u, form)
 	}
-	if len(form.Errors) > 0 {
-		return a.renderEditUser(c, http.StatusUnprocessableEntity, u, form, "")
+	if errors.Is(err, admin.ErrSelfLockout) {
+		form.Errors["role"] = fail.MessageOf(err)
+		return a.renderEditUser(c, statusOf(err), u, form)
 	}
-	ctx := c.Request().Context()
-	if err := a.DB.UpdateUserAccess(ctx, u.ID, in.Name, in.Roles, in.Active); err != nil {
+	if err != nil {
 		return err
 	}
-	detail := "roles " + strings.Join(u.Roles, ",") + " → " + strings.Join(in.Roles, ",")
-	if u.Active != in.Active {
-		detail += "; active " + strconv.FormatBool(u.Active) + " → " + strconv.FormatBool(in.Active)
-	}
-	if err := a.audit(c, "user.update", "user", itoa(u.ID), "ok", detail); err != nil {
-		return err
-	}
-	if !in.Active {
-		if _, err := a.DB.DeleteUserSessions(ctx, u.ID); err != nil {
-			return err
-		}
-	}
-	if err := flash(c, "ok", "Saved "+in.Name+"."); err != nil {
+	if err := flash(c, "ok", pendingMessage(res, "Saved "+in.Name+".")); err != nil {
 		return err
 	}
 	return redirect(c, "/admin/users")
 }
 
+// resetPassword proposes a password reset; on approval the person gets a
+// one-time link to choose a new one.
 func (a *app) resetPassword(c echo.Context) error {
+	return a.proposeReset(c, a.Admin.ProposePasswordReset, "a password reset")
+}
+
+// resetSecondFactor proposes removing someone's second factor.
+func (a *app) resetSecondFactor(c echo.Context) error {
+	return a.proposeReset(c, a.Admin.ProposeSecondFactorReset, "a second-factor reset")
+}
+
+func (a *app) proposeReset(c echo.Context, propose func(ctx context.Context, a admin.Actor, userID int64) (*store.AdminChange, error), what string) error {
 	u, err := a.userFromPath(c)
 	if err != nil {
 		return err
 	}
-	pw := c.FormValue("password")
-	if err := password.Check(pw); err != nil {
-		return a.renderEditUser(c, statusOf(err), u, views.UserForm{ID: u.ID, Email: u.Email, Name: u.Name, Roles: u.Roles, Active: u.Active}, fail.MessageOf(err))
-	}
-	ctx := c.Request().Context()
-	if err := a.DB.SetPassword(ctx, u.ID, password.Hash(pw)); err != nil {
+	if _, err := propose(c.Request().Context(), actor(c), u.ID); err != nil {
 		return err
 	}
-	// Whoever knew the old password may hold a session: end them all.
-	if _, err := a.DB.DeleteUserSessions(ctx, u.ID); err != nil {
-		return err
-	}
-	if err := a.audit(c, "user.password_reset", "user", itoa(u.ID), "ok", "sessions ended"); err != nil {
-		return err
-	}
-	if u.ID == currentUser(c).ID {
-		return redirect(c, "/login")
-	}
-	if err := flash(c, "ok", "Password reset for "+u.Name+"; their sessions were ended."); err != nil {
+	if err := flash(c, "ok", "Proposed "+what+" for "+u.Name+": it applies when another admin approves it at Changes."); err != nil {
 		return err
 	}
 	return redirect(c, "/admin/users/"+itoa(u.ID))
 }
 
+// endSessions signs someone out everywhere, at once.
 func (a *app) endSessions(c echo.Context) error {
 	u, err := a.userFromPath(c)
 	if err != nil {
 		return err
 	}
-	n, err := a.DB.DeleteUserSessions(c.Request().Context(), u.ID)
+	n, err := a.Admin.EndSessions(c.Request().Context(), actor(c), u.ID)
 	if err != nil {
-		return err
-	}
-	if err := a.audit(c, "user.sessions_ended", "user", itoa(u.ID), "ok", strconv.FormatInt(n, 10)+" session(s)"); err != nil {
 		return err
 	}
 	if u.ID == currentUser(c).ID {

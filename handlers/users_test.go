@@ -7,47 +7,49 @@ import (
 	"testing"
 )
 
-func TestAdminAddsUserAndFormKeepsWhatWasTyped(t *testing.T) {
+func TestAdminProposesUserAndFormKeepsWhatWasTyped(t *testing.T) {
 	h := newHarness(t)
 	h.user("admin@example.com", "admin")
 	admin := h.browser()
 	admin.login("admin@example.com")
-	admin.get("/admin/users")
+	page := admin.get("/admin/users")
+	if strings.Contains(page.body, `name="password"`) {
+		t.Error("the add-user form asks the admin for the person's password")
+	}
 
-	p := admin.post("/admin/users", url.Values{"email": {"not-an-email"}, "name": {"Nina New"}, "role": {"maker"}, "password": {"short"}})
+	p := admin.post("/admin/users", url.Values{"email": {"not-an-email"}, "name": {"Nina New"}, "role": {"maker"}})
 	if p.status != http.StatusUnprocessableEntity {
 		t.Fatalf("invalid form: status %d, want 422", p.status)
 	}
-	for _, want := range []string{`value="Nina New"`, `value="not-an-email"`, "Enter an email address", "at least 12 characters"} {
+	for _, want := range []string{`value="Nina New"`, `value="not-an-email"`, "Enter an email address"} {
 		if !strings.Contains(p.body, want) {
 			t.Errorf("re-rendered form lacks %q", want)
 		}
 	}
-	if strings.Contains(p.body, `value="short"`) {
-		t.Error("the password was rendered back into the page")
-	}
 
-	p = admin.post("/admin/users", url.Values{"email": {"nina@example.com"}, "name": {"Nina New"}, "role": {"maker", "approver"}, "password": {"a fine long password"}})
+	p = admin.post("/admin/users", url.Values{"email": {"nina@example.com"}, "name": {"Nina New"}, "role": {"maker", "approver"}})
 	if p.status != http.StatusSeeOther {
 		t.Fatalf("valid form: status %d, want 303", p.status)
 	}
-	u, err := h.db.UserByEmail(t.Context(), "nina@example.com")
-	if err != nil || !u.HasRole("maker") || !u.HasRole("approver") || u.HasRole("admin") {
-		t.Fatalf("created user = %+v, %v", u, err)
+	if _, err := h.db.UserByEmail(t.Context(), "nina@example.com"); err == nil {
+		t.Fatal("the account exists before a second admin approved it")
 	}
-	p = admin.post("/admin/users", url.Values{"email": {"NINA@example.com"}, "name": {"Nina Again"}, "role": {"maker"}, "password": {"a fine long password"}})
+	if page := admin.get("/admin/users"); !strings.Contains(page.body, "it is created when another admin approves it") {
+		t.Error("no message saying the account waits")
+	}
+	p = admin.post("/admin/users", url.Values{"email": {"ADMIN@example.com"}, "name": {"Admin Again"}, "role": {"maker"}})
 	if p.status != http.StatusUnprocessableEntity || !strings.Contains(p.body, "already exists") {
 		t.Errorf("duplicate email: status %d", p.status)
 	}
-	if !strings.Contains(h.auditActions(t), "user.create") {
-		t.Error("user.create not audited")
+	if !strings.Contains(h.auditActions(t), "change.propose") {
+		t.Error("the proposal was not audited")
 	}
 }
 
 func TestRoleChangeTakesEffectOnNextRequest(t *testing.T) {
 	h := newHarness(t)
 	h.user("admin@example.com", "admin")
-	m := h.user("m@example.com", "maker")
+	m := h.user("m@example.com", "maker", "auditor")
 	admin, maker := h.browser(), h.browser()
 	admin.login("admin@example.com")
 	maker.login("m@example.com")
@@ -55,6 +57,7 @@ func TestRoleChangeTakesEffectOnNextRequest(t *testing.T) {
 		t.Fatalf("maker on /payouts/new: %d", p.status)
 	}
 	admin.get("/admin/users/" + itoa(m.ID))
+	// Removing a role takes power away: it applies at once.
 	if p := admin.post("/admin/users/"+itoa(m.ID), url.Values{"name": {"m"}, "role": {"auditor"}, "active": {"1"}}); p.status != http.StatusSeeOther {
 		t.Fatalf("role change: %d", p.status)
 	}
@@ -70,8 +73,8 @@ func TestAdminCannotLockThemselvesOut(t *testing.T) {
 	admin.login("admin@example.com")
 	admin.get("/admin/users/" + itoa(a.ID))
 	p := admin.post("/admin/users/"+itoa(a.ID), url.Values{"name": {"admin"}, "role": {"maker"}, "active": {"1"}})
-	if p.status != http.StatusUnprocessableEntity {
-		t.Errorf("removing own admin role: status %d, want 422", p.status)
+	if p.status != http.StatusUnprocessableEntity || !strings.Contains(p.body, "cannot remove your own admin role") {
+		t.Errorf("removing own admin role: status %d, want 422 saying why", p.status)
 	}
 }
 

@@ -7,11 +7,13 @@ import (
 	"slices"
 	"strings"
 
+	"countersign/admin"
 	"countersign/fail"
 	"countersign/notify"
 	"countersign/password"
 	"countersign/payout"
 	"countersign/smartglocal"
+	"countersign/stepup"
 	"countersign/store"
 	"countersign/views"
 )
@@ -107,6 +109,18 @@ var actionWords = map[string]string{
 	"card.refresh":                  "Asked Smart Glocal about a card again",
 	"policy.update":                 "Changed the approval policy",
 	"settings.balance_low":          "Changed the low-balance levels",
+	"settings.update":               "Changed the settings",
+	"settings.second_factor":        "Changed the second-factor policy",
+	"change.propose":                "Proposed an admin change",
+	"change.approve":                "Approved an admin change",
+	"change.reject":                 "Rejected an admin change",
+	"change.withdraw":               "Withdrew an admin change",
+	"stepup.ok":                     "Gave a second-factor code",
+	"stepup.failed":                 "Gave a wrong second-factor code",
+	"stepup.locked":                 "Decisions locked after wrong second-factor codes",
+	"totp.enrol":                    "Set up a second factor",
+	"user.password_set":             "Chose a password",
+	"audit.export":                  "Exported the audit log",
 }
 
 // triedWords names an action that was refused.
@@ -120,20 +134,31 @@ var triedWords = map[string]string{
 	"card.refresh":         "Tried to refresh a card",
 	"policy.update":        "Tried to change the approval policy",
 	"settings.balance_low": "Tried to change the low-balance levels",
+	"change.propose":       "Tried to propose an admin change",
+	"change.approve":       "Tried to approve an admin change",
+	"change.reject":        "Tried to reject an admin change",
+	"change.withdraw":      "Tried to withdraw an admin change",
 }
 
-// refusals are the refusals an entry may name by code, with their words.
-var refusals = func() map[string]string {
+// refusals are the refusals an entry may name by code, with their words:
+// those of payouts and cards, and those of admin changes (where a code such
+// as reason_required means the reason for rejecting a change).
+var refusals, adminRefusals = refusalMap(payout.ErrNotApprover, payout.ErrOwnPayout, payout.ErrAlreadyApproved, payout.ErrNotPending,
+	payout.ErrCannotCancel, payout.ErrReasonRequired, payout.ErrReasonTooLong, payout.ErrVersionChanged, payout.ErrStepUp,
+	payout.ErrOverdraw, payout.ErrDuplicate, payout.ErrNotMaker, payout.ErrOwnCard, payout.ErrCardChanged, payout.ErrCardNotFound,
+	payout.ErrProviderUnavailable, password.ErrTooShort, password.ErrTooLong, store.ErrEmailTaken, store.ErrCardExists,
+	notify.ErrKindNotForYou, stepup.ErrMustEnrol, stepup.ErrWrongCode, stepup.ErrReplayed, stepup.ErrLocked),
+	refusalMap(admin.ErrNotAdmin, admin.ErrOwnChange, admin.ErrNotProposer, admin.ErrProposerGone, admin.ErrDecided, admin.ErrStale,
+		admin.ErrReasonRequired, admin.ErrReasonTooLong, admin.ErrSelfLockout, stepup.ErrMustEnrol, stepup.ErrCodeRequired,
+		stepup.ErrWrongCode, stepup.ErrReplayed, stepup.ErrLocked)
+
+func refusalMap(errs ...*fail.Error) map[string]string {
 	m := map[string]string{}
-	for _, e := range []*fail.Error{payout.ErrNotApprover, payout.ErrOwnPayout, payout.ErrAlreadyApproved, payout.ErrNotPending,
-		payout.ErrCannotCancel, payout.ErrReasonRequired, payout.ErrReasonTooLong, payout.ErrVersionChanged, payout.ErrNotAdmin,
-		payout.ErrOverdraw, payout.ErrDuplicate, payout.ErrNotMaker, payout.ErrOwnCard, payout.ErrCardChanged, payout.ErrCardNotFound,
-		payout.ErrProviderUnavailable, password.ErrTooShort, password.ErrTooLong, store.ErrEmailTaken, store.ErrCardExists,
-		notify.ErrKindNotForYou} {
+	for _, e := range errs {
 		m[e.Code] = e.Message
 	}
 	return m
-}()
+}
 
 // describe says what an entry records: what happened, more detail, and its tone.
 func (w wording) describe(e store.AuditEntry) (what, detail, tone string) {
@@ -146,7 +171,7 @@ func (w wording) describe(e store.AuditEntry) (what, detail, tone string) {
 		if t, ok := triedWords[e.Action]; ok {
 			what = t
 		}
-		return what, "Refused: " + refusalWords(e.Detail), tone
+		return what, "Refused: " + refusalWords(e.Action, e.Detail), tone
 	}
 	action, _, _ := strings.Cut(e.Action, ".")
 	switch {
@@ -192,9 +217,13 @@ func (w wording) describe(e store.AuditEntry) (what, detail, tone string) {
 	return what, detail, tone
 }
 
-// refusalWords is a refusal code as people read it.
-func refusalWords(code string) string {
-	if m, ok := refusals[code]; ok {
+// refusalWords is a refusal code of an action as people read it.
+func refusalWords(action, code string) string {
+	words := refusals
+	if strings.HasPrefix(action, "change.") || strings.HasPrefix(action, "settings.") || strings.HasPrefix(action, "user.") {
+		words = adminRefusals
+	}
+	if m, ok := words[code]; ok {
 		return m
 	}
 	return humanize(code)

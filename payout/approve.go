@@ -18,11 +18,19 @@ import (
 // "USD=1000000,EUR=500000" (minor units).
 const PolicySetting = "policy.thresholds"
 
-// Policy returns the approval policy from the store. A stored value that
-// does not parse is an error rather than "no thresholds": dropping a second
-// approval quietly is the worse failure.
+// Policy returns the approval policy from the store, for pages; the rules
+// read it in the transaction that enforces it.
 func (s *Service) Policy(ctx context.Context) (Policy, error) {
-	v, err := s.db.Setting(ctx, PolicySetting, "")
+	return ReadPolicy(ctx, s.db)
+}
+
+// ReadPolicy reads the approval policy through r (the store, or the
+// transaction that enforces it). A stored value that does not parse is an
+// error rather than "no thresholds".
+func ReadPolicy(ctx context.Context, r interface {
+	Setting(ctx context.Context, key, def string) (string, error)
+}) (Policy, error) {
+	v, err := r.Setting(ctx, PolicySetting, "")
 	if err != nil {
 		return Policy{}, err
 	}
@@ -33,24 +41,14 @@ func (s *Service) Policy(ctx context.Context) (Policy, error) {
 	return p, nil
 }
 
-// SetPolicy stores the approval policy; only admins may, and the change is audited.
-func (s *Service) SetPolicy(ctx context.Context, a Actor, p Policy) error {
-	if a.UserID <= 0 || !slices.Contains(a.Roles, RoleAdmin) {
-		s.denied(ctx, a, "policy.update", 0, ErrNotAdmin)
-		return ErrNotAdmin
-	}
+// SavePolicy writes the approval policy in tx. Who may, and whether a second
+// admin must agree first, is the admin service's to say.
+func SavePolicy(ctx context.Context, tx *store.Tx, p Policy) (string, error) {
 	v, err := p.Format()
 	if err != nil {
-		return err
+		return "", err
 	}
-	return s.db.InTx(ctx, func(tx *store.Tx) error {
-		if err := tx.SetSetting(ctx, PolicySetting, v); err != nil {
-			return err
-		}
-		e := a.audit("policy.update", 0, "ok", "thresholds "+v)
-		e.ObjectType, e.ObjectID = "setting", PolicySetting
-		return tx.Audit(ctx, e)
-	})
+	return v, tx.SetSetting(ctx, PolicySetting, v)
 }
 
 // ParsePolicy reads thresholds written as "USD=1000000,EUR=500000" (minor
@@ -90,8 +88,9 @@ func (p Policy) Format() (string, error) {
 	return strings.Join(parts, ","), nil
 }
 
-// approvalFacts gathers what CheckApproval needs: approvals count only for the
-// payout's current version.
+// approvalFacts gathers what CheckApproval needs: approvals count only for
+// the payout's current version, and only while their approver is active and
+// holds the approver role (read here, in the transaction that decides).
 func approvalFacts(ctx context.Context, tx *store.Tx, p *store.Payout) (Facts, error) {
 	all, err := tx.Approvals(ctx, p.ID)
 	if err != nil {
@@ -99,12 +98,50 @@ func approvalFacts(ctx context.Context, tx *store.Tx, p *store.Payout) (Facts, e
 	}
 	f := Facts{State: State(p.State), MakerID: p.MakerID, EditorIDs: []int64{p.MakerID}}
 	for _, ap := range all {
-		if ap.Version == p.Version {
+		if ap.Version == p.Version && Counts(ap) {
 			f.ApproverIDs = append(f.ApproverIDs, ap.UserID)
 		}
 	}
 	return f, nil
 }
+
+// Counts reports whether an approval still counts: its approver is active
+// and holds the approver role. An approval lapses with its approver.
+func Counts(ap store.Approval) bool {
+	return ap.UserActive && slices.Contains(ap.UserRoles, string(RoleApprover))
+}
+
+// rolesOf converts stored role names.
+func rolesOf(u *store.User) []Role {
+	roles := make([]Role, len(u.Roles))
+	for i, r := range u.Roles {
+		roles[i] = Role(r)
+	}
+	return roles
+}
+
+// decider reloads the person deciding in tx: their roles and whether they
+// are active are what the database says now, not what their session says.
+func decider(ctx context.Context, tx *store.Tx, a Actor) (Actor, error) {
+	u, err := tx.UserByID(ctx, a.UserID)
+	if errors.Is(err, store.ErrNotFound) {
+		a.Roles = nil
+		return a, nil
+	}
+	if err != nil {
+		return a, err
+	}
+	a.Roles = rolesOf(u)
+	if !u.Active {
+		a.Roles = nil
+	}
+	return a, nil
+}
+
+// ErrStepUp refuses a decision without a proof of the decider's second
+// factor (a stepup.Proof, which also says when none is needed). It is checked
+// after who may decide, so that someone who may not hears that first.
+var ErrStepUp = fail.New(fail.Forbidden, "second_factor_required", "Enter the code from your authenticator app to decide.")
 
 // Approve records a's approval of the payout at version (the version a saw).
 // When that meets the policy, the same transaction claims the payout
@@ -112,10 +149,6 @@ func approvalFacts(ctx context.Context, tx *store.Tx, p *store.Payout) (Facts, e
 // the intent to confirm; only that caller then calls session/confirm. It
 // returns the payout as it stands afterwards; refusals are *fail.Error.
 func (s *Service) Approve(ctx context.Context, a Actor, payoutID, version int64) (*store.Payout, error) {
-	pol, err := s.Policy(ctx)
-	if err != nil {
-		return nil, err
-	}
 	var call *store.ProviderCall
 	var sessionID string
 	var done func()
@@ -124,7 +157,7 @@ func (s *Service) Approve(ctx context.Context, a Actor, payoutID, version int64)
 			done()
 		}
 	}()
-	err = s.db.InTx(ctx, func(tx *store.Tx) error {
+	err := s.db.InTx(ctx, func(tx *store.Tx) error {
 		p, err := load(ctx, tx, payoutID)
 		if err != nil {
 			return err
@@ -133,11 +166,18 @@ func (s *Service) Approve(ctx context.Context, a Actor, payoutID, version int64)
 		if err != nil {
 			return err
 		}
-		if err := CheckApproval(Approver{UserID: a.UserID, Roles: a.Roles}, f); err != nil {
+		me, err := decider(ctx, tx, a)
+		if err != nil {
+			return err
+		}
+		if err := CheckApproval(Approver{UserID: me.UserID, Roles: me.Roles}, f); err != nil {
 			return err
 		}
 		if p.Version != version {
 			return ErrVersionChanged
+		}
+		if !a.StepUp.Covers(a.UserID) {
+			return ErrStepUp
 		}
 		// Checked in the transaction that records the approval (and perhaps
 		// claims the payout), so two approvals that each fit but together
@@ -150,10 +190,16 @@ func (s *Service) Approve(ctx context.Context, a Actor, payoutID, version int64)
 		} else if err != nil {
 			return err
 		}
+		// The policy and the payouts to the same card are read here, in the
+		// transaction that claims the payout: a change committed a moment
+		// ago counts, and none can slip in between.
+		need, err := requirement(ctx, tx, p, tx.Now())
+		if err != nil {
+			return err
+		}
 		approvers := append(f.ApproverIDs, a.UserID)
-		need := pol.Required(p.Currency, p.Amount)
-		met := pol.Met(p.Currency, p.Amount, approvers, p.MakerID, f.EditorIDs)
-		detail := fmt.Sprintf("approval %d of %d for version %d", min(len(approvers), need), need, p.Version)
+		met := enough(need.Count, approvers, p.MakerID, f.EditorIDs)
+		detail := fmt.Sprintf("approval %d of %d for version %d (%s)", min(len(approvers), need.Count), need.Count, p.Version, need.Reason)
 		if met {
 			detail += "; policy met, confirming"
 		}
@@ -305,11 +351,18 @@ func (s *Service) Cancel(ctx context.Context, a Actor, payoutID, version int64, 
 		if err != nil {
 			return err
 		}
-		if err := CheckCancel(a.UserID, a.Roles, f, reason); err != nil {
+		me, err := decider(ctx, tx, a)
+		if err != nil {
+			return err
+		}
+		if err := CheckCancel(me.UserID, me.Roles, f, reason); err != nil {
 			return err
 		}
 		if p.Version != version {
 			return ErrVersionChanged
+		}
+		if !a.StepUp.Covers(a.UserID) {
+			return ErrStepUp
 		}
 		decided := p.Version
 		p.State, p.CancelReason = string(StateCancelling), reason

@@ -297,23 +297,12 @@ func (s *Service) LowBalanceLevels(ctx context.Context) (map[string]int64, error
 	return ParseLevels(v)
 }
 
-// SetLowBalanceLevels stores the low-balance levels; only admins may, and the
-// change is audited.
-func (s *Service) SetLowBalanceLevels(ctx context.Context, a Actor, levels map[string]int64) error {
-	if a.UserID <= 0 || !slices.Contains(a.Roles, RoleAdmin) {
-		s.denied(ctx, a, "settings.balance_low", 0, ErrNotAdmin)
-		return ErrNotAdmin
-	}
+// SaveLowBalanceLevels writes the low-balance levels in tx. Who may, and
+// whether a second admin must agree first, is the admin service's to say.
+func SaveLowBalanceLevels(ctx context.Context, tx *store.Tx, levels map[string]int64) (string, error) {
 	v, err := FormatLevels(levels)
 	if err != nil {
-		return err
+		return "", err
 	}
-	return s.db.InTx(ctx, func(tx *store.Tx) error {
-		if err := tx.SetSetting(ctx, LowBalanceSetting, v); err != nil {
-			return err
-		}
-		e := a.audit("settings.balance_low", 0, "ok", "levels "+v)
-		e.ObjectType, e.ObjectID = "setting", LowBalanceSetting
-		return tx.Audit(ctx, e)
-	})
+	return v, tx.SetSetting(ctx, LowBalanceSetting, v)
 }

@@ -148,9 +148,13 @@ func CheckVerifyCard(a Actor, c *store.Card) error {
 
 // VerifyCard records a second person's check of a saved card (CheckVerifyCard).
 func (s *Service) VerifyCard(ctx context.Context, a Actor, cardID int64) error {
-	return s.changeCard(ctx, a, cardID, "card.verify", func(tx *store.Tx, c *store.Card) error {
-		if err := CheckVerifyCard(a, c); err != nil {
+	return s.changeCard(ctx, a, cardID, "card.verify", func(tx *store.Tx, me Actor, c *store.Card) error {
+		if err := CheckVerifyCard(me, c); err != nil {
 			return err
+		}
+		// Verifying is a decision: it needs the verifier's second factor.
+		if !a.StepUp.Covers(a.UserID) {
+			return ErrStepUp
 		}
 		return tx.VerifyCard(ctx, cardID, a.UserID)
 	})
@@ -158,21 +162,27 @@ func (s *Service) VerifyCard(ctx context.Context, a Actor, cardID int64) error {
 
 // RemoveCard takes a saved card out of use; payouts made with it keep it.
 func (s *Service) RemoveCard(ctx context.Context, a Actor, cardID int64) error {
-	return s.changeCard(ctx, a, cardID, "card.remove", func(tx *store.Tx, _ *store.Card) error { return tx.RemoveCard(ctx, cardID, a.UserID) })
+	return s.changeCard(ctx, a, cardID, "card.remove", func(tx *store.Tx, _ Actor, _ *store.Card) error { return tx.RemoveCard(ctx, cardID, a.UserID) })
 }
 
 // changeCard runs change on the card, as tx sees it, with its audit entry.
-// A refusal of the four-eyes rule is audited too.
-func (s *Service) changeCard(ctx context.Context, a Actor, cardID int64, action string, change func(tx *store.Tx, c *store.Card) error) error {
-	if err := CheckCardChange(a); err != nil {
-		return err
-	}
+// Who is changing it is read in the same transaction (CheckCardChange on
+// their roles as the database has them). Refusals of the four-eyes rule, of
+// the roles and of a missing second factor are audited too.
+func (s *Service) changeCard(ctx context.Context, a Actor, cardID int64, action string, change func(tx *store.Tx, me Actor, c *store.Card) error) error {
 	err := s.db.InTx(ctx, func(tx *store.Tx) error {
+		me, err := decider(ctx, tx, a)
+		if err != nil {
+			return err
+		}
+		if err := CheckCardChange(me); err != nil {
+			return err
+		}
 		c, err := tx.CardByID(ctx, cardID)
 		if err != nil {
 			return err
 		}
-		if err := change(tx, c); err != nil {
+		if err := change(tx, me, c); err != nil {
 			return err
 		}
 		return tx.Audit(ctx, cardAudit(a, action, c, card.Label(c.Brand, c.Last4)))
@@ -180,10 +190,12 @@ func (s *Service) changeCard(ctx context.Context, a Actor, cardID int64, action 
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		return ErrCardNotFound
-	case errors.Is(err, ErrOwnCard):
-		s.logDenied(ctx, a, action, cardID, ErrOwnCard)
 	case errors.Is(err, store.ErrConflict):
 		return ErrCardChanged
+	case errors.Is(err, ErrOwnCard), errors.Is(err, ErrStepUp), errors.Is(err, errCardNotAllowed):
+		var fe *fail.Error
+		errors.As(err, &fe)
+		s.logDenied(ctx, a, action, cardID, fe)
 	}
 	return err
 }

@@ -17,9 +17,11 @@ import (
 	"testing"
 	"time"
 
+	"countersign/secret"
 	"countersign/smartglocal"
 	"countersign/smartglocal/sandbox"
 	"countersign/smartglocal/sandbox/sandboxtest"
+	"countersign/stepup"
 	"countersign/store"
 )
 
@@ -75,7 +77,17 @@ type env struct {
 	maker     Actor
 	approvers []Actor
 	admin     Actor
+	stepup    *stepup.Service
 }
+
+// testPolicy is the approval policy of every env unless a test sets another:
+// one approver below 1,000.00 USD or 5,000.00 EUR (a currency with no threshold
+// needs two).
+var testPolicy = Policy{Thresholds: map[string]int64{"USD": 100000, "EUR": 500000}}
+
+// published is the second-factor secret of every env user: they prove it
+// with its current code, through the real stepup service.
+const published = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 
 type envOptions struct {
 	sandbox     sandbox.Config
@@ -125,6 +137,12 @@ func newEnv(t *testing.T, o envOptions) *env {
 	}
 	e.svc.Store(NewService(e.cfg))
 	e.forward.Store(true)
+	key, err := secret.New(bytes.Repeat([]byte{9}, 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.stepup = stepup.New(db, key, nil)
+	e.setPolicy(testPolicy)
 
 	// The maker holds every role: being an admin or an approver must not let
 	// anyone approve their own payout.
@@ -153,10 +171,33 @@ func (e *env) user(email, name string, roles ...Role) Actor {
 		rs = append(rs, string(r))
 	}
 	u := &store.User{Email: email, Name: name, PasswordHash: "x", Roles: rs, Active: true}
-	if err := e.db.CreateUser(context.Background(), u); err != nil {
+	ctx := context.Background()
+	if err := e.db.CreateUser(ctx, u); err != nil {
 		e.t.Fatal(err)
 	}
-	return Actor{UserID: u.ID, Email: email, Roles: roles, IP: "192.0.2.1"}
+	// Every decision needs a proof of the second factor: enrol the user with
+	// the published secret and prove it once; the proof is good for the test.
+	if err := e.stepup.EnrolWithSecret(ctx, u, published, "test"); err != nil {
+		e.t.Fatal(err)
+	}
+	code, err := stepup.Code(published, e.clock.Now())
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	proof, err := e.stepup.Prove(ctx, u, time.Time{}, code, "192.0.2.1")
+	if err != nil {
+		e.t.Fatalf("prove %s: %v", email, err)
+	}
+	return Actor{UserID: u.ID, Email: email, Roles: roles, IP: "192.0.2.1", StepUp: proof}
+}
+
+// setPolicy stores the approval policy, as an approved admin change would.
+func (e *env) setPolicy(p Policy) {
+	e.t.Helper()
+	ctx := context.Background()
+	if err := e.db.InTx(ctx, func(tx *store.Tx) error { _, err := SavePolicy(ctx, tx, p); return err }); err != nil {
+		e.t.Fatal(err)
+	}
 }
 
 func (e *env) receive(w http.ResponseWriter, r *http.Request) {

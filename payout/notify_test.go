@@ -231,7 +231,12 @@ func TestLowBalanceOncePerCrossing(t *testing.T) {
 	}
 	level := func(minor int64) {
 		t.Helper()
-		if err := e.s().SetLowBalanceLevels(ctx, e.admin, map[string]int64{"USD": minor}); err != nil {
+		// As an approved admin change would.
+		err := e.db.InTx(ctx, func(tx *store.Tx) error {
+			_, err := SaveLowBalanceLevels(ctx, tx, map[string]int64{"USD": minor})
+			return err
+		})
+		if err != nil {
 			t.Fatal(err)
 		}
 	}

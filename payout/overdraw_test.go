@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	"countersign/smartglocal/sandbox"
-	"countersign/store"
 )
 
 // TestApproveRefusesOverdraw: with 100.00 USD on hand, approving 60.00 leaves
@@ -40,24 +39,5 @@ func TestApproveRefusesOverdraw(t *testing.T) {
 	}
 	if e.countAudit(second.ID, "payout.approve", "denied") != 1 {
 		t.Errorf("refused approval not audited as denied:\n%s", e.timeline(second.ID))
-	}
-}
-
-func TestLowBalanceLevelsAdminOnly(t *testing.T) {
-	e := newEnv(t, envOptions{})
-	ctx := context.Background()
-	levels := map[string]int64{"USD": 50000}
-	if err := e.s().SetLowBalanceLevels(ctx, e.approvers[0], levels); !errors.Is(err, ErrNotAdmin) {
-		t.Errorf("approver sets levels: %v, want ErrNotAdmin", err)
-	}
-	if err := e.s().SetLowBalanceLevels(ctx, e.admin, levels); err != nil {
-		t.Fatal(err)
-	}
-	got, err := e.s().LowBalanceLevels(ctx)
-	if err != nil || got["USD"] != 50000 || len(got) != 1 {
-		t.Errorf("levels = %v, %v; want USD 50000", got, err)
-	}
-	if n := len(e.audit(store.AuditFilter{Action: "settings.balance_low"})); n != 2 {
-		t.Errorf("settings.balance_low audit entries = %d, want 2 (one denied, one ok)", n)
 	}
 }

@@ -39,60 +39,53 @@ var errEditedPayout = ErrOwnPayout.With("You changed this payout, so someone els
 // MaxReasonLen is the longest cancel reason, in characters.
 const MaxReasonLen = 500
 
-// Policy is the approval policy: one approval by default, two distinct
-// approvers when the amount is at or above the threshold for its currency.
+// Policy is the approval policy: one approval below the threshold of a
+// payout's currency, two distinct approvers at or above it. It fails safe: a
+// currency with no threshold needs two approvers for every payout.
 type Policy struct {
-	// Thresholds maps a currency code to an amount in minor units. A currency
-	// that is not here never needs a second approval; a threshold of zero or
-	// less asks for two on every payout in that currency.
+	// Thresholds maps a currency code to an amount in minor units. A
+	// threshold of zero or less, like no threshold, asks for two on every
+	// payout in that currency.
 	Thresholds map[string]int64
 }
 
-// Required returns how many distinct approvals a payout needs: 1 or 2.
-// Keys match case-insensitively, so a threshold saved as "usd" still applies:
-// missing it would quietly drop the second approval. If two keys match, the
-// lower threshold wins for the same reason.
-func (p Policy) Required(currency string, amount int64) int {
-	if _, ok := Exponent(currency); !ok {
-		// A payout in no known currency is refused elsewhere; ask for more, not less.
-		return 2
+// Threshold returns the threshold that applies to currency, if there is one.
+// Keys match case-insensitively, so a threshold saved as "usd" still applies;
+// if two keys match, the lower threshold wins: the stricter reading.
+func (p Policy) Threshold(currency string) (int64, bool) {
+	c, ok := code(currency)
+	if _, known := Exponent(c); !ok || !known {
+		return 0, false
 	}
-	c, _ := code(currency)
+	var best int64
+	found := false
 	for k, threshold := range p.Thresholds {
-		if kc, ok := code(k); ok && kc == c && amount >= threshold {
-			return 2
+		if kc, ok := code(k); ok && kc == c && (!found || threshold < best) {
+			best, found = threshold, true
 		}
 	}
-	return 1
+	return best, found
 }
 
-// Why says in words why a payout needs two approvals, or "" when one is
-// enough. It names the rule that applied, so that an approver can tell a
-// large payout from a currency that always needs two.
-func (p Policy) Why(currency string, amount int64) string {
-	if p.Required(currency, amount) < 2 {
-		return ""
+// Required returns how many distinct approvals a total of amount in currency
+// needs: 1 or 2. A currency with no threshold, or none that is known, needs 2.
+func (p Policy) Required(currency string, amount int64) int {
+	if threshold, ok := p.Threshold(currency); ok && amount < threshold {
+		return 1
 	}
-	c, _ := code(currency)
-	if _, known := Exponent(currency); !known {
-		return "Payouts in an unknown currency always need two approvers."
-	}
-	lowest, found := int64(0), false
-	for k, threshold := range p.Thresholds {
-		if kc, ok := code(k); ok && kc == c && amount >= threshold && (!found || threshold < lowest) {
-			lowest, found = threshold, true
-		}
-	}
-	if lowest <= 0 {
-		return "Every " + c + " payout needs two approvers."
-	}
-	return "It is at or above " + money(lowest, c) + ", the amount from which two approvers must agree."
+	return 2
 }
 
 // Met reports whether the approvals satisfy Required. It counts distinct
 // positive user ids and ignores the maker and the editors even if they appear
 // among the approvers, so a bad row can never stand in for a second person.
 func (p Policy) Met(currency string, amount int64, approverIDs []int64, makerID int64, editorIDs []int64) bool {
+	return enough(p.Required(currency, amount), approverIDs, makerID, editorIDs)
+}
+
+// enough reports whether approverIDs hold need distinct people other than
+// the maker and the editors.
+func enough(need int, approverIDs []int64, makerID int64, editorIDs []int64) bool {
 	var counted []int64
 	for _, id := range approverIDs {
 		if id <= 0 || id == makerID || slices.Contains(editorIDs, id) || slices.Contains(counted, id) {
@@ -100,7 +93,7 @@ func (p Policy) Met(currency string, amount int64, approverIDs []int64, makerID 
 		}
 		counted = append(counted, id)
 	}
-	return len(counted) >= p.Required(currency, amount)
+	return len(counted) >= need
 }
 
 // Approver is the person trying to approve.

@@ -14,6 +14,7 @@ import (
 	"countersign/fail"
 	"countersign/notify"
 	"countersign/smartglocal"
+	"countersign/stepup"
 	"countersign/store"
 )
 
@@ -99,6 +100,9 @@ type Actor struct {
 	Email  string
 	Roles  []Role
 	IP     string
+	// StepUp proves the person's second factor for a decision (approve,
+	// cancel, verify a card); without it, decisions are refused.
+	StepUp stepup.Proof
 }
 
 // The actors of steps no person took.
@@ -111,7 +115,6 @@ var (
 var (
 	ErrVersionChanged = fail.New(fail.Conflict, "version_changed", "This payout changed since you opened it. Review it again.")
 	ErrPayoutNotFound = fail.New(fail.NotFound, "not_found", "There is no such payout.")
-	ErrNotAdmin       = fail.New(fail.Forbidden, "not_admin", "Only admins can change the approval policy.")
 )
 
 // Audit outcomes of webhook entries, besides "ok".

@@ -241,12 +241,35 @@ func (s *Service) validate(ctx context.Context, d Draft) (*checked, error) {
 		default:
 			c.card = card
 			p.CardID, p.CardLast4, p.CardBrand, p.RecipientID = card.ID, card.Last4, card.Brand, card.RecipientID
+			if err := s.bindToOwner(ctx, p, d.FullName, bad); err != nil {
+				return nil, err
+			}
 		}
 	}
 	if len(bad) > 0 {
 		return nil, fail.Fields(bad)
 	}
 	return &c, nil
+}
+
+// bindToOwner pays a saved card only to its recipient: the payout carries the
+// recipient's name (what the provider receives, the queue shows and exports
+// carry), and a draft that names someone else is refused. A blank name takes
+// the recipient's.
+func (s *Service) bindToOwner(ctx context.Context, p *store.Payout, typed string, bad map[string]string) error {
+	r, err := s.db.RecipientByID(ctx, p.RecipientID)
+	if err != nil {
+		return err
+	}
+	if typed = cleanName(typed); typed != "" && !strings.EqualFold(typed, cleanName(r.FullName)) {
+		bad["full_name"] = fmt.Sprintf("This saved card belongs to %s and is paid only to them. To pay %s, type their card number or choose a card saved for them.", r.FullName, typed)
+		return nil
+	}
+	p.FullName = r.FullName
+	if bad["full_name"] == checkName("") { // a blank name is the recipient's
+		delete(bad, "full_name")
+	}
+	return nil
 }
 
 // limit is MaxAmount in minor units of currency, if there is a limit.

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/sha256"
 	"database/sql"
 	"encoding/hex"
@@ -30,6 +31,43 @@ type AuditEntry struct {
 	Hash       string
 }
 
+// AuditChainKeyed is the action of the switch-over entry: from it on, entries
+// are chained with HMAC-SHA-256 under the secret key; before it (a log that
+// was started before the key existed), with plain SHA-256.
+const AuditChainKeyed = "audit.chain_keyed"
+
+// ErrAuditKeyNeeded refuses an append without the key to a log that is keyed:
+// an entry chained without it would break the chain.
+var ErrAuditKeyNeeded = errors.New("the audit log is chained under the secret key, and this process has none")
+
+// UseAuditKey makes every later entry chain under key (HMAC-SHA-256). The
+// first time a log meets a key, this appends the switch-over entry, so that
+// verification knows where the plain hashes end.
+func (d *DB) UseAuditKey(ctx context.Context, key []byte) error {
+	if len(key) == 0 {
+		return errors.New("audit key is empty")
+	}
+	d.auditKey.Store(&key)
+	return d.InTx(ctx, func(tx *Tx) error {
+		keyed, err := tx.auditKeyed(ctx)
+		if err != nil || keyed {
+			return err
+		}
+		return tx.Audit(ctx, AuditEntry{Actor: "system", Action: AuditChainKeyed, Outcome: "ok",
+			Detail: "entries from here on are chained with HMAC-SHA-256 under the secret key"})
+	})
+}
+
+// auditKeyed reports whether the log has its switch-over entry.
+func (t *Tx) auditKeyed(ctx context.Context) (bool, error) {
+	var one int
+	err := t.tx.QueryRowContext(ctx, `SELECT 1 FROM audit_log WHERE action = ? LIMIT 1`, AuditChainKeyed).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
 // Audit appends an entry in its own transaction.
 func (d *DB) Audit(ctx context.Context, e AuditEntry) error {
 	return d.InTx(ctx, func(tx *Tx) error { return tx.Audit(ctx, e) })
@@ -37,32 +75,68 @@ func (d *DB) Audit(ctx context.Context, e AuditEntry) error {
 
 // Audit appends an entry as part of the transaction, so that the record of an
 // action commits together with the action.
+//
+// Appends are serialised by the database, not by this process: the write
+// transaction that reads the head and inserts after it holds the write lock
+// (SQLite's immediate transactions; a PostgreSQL port must lock the head the
+// same way), so two processes on one database still make one chain. The id is
+// the head's plus one and is part of a keyed hash, so a checkpoint's entry
+// number pins one entry.
 func (t *Tx) Audit(ctx context.Context, e AuditEntry) error {
 	e.At = t.now
-	err := t.tx.QueryRowContext(ctx, `SELECT hash FROM audit_log ORDER BY id DESC LIMIT 1`).Scan(&e.PrevHash)
+	var lastID int64
+	err := t.tx.QueryRowContext(ctx, `SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1`).Scan(&lastID, &e.PrevHash)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return fmt.Errorf("audit: %w", err)
 	}
-	e.Hash = auditHash(e)
+	e.ID = lastID + 1
+	if t.auditKey == nil {
+		keyed, err := t.auditKeyed(ctx)
+		if err != nil {
+			return fmt.Errorf("audit: %w", err)
+		}
+		if keyed {
+			return ErrAuditKeyNeeded
+		}
+		e.Hash = auditHash(e)
+	} else {
+		e.Hash = auditMAC(t.auditKey, e)
+	}
 	var actorID any
 	if e.ActorID != 0 {
 		actorID = e.ActorID
 	}
-	_, err = t.tx.ExecContext(ctx, `INSERT INTO audit_log (at, actor_id, actor, action, object_type, object_id, ip, outcome, detail, prev_hash, hash)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		formatTime(e.At), actorID, e.Actor, e.Action, e.ObjectType, e.ObjectID, e.IP, e.Outcome, e.Detail, e.PrevHash, e.Hash)
+	_, err = t.tx.ExecContext(ctx, `INSERT INTO audit_log (id, at, actor_id, actor, action, object_type, object_id, ip, outcome, detail, prev_hash, hash)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		e.ID, formatTime(e.At), actorID, e.Actor, e.Action, e.ObjectType, e.ObjectID, e.IP, e.Outcome, e.Detail, e.PrevHash, e.Hash)
 	if err != nil {
 		return fmt.Errorf("audit: %w", err)
 	}
 	return nil
 }
 
-// auditHash chains an entry to the one before it. Fields are length-prefixed so
-// that moving text from one field to the next changes the hash.
+// auditFields are an entry's chained fields, in order.
+func auditFields(e AuditEntry) []string {
+	return []string{e.PrevHash, formatTime(e.At), strconv.FormatInt(e.ActorID, 10), e.Actor, e.Action,
+		e.ObjectType, e.ObjectID, e.IP, e.Outcome, e.Detail}
+}
+
+// auditHash chains an entry of the plain (pre-key) part of the log to the one
+// before it. Fields are length-prefixed so that moving text from one field to
+// the next changes the hash.
 func auditHash(e AuditEntry) string {
 	h := sha256.New()
-	for _, f := range []string{e.PrevHash, formatTime(e.At), strconv.FormatInt(e.ActorID, 10), e.Actor, e.Action,
-		e.ObjectType, e.ObjectID, e.IP, e.Outcome, e.Detail} {
+	for _, f := range auditFields(e) {
+		fmt.Fprintf(h, "%d:%s;", len(f), f)
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// auditMAC chains an entry of the keyed part: HMAC-SHA-256 over its id and
+// fields, so that nobody without the key can recompute a chain that verifies.
+func auditMAC(key []byte, e AuditEntry) string {
+	h := hmac.New(sha256.New, key)
+	for _, f := range append([]string{"v2", strconv.FormatInt(e.ID, 10)}, auditFields(e)...) {
 		fmt.Fprintf(h, "%d:%s;", len(f), f)
 	}
 	return hex.EncodeToString(h.Sum(nil))
@@ -86,6 +160,7 @@ type AuditFilter struct {
 	ObjectID   string
 	From, To   time.Time
 	BeforeID   int64 // keyset pagination: entries older than this id
+	AfterID    int64 // and, oldest first, newer than this id
 	Limit      int
 	Ascending  bool // oldest first (a payout's timeline)
 }
@@ -115,6 +190,9 @@ func (d *DB) AuditEntries(ctx context.Context, f AuditFilter) ([]AuditEntry, err
 	if f.BeforeID > 0 {
 		where, args = append(where, `id < ?`), append(args, f.BeforeID)
 	}
+	if f.AfterID > 0 {
+		where, args = append(where, `id > ?`), append(args, f.AfterID)
+	}
 	q := `SELECT ` + auditColumns + ` FROM audit_log`
 	if len(where) > 0 {
 		q += ` WHERE ` + strings.Join(where, ` AND `)
@@ -143,34 +221,99 @@ func (d *DB) AuditEntries(ctx context.Context, f AuditFilter) ([]AuditEntry, err
 	return out, rows.Err()
 }
 
+// EachAuditEntry calls fn with every entry f matches, oldest first, reading
+// them a page at a time: an export of the whole log never holds it in memory
+// or keeps one query open while the client reads slowly.
+func (d *DB) EachAuditEntry(ctx context.Context, f AuditFilter, fn func(AuditEntry) error) error {
+	f.Ascending, f.BeforeID, f.Limit = true, 0, 1000
+	for {
+		page, err := d.AuditEntries(ctx, f)
+		if err != nil {
+			return err
+		}
+		for _, e := range page {
+			if err := fn(e); err != nil {
+				return err
+			}
+		}
+		if len(page) < f.Limit {
+			return nil
+		}
+		f.AfterID = page[len(page)-1].ID
+	}
+}
+
 // AuditBreak describes the first place where the chain does not hold.
 type AuditBreak struct {
 	ID     int64
 	Reason string
 }
 
-// VerifyAudit walks the whole log in order and reports the first broken link, or
-// nil if every entry hashes to what it says and points at the one before it.
-func (d *DB) VerifyAudit(ctx context.Context) (checked int, brk *AuditBreak, err error) {
+// AuditCheck is what VerifyAudit found.
+type AuditCheck struct {
+	Checked   int         // entries that verified, in order from the first
+	LastID    int64       // the last entry read (0 for an empty log)
+	Head      string      // its hash
+	KeyedFrom int64       // the switch-over entry, 0 if the log was never keyed
+	Break     *AuditBreak // the first broken link, nil if none
+	// MarkHash is the hash of the entry whose id was passed as mark ("" if
+	// the walk did not reach it), to compare with a checkpoint.
+	MarkHash string
+}
+
+// VerifyAudit walks the whole log in order and reports the first broken link:
+// an entry that does not point at the one before it (one was removed or
+// inserted), or whose content does not match its hash (it was edited). From
+// the switch-over entry on, hashes are HMACs under key, so a chain recomputed
+// without the key breaks there; without key such a log cannot be verified.
+func (d *DB) VerifyAudit(ctx context.Context, key []byte, mark int64) (AuditCheck, error) {
+	var c AuditCheck
 	rows, err := d.db.QueryContext(ctx, `SELECT `+auditColumns+` FROM audit_log ORDER BY id`)
 	if err != nil {
-		return 0, nil, fmt.Errorf("verify audit: %w", err)
+		return c, fmt.Errorf("verify audit: %w", err)
 	}
 	defer rows.Close()
-	prev := ""
 	for rows.Next() {
 		e, err := scanAudit(rows)
 		if err != nil {
-			return checked, nil, err
+			return c, err
+		}
+		if c.KeyedFrom == 0 && e.Action == AuditChainKeyed {
+			if len(key) == 0 {
+				return c, fmt.Errorf("verify audit: the log is chained under the secret key from entry %d: give the key file", e.ID)
+			}
+			c.KeyedFrom = e.ID
 		}
 		switch {
-		case e.PrevHash != prev:
-			return checked, &AuditBreak{e.ID, "does not follow the entry before it (an entry was removed or inserted)"}, nil
-		case auditHash(e) != e.Hash:
-			return checked, &AuditBreak{e.ID, "its content does not match its hash (the entry was edited)"}, nil
+		case e.PrevHash != c.Head:
+			c.Break = &AuditBreak{e.ID, "does not follow the entry before it (an entry was removed or inserted)"}
+		case c.KeyedFrom == 0 && auditHash(e) != e.Hash:
+			c.Break = &AuditBreak{e.ID, "its content does not match its hash (the entry was edited)"}
+		case c.KeyedFrom != 0 && !hmac.Equal([]byte(auditMAC(key, e)), []byte(e.Hash)):
+			c.Break = &AuditBreak{e.ID, "its content does not match its keyed hash (the entry was edited, or the chain was recomputed without the key)"}
 		}
-		prev = e.Hash
-		checked++
+		if c.Break != nil {
+			return c, nil
+		}
+		c.Checked++
+		c.LastID, c.Head = e.ID, e.Hash
+		if e.ID == mark {
+			c.MarkHash = e.Hash
+		}
 	}
-	return checked, nil, rows.Err()
+	return c, rows.Err()
+}
+
+// AuditHead returns the newest entry's id and hash (0 and "" for an empty log).
+func (d *DB) AuditHead(ctx context.Context) (int64, string, error) {
+	var id int64
+	var hash string
+	err := d.db.QueryRowContext(ctx, `SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1`).Scan(&id, &hash)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, "", nil
+	}
+	if err != nil {
+		return 0, "", fmt.Errorf("audit head: %w", err)
+	}
+	return id, hash, nil
 }

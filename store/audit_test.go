@@ -3,7 +3,10 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
+	"fmt"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -39,45 +42,148 @@ func TestAuditIsAppendOnly(t *testing.T) {
 	}
 }
 
-// TestAuditChainDetectsTampering edits the file the way an intruder with write
-// access would (dropping the triggers first) and expects the chain to break.
+var testAuditKey = []byte("0123456789abcdef0123456789abcdef")
+
+// tamperWith runs statements against the file the way an intruder with write
+// access would, dropping the append-only triggers first.
+func tamperWith(t *testing.T, path string, stmts ...string) {
+	t.Helper()
+	raw, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	for _, q := range append([]string{`DROP TRIGGER IF EXISTS audit_no_update`, `DROP TRIGGER IF EXISTS audit_no_delete`}, stmts...) {
+		if _, err := raw.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+}
+
+// TestAuditChainDetectsTampering edits the file and expects the chain to
+// break at the right entry, in a log from before the key (plain hashes) and
+// in a keyed one. Keyed: entry 1 is the switch-over, 2..6 the five appended.
 func TestAuditChainDetectsTampering(t *testing.T) {
 	tamper := []struct {
-		name   string
-		sql    string
-		wantID int64
+		name  string
+		sql   string
+		plain int64 // where a plain log breaks
+		keyed int64 // where a keyed log breaks
 	}{
-		{"edited detail", `UPDATE audit_log SET detail = 'nothing to see' WHERE id = 3`, 3},
-		{"edited actor", `UPDATE audit_log SET actor = 'x@example.com' WHERE id = 2`, 2},
-		{"removed entry", `DELETE FROM audit_log WHERE id = 3`, 4},
-		{"rehashed entry", `UPDATE audit_log SET outcome = 'denied', hash = 'ab' WHERE id = 2`, 2},
+		{"edited detail", `UPDATE audit_log SET detail = 'nothing to see' WHERE id = 3`, 3, 3},
+		{"edited actor", `UPDATE audit_log SET actor = 'x@example.com' WHERE id = 2`, 2, 2},
+		{"removed entry", `DELETE FROM audit_log WHERE id = 3`, 4, 4},
+		{"inserted entry", `INSERT INTO audit_log (id, at, actor, action, outcome, prev_hash, hash) SELECT 100, at, actor, action, outcome, hash, hash FROM audit_log WHERE id = 4`, 100, 100},
+		{"rehashed entry", `UPDATE audit_log SET outcome = 'denied', hash = 'ab' WHERE id = 2`, 2, 2},
 	}
-	for _, tt := range tamper {
-		t.Run(tt.name, func(t *testing.T) {
-			db, path := openTest(t)
-			appendSome(t, db, 5)
-			n, brk, err := db.VerifyAudit(t.Context())
-			if err != nil || brk != nil || n != 5 {
-				t.Fatalf("before tampering: n=%d brk=%v err=%v, want 5 intact", n, brk, err)
-			}
-			raw, err := sql.Open("sqlite", "file:"+path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer raw.Close()
-			for _, q := range []string{`DROP TRIGGER audit_no_update`, `DROP TRIGGER audit_no_delete`, tt.sql} {
-				if _, err := raw.Exec(q); err != nil {
+	for _, keyed := range []bool{false, true} {
+		for _, tt := range tamper {
+			t.Run(fmt.Sprintf("keyed=%v/%s", keyed, tt.name), func(t *testing.T) {
+				db, path := openTest(t)
+				want := tt.plain
+				var key []byte
+				if keyed {
+					key, want = testAuditKey, tt.keyed
+					if err := db.UseAuditKey(t.Context(), key); err != nil {
+						t.Fatal(err)
+					}
+				}
+				appendSome(t, db, 5)
+				c, err := db.VerifyAudit(t.Context(), key, 0)
+				if err != nil || c.Break != nil || c.Checked != int(c.LastID) || c.LastID < 5 {
+					t.Fatalf("before tampering: %+v err=%v, want all intact", c, err)
+				}
+				tamperWith(t, path, tt.sql)
+				c, err = db.VerifyAudit(t.Context(), key, 0)
+				if err != nil {
 					t.Fatal(err)
 				}
+				if c.Break == nil || c.Break.ID != want {
+					t.Errorf("break = %+v, want at entry %d", c.Break, want)
+				}
+			})
+		}
+	}
+}
+
+// TestAuditChainRecomputedWithoutTheKey: someone who can write the database
+// but has no key edits an entry and recomputes every hash after it, with the
+// plain hash or with a key of their own. Both break at the edited entry.
+func TestAuditChainRecomputedWithoutTheKey(t *testing.T) {
+	for name, forge := range map[string]func(AuditEntry) string{
+		"plain SHA-256": auditHash,
+		"another key":   func(e AuditEntry) string { return auditMAC([]byte("not the key, but 32 bytes long!!"), e) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			db, path := openTest(t)
+			if err := db.UseAuditKey(t.Context(), testAuditKey); err != nil {
+				t.Fatal(err)
 			}
-			_, brk, err = db.VerifyAudit(t.Context())
+			appendSome(t, db, 4)
+			entries, err := db.AuditEntries(t.Context(), AuditFilter{Ascending: true})
 			if err != nil {
 				t.Fatal(err)
 			}
-			if brk == nil || brk.ID != tt.wantID {
-				t.Errorf("break = %+v, want at entry %d", brk, tt.wantID)
+			var stmts []string
+			prev := entries[1].Hash
+			for _, e := range entries[2:] {
+				e.PrevHash = prev
+				if e.ID == 3 {
+					e.Detail = "nothing happened"
+				}
+				e.Hash = forge(e)
+				prev = e.Hash
+				stmts = append(stmts, fmt.Sprintf(`UPDATE audit_log SET detail = '%s', prev_hash = '%s', hash = '%s' WHERE id = %d`, e.Detail, e.PrevHash, e.Hash, e.ID))
+			}
+			tamperWith(t, path, stmts...)
+			c, err := db.VerifyAudit(t.Context(), testAuditKey, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.Break == nil || c.Break.ID != 3 || !strings.Contains(c.Break.Reason, "without the key") {
+				t.Errorf("break = %+v, want entry 3, recomputed without the key", c.Break)
 			}
 		})
+	}
+}
+
+// TestAuditSwitchOver: a log started before the key keeps its plain hashes up
+// to the switch-over entry and is keyed after it; once keyed, a process
+// without the key may not append, and verification needs the key.
+func TestAuditSwitchOver(t *testing.T) {
+	db, path := openTest(t)
+	appendSome(t, db, 3)
+	if err := db.UseAuditKey(t.Context(), testAuditKey); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.UseAuditKey(t.Context(), testAuditKey); err != nil { // a restart
+		t.Fatal(err)
+	}
+	appendSome(t, db, 2)
+	c, err := db.VerifyAudit(t.Context(), testAuditKey, 2)
+	if err != nil || c.Break != nil {
+		t.Fatalf("VerifyAudit = %+v, %v", c, err)
+	}
+	if c.KeyedFrom != 4 || c.LastID != 6 || c.Checked != 6 || c.MarkHash == "" {
+		t.Errorf("check = %+v; want keyed from 4 (one switch-over), 6 entries, the hash of entry 2", c)
+	}
+	if _, err := db.VerifyAudit(t.Context(), nil, 0); err == nil {
+		t.Error("a keyed log verified without the key")
+	}
+	if _, err := db.VerifyAudit(t.Context(), []byte("not the key, but 32 bytes long!!"), 0); err != nil {
+		t.Fatal(err)
+	} else if c, _ := db.VerifyAudit(t.Context(), []byte("not the key, but 32 bytes long!!"), 0); c.Break == nil || c.Break.ID != 4 {
+		t.Errorf("with the wrong key: break %+v; want at the switch-over, 4", c.Break)
+	}
+
+	// Another process opens the same file without the key.
+	keyless, err := Open(t.Context(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer keyless.Close()
+	if err := keyless.Audit(t.Context(), AuditEntry{Actor: "cli", Action: "user.create", Outcome: "ok"}); !errors.Is(err, ErrAuditKeyNeeded) {
+		t.Errorf("keyless append: %v; want ErrAuditKeyNeeded", err)
 	}
 }
 

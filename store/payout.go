@@ -177,13 +177,18 @@ func repeat(s string, n int) string {
 	return out
 }
 
-// Approval is one approver's yes to one version of a payout.
+// Approval is one approver's yes to one version of a payout, with what the
+// approver is now: an approval counts only while they are active and hold
+// the approver role.
 type Approval struct {
 	PayoutID int64
 	UserID   int64
 	UserName string
 	Version  int64
 	At       time.Time
+	// The approver's account as it stands, read with the approval.
+	UserActive bool
+	UserRoles  []string
 }
 
 // AddApproval records an approval of the payout's current version.
@@ -201,7 +206,7 @@ func (t *Tx) AddApproval(ctx context.Context, a Approval) error {
 }
 
 func approvals(ctx context.Context, q querier, payoutID int64) ([]Approval, error) {
-	rows, err := q.QueryContext(ctx, `SELECT a.payout_id, a.user_id, u.name, a.version, a.at FROM approvals a JOIN users u ON u.id = a.user_id
+	rows, err := q.QueryContext(ctx, `SELECT a.payout_id, a.user_id, u.name, a.version, a.at, u.active, u.roles FROM approvals a JOIN users u ON u.id = a.user_id
 		WHERE a.payout_id = ? ORDER BY a.at, a.user_id`, payoutID)
 	if err != nil {
 		return nil, fmt.Errorf("approvals: %w", err)
@@ -210,11 +215,11 @@ func approvals(ctx context.Context, q querier, payoutID int64) ([]Approval, erro
 	var out []Approval
 	for rows.Next() {
 		var a Approval
-		var at string
-		if err := rows.Scan(&a.PayoutID, &a.UserID, &a.UserName, &a.Version, &at); err != nil {
+		var at, roles string
+		if err := rows.Scan(&a.PayoutID, &a.UserID, &a.UserName, &a.Version, &at, &a.UserActive, &roles); err != nil {
 			return nil, err
 		}
-		a.At = parseTime(at)
+		a.At, a.UserRoles = parseTime(at), splitRoles(roles)
 		out = append(out, a)
 	}
 	return out, rows.Err()

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"fmt"
 	"time"
 )
 
@@ -20,6 +21,48 @@ func (t *Tx) SimilarPayouts(ctx context.Context, since time.Time, amount int64, 
 		args = append(args, last4, brand)
 	}
 	return queryPayouts(ctx, t.tx, q+` ORDER BY p.created_at DESC, p.id DESC`, args...)
+}
+
+// SameCard picks the payouts that count with one being decided: to the same
+// card (brand, last four and recipient name: saved or typed alike) in the
+// same currency, created since Since, in none of the Ended states.
+type SameCard struct {
+	Since     time.Time
+	Currency  string
+	Brand     string
+	Last4     string
+	FullName  string // compared case-insensitively
+	ExcludeID int64  // the payout being decided
+	Ended     []string
+}
+
+// SameCardTotal returns how many payouts q picks and their total amount.
+func (t *Tx) SameCardTotal(ctx context.Context, q SameCard) (count int, total int64, err error) {
+	return sameCardTotal(ctx, t.tx, q)
+}
+
+// SameCardTotal is Tx.SameCardTotal outside a transaction, for pages.
+func (d *DB) SameCardTotal(ctx context.Context, q SameCard) (count int, total int64, err error) {
+	return sameCardTotal(ctx, d.db, q)
+}
+
+func sameCardTotal(ctx context.Context, db querier, q SameCard) (int, int64, error) {
+	// payouts_last4 (card_last4, created_at, id) finds the card's recent rows.
+	query := `SELECT count(*), coalesce(sum(amount), 0) FROM payouts WHERE card_last4 = ? AND created_at >= ? AND id != ?
+		AND currency = ? AND lower(card_brand) = lower(?) AND lower(full_name) = lower(?)`
+	args := []any{q.Last4, formatTime(q.Since), q.ExcludeID, q.Currency, q.Brand, q.FullName}
+	if len(q.Ended) > 0 {
+		query += ` AND state NOT IN (?` + repeat(",?", len(q.Ended)-1) + `)`
+		for _, s := range q.Ended {
+			args = append(args, s)
+		}
+	}
+	var n int
+	var total int64
+	if err := db.QueryRowContext(ctx, query, args...).Scan(&n, &total); err != nil {
+		return 0, 0, fmt.Errorf("payouts to the same card: %w", err)
+	}
+	return n, total, nil
 }
 
 // ProviderCalls returns every provider call made for a payout, in order, as

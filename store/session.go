@@ -72,6 +72,15 @@ func (d *DB) DeleteUserSessions(ctx context.Context, userID int64) (int64, error
 	return res.RowsAffected()
 }
 
+// DeleteUserSessions ends every session of a user as part of the transaction.
+func (t *Tx) DeleteUserSessions(ctx context.Context, userID int64) (int64, error) {
+	res, err := t.tx.ExecContext(ctx, `DELETE FROM sessions WHERE user_id = ?`, userID)
+	if err != nil {
+		return 0, fmt.Errorf("end sessions: %w", err)
+	}
+	return res.RowsAffected()
+}
+
 // CountUserSessions reports how many live session rows a user has.
 func (d *DB) CountUserSessions(ctx context.Context, userID int64) (int, error) {
 	var n int

@@ -28,3 +28,17 @@ func (t *Tx) SetSetting(ctx context.Context, key, value string) error {
 	}
 	return nil
 }
+
+// Setting returns a stored setting as this transaction sees it, or def if it
+// was never set: rules that enforce a setting read it where they act.
+func (t *Tx) Setting(ctx context.Context, key, def string) (string, error) {
+	var v string
+	err := t.tx.QueryRowContext(ctx, `SELECT value FROM settings WHERE key = ?`, key).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		return def, nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("setting %s: %w", key, err)
+	}
+	return v, nil
+}

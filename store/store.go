@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"modernc.org/sqlite"
@@ -37,7 +38,8 @@ var migrations embed.FS
 
 // DB is the console's database.
 type DB struct {
-	db *sql.DB
+	db       *sql.DB
+	auditKey atomic.Pointer[[]byte] // set by UseAuditKey
 	// Now is the clock every stored time comes from; tests replace it.
 	Now func() time.Time
 }
@@ -129,13 +131,18 @@ func (d *DB) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 
 // Tx is a write transaction handed to callers that must change several tables at once.
 type Tx struct {
-	tx  *sql.Tx
-	now time.Time
+	tx       *sql.Tx
+	now      time.Time
+	auditKey []byte // nil: the log is not keyed (yet)
 }
 
 // InTx runs fn in one immediate transaction: everything it does commits together or not at all.
 func (d *DB) InTx(ctx context.Context, fn func(tx *Tx) error) error {
-	return d.inTx(ctx, func(tx *sql.Tx) error { return fn(&Tx{tx: tx, now: d.now()}) })
+	var key []byte
+	if k := d.auditKey.Load(); k != nil {
+		key = *k
+	}
+	return d.inTx(ctx, func(tx *sql.Tx) error { return fn(&Tx{tx: tx, now: d.now(), auditKey: key}) })
 }
 
 // Now is the time of the transaction, the same for every row it writes.

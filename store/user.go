@@ -65,11 +65,18 @@ func joinRoles(roles []string) string {
 	return strings.Join(slices.Compact(r), ",")
 }
 
-// CreateUser adds an account.
+// CreateUser adds an account in its own transaction.
 func (d *DB) CreateUser(ctx context.Context, u *User) error {
-	now := d.now()
-	res, err := d.db.ExecContext(ctx, `INSERT INTO users (email, name, password_hash, roles, active, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-		u.Email, u.Name, u.PasswordHash, joinRoles(u.Roles), u.Active, formatTime(now), formatTime(now))
+	return d.InTx(ctx, func(tx *Tx) error { return tx.CreateUser(ctx, u) })
+}
+
+// CreateUser adds an account as part of the transaction. An empty
+// PasswordHash is an account nobody can sign in to until a sign-in link sets
+// its password.
+func (t *Tx) CreateUser(ctx context.Context, u *User) error {
+	now := t.now
+	res, err := t.tx.ExecContext(ctx, `INSERT INTO users (email, name, password_hash, roles, active, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		strings.TrimSpace(u.Email), u.Name, u.PasswordHash, joinRoles(u.Roles), u.Active, formatTime(now), formatTime(now))
 	if isUniqueViolation(err) {
 		return ErrEmailTaken
 	}
@@ -84,6 +91,17 @@ func (d *DB) CreateUser(ctx context.Context, u *User) error {
 // UserByID returns the account with that id.
 func (d *DB) UserByID(ctx context.Context, id int64) (*User, error) {
 	return scanUser(d.db.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE id = ?`, id))
+}
+
+// UserByID returns the account as this transaction sees it: rules that depend
+// on someone's roles read them where they act.
+func (t *Tx) UserByID(ctx context.Context, id int64) (*User, error) {
+	return scanUser(t.tx.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE id = ?`, id))
+}
+
+// UserByEmail returns the account with that email as this transaction sees it.
+func (t *Tx) UserByEmail(ctx context.Context, email string) (*User, error) {
+	return scanUser(t.tx.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE email = ?`, strings.TrimSpace(email)))
 }
 
 // UserByEmail returns the account with that email (case-insensitive).
@@ -120,14 +138,41 @@ func (d *DB) CountUsers(ctx context.Context) (int, error) {
 // deactivated user stop working on their next request because every request
 // reloads the user.
 func (d *DB) UpdateUserAccess(ctx context.Context, id int64, name string, roles []string, active bool) error {
-	return d.execOne(ctx, "user", `UPDATE users SET name = ?, roles = ?, active = ?, updated_at = ? WHERE id = ?`,
-		name, joinRoles(roles), active, formatTime(d.now()), id)
+	return d.InTx(ctx, func(tx *Tx) error { return tx.UpdateUserAccess(ctx, id, name, roles, active) })
+}
+
+// UpdateUserAccess changes a user's name, roles and active flag as part of the transaction.
+func (t *Tx) UpdateUserAccess(ctx context.Context, id int64, name string, roles []string, active bool) error {
+	return t.execOne(ctx, "user", `UPDATE users SET name = ?, roles = ?, active = ?, updated_at = ? WHERE id = ?`,
+		name, joinRoles(roles), active, formatTime(t.now), id)
 }
 
 // SetPassword replaces a user's password hash and clears any lockout.
 func (d *DB) SetPassword(ctx context.Context, id int64, hash string) error {
-	return d.execOne(ctx, "user", `UPDATE users SET password_hash = ?, failed_logins = 0, locked_until = NULL, updated_at = ? WHERE id = ?`,
-		hash, formatTime(d.now()), id)
+	return d.InTx(ctx, func(tx *Tx) error { return tx.SetPassword(ctx, id, hash) })
+}
+
+// SetPassword replaces a user's password hash and clears any lockout, as part
+// of the transaction. An empty hash means no password works.
+func (t *Tx) SetPassword(ctx context.Context, id int64, hash string) error {
+	return t.execOne(ctx, "user", `UPDATE users SET password_hash = ?, failed_logins = 0, locked_until = NULL, updated_at = ? WHERE id = ?`,
+		hash, formatTime(t.now), id)
+}
+
+// CountActiveAdmins returns how many active accounts hold the admin role: with
+// one, changes under dual control wait for an admin who does not exist yet.
+func (d *DB) CountActiveAdmins(ctx context.Context) (int, error) {
+	users, err := d.Users(ctx)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, u := range users {
+		if u.Active && u.HasRole("admin") {
+			n++
+		}
+	}
+	return n, nil
 }
 
 // SetUserTimeZone stores the time zone a person reads times in, as part of
@@ -174,6 +219,18 @@ func (d *DB) RecordLoginSuccess(ctx context.Context, id int64) error {
 // row's kind for the refusal when there is none.
 func (d *DB) execOne(ctx context.Context, what, query string, args ...any) error {
 	res, err := d.db.ExecContext(ctx, query, args...)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return notFound(what)
+	}
+	return nil
+}
+
+// execOne is DB.execOne as part of the transaction.
+func (t *Tx) execOne(ctx context.Context, what, query string, args ...any) error {
+	res, err := t.tx.ExecContext(ctx, query, args...)
 	if err != nil {
 		return err
 	}

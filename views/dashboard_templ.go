@@ -574,9 +574,9 @@ func DashboardLive(m DashboardCounts) templ.Component {
 					return templ_7745c5c3_Err
 				}
 				var templ_7745c5c3_Var25 string
-				templ_7745c5c3_Var25, templ_7745c5c3_Err = templ.JoinStringErrs(plural(p.Count, "payout", "payouts"))
+				templ_7745c5c3_Var25, templ_7745c5c3_Err = templ.JoinStringErrs(noun(p.Count, "payout", "payouts"))
 				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/dashboard.templ`, Line: 170, Col: 197}
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/dashboard.templ`, Line: 170, Col: 195}
 				}
 				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var25))
 				if templ_7745c5c3_Err != nil {
@@ -1010,7 +1010,8 @@ func chart(ch Chart) templ.Component {
 	})
 }
 
-func plural(n int64, one, many string) string {
+// noun is one or many, for n things.
+func noun(n int64, one, many string) string {
 	if n == 1 {
 		return one
 	}

@@ -23,3 +23,11 @@ func invalid(errs FieldErrors, field string) string {
 }
 
 func boolString(b bool) string { return strconv.FormatBool(b) }
+
+// plural is "1 thing" or "n things".
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return strconv.Itoa(n) + " " + many
+}

@@ -14,6 +14,19 @@ type Frame struct {
 	Banners []string // shown to everyone, e.g. a low balance
 	Sandbox bool
 	Clock   Clock // the signed-in person's time zone
+	// StepUp is what decision forms say about the second factor.
+	StepUp StepUp
+	// ChangesWaiting is, for admins, how many admin changes wait for a
+	// second admin; LoneAdmin says there is no second admin to approve them.
+	ChangesWaiting int
+	LoneAdmin      bool
+}
+
+// StepUp says whether this person's decisions need a code, and until when
+// the code they gave last covers them ("" when it covers nothing now).
+type StepUp struct {
+	Required bool
+	Until    string
 }
 
 // User is the signed-in person as the frame shows them.

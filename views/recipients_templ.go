@@ -976,6 +976,10 @@ func RecipientPage(m RecipientModel) templ.Component {
 						if templ_7745c5c3_Err != nil {
 							return templ_7745c5c3_Err
 						}
+						templ_7745c5c3_Err = otpField(m.Frame.StepUp, "otp-card-"+strconv.FormatInt(card.ID, 10)).Render(ctx, templ_7745c5c3_Buffer)
+						if templ_7745c5c3_Err != nil {
+							return templ_7745c5c3_Err
+						}
 						templ_7745c5c3_Err = confirmButton(Confirm{ID: "verify-" + itoa(card.ID), Label: "Verify", Class: "primary", TestID: "verify-card",
 							Title: "Verify this card?", Yes: "Verify " + card.Label,
 							Question: card.Label + " for " + m.R.FullName + ". Check it against what the recipient gave you: payouts can go to it once it is verified."}).Render(ctx, templ_7745c5c3_Buffer)
@@ -994,7 +998,7 @@ func RecipientPage(m RecipientModel) templ.Component {
 						var templ_7745c5c3_Var52 string
 						templ_7745c5c3_Var52, templ_7745c5c3_Err = templ.JoinStringErrs(card.VerifyBlocked)
 						if templ_7745c5c3_Err != nil {
-							return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/recipients.templ`, Line: 224, Col: 50}
+							return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/recipients.templ`, Line: 225, Col: 50}
 						}
 						_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var52))
 						if templ_7745c5c3_Err != nil {
@@ -1013,7 +1017,7 @@ func RecipientPage(m RecipientModel) templ.Component {
 						var templ_7745c5c3_Var53 string
 						templ_7745c5c3_Var53, templ_7745c5c3_Err = templruntime.NewAttributeExpression(templ.URL(m.R.Href + "/cards/" + strconv.FormatInt(card.ID, 10) + "/refresh")).ResolveURL(ctx)
 						if templ_7745c5c3_Err != nil {
-							return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/recipients.templ`, Line: 227, Col: 116}
+							return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/recipients.templ`, Line: 228, Col: 116}
 						}
 						_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var53)
 						if templ_7745c5c3_Err != nil {
@@ -1034,7 +1038,7 @@ func RecipientPage(m RecipientModel) templ.Component {
 						var templ_7745c5c3_Var54 string
 						templ_7745c5c3_Var54, templ_7745c5c3_Err = templruntime.NewAttributeExpression(templ.URL(m.R.Href + "/cards/" + strconv.FormatInt(card.ID, 10) + "/remove")).ResolveURL(ctx)
 						if templ_7745c5c3_Err != nil {
-							return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/recipients.templ`, Line: 231, Col: 115}
+							return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/recipients.templ`, Line: 232, Col: 115}
 						}
 						_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var54)
 						if templ_7745c5c3_Err != nil {

@@ -1,0 +1,135 @@
+// Package secret keeps the console's one secret key: a file outside the
+// database from which the keys that encrypt second-factor secrets and chain
+// the audit log are derived. Someone who copies or edits the database without
+// this file can neither read the secrets nor rewrite the log unnoticed.
+package secret
+
+import (
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/hkdf"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"strings"
+)
+
+// keyLen is the length of the key in the file and of every derived key.
+const keyLen = 32
+
+// Key is the loaded secret key.
+type Key struct{ master []byte }
+
+// The purposes keys are derived for; one per use, so that no two uses share a key.
+const (
+	PurposeAuditChain      = "audit chain"
+	PurposeAuditCheckpoint = "audit checkpoint"
+	PurposeTOTP            = "second-factor secrets"
+)
+
+// Load reads the key file at path: 64 hex digits (32 bytes), surrounding space ignored.
+func Load(path string) (*Key, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("secret key file: %w", err)
+	}
+	master, err := hex.DecodeString(strings.TrimSpace(string(b)))
+	if err != nil || len(master) != keyLen {
+		return nil, fmt.Errorf("secret key file %s: want %d hex digits", path, 2*keyLen)
+	}
+	return &Key{master: master}, nil
+}
+
+// LoadOrCreate loads the key file at path, creating it with a new random key
+// (readable by its owner only) if there is none. created says which happened,
+// so that the caller can say where a new key was put.
+func LoadOrCreate(path string) (k *Key, created bool, err error) {
+	k, err = Load(path)
+	if err == nil || !errors.Is(err, fs.ErrNotExist) {
+		return k, false, err
+	}
+	master := make([]byte, keyLen)
+	rand.Read(master)
+	// O_EXCL: if two processes start at once, one creates and the other loads.
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		k, err = Load(path)
+		return k, false, err
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("create secret key file: %w", err)
+	}
+	_, err = f.WriteString(hex.EncodeToString(master) + "\n")
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(path)
+		return nil, false, fmt.Errorf("write secret key file: %w", err)
+	}
+	return &Key{master: master}, true, nil
+}
+
+// New returns a key from raw bytes (tests, and callers that keep the key elsewhere).
+func New(master []byte) (*Key, error) {
+	if len(master) != keyLen {
+		return nil, fmt.Errorf("secret key: want %d bytes, got %d", keyLen, len(master))
+	}
+	return &Key{master: append([]byte(nil), master...)}, nil
+}
+
+// Derive returns the key for one purpose (HKDF-SHA-256).
+func (k *Key) Derive(purpose string) []byte {
+	out, err := hkdf.Key(sha256.New, k.master, nil, "countersign "+purpose, keyLen)
+	if err != nil {
+		panic("secret: hkdf: " + err.Error()) // only for lengths we never ask
+	}
+	return out
+}
+
+// Seal encrypts plaintext with AES-256-GCM under the purpose's key. bound is
+// authenticated but not stored (say, the owner's user id): the result opens
+// only with the same bound, so a sealed value moved to another row is useless.
+func (k *Key) Seal(purpose string, plaintext, bound []byte) string {
+	aead := k.aead(purpose)
+	nonce := make([]byte, aead.NonceSize())
+	rand.Read(nonce)
+	return base64.RawStdEncoding.EncodeToString(aead.Seal(nonce, nonce, plaintext, bound))
+}
+
+// ErrOpen means a sealed value did not open: wrong key, wrong bound, or edited.
+var ErrOpen = errors.New("secret: sealed value does not open with this key")
+
+// Open decrypts what Seal returned, with the same purpose and bound.
+func (k *Key) Open(purpose, sealed string, bound []byte) ([]byte, error) {
+	raw, err := base64.RawStdEncoding.DecodeString(sealed)
+	aead := k.aead(purpose)
+	if err != nil || len(raw) < aead.NonceSize() {
+		return nil, ErrOpen
+	}
+	out, err := aead.Open(nil, raw[:aead.NonceSize()], raw[aead.NonceSize():], bound)
+	if err != nil {
+		return nil, ErrOpen
+	}
+	return out, nil
+}
+
+func (k *Key) aead(purpose string) cipher.AEAD {
+	block, err := aes.NewCipher(k.Derive(purpose))
+	if err != nil {
+		panic("secret: aes: " + err.Error()) // the key is always 32 bytes
+	}
+	aead, err := cipher.NewGCM(block)
+	if err != nil {
+		panic("secret: gcm: " + err.Error())
+	}
+	return aead
+}
