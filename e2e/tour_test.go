@@ -55,7 +55,8 @@ func seed(t *testing.T) seeded {
 	login(t, admin2, s.c.URL, "admin2@example.com", demoPasswords["admin2@example.com"])
 	run(t, admin2, chromedp.Navigate(s.c.URL+"/admin/changes"), chromedp.WaitVisible(chromedp.CSS(`[data-testid="approve-change"]`)))
 	typeCode(t, admin2, "admin2@example.com", `[data-testid="change"] [data-testid="otp"]`)
-	run(t, admin2, chromedp.Click(chromedp.CSS(`[data-testid="approve-change"]`)), chromedp.WaitVisible(chromedp.CSS(`.flash`)))
+	confirmClick(t, admin2, `[data-testid="approve-change"]`)
+	run(t, admin2, chromedp.WaitVisible(chromedp.CSS(`.flash`)))
 
 	// A new approver proposed, waiting for a second admin.
 	run(t, admin,
@@ -114,8 +115,9 @@ func TestEveryPage(t *testing.T) {
 				visit(t, approver, vp, p.url, p.name)
 			}
 			// Approving asks first, saying what is signed; going back sends nothing.
-			run(t, approver, chromedp.Navigate(base+"/queue"), chromedp.WaitVisible(chromedp.CSS(`[data-testid="queue-approve"]`)),
-				chromedp.Click(chromedp.CSS(`[data-testid="queue-approve"]`)),
+			run(t, approver, chromedp.Navigate(base+"/queue"), chromedp.WaitVisible(chromedp.CSS(`[data-testid="queue-approve"]`)))
+			typeCode(t, approver, "approver2@example.com", `[data-testid="queue"] [data-testid="otp"]`)
+			run(t, approver, chromedp.Click(chromedp.CSS(`[data-testid="queue-approve"]`)),
 				chromedp.WaitVisible(chromedp.CSS(`dialog#confirm[open]`)))
 			if q := textOf(t, approver, `dialog#confirm`); !strings.Contains(q, "Approve payout #") || !strings.Contains(q, "1,500.00 USD to Pat Pending, VISA •••• 4242.") ||
 				!strings.Contains(q, "Approve 1,500.00 USD") {

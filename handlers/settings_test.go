@@ -92,9 +92,9 @@ func TestSettingsThresholdsAndLowLevels(t *testing.T) {
 	}
 	slices.Sort(actions)
 	if want := []string{
-		"change.approve second-admin@example.com settings.low_balance: low-balance levels (none) → EUR=50",
-		"change.propose admin@example.com settings.low_balance: low-balance levels (none) → EUR=50",
-		"settings.policy admin@example.com approval thresholds USD=100000 → GBP=0,USD=100000 (stricter: applied at once)",
+		"change.approve second-admin@example.com settings.low_balance: low-balance levels (none) → 0.50 EUR",
+		"change.propose admin@example.com settings.low_balance: low-balance levels (none) → 0.50 EUR",
+		"settings.policy admin@example.com approval thresholds 1,000.00 USD → 0.00 GBP, 1,000.00 USD (stricter: applied at once)",
 	}; !slices.Equal(actions, want) {
 		t.Errorf("audit %q, want %q", actions, want)
 	}

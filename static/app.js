@@ -66,28 +66,25 @@
   }
 
   // New payouts in the queue are announced and highlighted for a few seconds;
-  // a payout page says when its payout changes state.
-  var before = null;
-  function rowIDs() {
-    return Array.prototype.map.call(document.querySelectorAll("#queue [data-payout]"), function (r) { return r.getAttribute("data-payout"); });
-  }
+  // a payout page says when its payout changes state. What the page showed
+  // is remembered from its load on, so that refreshes that overlap on a slow
+  // connection still find what is new.
+  var known = null;
+  var lastState = null;
   function stateLabel() {
     var s = document.querySelector("#payout-live [data-state-label]");
     return s ? s.getAttribute("data-state-label") : "";
   }
-  document.addEventListener("htmx:beforeSwap", function (e) {
-    if (!e.detail.shouldSwap || !e.detail.target) { return; }
-    if (e.detail.target.id === "queue") { before = { queue: rowIDs() }; }
-    if (e.detail.target.id === "payout-live") { before = { state: stateLabel() }; }
-  });
-  document.addEventListener("htmx:afterSettle", function () {
-    var b = before;
-    before = null;
-    if (!b) { return; }
-    if (b.queue) {
+  function follow() {
+    if (document.getElementById("queue")) {
+      var first = known === null;
+      known = known || {};
       var news = [];
       document.querySelectorAll("#queue [data-payout]").forEach(function (row) {
-        if (b.queue.indexOf(row.getAttribute("data-payout")) >= 0) { return; }
+        var id = row.getAttribute("data-payout");
+        if (known[id]) { return; }
+        known[id] = true;
+        if (first) { return; }
         row.classList.add("arrived");
         setTimeout(function () { row.classList.remove("arrived"); }, 6000);
         news.push(row.getAttribute("data-announce"));
@@ -95,11 +92,12 @@
       if (news.length === 1) { announce("New in the queue: " + news[0]); }
       if (news.length > 1) { announce(news.length + " new payouts in the queue: " + news.join("; ")); }
     }
-    if (b.state !== undefined) {
-      var now = stateLabel();
-      if (now && now !== b.state) { announce(now); }
-    }
-  });
+    var now = stateLabel();
+    if (lastState !== null && now && now !== lastState) { announce(now); }
+    lastState = now;
+  }
+  follow();
+  document.addEventListener("htmx:afterSettle", follow);
 
   // Show an htmx error's text instead of failing silently.
   document.addEventListener("htmx:responseError", function (e) {
