@@ -139,14 +139,14 @@ func (b *browser) poll(path, seen string) page {
 
 // pollSeen is the fingerprint a page's live part sends when it polls url.
 func pollSeen(t *testing.T, body, url string) string {
-	for _, n := range findAll(doc(t, body), func(n *htmlNode) bool { return attr(n, "hx-get") == url }) {
-		headers := attr(n, "hx-headers")
-		_, after, ok := strings.Cut(headers, `"`+headerSeen+`": "`)
-		if !ok {
-			return ""
-		}
-		seen, _, _ := strings.Cut(after, `"`)
-		return seen
+	parts := findAll(doc(t, body), func(n *htmlNode) bool { return attr(n, "hx-get") == url })
+	if len(parts) == 0 {
+		return ""
 	}
-	return ""
+	_, after, ok := strings.Cut(attr(parts[0], "hx-headers"), `"`+headerSeen+`": "`)
+	if !ok {
+		return ""
+	}
+	seen, _, _ := strings.Cut(after, `"`)
+	return seen
 }
