@@ -113,3 +113,30 @@ func TestSettingsThresholdsAndLowLevels(t *testing.T) {
 		t.Errorf("mismatched rows: status %d, want 400", p.status)
 	}
 }
+
+// TestCurrencyChoices: settings offer the currencies the provider's wallets
+// hold first; fund codes are offered nowhere a payout is made.
+func TestCurrencyChoices(t *testing.T) {
+	h := newMoneyHarness(t, map[string]int64{"gbp": 100000, "eur": 5000})
+	h.user("admin@example.com", "admin")
+	h.user("maker@example.com", "maker")
+	a := h.signedIn("admin@example.com")
+	a.post("/balance/refresh", url.Values{"back": {"/admin/settings"}})
+	page := doc(t, a.get("/admin/settings").body)
+	groups := findAll(page, func(n *htmlNode) bool { return n.Data == "optgroup" })
+	if len(groups) < 2 || attr(groups[0], "label") != "In the provider's wallets" {
+		t.Fatalf("settings' currency groups: %d, first %q", len(groups), attr(groups[0], "label"))
+	}
+	if held := texts(groups[0], func(n *htmlNode) bool { return n.Data == "option" }); strings.Join(held, " ") != "EUR GBP" {
+		t.Errorf("held currencies offered first: %v, want EUR GBP", held)
+	}
+	others := texts(groups[1], func(n *htmlNode) bool { return n.Data == "option" })
+	if slices.Contains(others, "GBP") || !slices.Contains(others, "USD") || slices.Contains(others, "CLF") || slices.Contains(others, "UYW") {
+		t.Errorf("other currencies: a held one again, no USD, or a fund code: %v", others)
+	}
+	form := doc(t, h.signedIn("maker@example.com").get("/payouts/new").body)
+	offered := texts(form, func(n *htmlNode) bool { return n.Data == "option" && n.Parent != nil && attr(n.Parent, "id") == "currency" })
+	if !slices.Contains(offered, "USD") || slices.Contains(offered, "CLF") || slices.Contains(offered, "MXV") {
+		t.Errorf("the payout form offers %d currencies, USD %v, a fund code %v", len(offered), slices.Contains(offered, "USD"), slices.Contains(offered, "CLF"))
+	}
+}
