@@ -135,7 +135,9 @@ func TestCurrencyChoices(t *testing.T) {
 		t.Errorf("other currencies: a held one again, no USD, or a fund code: %v", others)
 	}
 	form := doc(t, h.signedIn("maker@example.com").get("/payouts/new").body)
-	offered := texts(form, func(n *htmlNode) bool { return n.Data == "option" && n.Parent != nil && attr(n.Parent, "id") == "currency" })
+	offered := texts(form, func(n *htmlNode) bool {
+		return n.Data == "option" && n.Parent != nil && attr(n.Parent, "id") == "currency"
+	})
 	if !slices.Contains(offered, "USD") || slices.Contains(offered, "CLF") || slices.Contains(offered, "MXV") {
 		t.Errorf("the payout form offers %d currencies, USD %v, a fund code %v", len(offered), slices.Contains(offered, "USD"), slices.Contains(offered, "CLF"))
 	}
