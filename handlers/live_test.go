@@ -150,3 +150,23 @@ func pollSeen(t *testing.T, body, url string) string {
 	seen, _, _ := strings.Cut(after, `"`)
 	return seen
 }
+
+// TestARefusalStaysOnTheLivePage: a decision refused for its code says why
+// above the page, and the payout page's refresh does not wipe that out
+// while the payout itself has not changed.
+func TestARefusalStaysOnTheLivePage(t *testing.T) {
+	h := newMoneyHarness(t, map[string]int64{"usd": 100000})
+	maker := h.user("maker@example.com", "maker")
+	h.user("approver@example.com", "approver")
+	p := h.seed(t, seed{maker: maker, name: "Coded Cora", amount: 1000, state: payout.StatePendingApproval, deadline: 3 * time.Hour})
+	b := h.signedIn("approver@example.com")
+	b.get("/payouts/" + itoa(p.ID))
+	page := b.post("/payouts/"+itoa(p.ID)+"/approve", url.Values{"version": {itoa(p.Version)}, "otp": {"000000"}})
+	if page.status == http.StatusSeeOther || !strings.Contains(strings.Join(texts(doc(t, page.body), hasClass("div", "flash-error")), " "), "not right") {
+		t.Fatalf("a wrong code: status %d, want the page again with why above it", page.status)
+	}
+	live := "/payouts/" + itoa(p.ID) + "/live"
+	if r := b.poll(live, pollSeen(t, page.body, live)); r.status != http.StatusNoContent {
+		t.Errorf("the refresh after a refusal: status %d, want 204 (nothing changed)", r.status)
+	}
+}

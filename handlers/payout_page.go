@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"errors"
 	"net/http"
 	"strings"
 	"time"
@@ -73,18 +74,23 @@ func (a *app) renderPayout(c echo.Context, status int, p *store.Payout, form dec
 		return err
 	}
 	m.Frame = f
-	switch {
-	case form.refused == nil:
-	case fail.KindOf(form.refused) == fail.Invalid: // only the cancel reason can be wrong
-		m.CancelError = fail.MessageOf(form.refused)
-	default:
-		showRefusal(&m.Frame, form.refused)
-	}
+	// The live part is fingerprinted as its refresh will render it, before
+	// what this answer adds about the form: a refresh then changes the page
+	// only when the payout changed, not to wipe out why a decision was refused.
+	live := m
+	live.Reason = ""
 	if m.Poll, err = fingerprint(c, m.Poll, func(poll views.Poll) templ.Component {
-		m.Poll = poll
-		return views.PayoutLive(m)
+		live.Poll = poll
+		return views.PayoutLive(live)
 	}); err != nil {
 		return err
+	}
+	switch {
+	case form.refused == nil:
+	case errors.Is(form.refused, payout.ErrReasonRequired) || errors.Is(form.refused, payout.ErrReasonTooLong):
+		m.CancelError = fail.MessageOf(form.refused)
+	default: // who may decide, the second factor, the payout's state: said above the page
+		showRefusal(&m.Frame, form.refused)
 	}
 	return render(c, status, views.PayoutPage(m))
 }

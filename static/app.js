@@ -52,9 +52,15 @@
     });
   }
 
-  // While a question is open, the page does not refresh under it.
+  // While a question is open, or someone types in a field of a live part
+  // (a code, a reason), that part does not refresh under them: the next
+  // refresh after they leave the field brings it up to date.
   document.addEventListener("htmx:beforeRequest", function (e) {
-    if (dialog && dialog.open) { e.preventDefault(); }
+    if (dialog && dialog.open) { e.preventDefault(); return; }
+    var a = document.activeElement;
+    if (a && (a.tagName === "INPUT" || a.tagName === "TEXTAREA") && e.detail.elt && e.detail.elt.contains(a)) {
+      e.preventDefault();
+    }
   });
 
   // A polite live region in the layout says what changed on a live page.
