@@ -47,14 +47,18 @@ func TestLivePages(t *testing.T) {
 	c := startConsole(t)
 	admin := newBrowser(t)
 	login(t, admin, c.URL, "admin@example.com", demoPasswords["admin@example.com"])
+	// An approver per screen: a second-factor code is accepted once per
+	// account, and both screens may approve within the same 30 seconds.
+	approvers := []struct{ email, name string }{{"approver1@example.com", "Alex Approver"}, {"approver2@example.com", "Bea Approver"}}
 	for i, vp := range viewports {
 		// Amounts differ per screen: the same amount to the same card twice
 		// in a day is held as a possible duplicate.
 		cents := "." + strconv.Itoa(10+i)
+		who := approvers[i]
 		t.Run(vp.name, func(t *testing.T) {
 			maker, approver := newBrowserAt(t, vp), newBrowserAt(t, vp)
 			login(t, maker, c.URL, "maker@example.com", demoPasswords["maker@example.com"])
-			login(t, approver, c.URL, "approver1@example.com", demoPasswords["approver1@example.com"])
+			login(t, approver, c.URL, who.email, demoPasswords[who.email])
 			run(t, approver, chromedp.Navigate(c.URL+"/queue"), chromedp.WaitVisible(chromedp.CSS(`[data-testid="queue"]`)))
 			markPage(t, approver)
 			// Note every row that gets highlighted: the highlight lasts only seconds.
@@ -70,7 +74,8 @@ func TestLivePages(t *testing.T) {
 				t.Fatal("the queue reloaded to show the new payout")
 			}
 			if !get(t, approver, chromedp.Evaluate[bool](`window.__highlighted.includes('`+firstID+`')`)) {
-				t.Error("the new payout is not highlighted")
+				t.Errorf("the new payout is not highlighted: highlighted %v, announced %q", get(t, approver, chromedp.Evaluate[[]string](`window.__highlighted`)),
+					get(t, approver, chromedp.Evaluate[string](`document.getElementById('announce').textContent`)))
 			}
 			waitFor(t, approver, "the announcement", `document.getElementById('announce').textContent.includes('New in the queue: 21`+cents+` USD to First `+vp.name+`')`)
 			checkPage(t, approver, vp, "queue with a new payout")
@@ -92,7 +97,7 @@ func TestLivePages(t *testing.T) {
 			// The maker's page follows the payout to its end while the approver approves it.
 			run(t, maker, chromedp.Navigate(first), chromedp.WaitVisible(chromedp.CSS(`[data-testid="payout-state"][data-state="pending_approval"]`)))
 			markPage(t, maker)
-			typeCode(t, approver, "approver1@example.com", "#otp-"+firstID)
+			typeCode(t, approver, who.email, "#otp-"+firstID)
 			confirmClick(t, approver, "#"+approveID)
 			run(t, approver, chromedp.WaitVisible(chromedp.CSS(`.flash`)))
 			waitFor(t, maker, "the payout to succeed on the maker's page", `document.querySelector('[data-testid="payout-state"][data-state="succeeded"]')`)
@@ -107,7 +112,7 @@ func TestLivePages(t *testing.T) {
 			// The session ends while the queue is open: the whole page goes to
 			// the sign-in form, and signing in comes back to the queue.
 			run(t, approver, chromedp.Navigate(c.URL+"/queue"), chromedp.WaitVisible(chromedp.CSS(`[data-testid="queue"]`)))
-			endSessions(t, admin, c.URL, "Alex Approver")
+			endSessions(t, admin, c.URL, who.name)
 			waitFor(t, approver, "the sign-in page", `location.pathname === '/login' && document.getElementById('password')`)
 			if url := get(t, approver, chromedp.Location()); !strings.HasSuffix(url, "/login?next=%2Fqueue") {
 				t.Errorf("after the session ended: %s, want the sign-in page coming back to /queue", url)
@@ -117,8 +122,8 @@ func TestLivePages(t *testing.T) {
 			}
 			checkPage(t, approver, vp, "sign in to go on")
 			run(t, approver,
-				chromedp.SendKeys(chromedp.ID("email"), "approver1@example.com"),
-				chromedp.SendKeys(chromedp.ID("password"), demoPasswords["approver1@example.com"]),
+				chromedp.SendKeys(chromedp.ID("email"), who.email),
+				chromedp.SendKeys(chromedp.ID("password"), demoPasswords[who.email]),
 				chromedp.Submit(chromedp.ID("password")),
 				chromedp.WaitVisible(chromedp.CSS(`[data-testid="queue"]`)),
 			)
