@@ -100,7 +100,7 @@ func addUser(ctx context.Context, args []string, getenv func(string) string, std
 		return err
 	}
 	pw := strings.TrimRight(line, "\r\n")
-	if err := password.Check(pw); err != nil {
+	if err := password.Check(pw, password.Account{Email: *email, Name: *name}); err != nil {
 		return fmt.Errorf("password: %w", err)
 	}
 	db, checkpointer, err := openKeyed(ctx, f, stdout)

@@ -40,6 +40,7 @@ type config struct {
 	StuckAfter        time.Duration
 	MaxAmount         string // largest single payout, in major units, applied to every currency
 	WebhookDelay      time.Duration
+	BanksFile         string // the banks the provider accepts per country; "" is the shipped list
 
 	// Notification channels; nil when not configured.
 	Email         *notify.Email
@@ -90,7 +91,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 	var proxies string
 	f.str(&c.Addr, "addr", "COUNTERSIGN_ADDR", "127.0.0.1:8080", "listen address")
 	f.str(&c.DB, "db", "COUNTERSIGN_DB", "countersign.db", "SQLite database file")
-	f.str(&c.SecretKeyFile, "secret-key-file", "COUNTERSIGN_SECRET_KEY_FILE", "", "secret key for second-factor secrets and the audit chain; created if missing (default: beside the database, NAME.key)")
+	f.str(&c.SecretKeyFile, "secret-key-file", "COUNTERSIGN_SECRET_KEY_FILE", "", "secret key for second-factor secrets, the audit chain and sign-in form tokens; the same file on every instance; created if missing (default: beside the database, NAME.key)")
 	f.str(&c.AuditCheckpointFile, "audit-checkpoint-file", "COUNTERSIGN_AUDIT_CHECKPOINT_FILE", "", "where audit checkpoints are written (default: beside the secret key, NAME.checkpoint)")
 	f.str(&c.PublicURL, "public-url", "COUNTERSIGN_PUBLIC_URL", "", "URL people use to reach the console; https:// turns on Secure cookies and HSTS")
 	f.str(&proxies, "trusted-proxies", "COUNTERSIGN_TRUSTED_PROXIES", "", "comma-separated CIDRs whose X-Forwarded-For is trusted")
@@ -99,6 +100,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 	f.str(&c.PrivateKeyFile, "private-key", "SMARTGLOCAL_PRIVATE_KEY_FILE", "", "PEM file of our RSA private key (signs requests)")
 	f.str(&c.PublicKeyFile, "public-key", "SMARTGLOCAL_PUBLIC_KEY_FILE", "", "PEM file of Smart Glocal's public key (verifies webhooks)")
 	f.str(&c.MaxAmount, "max-amount", "COUNTERSIGN_MAX_AMOUNT", "100000", "largest single payout in major units")
+	f.str(&c.BanksFile, "banks", "COUNTERSIGN_BANKS_FILE", "", "file of the banks the provider accepts per country (one \"GBR Barclays\" a line); empty uses the shipped list")
 	var smtpURL, mailFrom, hookURL string
 	fromEnv := []func(){
 		f.secret(&smtpURL, "smtp-url", "COUNTERSIGN_SMTP_URL", "SMTP server for notification emails: smtp://user:pass@host:587 (STARTTLS when offered) or smtps://user:pass@host:465"),

@@ -84,7 +84,7 @@ func ensureDemoPolicy(ctx context.Context, db *store.DB, s *payout.Service) erro
 		return err
 	}
 	return db.InTx(ctx, func(tx *store.Tx) error {
-		v, err := payout.SavePolicy(ctx, tx, payout.Policy{Thresholds: map[string]int64{"USD": 100000, "EUR": 100000, "RUB": 100000}})
+		v, err := payout.SavePolicy(ctx, tx, payout.Policy{Thresholds: map[string]int64{"USD": 100000, "EUR": 100000, "GBP": 100000, "RUB": 100000}})
 		if err != nil {
 			return err
 		}

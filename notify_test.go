@@ -87,8 +87,15 @@ func TestApproversToldByTheRunningConsole(t *testing.T) {
 	defer a.Close()
 	handler.Store(&a.handler)
 	ctx, stop := context.WithCancel(context.Background())
-	defer stop()
 	a.background(ctx, cfg)
+	// The workers write beside the database until they stop (the audit
+	// checkpoint at shutdown): wait for them before the directory goes.
+	defer func() {
+		stop()
+		if err := a.wait(context.Background()); err != nil {
+			t.Error(err)
+		}
+	}()
 
 	maker, err := a.db.UserByEmail(ctx, "maker@example.com")
 	if err != nil {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/rsa"
 	"errors"
 	"fmt"
@@ -10,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -22,6 +22,7 @@ import (
 	"countersign/payout"
 	"countersign/secret"
 	"countersign/smartglocal"
+	"countersign/smartglocal/bank"
 	"countersign/smartglocal/sandbox"
 	"countersign/stepup"
 	"countersign/store"
@@ -75,13 +76,21 @@ func newApp(ctx context.Context, cfg *config, logger *slog.Logger, webhookURL st
 	a.notify = notify.New(notify.Config{DB: db, Email: cfg.Email, Webhook: cfg.NotifyWebhook, PublicURL: links, Logger: logger})
 	a.admin, a.stepup = admin.New(db, logger, a.notify), stepup.New(db, a.key, logger)
 
+	banks := bank.DefaultBanks()
+	if cfg.BanksFile != "" {
+		if banks, err = bank.LoadBanks(cfg.BanksFile); err != nil {
+			a.Close()
+			return nil, fmt.Errorf("-banks: %w", err)
+		}
+	}
 	var client *smartglocal.Client
-	var webhookKey *rsa.PublicKey
+	var webhookKeys []*rsa.PublicKey
 	hcfg := handlers.Config{DB: db, Logger: logger, IdleTimeout: cfg.IdleTimeout, AbsoluteTimeout: cfg.SessionLifetime,
 		SecureCookies: strings.HasPrefix(cfg.PublicURL, "https://"), PublicURL: cfg.PublicURL, TrustedProxies: cfg.TrustedProxies,
-		BalanceStaleAfter: cfg.BalanceStaleAfter}
+		BalanceStaleAfter: cfg.BalanceStaleAfter, PreLoginKey: a.key.Derive(secret.PurposePreLoginCSRF)}
 	if cfg.ProviderURL == "" {
-		client, webhookKey, err = a.startSandbox(cfg, logger, webhookURL)
+		var webhookKey *rsa.PublicKey
+		client, webhookKey, err = a.startSandbox(cfg, logger, webhookURL, banks)
 		if err != nil {
 			a.Close()
 			return nil, err
@@ -90,6 +99,7 @@ func newApp(ctx context.Context, cfg *config, logger *slog.Logger, webhookURL st
 			a.Close()
 			return nil, err
 		}
+		webhookKeys = []*rsa.PublicKey{webhookKey}
 		hcfg.Sandbox, hcfg.DemoAccounts, hcfg.WidgetURL = true, demoAccounts, a.sandbox.URL+"/sandbox/widget"
 	} else {
 		key, err := smartglocal.LoadPrivateKey(cfg.PrivateKeyFile)
@@ -97,23 +107,19 @@ func newApp(ctx context.Context, cfg *config, logger *slog.Logger, webhookURL st
 			a.Close()
 			return nil, err
 		}
-		if webhookKey, err = smartglocal.LoadPublicKey(cfg.PublicKeyFile); err != nil {
+		if webhookKeys, err = smartglocal.LoadPublicKeys(cfg.PublicKeyFile); err != nil {
 			a.Close()
 			return nil, err
 		}
 		client = smartglocal.New(smartglocal.Config{BaseURL: cfg.ProviderURL, Project: cfg.Project, PrivateKey: key})
-	}
-	hcfg.ProviderCheck = func(ctx context.Context) error {
-		_, err := client.WalletBalance(ctx, time.Now())
-		return err
 	}
 	maxAmount, err := strconv.ParseInt(cfg.MaxAmount, 10, 64)
 	if err != nil || maxAmount <= 0 {
 		a.Close()
 		return nil, fmt.Errorf("-max-amount %q: want a whole number of major units", cfg.MaxAmount)
 	}
-	a.payouts = payout.NewService(payout.ServiceConfig{DB: db, Provider: client, WebhookKey: webhookKey, Logger: logger,
-		MaxAmount: maxAmount, StuckAfter: cfg.StuckAfter, CallTimeout: cfg.ProviderTimeout, Notify: a.notify})
+	a.payouts = payout.NewService(payout.ServiceConfig{DB: db, Provider: client, WebhookKeys: webhookKeys, Logger: logger,
+		MaxAmount: maxAmount, StuckAfter: cfg.StuckAfter, CallTimeout: cfg.ProviderTimeout, Notify: a.notify, Banks: banks})
 	if cfg.ProviderURL == "" {
 		if err := ensureDemoPolicy(ctx, db, a.payouts); err != nil {
 			a.Close()
@@ -179,8 +185,9 @@ func (a *app) wait(ctx context.Context) error {
 // provider calls: longer than one provider call may take.
 func shutdownTimeout(cfg *config) time.Duration { return cfg.ProviderTimeout + 15*time.Second }
 
-// sweepSessions deletes expired sessions now and then. They are refused on use
-// anyway; this only keeps the table from growing with abandoned visits.
+// sweepSessions deletes expired sessions (and with them their flash
+// messages) and old sign-in failures now and then. Expired sessions are
+// refused on use anyway; this only keeps the tables from growing.
 func (a *app) sweepSessions(ctx context.Context, cfg *config) {
 	tick := time.NewTicker(10 * time.Minute)
 	defer tick.Stop()
@@ -188,6 +195,10 @@ func (a *app) sweepSessions(ctx context.Context, cfg *config) {
 		now := a.db.Now()
 		if err := a.db.DeleteStaleSessions(ctx, now.Add(-cfg.IdleTimeout), now.Add(-cfg.SessionLifetime)); err != nil && ctx.Err() == nil {
 			a.logger.Warn("sweep sessions", "err", err)
+		}
+		// An address that stopped failing a day ago starts afresh.
+		if err := a.db.DeleteOldLoginFailures(ctx, now.Add(-24*time.Hour)); err != nil && ctx.Err() == nil {
+			a.logger.Warn("sweep login failures", "err", err)
 		}
 		select {
 		case <-ctx.Done():
@@ -197,19 +208,19 @@ func (a *app) sweepSessions(ctx context.Context, cfg *config) {
 	}
 }
 
-// startSandbox runs the provider simulator in-process on loopback with fresh keys.
-func (a *app) startSandbox(cfg *config, logger *slog.Logger, webhookURL string) (*smartglocal.Client, *rsa.PublicKey, error) {
-	partner, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		return nil, nil, err
-	}
-	provider, err := rsa.GenerateKey(rand.Reader, 2048)
+// startSandbox runs the provider simulator in-process on loopback. Its keys
+// and its state live beside the database (sandboxDir), so that a restarted
+// console can still verify its webhooks and ask it about its own sessions.
+// It takes the banks the console offers, so that the two agree.
+func (a *app) startSandbox(cfg *config, logger *slog.Logger, webhookURL string, banks *bank.Banks) (*smartglocal.Client, *rsa.PublicKey, error) {
+	dir := sandboxDir(cfg.DB)
+	partner, provider, err := sandbox.KeysIn(dir)
 	if err != nil {
 		return nil, nil, err
 	}
 	sb, err := sandbox.Start(sandbox.Config{Project: "countersign-sandbox", PartnerPublicKey: &partner.PublicKey, PrivateKey: provider,
 		WebhookURL: webhookURL, WebhookDelay: cfg.WebhookDelay, RetrySchedule: []time.Duration{time.Second, 2 * time.Second, 5 * time.Second, 15 * time.Second},
-		Logger: logger.With("component", "sandbox")})
+		StateFile: filepath.Join(dir, sandboxStateFile), Banks: banks, Logger: logger.With("component", "sandbox")})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -217,6 +228,13 @@ func (a *app) startSandbox(cfg *config, logger *slog.Logger, webhookURL string) 
 	a.closers = append(a.closers, func() { sb.Close() })
 	return smartglocal.New(sb.ClientConfig(partner)), sb.PublicKey(), nil
 }
+
+// sandboxDir is the folder beside the database where the embedded sandbox
+// keeps its keys and its state: countersign.db-sandbox for countersign.db.
+func sandboxDir(db string) string { return db + "-sandbox" }
+
+// sandboxStateFile is the embedded sandbox's state, in sandboxDir.
+const sandboxStateFile = "state.json"
 
 // webhookPath is where the provider's webhooks arrive.
 const webhookPath = "/webhooks/smartglocal"

@@ -254,7 +254,7 @@ func TestTakingPowerAwayAppliesAtOnce(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
 	ivy := f.user("ivy@example.com", "Ivy", "approver", "maker")
-	if err := f.db.SaveSession(ctx, &store.SessionRow{IDHash: "s1", UserID: ivy.ID, Data: []byte{}, CreatedAt: f.clock.Now(), LastSeenAt: f.clock.Now()}); err != nil {
+	if err := f.db.CreateSession(ctx, &store.SessionRow{IDHash: "s1", UserID: ivy.ID, Data: []byte{}, CreatedAt: f.clock.Now(), LastSeenAt: f.clock.Now()}); err != nil {
 		t.Fatal(err)
 	}
 	res, err := f.s.UpdateUser(ctx, f.ann, ivy.ID, Access{Name: "Ivy", Roles: []string{"maker", "auditor"}, Active: true})
@@ -449,6 +449,34 @@ func TestProposeUserValidates(t *testing.T) {
 	maker := f.actor(f.user("mia@example.com", "Mia", "maker"))
 	if _, err := f.s.ProposeUser(ctx, maker, NewUser{Email: "x@example.com", Name: "X"}); !errors.Is(err, ErrNotAdmin) {
 		t.Errorf("a maker proposes an account: %v; want ErrNotAdmin", err)
+	}
+}
+
+// TestPeoplesNamesGoThroughTheOneNameRule: an account's name is text one
+// admin types and others read, so it is cleaned and checked like a payee's
+// (text.CheckName): runs of spaces fold, hidden characters are refused.
+func TestPeoplesNamesGoThroughTheOneNameRule(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	var ve *fail.FieldError
+	for _, name := range []string{"Ivy\u200bApprover", "Ivy\u202eApprover", "Ivy\nApprover"} {
+		if _, err := f.s.ProposeUser(ctx, f.ann, NewUser{Email: "ivy@example.com", Name: name, Roles: []string{"maker"}}); !errors.As(err, &ve) || ve.Fields["name"] == "" {
+			t.Errorf("name %q: %v; want a name error", name, err)
+		}
+	}
+	c, err := f.s.ProposeUser(ctx, f.ann, NewUser{Email: "ivy@example.com", Name: " Ivy\u00a0\u00a0 Approver ", Roles: []string{"maker"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(c.Summary, "create Ivy Approver <ivy@example.com>") {
+		t.Errorf("summary %q; want the name with its spaces folded", c.Summary)
+	}
+	ivy := f.user("ivy2@example.com", "Ivy", "maker")
+	if _, err := f.s.UpdateUser(ctx, f.ann, ivy.ID, Access{Name: "Ivy  \u2009Two", Roles: []string{"maker"}, Active: true}); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.load(ivy.ID).Name; got != "Ivy Two" {
+		t.Errorf("renamed to %q; want %q", got, "Ivy Two")
 	}
 }
 

@@ -27,6 +27,7 @@ const (
 	KindPolicy            Kind = "settings.policy"
 	KindLowBalance        Kind = "settings.low_balance"
 	KindSecondFactor      Kind = "settings.second_factor"
+	KindSender            Kind = "settings.sender"
 )
 
 // payload is a change's JSON: the fields its kind uses.
@@ -246,6 +247,8 @@ func (s *Service) apply(ctx context.Context, tx *store.Tx, c *store.AdminChange)
 		return c.Summary, "", replaceSetting(ctx, tx, payout.PolicySetting, p)
 	case KindLowBalance:
 		return c.Summary, "", replaceSetting(ctx, tx, payout.LowBalanceSetting, p)
+	case KindSender:
+		return c.Summary, "", replaceSetting(ctx, tx, payout.SenderSetting, p)
 	case KindSecondFactor:
 		cur, err := stepup.ReadPolicy(ctx, tx.Setting)
 		if err != nil {

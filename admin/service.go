@@ -1,6 +1,7 @@
 // Package admin is user and settings administration under dual control: a
 // change that grants or moves power (an account, a role, a reactivation, a
-// password or second-factor reset, a looser policy, new low-balance levels)
+// password or second-factor reset, a looser policy, new low-balance levels,
+// the sender company of bank-account payouts)
 // is proposed by one admin and takes effect only when a different admin
 // approves it; a change that only takes power away applies at once. Every
 // change commits in one transaction with its audit entry. Handlers parse,

@@ -10,6 +10,7 @@ import (
 
 	"countersign/fail"
 	"countersign/payout"
+	"countersign/smartglocal/bank"
 	"countersign/stepup"
 	"countersign/store"
 )
@@ -207,4 +208,49 @@ func factorOf(p stepup.Policy) *factorPolicy {
 
 func (f *factorPolicy) policy() stepup.Policy {
 	return stepup.Policy{Roles: f.Roles, Window: time.Duration(f.WindowSeconds) * time.Second}
+}
+
+// ProposeSender proposes a new sender company for bank-account payouts, as
+// typed (normalised by bank.CheckSender). The sender is what every bank
+// payout says it comes from, so a change, the first one included, always
+// waits for a second admin. What is wrong is a *fail.FieldError keyed by
+// the sender's JSON names (company_name, registration_number, …); the same
+// sender as set proposes nothing.
+func (s *Service) ProposeSender(ctx context.Context, a Actor, typed bank.Sender) (Result, error) {
+	snd, bad := bank.CheckSender(typed)
+	if bad != nil {
+		return Result{}, fail.Fields(bad)
+	}
+	to, err := payout.FormatSender(snd)
+	if err != nil {
+		return Result{}, err
+	}
+	var res Result
+	err = s.db.InTx(ctx, func(tx *store.Tx) error {
+		if _, err := admin(ctx, tx, a); err != nil {
+			return err
+		}
+		from, err := tx.Setting(ctx, payout.SenderSetting, "")
+		if err != nil || from == to {
+			return err
+		}
+		old, _, err := payout.ParseSender(from)
+		if err != nil {
+			return err
+		}
+		words := "sender company (none)"
+		if from != "" {
+			words = "sender company " + payout.SenderWords(old)
+		}
+		c, err := s.propose(ctx, tx, a, KindSender, 0, payload{From: from, To: to}, words+" → "+payout.SenderWords(snd))
+		if err != nil {
+			return err
+		}
+		res.Pending = append(res.Pending, c)
+		return nil
+	})
+	if err != nil {
+		return Result{}, s.denied(ctx, a, "settings.sender", "setting", 0, err)
+	}
+	return res, nil
 }

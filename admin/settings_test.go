@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"countersign/fail"
+	"countersign/payout"
+	"countersign/smartglocal/bank"
 	"countersign/stepup"
 )
 
@@ -176,5 +178,81 @@ func TestSecondFactorPolicy(t *testing.T) {
 	f.approve(f.ben, res.Pending[0])
 	if got, _ := f.s.SecondFactorPolicy(ctx); !got.Equal(def) {
 		t.Errorf("after approval: %v; want %v", got, def)
+	}
+}
+
+// TestSenderIsAChangeForASecondAdmin: the sender company of bank-account
+// payouts, the first one included, applies only when another admin approves
+// it; the proposer cannot; a bad sender is refused field by field; the same
+// sender again proposes nothing; a change of a sender that changed since is
+// stale.
+func TestSenderIsAChangeForASecondAdmin(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	sender := func() (bank.Sender, bool) {
+		v, err := f.db.Setting(ctx, payout.SenderSetting, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		snd, ok, err := payout.ParseSender(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return snd, ok
+	}
+	acme := bank.Sender{CompanyName: "Acme Payroll Ltd", RegistrationNumber: "09876543", CountryISO3: "gbr", Code: "09876543"}
+
+	maker := f.actor(f.user("mia@example.com", "Mia", "maker", "approver"))
+	if _, err := f.s.ProposeSender(ctx, maker, acme); !errors.Is(err, ErrNotAdmin) {
+		t.Errorf("a non-admin proposes the sender: %v; want ErrNotAdmin", err)
+	}
+	var fe *fail.FieldError
+	if _, err := f.s.ProposeSender(ctx, f.ann, bank.Sender{CompanyName: "12345"}); !errors.As(err, &fe) || fe.Fields["company_name"] == "" || fe.Fields["code"] == "" {
+		t.Errorf("a bad sender: %v; want field errors", err)
+	}
+	res, err := f.s.ProposeSender(ctx, f.ann, acme)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Applied) != 0 || len(res.Pending) != 1 || res.Pending[0].Kind != string(KindSender) ||
+		res.Pending[0].Summary != "sender company (none) → Acme Payroll Ltd, registration 09876543, GBR, code 09876543" {
+		t.Fatalf("result = %+v; want one change waiting, in words", res)
+	}
+	if _, ok := sender(); ok {
+		t.Fatal("the sender applied at once")
+	}
+	if _, err := f.s.Approve(ctx, f.ann, res.Pending[0].ID); !errors.Is(err, ErrOwnChange) {
+		t.Errorf("the proposer approves: %v; want ErrOwnChange", err)
+	}
+	f.approve(f.ben, res.Pending[0])
+	if snd, ok := sender(); !ok || snd.CompanyName != "Acme Payroll Ltd" || snd.CountryISO3 != "GBR" {
+		t.Errorf("sender after approval: %+v, %v", snd, ok)
+	}
+	if res, err := f.s.ProposeSender(ctx, f.ben, acme); err != nil || len(res.Pending) != 0 {
+		t.Errorf("the same sender again: %+v, %v; want nothing proposed", res, err)
+	}
+
+	// Two proposals from the same sender: the first approved makes the second stale.
+	moved := acme
+	moved.AddressLine = "10 Finsbury Square"
+	first, err := f.s.ProposeSender(ctx, f.ann, moved)
+	if err != nil {
+		t.Fatal(err)
+	}
+	renamed := acme
+	renamed.CompanyName = "Acme Payroll Group Ltd"
+	second, err := f.s.ProposeSender(ctx, f.ann, renamed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.approve(f.ben, first.Pending[0])
+	if _, err := f.s.Approve(ctx, f.ben, second.Pending[0].ID); !errors.Is(err, ErrStale) {
+		t.Errorf("approving a sender change made against an older sender: %v; want ErrStale", err)
+	}
+	if snd, _ := sender(); snd.AddressLine != "10 Finsbury Square" || snd.CompanyName != "Acme Payroll Ltd" {
+		t.Errorf("sender = %+v; want the first change's", snd)
+	}
+	if len(f.audits("change.approve")) == 0 {
+		t.Error("the approval is not audited")
 	}
 }

@@ -7,12 +7,11 @@ import (
 	"net/mail"
 	"slices"
 	"strings"
-	"unicode"
-	"unicode/utf8"
 
 	"countersign/fail"
 	"countersign/payout"
 	"countersign/store"
+	"countersign/text"
 )
 
 // NewUser is an account to create: no password, which the person chooses
@@ -33,11 +32,18 @@ type Access struct {
 // MaxNameLen is the longest display name, in characters.
 const MaxNameLen = 100
 
-// checkName, checkEmail and checkRoles add what is wrong to bad, by form field.
-func checkName(name string, bad map[string]string) {
-	if n := utf8.RuneCountInString(name); n == 0 || n > MaxNameLen || strings.IndexFunc(name, unicode.IsControl) >= 0 {
-		bad["name"] = fmt.Sprintf("Enter a name of up to %d characters", MaxNameLen)
+// checkName, checkEmail and checkRoles add what is wrong to bad, by form
+// field. checkName returns the name cleaned by the one rule for names
+// (text.CheckName), which is what is stored.
+func checkName(name string, bad map[string]string) string {
+	name, problem := text.CheckName(name, MaxNameLen)
+	switch {
+	case problem != "":
+		bad["name"] = problem
+	case name == "":
+		bad["name"] = "Enter the person's name"
 	}
+	return name
 }
 
 func checkEmail(email string, bad map[string]string) {
@@ -72,10 +78,10 @@ func invalid(bad map[string]string) error {
 // person, who chooses their own password. Field problems are
 // *payout.ValidationError (email, name, role).
 func (s *Service) ProposeUser(ctx context.Context, a Actor, n NewUser) (*store.AdminChange, error) {
-	n.Email, n.Name, n.Roles = strings.TrimSpace(n.Email), strings.TrimSpace(n.Name), normalRoles(n.Roles)
+	n.Email, n.Roles = strings.TrimSpace(n.Email), normalRoles(n.Roles)
 	bad := map[string]string{}
 	checkEmail(n.Email, bad)
-	checkName(n.Name, bad)
+	n.Name = checkName(n.Name, bad)
 	checkRoles(n.Roles, bad)
 	if err := invalid(bad); err != nil {
 		return nil, err
@@ -110,9 +116,9 @@ func (s *Service) ProposeUser(ctx context.Context, a Actor, n NewUser) (*store.A
 // what grants it (roles added, reactivation) as changes for another admin.
 // Nobody may remove their own admin role or deactivate themselves.
 func (s *Service) UpdateUser(ctx context.Context, a Actor, userID int64, to Access) (Result, error) {
-	to.Name, to.Roles = strings.TrimSpace(to.Name), normalRoles(to.Roles)
+	to.Roles = normalRoles(to.Roles)
 	bad := map[string]string{}
-	checkName(to.Name, bad)
+	to.Name = checkName(to.Name, bad)
 	checkRoles(to.Roles, bad)
 	if err := invalid(bad); err != nil {
 		return Result{}, err
@@ -267,10 +273,10 @@ func (s *Service) EndSessions(ctx context.Context, a Actor, userID int64) (int64
 // audit log says who did it. passwordHash is the hash of the password the
 // operator typed.
 func (s *Service) AddUserAsOperator(ctx context.Context, n NewUser, passwordHash, operator string) (*store.User, error) {
-	n.Email, n.Name, n.Roles = strings.TrimSpace(n.Email), strings.TrimSpace(n.Name), normalRoles(n.Roles)
+	n.Email, n.Roles = strings.TrimSpace(n.Email), normalRoles(n.Roles)
 	bad := map[string]string{}
 	checkEmail(n.Email, bad)
-	checkName(n.Name, bad)
+	n.Name = checkName(n.Name, bad)
 	checkRoles(n.Roles, bad)
 	if err := invalid(bad); err != nil {
 		return nil, err

@@ -141,3 +141,8 @@ func MaskText(s string) string {
 }
 
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+
+// KnownBrand reports whether number belongs to a card scheme Brand knows. A
+// number of no known scheme (all zeros, say, which passes the Luhn check)
+// is no card anyone can be paid to.
+func KnownBrand(number string) bool { return Brand(number) != "unknown" }

@@ -66,9 +66,15 @@ var listening = regexp.MustCompile(`listening on (http://\S+)`)
 
 // startConsole runs the binary on a free loopback port with a temp database and
 // the embedded sandbox, and waits until it says where it listens.
-func startConsole(t *testing.T, env ...string) *console {
+func startConsole(t testing.TB, env ...string) *console {
 	t.Helper()
-	dir := t.TempDir()
+	return startConsoleIn(t, t.TempDir(), env...)
+}
+
+// startConsoleIn is startConsole over the database in dir: a second start in
+// the same dir is the same console restarted.
+func startConsoleIn(t testing.TB, dir string, env ...string) *console {
+	t.Helper()
 	c := &console{DB: filepath.Join(dir, "countersign.db"), logs: &syncBuffer{}}
 	c.cmd = exec.Command(binary, "-addr", "127.0.0.1:0", "-db", c.DB)
 	c.cmd.Dir = dir

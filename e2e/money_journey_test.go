@@ -44,14 +44,19 @@ func TestMoneyJourney(t *testing.T) {
 	)
 	recipientURL := get(t, maker, chromedp.Location())
 
-	// A card through the sandbox widget, which sends the token back.
+	// A card through the sandbox widget, which posts the token back.
 	run(t, maker,
 		chromedp.Click(chromedp.CSS(`[data-testid="card-widget"]`)),
 		chromedp.WaitVisible(chromedp.ID("number")),
 		chromedp.SendKeys(chromedp.ID("number"), "4242 4242 4242 4242"),
 		chromedp.Submit(chromedp.ID("number")),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="widget-return"]`)),
+		chromedp.Click(chromedp.CSS(`[data-testid="widget-return"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="widget-card"]`)),
 	)
+	if u := get(t, maker, chromedp.Location()); strings.Contains(u, "number_hash") {
+		t.Errorf("the card's token is in the URL: %s", u)
+	}
 	if got := textOf(t, maker, `[data-testid="widget-card"]`); !strings.Contains(got, "VISA •••• 4242") {
 		t.Errorf("back from the widget: %q", got)
 	}

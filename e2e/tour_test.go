@@ -97,6 +97,7 @@ func TestEveryPage(t *testing.T) {
 				visit(t, maker, vp, base+p.path, p.name)
 			}
 			visit(t, maker, vp, s.recipient, "recipient")
+			visit(t, maker, vp, s.recipient+"/accounts/new?country=GBR", "new bank account")
 			visit(t, maker, vp, s.pending, "maker payout pending")
 			// A form sent back with what is wrong in it.
 			run(t, maker, chromedp.Navigate(base+"/payouts/new"), chromedp.WaitVisible(chromedp.ID("full_name")),
@@ -174,6 +175,8 @@ func addRecipientWithCard(t *testing.T, maker, checker context.Context, base, na
 		chromedp.WaitVisible(chromedp.ID("number")),
 		chromedp.SendKeys(chromedp.ID("number"), "4242 4242 4242 4242"),
 		chromedp.Submit(chromedp.ID("number")),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="widget-return"]`)),
+		chromedp.Click(chromedp.CSS(`[data-testid="widget-return"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="widget-card"]`)),
 		chromedp.Click(chromedp.CSS(`[data-testid="card-form"] button[type="submit"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="card-row"]`)),

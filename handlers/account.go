@@ -146,11 +146,19 @@ func (a *app) renderSigninLink(c echo.Context, status int, errs views.FieldError
 }
 
 // redeemSigninLink sets the password the person chose, uses the link up, and
-// signs them in: to their account page first if they must set up a second factor.
+// signs them in: to their account page first if they must set up a second
+// factor. The password rules are the same as everywhere else, applied with
+// the account the link belongs to, and the hashing takes one of the bounded
+// slots like a sign-in.
 func (a *app) redeemSigninLink(c echo.Context) error {
+	ctx := c.Request().Context()
+	u, _, err := a.Admin.Link(ctx, c.Param("token"))
+	if err != nil {
+		return err
+	}
 	pw := c.FormValue("password")
 	errs := views.FieldErrors{}
-	if err := password.Check(pw); err != nil {
+	if err := password.Check(pw, password.Account{Email: u.Email, Name: u.Name}); err != nil {
 		errs["password"] = fail.MessageOf(err)
 	} else if c.FormValue("confirm") != pw {
 		errs["confirm"] = "The two passwords differ. Type the same password twice."
@@ -158,8 +166,11 @@ func (a *app) redeemSigninLink(c echo.Context) error {
 	if len(errs) > 0 {
 		return a.renderSigninLink(c, http.StatusUnprocessableEntity, errs)
 	}
-	u, err := a.Admin.RedeemLink(c.Request().Context(), c.Param("token"), password.Hash(pw), c.RealIP())
+	hash, err := a.hasher.Hash(ctx, pw)
 	if err != nil {
+		return err
+	}
+	if u, err = a.Admin.RedeemLink(ctx, c.Param("token"), hash, c.RealIP()); err != nil {
 		return err
 	}
 	if err := a.startSession(c, u, "login.ok"); err != nil {

@@ -3,7 +3,6 @@
 package handlers
 
 import (
-	"context"
 	"log/slog"
 	"net"
 	"net/http"
@@ -13,6 +12,7 @@ import (
 
 	"countersign/admin"
 	"countersign/notify"
+	"countersign/password"
 	"countersign/payout"
 	"countersign/smartglocal"
 	"countersign/stepup"
@@ -28,6 +28,9 @@ type Config struct {
 	StepUp  *stepup.Service // the second factor of decisions
 	Logger  *slog.Logger
 	Now     func() time.Time
+	// PreLoginKey signs the sign-in forms' CSRF tokens before there is a
+	// session (secret.PurposePreLoginCSRF, derived from the key file). Required.
+	PreLoginKey []byte
 
 	IdleTimeout     time.Duration // default 15 minutes
 	AbsoluteTimeout time.Duration // default 8 hours
@@ -42,12 +45,23 @@ type Config struct {
 	Sandbox      bool          // show the sandbox badge and demo accounts
 	WidgetURL    string        // the sandbox's stand-in tokenization widget; "" with a real provider
 	DemoAccounts []DemoAccount // listed on the sign-in page in sandbox mode
-	// ProviderCheck reports whether the provider answers, for /healthz.
-	ProviderCheck func(ctx context.Context) error
-	// Provider is the provider's client, for reading the balance on demand.
+	// Provider is the provider's client, for reading the balance on demand
+	// and, for /readyz, what became of its last call.
 	Provider *smartglocal.Client
 	// BalanceStaleAfter is the age at which a balance reading is called stale; default 5 minutes.
 	BalanceStaleAfter time.Duration
+
+	// Sign-in under load. LoginLimits: failures that lock an account, or one
+	// address out of it (default 10 and 5, for 30 minutes). LoginEvery and
+	// LoginBurst: the per-address rate of POST /login (default one every 6
+	// seconds, 10 at once). HashSlots and HashWait: argon2id computations at
+	// once, and how long another waits for a slot before it is refused with
+	// 503 (default 2 and 2 seconds).
+	LoginLimits store.LoginLimits
+	LoginEvery  time.Duration
+	LoginBurst  int
+	HashSlots   int
+	HashWait    time.Duration
 }
 
 // DemoAccount is a sandbox-only account shown on the sign-in page. Secret,
@@ -61,12 +75,18 @@ type DemoAccount struct {
 // app holds the handlers' dependencies.
 type app struct {
 	Config
-	sessions *sessionStore
-	nav      []navEntry // built from the routes table
+	sessions   *sessionStore
+	signer     signer            // the pre-login CSRF key
+	hasher     *password.Limiter // bounds argon2id computations at once
+	loginLimit echo.MiddlewareFunc
+	nav        []navEntry // built from the routes table
 }
 
 // New builds the console's HTTP handler.
 func New(cfg Config) http.Handler {
+	if len(cfg.PreLoginKey) == 0 {
+		panic("handlers: Config.PreLoginKey is required") // a random key would differ between instances
+	}
 	if cfg.Now == nil {
 		cfg.Now = func() time.Time { return time.Now().UTC() }
 	}
@@ -79,7 +99,24 @@ func New(cfg Config) http.Handler {
 	if cfg.AbsoluteTimeout == 0 {
 		cfg.AbsoluteTimeout = 8 * time.Hour
 	}
-	a := &app{Config: cfg, sessions: newSessionStore(cfg.DB, cfg.SecureCookies, cfg.IdleTimeout, cfg.AbsoluteTimeout, cfg.Now)}
+	if cfg.LoginLimits == (store.LoginLimits{}) {
+		cfg.LoginLimits = store.LoginLimits{PerAccount: 10, PerAddress: 5, LockFor: 30 * time.Minute}
+	}
+	if cfg.LoginEvery <= 0 {
+		cfg.LoginEvery = 6 * time.Second
+	}
+	if cfg.LoginBurst <= 0 {
+		cfg.LoginBurst = 10
+	}
+	if cfg.HashSlots <= 0 {
+		cfg.HashSlots = 2
+	}
+	if cfg.HashWait <= 0 {
+		cfg.HashWait = 2 * time.Second
+	}
+	a := &app{Config: cfg, sessions: newSessionStore(cfg.DB, cfg.SecureCookies, cfg.IdleTimeout, cfg.AbsoluteTimeout, cfg.Now),
+		signer: signer{key: cfg.PreLoginKey}, hasher: password.NewLimiter(cfg.HashSlots, cfg.HashWait)}
+	a.loginLimit = a.loginRateLimit()
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = a.handleError

@@ -2,25 +2,27 @@ package handlers
 
 import (
 	"errors"
+	"fmt"
+	"math"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+	"golang.org/x/time/rate"
 
+	"countersign/fail"
 	"countersign/password"
 	"countersign/stepup"
 	"countersign/store"
 	"countersign/views"
 )
 
-const (
-	maxLoginFailures = 10
-	lockoutDuration  = 30 * time.Minute
-	// loginFailedMessage is the same whether the account is unknown, locked,
-	// deactivated or the password is wrong, so that it reveals nothing.
-	loginFailedMessage = "That email and password do not match an active account, or the account is locked. Try again, or ask an admin."
-)
+// loginFailedMessage is the same whether the account is unknown, locked,
+// deactivated or the password is wrong, so that it reveals nothing.
+const loginFailedMessage = "That email and password do not match an active account, or the account is locked. Try again, or ask an admin."
 
 // loginForm shows the sign-in form. next is where to go after signing in
 // (where the person was when the session ended, or the link they followed);
@@ -56,6 +58,14 @@ func (a *app) renderLogin(c echo.Context, status int, email, next, message strin
 	return render(c, status, views.LoginPage(m))
 }
 
+// login signs a person in. Every attempt costs the same (one argon2id
+// computation, against a decoy when there is no password to check) and gets
+// the same answer, so neither reveals whether the account exists. The
+// attempt takes a hashing slot first (none free for a while: 503, nothing
+// counted), then is counted against the account and the address it comes
+// from before the password is checked, atomically, so that parallel guesses
+// cannot outrun the lockout: of a hundred at once, at most the limit is
+// checked.
 func (a *app) login(c echo.Context) error {
 	ctx := c.Request().Context()
 	email := strings.TrimSpace(c.FormValue("email"))
@@ -64,10 +74,22 @@ func (a *app) login(c echo.Context) error {
 	if len(email) > 254 {
 		email = email[:254]
 	}
+	if len(pw) > password.MaxLength {
+		pw = pw[:password.MaxLength]
+	}
 	u, err := a.DB.UserByEmail(ctx, email)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return err
 	}
+	release, err := a.hasher.Acquire(ctx)
+	if errors.Is(err, password.ErrBusy) {
+		c.Response().Header().Set("Retry-After", retryAfterBusy)
+		return a.renderLogin(c, statusOf(err), email, next, fail.MessageOf(err))
+	}
+	if err != nil {
+		return err
+	}
+	defer release()
 	failed := func(reason string) error {
 		e := auditEntry(c, "login.failed", "user", "", "denied", reason)
 		e.Actor = email
@@ -79,31 +101,31 @@ func (a *app) login(c echo.Context) error {
 		}
 		return a.renderLogin(c, http.StatusUnauthorized, email, next, loginFailedMessage)
 	}
-	if u == nil {
-		password.CheckAgainstDecoy(pw) // same work as a real check
-		return failed("unknown account")
-	}
-	matches := password.Matches(u.PasswordHash, pw)
-	switch {
-	case u.LockedUntil.After(a.Now()):
-		return failed("account locked")
-	case !u.Active:
-		return failed("account deactivated")
-	case !matches:
-		locked, err := a.DB.RecordLoginFailure(ctx, u.ID, maxLoginFailures, lockoutDuration)
-		if err != nil {
-			return err
+	if u == nil || !u.Active {
+		password.CheckAgainstDecoy(pw) // the same work as a real check
+		if u == nil {
+			return failed("unknown account")
 		}
-		if locked {
-			e := auditEntry(c, "login.lockout", "user", itoa(u.ID), "denied", "locked for 30 minutes after 10 failures")
-			e.Actor, e.ActorID = u.Email, u.ID
-			if err := a.DB.Audit(ctx, e); err != nil {
-				return err
-			}
+		return failed("account deactivated")
+	}
+	attempt, err := a.DB.ReserveLoginAttempt(ctx, u.ID, c.RealIP(), a.LoginLimits)
+	if err != nil {
+		return err
+	}
+	if !attempt.Allowed {
+		password.CheckAgainstDecoy(pw) // not checked, but the same work
+		if attempt.AccountLocked {
+			return failed("account locked")
+		}
+		return failed("locked out from this address")
+	}
+	if !password.Matches(u.PasswordHash, pw) {
+		if err := a.auditLockout(c, u, attempt); err != nil {
+			return err
 		}
 		return failed("wrong password")
 	}
-	if err := a.DB.RecordLoginSuccess(ctx, u.ID); err != nil {
+	if err := a.DB.LoginSucceeded(ctx, u.ID, c.RealIP()); err != nil {
 		return err
 	}
 	if err := a.startSession(c, u, "login.ok"); err != nil {
@@ -130,9 +152,57 @@ func (a *app) startSession(c echo.Context, u *store.User, action string) error {
 	if err := sess.Save(c.Request(), c.Response()); err != nil {
 		return err
 	}
+	a.dropPreLoginCookie(c)
 	e := auditEntry(c, action, "user", itoa(u.ID), "ok", "")
 	e.Actor, e.ActorID = u.Email, u.ID
 	return a.DB.Audit(ctx, e)
+}
+
+// auditLockout records that a failed attempt locked the account, or locked
+// its address out of the account.
+func (a *app) auditLockout(c echo.Context, u *store.User, attempt store.LoginAttempt) error {
+	l := a.LoginLimits
+	var detail string
+	switch {
+	case attempt.LocksAccount:
+		detail = fmt.Sprintf("account locked for %s after %d failures", l.LockFor, l.PerAccount)
+	case attempt.LocksAddress:
+		detail = fmt.Sprintf("%s locked out of the account for %s after %d failures from it", c.RealIP(), l.LockFor, l.PerAddress)
+	default:
+		return nil
+	}
+	e := auditEntry(c, "login.lockout", "user", itoa(u.ID), "denied", detail)
+	e.Actor, e.ActorID = u.Email, u.ID
+	return a.DB.Audit(c.Request().Context(), e)
+}
+
+// retryAfterBusy is the Retry-After of a sign-in refused because every
+// hashing slot was taken, in seconds.
+const retryAfterBusy = "2"
+
+// loginRateLimit limits POST /login per client address (c.RealIP, which
+// believes forwarding headers only from configured proxies). A refused
+// request is answered 429 with Retry-After before anything is counted or
+// hashed: the lockout counts only attempts that got through, and one address
+// can add only a few of those to an account (LoginLimits.PerAddress), so no
+// one address can lock a known account out.
+func (a *app) loginRateLimit() echo.MiddlewareFunc {
+	retry := strconv.Itoa(int(math.Ceil(a.LoginEvery.Seconds())))
+	return middleware.RateLimiterWithConfig(middleware.RateLimiterConfig{
+		Store: middleware.NewRateLimiterMemoryStoreWithConfig(middleware.RateLimiterMemoryStoreConfig{
+			Rate: rate.Every(a.LoginEvery), Burst: a.LoginBurst, ExpiresIn: 10 * time.Minute}),
+		IdentifierExtractor: func(c echo.Context) (string, error) { return c.RealIP(), nil },
+		DenyHandler: func(c echo.Context, _ string, _ error) error {
+			c.Response().Header().Set("Retry-After", retry)
+			e := auditEntry(c, "login.rate_limited", "user", "", "denied", "too many sign-ins from "+c.RealIP())
+			e.Actor = strings.TrimSpace(c.FormValue("email"))
+			if err := a.DB.Audit(c.Request().Context(), e); err != nil {
+				return err
+			}
+			return a.renderLogin(c, http.StatusTooManyRequests, e.Actor, localPath(c.FormValue("next")),
+				"Too many sign-ins from your address. Wait "+retry+" seconds and try again.")
+		},
+	})
 }
 
 func (a *app) logout(c echo.Context) error {

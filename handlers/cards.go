@@ -21,11 +21,7 @@ const cardOptionsLimit = 500
 // recipient named by ?recipient= (or the form's recipient_id) when there is
 // one, else of everyone.
 func (a *app) cardOptions(c echo.Context) ([]views.CardOption, error) {
-	rid, _ := strconv.ParseInt(c.QueryParam("recipient"), 10, 64)
-	if rid == 0 {
-		rid, _ = strconv.ParseInt(c.FormValue("recipient_id"), 10, 64)
-	}
-	cards, err := a.DB.PayableCards(c.Request().Context(), max(rid, 0), cardOptionsLimit)
+	cards, err := a.DB.PayableCards(c.Request().Context(), recipientParam(c), cardOptionsLimit)
 	if err != nil {
 		return nil, err
 	}
@@ -34,6 +30,16 @@ func (a *app) cardOptions(c echo.Context) ([]views.CardOption, error) {
 		out = append(out, views.CardOption{ID: choice.CardID, Label: card.Label(choice.Brand, choice.Last4) + " · " + choice.RecipientName})
 	}
 	return out, nil
+}
+
+// recipientParam is the recipient a new payout is for: ?recipient= on the
+// form's page, recipient_id in what it posts; 0 for anyone.
+func recipientParam(c echo.Context) int64 {
+	rid, _ := strconv.ParseInt(c.QueryParam("recipient"), 10, 64)
+	if rid == 0 {
+		rid, _ = strconv.ParseInt(c.FormValue("recipient_id"), 10, 64)
+	}
+	return max(rid, 0)
 }
 
 // addCard saves a card for the recipient by its provider token. Brand and

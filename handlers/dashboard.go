@@ -80,6 +80,9 @@ func (a *app) dashboard(c echo.Context) error {
 	for _, p := range failed {
 		m.Failures = append(m.Failures, failureRow(p, clk))
 	}
+	if m.Attention, err = a.attention(c, m.Frame.CSRF); err != nil {
+		return err
+	}
 	return render(c, http.StatusOK, views.DashboardPage(m))
 }
 

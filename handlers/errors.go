@@ -7,6 +7,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"countersign/fail"
+	"countersign/password"
 	"countersign/views"
 )
 
@@ -85,6 +86,9 @@ func (a *app) handleError(err error, c echo.Context) {
 	message, id, ref := messageOf(err, status), requestID(c), ""
 	if id == "" { // not through logRequests (a unit test)
 		id = newRequestID()
+	}
+	if errors.Is(err, password.ErrBusy) {
+		c.Response().Header().Set("Retry-After", retryAfterBusy)
 	}
 	switch {
 	case status == http.StatusInternalServerError:

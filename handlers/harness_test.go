@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -77,7 +78,7 @@ func newHarness(t *testing.T, tweak ...func(*Config)) *harness {
 		t.Fatal(err)
 	}
 	cfg := Config{DB: db, Now: clk.Now, Logger: logger, Payouts: payout.NewService(payout.ServiceConfig{DB: db, Logger: logger}),
-		Admin: admin.New(db, logger, nil), StepUp: stepup.New(db, key, logger)}
+		Admin: admin.New(db, logger, nil), StepUp: stepup.New(db, key, logger), PreLoginKey: key.Derive(secret.PurposePreLoginCSRF)}
 	for _, f := range tweak {
 		f(&cfg)
 	}
@@ -106,8 +107,9 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 }
 
 // secondAdminApproves approves every change waiting, as a second admin who
-// proved their second factor.
-func (h *harness) secondAdminApproves() {
+// proved their second factor, and returns the paths of the sign-in links
+// the approvals issued.
+func (h *harness) secondAdminApproves() []string {
 	h.t.Helper()
 	ctx := context.Background()
 	u, err := h.db.UserByEmail(ctx, "second-admin@example.com")
@@ -122,11 +124,17 @@ func (h *harness) secondAdminApproves() {
 	if err != nil {
 		h.t.Fatal(err)
 	}
+	var links []string
 	for _, c := range pending {
-		if _, err := h.admin.Approve(ctx, payout.Actor{UserID: u.ID, Email: u.Email, StepUp: proof}, c.ID); err != nil {
+		done, err := h.admin.Approve(ctx, payout.Actor{UserID: u.ID, Email: u.Email, StepUp: proof}, c.ID)
+		if err != nil {
 			h.t.Fatalf("approve change %d: %v", c.ID, err)
 		}
+		if done.Link != "" {
+			links = append(links, "/signin/"+done.Link)
+		}
 	}
+	return links
 }
 
 // user creates an active account with testPassword and the published
@@ -148,6 +156,7 @@ type browser struct {
 	h    *harness
 	c    *http.Client
 	csrf string
+	xff  string // X-Forwarded-For of every request, when set
 }
 
 func (h *harness) browser() *browser {
@@ -166,6 +175,9 @@ type page struct {
 
 func (b *browser) do(req *http.Request) page {
 	b.h.t.Helper()
+	if b.xff != "" {
+		req.Header.Set("X-Forwarded-For", b.xff)
+	}
 	resp, err := b.c.Do(req)
 	if err != nil {
 		b.h.t.Fatal(err)
@@ -221,4 +233,19 @@ func (b *browser) cookie() *http.Cookie {
 func (b *browser) signedIn() bool {
 	p := b.get("/")
 	return p.status == http.StatusOK && strings.Contains(p.body, `data-testid="current-user"`)
+}
+
+// from makes the browser's requests come from addr, as a trusted proxy in
+// front of the console would say in X-Forwarded-For (the harness must trust
+// loopback: see trustLoopback).
+func (b *browser) from(addr string) *browser {
+	b.xff = addr
+	return b
+}
+
+// trustLoopback makes the console believe X-Forwarded-For from loopback, so
+// that tests can sign in from many addresses.
+func trustLoopback(c *Config) {
+	_, n, _ := net.ParseCIDR("127.0.0.0/8")
+	c.TrustedProxies = []*net.IPNet{n}
 }

@@ -15,6 +15,7 @@ import (
 	"countersign/card"
 	"countersign/fail"
 	"countersign/payout"
+	"countersign/smartglocal/bank"
 	"countersign/store"
 	"countersign/views"
 )
@@ -27,7 +28,8 @@ const historyPageSize = 50
 func readHistoryFilter(q url.Values, clk views.Clock) (store.PayoutFilter, views.HistoryFilter, views.FieldErrors) {
 	v := views.HistoryFilter{States: q["state"], From: q.Get("from"), To: q.Get("to"), Maker: q.Get("maker"), Approver: q.Get("approver"),
 		Recipient: strings.TrimSpace(q.Get("recipient")), Currency: strings.ToUpper(strings.TrimSpace(q.Get("currency"))),
-		Min: strings.TrimSpace(q.Get("min")), Max: strings.TrimSpace(q.Get("max")), Last4: strings.TrimSpace(q.Get("last4"))}
+		Min: strings.TrimSpace(q.Get("min")), Max: strings.TrimSpace(q.Get("max")), Last4: strings.TrimSpace(q.Get("last4")),
+		Method: q.Get("method"), Country: strings.ToUpper(strings.TrimSpace(q.Get("country"))), Returned: q.Get("returned")}
 	errs := views.FieldErrors{}
 	var f store.PayoutFilter
 	for _, s := range v.States {
@@ -83,6 +85,27 @@ func readHistoryFilter(q url.Values, clk views.Clock) (store.PayoutFilter, views
 		}
 		f.Last4 = v.Last4
 	}
+	switch v.Method {
+	case "", payout.MethodCard, payout.MethodBankAccount:
+		f.Method = v.Method
+	default:
+		errs["method"] = "Pick cards or bank accounts"
+	}
+	if v.Country != "" {
+		if _, ok := bank.LookupCountry(v.Country); !ok {
+			errs["country"] = "Pick a country from the list"
+		}
+		f.Country = v.Country
+	}
+	switch v.Returned {
+	case "":
+	case "yes":
+		f.Returned = store.OnlyReturned
+	case "no":
+		f.Returned = store.NotReturned
+	default:
+		errs["returned"] = "Pick returned or not returned"
+	}
 	if k, err := store.ParsePayoutKey(q.Get("after")); err == nil {
 		f.After = k
 	}
@@ -107,7 +130,8 @@ func filterQuery(v views.HistoryFilter) url.Values {
 		q.Add("state", s)
 	}
 	for _, kv := range [][2]string{{"from", v.From}, {"to", v.To}, {"maker", v.Maker}, {"approver", v.Approver}, {"recipient", v.Recipient},
-		{"currency", v.Currency}, {"min", v.Min}, {"max", v.Max}, {"last4", v.Last4}} {
+		{"currency", v.Currency}, {"min", v.Min}, {"max", v.Max}, {"last4", v.Last4}, {"method", v.Method}, {"country", v.Country},
+		{"returned", v.Returned}} {
 		if kv[1] != "" {
 			q.Set(kv[0], kv[1])
 		}
@@ -120,6 +144,9 @@ func (a *app) history(c echo.Context) error {
 	clk := a.clock(c)
 	f, typed, errs := readHistoryFilter(c.QueryParams(), clk)
 	m := views.HistoryModel{Filter: typed, Errors: errs, Currencies: payout.Currencies()}
+	for _, country := range bank.Countries() {
+		m.Countries = append(m.Countries, views.Option{Value: country.Code, Label: country.Name})
+	}
 	for _, s := range payout.AllStates() {
 		m.States = append(m.States, views.Option{Value: string(s), Label: s.Label()})
 	}
@@ -168,7 +195,8 @@ func historyRow(r *store.PayoutRow, clk views.Clock) views.HistoryRow {
 	s := payout.State(r.State)
 	return views.HistoryRow{ID: r.ID, Href: "/payouts/" + itoa(r.ID), CreatedAt: clk.Time(r.CreatedAt), State: r.State,
 		StateLabel: s.Label(), Tone: stateTone(s), Amount: payout.FormatAmount(r.Amount, r.Currency), Currency: r.Currency,
-		FullName: r.FullName, Card: card.Label(r.CardBrand, r.CardLast4), Maker: r.MakerName, Approvers: r.Approvers}
+		FullName: r.FullName, PaidTo: payout.Destination(r.Payout), Purpose: payout.PurposeLabel(r.Purpose), Returned: r.Returned(),
+		Maker: r.MakerName, Approvers: r.Approvers}
 }
 
 // totalRows shows the totals per currency, each currency's states in the
@@ -187,15 +215,21 @@ func totalRows(totals []store.Total) []views.TotalRow {
 	out := make([]views.TotalRow, 0, len(totals))
 	for _, t := range totals {
 		s := payout.State(t.State)
-		out = append(out, views.TotalRow{Currency: t.Currency, State: t.State, StateLabel: s.Label(), Tone: stateTone(s),
-			Count: strconv.FormatInt(t.Count, 10), Amount: payout.FormatAmount(t.Amount, t.Currency)})
+		row := views.TotalRow{Currency: t.Currency, State: t.State, StateLabel: s.Label(), Tone: stateTone(s),
+			Count: strconv.FormatInt(t.Count, 10), Amount: payout.FormatAmount(t.Amount, t.Currency)}
+		if t.ReturnedCount > 0 {
+			row.ReturnedCount, row.ReturnedAmount = strconv.FormatInt(t.ReturnedCount, 10), payout.FormatAmount(t.ReturnedAmount, t.Currency)
+		}
+		out = append(out, row)
 	}
 	return out
 }
 
 // csvHeader names the export's columns; csvRecord fills them in this order.
+// Columns added later go at the end, so that sheets built on the export keep working.
 var csvHeader = []string{"id", "created_at", "state", "amount", "currency", "recipient", "recipient_id", "card_brand", "card_last4",
-	"maker", "approvers", "customer_reference", "purpose", "note", "provider_session_id", "finished_at", "failure_code", "failure_reason", "cancel_reason"}
+	"maker", "approvers", "customer_reference", "purpose", "note", "provider_session_id", "finished_at", "failure_code", "failure_reason", "cancel_reason",
+	"method", "account", "account_country", "returned_on", "return_reason"}
 
 // csvRecord is one payout as the export writes it: amounts as plain
 // decimals (1500.00) with the currency in its own column, so a spreadsheet
@@ -214,7 +248,8 @@ func csvRecord(r *store.PayoutRow, clk views.Clock) []string {
 	}
 	rec := []string{itoa(r.ID), at(r.CreatedAt), r.State, payout.PlainAmount(r.Amount, r.Currency), r.Currency, r.FullName, rid,
 		strings.ToUpper(r.CardBrand), r.CardLast4, r.MakerName, r.Approvers, r.CustomerReference, r.Purpose, r.Note, r.ProviderSessionID,
-		at(r.FinishedAt), r.FailureCode, r.FailureReason, r.CancelReason}
+		at(r.FinishedAt), r.FailureCode, r.FailureReason, r.CancelReason,
+		r.Method, r.AccountLabel, r.AccountCountry, r.ReturnedOn, r.ReturnReason}
 	for i, cell := range rec {
 		rec[i] = csvCell(cell)
 	}

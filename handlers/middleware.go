@@ -18,8 +18,10 @@ import (
 
 // request is what the middleware learns about a request, kept on the echo context.
 type request struct {
-	session *sessions.Session
-	user    *store.User // nil when nobody is signed in
+	session  *sessions.Session
+	user     *store.User // nil when nobody is signed in
+	db       *store.DB   // for the session's flash messages
+	preLogin string      // the anonymous visitor's CSRF nonce, once known
 }
 
 const requestKey = "countersign.request"
@@ -86,7 +88,7 @@ func (a *app) loadSession(next echo.HandlerFunc) echo.HandlerFunc {
 		if err != nil {
 			return err
 		}
-		req := &request{session: sess}
+		req := &request{session: sess, db: a.DB}
 		c.Set(requestKey, req)
 		if uid, ok := sess.Values[keyUserID].(int64); ok {
 			u, err := a.DB.UserByID(r.Context(), uid)
@@ -135,9 +137,14 @@ func readForm(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-// csrfToken returns the session's CSRF token, creating (and saving) one if needed.
+// csrfToken returns the CSRF token of the signed-in session (created at
+// sign-in), or the anonymous visitor's signed pre-login token.
 func (a *app) csrfToken(c echo.Context) (string, error) {
-	sess := current(c).session
+	req := current(c)
+	if req.user == nil {
+		return a.preLoginToken(c), nil
+	}
+	sess := req.session
 	if tok, ok := sess.Values[keyCSRF].(string); ok && tok != "" {
 		return tok, nil
 	}
@@ -154,7 +161,8 @@ var (
 )
 
 // checkCSRF refuses unsafe requests that are cross-site or lack the session's
-// token (form field _csrf, or the X-CSRF-Token header that htmx sends).
+// token (form field _csrf, or the X-CSRF-Token header that htmx sends); an
+// anonymous visitor's request needs the pre-login token of its nonce cookie.
 func (a *app) checkCSRF(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		r := c.Request()
@@ -171,13 +179,19 @@ func (a *app) checkCSRF(next echo.HandlerFunc) echo.HandlerFunc {
 				return errCSRF
 			}
 		}
-		sess := current(c).session
-		want, _ := sess.Values[keyCSRF].(string)
 		got := r.Header.Get("X-CSRF-Token")
 		if got == "" {
 			got = c.FormValue("_csrf")
 		}
-		if sess.IsNew || want == "" || subtle.ConstantTimeCompare([]byte(got), []byte(want)) != 1 {
+		req := current(c)
+		if req.user == nil {
+			if !a.checkPreLoginToken(c, got) {
+				return errCSRF
+			}
+			return next(c)
+		}
+		want, _ := req.session.Values[keyCSRF].(string)
+		if want == "" || subtle.ConstantTimeCompare([]byte(got), []byte(want)) != 1 {
 			return errCSRF
 		}
 		return next(c)

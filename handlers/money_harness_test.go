@@ -2,12 +2,14 @@ package handlers
 
 import (
 	"context"
+	"crypto/rsa"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 
 	"countersign/payout"
+	"countersign/smartglocal"
 	"countersign/smartglocal/sandbox"
 	"countersign/smartglocal/sandbox/sandboxtest"
 	"countersign/store"
@@ -17,20 +19,25 @@ import (
 // widget all behind a real sandbox over HTTP.
 type moneyHarness struct {
 	*harness
-	sb *sandbox.Server
+	sb     *sandbox.Server
+	client *smartglocal.Client
 }
+
+// provider is the client the console uses.
+func (m *moneyHarness) provider(t *testing.T) *smartglocal.Client { return m.client }
 
 func newMoneyHarness(t *testing.T, wallets map[string]int64, tweak ...func(*Config)) *moneyHarness {
 	t.Helper()
 	var sb *sandbox.Server
+	var sgc *smartglocal.Client
 	h := newHarness(t, append([]func(*Config){func(c *Config) {
 		srv, client := sandboxtest.New(t, sandbox.Config{Wallets: wallets})
-		sb = srv
-		c.Payouts = payout.NewService(payout.ServiceConfig{DB: c.DB, Provider: client, WebhookKey: srv.PublicKey(), Logger: c.Logger, CallTimeout: 5 * time.Second})
+		sb, sgc = srv, client
+		c.Payouts = payout.NewService(payout.ServiceConfig{DB: c.DB, Provider: client, WebhookKeys: []*rsa.PublicKey{srv.PublicKey()}, Logger: c.Logger, CallTimeout: 5 * time.Second})
 		c.Provider, c.WidgetURL, c.Sandbox = client, srv.URL+"/sandbox/widget", true
 	}}, tweak...)...)
 	sb.SetWebhookURL(h.srv.URL + "/webhooks/smartglocal")
-	return &moneyHarness{harness: h, sb: sb}
+	return &moneyHarness{harness: h, sb: sb, client: sgc}
 }
 
 // seed is a payout written straight into the store, in any state.

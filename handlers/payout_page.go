@@ -9,7 +9,6 @@ import (
 	"github.com/a-h/templ"
 	"github.com/labstack/echo/v4"
 
-	"countersign/card"
 	"countersign/fail"
 	"countersign/payout"
 	"countersign/smartglocal"
@@ -58,10 +57,11 @@ func (a *app) payoutLive(c echo.Context) error {
 	})
 }
 
-// decisionForm is what an approve or cancel form sent, to show the page again.
+// decisionForm is what an approve, cancel or return form sent, to show the page again.
 type decisionForm struct {
-	reason  string // typed into the cancel form
-	refused error  // why the decision was refused, or nil
+	reason  string           // typed into the cancel form
+	refused error            // why the decision was refused, or nil
+	ret     views.ReturnForm // typed into the return form
 }
 
 func (a *app) renderPayout(c echo.Context, status int, p *store.Payout, form decisionForm) error {
@@ -78,7 +78,7 @@ func (a *app) renderPayout(c echo.Context, status int, p *store.Payout, form dec
 	// what this answer adds about the form: a refresh then changes the page
 	// only when the payout changed, not to wipe out why a decision was refused.
 	live := m
-	live.Reason = ""
+	live.Reason, live.Return = "", views.ReturnForm{On: a.clock(c).Day(a.Now())}
 	if m.Poll, err = fingerprint(c, m.Poll, func(poll views.Poll) templ.Component {
 		live.Poll = poll
 		return views.PayoutLive(live)
@@ -87,6 +87,7 @@ func (a *app) renderPayout(c echo.Context, status int, p *store.Payout, form dec
 	}
 	switch {
 	case form.refused == nil:
+	case len(form.ret.Errors) > 0: // said beside the return form's fields
 	case errors.Is(form.refused, payout.ErrReasonRequired) || errors.Is(form.refused, payout.ErrReasonTooLong):
 		m.CancelError = fail.MessageOf(form.refused)
 	default: // who may decide, the second factor, the payout's state: said above the page
@@ -103,7 +104,10 @@ func (a *app) payoutPageModel(c echo.Context, p *store.Payout, form decisionForm
 	if err != nil {
 		return views.PayoutPageModel{}, err
 	}
-	m := views.PayoutPageModel{P: v, Reason: form.reason, State: statePanel(p, v, clk, a.Now())}
+	m := views.PayoutPageModel{P: v, Reason: form.reason, Return: form.ret, State: statePanel(p, v, clk, a.Now())}
+	if m.Return.On == "" {
+		m.Return.On = clk.Day(a.Now())
+	}
 	if !p.FinishedAt.IsZero() {
 		m.Finished = clk.Time(p.FinishedAt)
 	}
@@ -152,7 +156,12 @@ func statePanel(p *store.Payout, v views.PayoutView, clk views.Clock, now time.T
 		sp.Summary = "Smart Glocal was asked to cancel it. Nothing is paid."
 		sp.Reason = cancelReason(p.CancelReason)
 	case payout.StateSucceeded:
-		sp.Summary = "Paid out to " + v.Card + " on " + finished + "."
+		sp.Summary = "Paid out to " + v.PaidTo + " on " + finished + "."
+		if p.Returned() {
+			sp.Label, sp.Tone = "Returned by the bank", "bad"
+			sp.Summary += " The receiving bank then sent it back on " + v.ReturnedOn + "."
+			sp.Reason = "Why: " + v.ReturnReason
+		}
 	case payout.StateFailed:
 		sp.Summary = "Not paid: the payout failed on " + finished + ". No money left the wallet."
 		sp.Reason = reasonWords(provider)
@@ -231,10 +240,20 @@ func (a *app) payoutView(c echo.Context, p *store.Payout) (views.PayoutView, err
 		ID: p.ID, Href: "/payouts/" + itoa(p.ID), Version: p.Version, State: p.State,
 		StateLabel: s.Label(), Tone: stateTone(s),
 		Amount: payout.FormatAmount(p.Amount, p.Currency), Currency: p.Currency, FullName: p.FullName,
-		Card: card.Label(p.CardBrand, p.CardLast4), Maker: p.MakerName, CreatedAt: clk.Time(p.CreatedAt),
-		CustomerReference: p.CustomerReference, Note: p.Note, Purpose: p.Purpose,
+		Method: p.Method, PaidTo: payout.Destination(p), Country: payout.CountryName(p.AccountCountry),
+		Maker: p.MakerName, CreatedAt: clk.Time(p.CreatedAt),
+		CustomerReference: p.CustomerReference, Note: p.Note, Purpose: payout.PurposeLabel(p.Purpose),
 		SessionID: p.ProviderSessionID,
+		Returned:  p.Returned(), ReturnedOn: p.ReturnedOn, ReturnReason: p.ReturnReason,
 	}
+	if p.Returned() {
+		by, err := a.userName(c, map[int64]string{}, p.ReturnedBy)
+		if err != nil {
+			return v, err
+		}
+		v.ReturnedBy = by + ", " + clk.Time(p.ReturnedAt)
+	}
+	v.CanRecordReturn = payout.CheckReturn(actor(c), p) == nil
 	v.Announce = v.Amount + " " + v.Currency + " to " + v.FullName + ", prepared by " + v.Maker
 	// While a payout waits, only approvals of its current version by
 	// approvers who still are ones count (payout.Counts); once it has moved

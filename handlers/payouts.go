@@ -11,21 +11,13 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"countersign/card"
 	"countersign/fail"
 	"countersign/payout"
 	"countersign/smartglocal"
+	"countersign/smartglocal/bank"
 	"countersign/store"
 	"countersign/views"
 )
-
-// remittancePurposes are the provider's purpose codes (provider-api.md §8).
-var remittancePurposes = []string{"COMPUTER_SERVICES", "FAMILY_SUPPORT", "EDUCATION", "GIFT_AND_DONATION", "MEDICAL_TREATMENT",
-	"MAINTENANCE_EXPENSES", "TRAVEL", "SMALL_VALUE_REMITTANCE", "LIBERALIZED_REMITTANCE", "CONSTRUCTION_EXPENSES", "HOTEL_ACCOMMODATION",
-	"ADVERTISING_EXPENSES", "ADVISORY_FEES", "BUSINESS_INSURANCE", "INSURANCE_CLAIMS", "DELIVERY_FEES", "EXPORTED_GOODS", "SERVICE_CHARGES",
-	"LOAN_PAYMENT", "OFFICE_EXPENSES", "PROPERTY_PURCHASE", "PROPERTY_RENTAL", "ROYALTY_FEES", "SHARES_INVESTMENT", "FUND_INVESTMENT",
-	"TAX_PAYMENT", "TRANSPORTATION_FEES", "UTILITY_BILLS", "PERSONAL_TRANSFER", "SALARY_PAYMENT", "REWARD_PAYMENT", "INFLUENCER_PAYMENT",
-	"OTHER_FEES", "OTHER"}
 
 // actor describes the signed-in person to the payout workflow.
 func actor(c echo.Context) payout.Actor {
@@ -49,10 +41,14 @@ func pathID(c echo.Context, name string) int64 {
 	return id
 }
 
-// newPayout shows the form; opened from a recipient's page (?recipient=N) it
-// comes with that recipient's name and their verified card chosen.
+// newPayout shows the form, for a card or, with ?method=bank_account, a bank
+// account. Opened from a recipient's page (?recipient=N) it comes with that
+// recipient's name and their verified card and bank account chosen.
 func (a *app) newPayout(c echo.Context) error {
-	m := views.PayoutForm{Currency: "USD"}
+	m := views.PayoutForm{Currency: "USD", Method: payout.MethodCard}
+	if c.QueryParam("method") == payout.MethodBankAccount {
+		m.Method = payout.MethodBankAccount
+	}
 	if id, err := strconv.ParseInt(c.QueryParam("recipient"), 10, 64); err == nil && id > 0 {
 		r, err := a.DB.RecipientByID(c.Request().Context(), id)
 		if err != nil {
@@ -66,8 +62,27 @@ func (a *app) newPayout(c echo.Context) error {
 		if len(cards) > 0 {
 			m.CardID = cards[0].ID
 		}
+		accounts, err := a.accountOptions(c)
+		if err != nil {
+			return err
+		}
+		if len(accounts) > 0 {
+			m.BankAccountID = accounts[0].ID
+			if m.Method == payout.MethodBankAccount { // paid in the account's currency
+				m.Currency = accounts[0].Currency
+			}
+		}
 	}
 	return a.renderPayoutForm(c, http.StatusOK, m)
+}
+
+// purposeOptions are the provider's remittance purposes, code and words.
+func purposeOptions() []views.Option {
+	var out []views.Option
+	for _, p := range bank.Purposes() {
+		out = append(out, views.Option{Value: p.Code, Label: p.Words})
+	}
+	return out
 }
 
 func (a *app) renderPayoutForm(c echo.Context, status int, m views.PayoutForm) error {
@@ -75,9 +90,17 @@ func (a *app) renderPayoutForm(c echo.Context, status int, m views.PayoutForm) e
 	if err != nil {
 		return err
 	}
-	m.Frame, m.Currencies, m.Purposes = f, payout.Currencies(), remittancePurposes
+	m.Frame, m.Currencies, m.Purposes = f, payout.Currencies(), purposeOptions()
 	if m.Cards, err = a.cardOptions(c); err != nil {
 		return err
+	}
+	if m.Accounts, err = a.accountOptions(c); err != nil {
+		return err
+	}
+	if _, ok, err := a.Payouts.Sender(c.Request().Context()); err != nil {
+		return err
+	} else if !ok {
+		m.NoSender = payout.ErrNoSender.Message
 	}
 	if m.Balance, err = a.gauges(c, false); err != nil {
 		return err
@@ -93,12 +116,15 @@ func readDraft(c echo.Context) (payout.Draft, error) {
 		return payout.Draft{}, err
 	}
 	cardID, _ := strconv.ParseInt(params.Get("card_id"), 10, 64)
+	accountID, _ := strconv.ParseInt(params.Get("bank_account_id"), 10, 64)
 	return payout.Draft{
+		Method:            params.Get("method"),
 		FullName:          params.Get("full_name"),
 		Amount:            params.Get("amount"),
 		Currency:          params.Get("currency"),
 		CardNumber:        params.Get("card_number"),
 		CardID:            cardID,
+		BankAccountID:     accountID,
 		CustomerReference: params.Get("customer_reference"),
 		Note:              params.Get("note"),
 		Purpose:           params.Get("purpose"),
@@ -112,8 +138,8 @@ func (a *app) createPayout(c echo.Context) error {
 		return err
 	}
 	p, err := a.Payouts.Submit(c.Request().Context(), actor(c), d)
-	typed := views.PayoutForm{FullName: d.FullName, Amount: d.Amount, Currency: strings.ToUpper(d.Currency), CardID: d.CardID,
-		CustomerReference: d.CustomerReference, Note: d.Note, Purpose: d.Purpose}
+	typed := views.PayoutForm{Method: d.Method, FullName: d.FullName, Amount: d.Amount, Currency: strings.ToUpper(d.Currency), CardID: d.CardID,
+		BankAccountID: d.BankAccountID, CustomerReference: d.CustomerReference, Note: d.Note, Purpose: d.Purpose}
 	var fields *fail.FieldError
 	var derr *payout.DuplicateError
 	switch {
@@ -123,7 +149,7 @@ func (a *app) createPayout(c echo.Context) error {
 	case errors.As(err, &derr):
 		for _, m := range derr.Matches {
 			typed.Duplicates = append(typed.Duplicates, fmt.Sprintf("#%d: %s %s to %s, %s, prepared %s by %s (%s)", m.ID,
-				payout.FormatAmount(m.Amount, m.Currency), m.Currency, m.FullName, card.Label(m.CardBrand, m.CardLast4),
+				payout.FormatAmount(m.Amount, m.Currency), m.Currency, m.FullName, payout.Destination(m),
 				ago(a.Now(), m.CreatedAt), m.MakerName, payout.State(m.State).Label()))
 		}
 		return a.renderPayoutForm(c, statusOf(err), typed)
@@ -207,6 +233,36 @@ func (a *app) cancelPayout(c echo.Context) error {
 		return err
 	}
 	return redirect(c, "/payouts/"+itoa(updated.ID))
+}
+
+// recordReturn records that the receiving bank sent a payout back. A
+// refusal, or a field that is wrong, shows the payout's page again.
+func (a *app) recordReturn(c echo.Context) error {
+	p, err := a.payoutFromPath(c)
+	if err != nil {
+		return err
+	}
+	form := views.ReturnForm{On: strings.TrimSpace(c.FormValue("returned_on")), Reason: c.FormValue("return_reason")}
+	var returned *store.Payout
+	// Recording a return is a decision: it needs the second factor.
+	err = a.decide(c, func(act payout.Actor) (err error) {
+		returned, err = a.Payouts.RecordReturn(c.Request().Context(), act, p.ID, form.Reason, form.On)
+		return err
+	})
+	var fields *fail.FieldError
+	if errors.As(err, &fields) {
+		form.Errors = views.FieldErrors(fields.Fields)
+	}
+	if refused(err) {
+		return a.renderPayout(c, statusOf(err), p, decisionForm{refused: err, ret: form})
+	}
+	if err != nil {
+		return err
+	}
+	if err := flash(c, "ok", "Recorded: the bank returned this payout on "+returned.ReturnedOn+"."); err != nil {
+		return err
+	}
+	return redirect(c, "/payouts/"+itoa(p.ID))
 }
 
 // webhook receives the provider's signed notifications. The body is read raw

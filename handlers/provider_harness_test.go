@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"bytes"
+	"crypto/rsa"
 	"net/http"
 	"net/url"
 	"os"
@@ -24,7 +25,7 @@ func newHarnessWithProvider(t *testing.T) (*harness, *sandbox.Server) {
 	h := newHarness(t, func(c *Config) {
 		srv, client := sandboxtest.New(t, sandbox.Config{})
 		sb = srv
-		c.Payouts = payout.NewService(payout.ServiceConfig{DB: c.DB, Provider: client, WebhookKey: srv.PublicKey(), Logger: c.Logger, MaxAmount: 100000})
+		c.Payouts = payout.NewService(payout.ServiceConfig{DB: c.DB, Provider: client, WebhookKeys: []*rsa.PublicKey{srv.PublicKey()}, Logger: c.Logger, MaxAmount: 100000})
 	})
 	sb.SetWebhookURL(h.srv.URL + "/webhooks/smartglocal")
 	return h, sb

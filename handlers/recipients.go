@@ -64,7 +64,7 @@ func (a *app) createRecipient(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := flash(c, "ok", "Added "+r.FullName+". Add a card for them below."); err != nil {
+	if err := flash(c, "ok", "Added "+r.FullName+". Add a card or a bank account for them below."); err != nil {
 		return err
 	}
 	return redirect(c, "/recipients/"+itoa(r.ID))
@@ -76,23 +76,51 @@ func (a *app) recipientFromPath(c echo.Context) (*store.Recipient, error) {
 	return a.DB.RecipientByID(c.Request().Context(), pathID(c, "id"))
 }
 
-// showRecipient shows a recipient and their cards. Coming back from the
-// sandbox widget, the query carries the token it stored: it only fills in the
-// form; the card is saved when the person presses "Add card".
+// showRecipient shows a recipient and their cards.
 func (a *app) showRecipient(c echo.Context) error {
 	r, err := a.recipientFromPath(c)
 	if err != nil {
 		return err
 	}
-	form := views.AddCardForm{NumberHash: strings.TrimSpace(c.QueryParam("number_hash"))}
-	if form.NumberHash != "" {
-		if last4, brand := c.QueryParam("last4"), c.QueryParam("brand"); isDigits(last4, 4) && isWord(brand) {
-			form.FromWidget = card.Label(brand, last4)
-		} else {
-			form.FromWidget = "a card"
-		}
+	return a.renderRecipient(c, http.StatusOK, r, views.AddCardForm{}, nil)
+}
+
+// cardFromWidget is where the sandbox's card widget comes back after it
+// stored a card: it posts the card's token (never in a URL, where logs and
+// history would keep it). The page shows the form filled in, naming the card
+// as the provider's token/info names it (nothing the browser says is shown);
+// the card is saved only when the person presses "Add card", a form with
+// the session's CSRF token.
+func (a *app) cardFromWidget(c echo.Context) error {
+	r, err := a.recipientFromPath(c)
+	if err != nil {
+		return err
+	}
+	form := views.AddCardForm{NumberHash: strings.TrimSpace(c.FormValue("number_hash"))}
+	brand, last4, err := a.Payouts.CardInfo(c.Request().Context(), actor(c), form.NumberHash)
+	var fields *fail.FieldError
+	switch {
+	case errors.As(err, &fields):
+		form.Error = fields.Fields["number_hash"]
+	case err != nil:
+		return err
+	default:
+		form.FromWidget = card.Label(brand, last4)
 	}
 	return a.renderRecipient(c, http.StatusOK, r, form, nil)
+}
+
+// fromWidget admits a request to cardFromWidget only from the sandbox's card
+// widget: the browser's Origin must be the widget's. The widget cannot know
+// the session's CSRF token, so this is the check instead; the page it leads
+// to changes nothing.
+func (a *app) fromWidget(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if a.WidgetURL == "" || c.Request().Header.Get("Origin") != a.formTargets() {
+			return errCSRF
+		}
+		return next(c)
+	}
 }
 
 // renderRecipient shows a recipient's page; refused, when not nil, is why a
@@ -110,7 +138,7 @@ func (a *app) renderRecipient(c echo.Context, status int, r *store.Recipient, fo
 		m.PayHref = "/payouts/new?recipient=" + itoa(r.ID)
 	}
 	if m.CanAddCard && a.WidgetURL != "" {
-		back := c.Scheme() + "://" + c.Request().Host + "/recipients/" + itoa(r.ID)
+		back := c.Scheme() + "://" + c.Request().Host + widgetReturnPrefix + "/recipients/" + itoa(r.ID)
 		m.WidgetHref = a.WidgetURL + "?" + url.Values{"return_to": {back}}.Encode()
 	}
 	names := map[int64]string{}
@@ -133,8 +161,22 @@ func (a *app) renderRecipient(c echo.Context, status int, r *store.Recipient, fo
 		case errors.Is(err, payout.ErrOwnCard) && !saved.Verified():
 			row.VerifyBlocked = fail.MessageOf(err)
 		}
-		row.CanRemove = payout.CheckCardChange(who) == nil
+		row.CanRemove = payout.CheckDestinationChange(who) == nil
 		m.Cards = append(m.Cards, row)
+	}
+	accounts, err := a.DB.BankAccountsForRecipient(ctx, r.ID)
+	if err != nil {
+		return err
+	}
+	for _, acc := range accounts {
+		row, err := a.accountRow(c, names, acc)
+		if err != nil {
+			return err
+		}
+		m.Accounts = append(m.Accounts, row)
+	}
+	if m.CanAddCard {
+		m.AddAccountHref = "/recipients/" + itoa(r.ID) + "/accounts/new"
 	}
 	if m.Frame, err = a.frame(c, r.FullName, "/recipients"); err != nil {
 		return err
@@ -168,19 +210,6 @@ func isDigits(s string, n int) bool {
 	}
 	for _, c := range []byte(s) {
 		if c < '0' || c > '9' {
-			return false
-		}
-	}
-	return true
-}
-
-// isWord accepts a card brand as the widget names it: a few ASCII letters.
-func isWord(s string) bool {
-	if s == "" || len(s) > 20 {
-		return false
-	}
-	for _, c := range []byte(s) {
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == ' ') {
 			return false
 		}
 	}

@@ -219,16 +219,17 @@ func TestCardsFourEyes(t *testing.T) {
 }
 
 // TestCardThroughTheSandboxWidget follows the widget's round trip over HTTP:
-// the recipient page links to the widget with a way back, the widget
-// redirects back with the token, and the page only fills in the form.
+// the recipient page links to the widget with a way back, the widget posts
+// the token back (never in a URL), and the page names the card as token/info
+// does and only fills in the form.
 func TestCardThroughTheSandboxWidget(t *testing.T) {
 	h := newMoneyHarness(t, nil)
 	maker := h.user("maker@example.com", "maker")
 	jane := h.recipient(t, "Jane Doe", maker)
 	b := h.browser()
 	b.login("maker@example.com")
-	page := b.get("/recipients/" + itoa(jane.ID))
-	link := attrs(page.body, "card-widget", "href")
+	first := b.get("/recipients/" + itoa(jane.ID))
+	link := attrs(first.body, "card-widget", "href")
 	if len(link) != 1 {
 		t.Fatalf("no widget link on the recipient page")
 	}
@@ -237,35 +238,51 @@ func TestCardThroughTheSandboxWidget(t *testing.T) {
 		t.Fatal(err)
 	}
 	returnTo := widget.Query().Get("return_to")
-	if want := h.srv.URL + "/recipients/" + itoa(jane.ID); returnTo != want {
+	if want := h.srv.URL + "/widget-return/recipients/" + itoa(jane.ID); returnTo != want {
 		t.Fatalf("return_to %q, want %q", returnTo, want)
 	}
 	if widget.Scheme+"://"+widget.Host != h.sb.URL || widget.Path != "/sandbox/widget" {
 		t.Fatalf("widget link %q does not point at the sandbox widget", link[0])
 	}
-
-	// What the person does in the widget's page.
-	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	resp, err := noFollow.PostForm(h.sb.URL+"/sandbox/widget", url.Values{"number": {"4242 4242 4242 4242"}, "return_to": {returnTo}})
+	hash, err := h.sb.Tokenize("4242424242424242") // what the person does in the widget's page
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp.Body.Close()
-	back, err := url.Parse(resp.Header.Get("Location"))
-	if err != nil || resp.StatusCode != http.StatusSeeOther || back.Query().Get("number_hash") == "" {
-		t.Fatalf("widget answered %d, Location %q", resp.StatusCode, resp.Header.Get("Location"))
+	// The widget's page posts the token back from its own origin.
+	fromWidget := func(hash, origin string) page {
+		req, _ := http.NewRequest("POST", returnTo, strings.NewReader(url.Values{"number_hash": {hash}}.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Origin", origin)
+		return b.do(req)
 	}
-	hash := back.Query().Get("number_hash")
-
-	page = b.get(back.RequestURI())
-	if page.status != http.StatusOK {
-		t.Fatalf("back from the widget: status %d", page.status)
+	back := fromWidget(hash, h.sb.URL)
+	if back.status != http.StatusOK {
+		t.Fatalf("back from the widget: status %d", back.status)
 	}
-	if !strings.Contains(page.body, `name="number_hash" value="`+hash+`"`) || !strings.Contains(page.body, "The card form took VISA •••• 4242") {
-		t.Error("the form is not filled in with the widget's token")
+	if !strings.Contains(back.body, `name="number_hash" value="`+hash+`"`) || !strings.Contains(back.body, "The card form took VISA •••• 4242") {
+		t.Error("the form is not filled in with the widget's token and the provider's name for the card")
 	}
 	if cards, _ := h.db.CardsForRecipient(t.Context(), jane.ID); len(cards) != 0 {
 		t.Fatalf("coming back from the widget saved a card: %+v", cards)
+	}
+	// Only the widget may post here, only for a maker; a token the provider
+	// does not know is named as such.
+	for _, origin := range []string{"https://evil.example", "", h.srv.URL} {
+		if p := fromWidget(hash, origin); p.status != http.StatusForbidden {
+			t.Errorf("a post with Origin %q: status %d, want 403", origin, p.status)
+		}
+	}
+	h.user("approver@example.com", "approver")
+	approver := h.browser()
+	approver.login("approver@example.com")
+	req, _ := http.NewRequest("POST", returnTo, strings.NewReader(url.Values{"number_hash": {hash}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", h.sb.URL)
+	if p := approver.do(req); p.status != http.StatusForbidden {
+		t.Errorf("an approver back from the widget: status %d, want 403", p.status)
+	}
+	if p := fromWidget("deadbeef", h.sb.URL); p.status != http.StatusOK || strings.Contains(p.body, "The card form took") || !strings.Contains(p.body, "does not know this card") {
+		t.Errorf("an unknown token: status %d, want the form with the provider's refusal", p.status)
 	}
 	if p := b.post("/recipients/"+itoa(jane.ID)+"/cards", url.Values{"number_hash": {hash}}); p.status != http.StatusSeeOther {
 		t.Fatalf("add card: status %d", p.status)
@@ -273,9 +290,10 @@ func TestCardThroughTheSandboxWidget(t *testing.T) {
 	if cards, _ := h.db.CardsForRecipient(t.Context(), jane.ID); len(cards) != 1 || cards[0].NumberHash != hash || cards[0].Last4 != "4242" {
 		t.Fatalf("cards: %+v", cards)
 	}
-	// A forged query shows nothing but escaped text.
-	forged := b.get("/recipients/" + itoa(jane.ID) + "?number_hash=%22%3E%3Cscript%3E&last4=<b>&brand=x")
-	if strings.Contains(forged.body, "<script>") || strings.Contains(forged.body, "<b>") {
-		t.Error("the query's values reached the page unescaped")
+	// A query claiming another card is not shown: the attack run's page
+	// showed brand and last four straight from its query string.
+	forged := b.get("/recipients/" + itoa(jane.ID) + "?number_hash=" + hash + "&last4=9999&brand=amex")
+	if strings.Contains(forged.body, "9999") || strings.Contains(forged.body, "AMEX") || strings.Contains(forged.body, "The widget stored") {
+		t.Error("the page shows a card from its query string")
 	}
 }

@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"bytes"
+	"context"
 	"net/http"
 	"net/url"
 	"strings"
@@ -11,6 +12,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"countersign/payout"
+	"countersign/store"
 	"countersign/views"
 )
 
@@ -52,33 +54,26 @@ func (a *app) frame(c echo.Context, title, active string) (views.Frame, error) {
 				return f, err
 			}
 		}
-	}
-	if flashes := req.session.Flashes(); len(flashes) > 0 {
-		for _, fl := range flashes {
-			if s, ok := fl.(string); ok {
-				f.Flashes = append(f.Flashes, parseFlash(s))
-			}
-		}
-		if err := req.session.Save(c.Request(), c.Response()); err != nil {
+		flashes, err := a.DB.TakeFlashes(c.Request().Context(), hashToken(req.session.ID))
+		if err != nil {
 			return f, err
+		}
+		for _, fl := range flashes {
+			f.Flashes = append(f.Flashes, views.Flash{Kind: fl.Kind, Text: fl.Text})
 		}
 	}
 	return f, nil
 }
 
-// flash queues a message for the next page this session sees.
+// flash queues a message for the next page this session sees. Each message
+// is its own row, so two requests of one session keep both; a visitor who is
+// not signed in has no session to keep one for.
 func flash(c echo.Context, kind, text string) error {
-	sess := current(c).session
-	sess.AddFlash(kind + "|" + text)
-	return sess.Save(c.Request(), c.Response())
-}
-
-func parseFlash(s string) views.Flash {
-	kind, text, ok := bytes.Cut([]byte(s), []byte("|"))
-	if !ok {
-		return views.Flash{Kind: "ok", Text: s}
+	req := current(c)
+	if req.user == nil {
+		return nil
 	}
-	return views.Flash{Kind: string(kind), Text: string(text)}
+	return req.db.AddFlash(context.WithoutCancel(c.Request().Context()), hashToken(req.session.ID), store.Flash{Kind: kind, Text: text})
 }
 
 // redirect answers a POST with 303 See Other, so a reload does not post again.

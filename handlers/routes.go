@@ -40,6 +40,10 @@ var (
 
 func roles(r ...payout.Role) access { return access{roles: r} }
 
+// widgetReturnPrefix is where the sandbox's card widget posts a stored
+// card's token back to the console.
+const widgetReturnPrefix = "/widget-return"
+
 // Body limits: the provider's webhooks may carry a whole session; nothing a
 // person sends is more than a small form.
 const (
@@ -67,16 +71,24 @@ func (a *app) table() []group {
 		{"/healthz", []echo.MiddlewareFunc{small}, []route{
 			{"GET", "", public, a.health, ""},
 		}},
+		{"/readyz", []echo.MiddlewareFunc{small}, []route{
+			{"GET", "", public, a.ready, ""},
+		}},
 		// The provider: no session or CSRF token; the signature on the raw body
 		// is checked instead.
 		{"/webhooks", []echo.MiddlewareFunc{middleware.BodyLimit(webhookBodyLimit)}, []route{
 			{"POST", "/smartglocal", public, a.webhook, ""},
 		}},
+		// The sandbox's card widget coming back with a card's token: a session,
+		// but the widget's Origin instead of a CSRF token (it cannot know one).
+		{widgetReturnPrefix, []echo.MiddlewareFunc{small, readForm, a.loadSession, a.fromWidget}, []route{
+			{"POST", "/recipients/:id", roles(maker), a.cardFromWidget, ""},
+		}},
 		// People: a small body, read once (a malformed one is refused with
 		// 400), the session, and the CSRF token on every unsafe request.
 		{"", []echo.MiddlewareFunc{small, zip, readForm, a.loadSession, a.checkCSRF}, []route{
 			{"GET", "/login", public, a.loginForm, ""},
-			{"POST", "/login", public, a.login, ""},
+			{"POST", "/login", public, a.loginLimit(a.login), ""},
 			{"POST", "/logout", own, a.logout, ""},
 			{"GET", "/signin/:token", public, a.signinLink, ""},
 			{"POST", "/signin/:token", public, a.redeemSigninLink, ""},
@@ -90,6 +102,7 @@ func (a *app) table() []group {
 			{"POST", "/account/time-zone", own, a.saveTimeZone, ""},
 			{"POST", "/account/notifications", own, a.saveNotifications, ""},
 			{"POST", "/balance/refresh", roles(maker, approver, admin), a.refreshBalance, ""},
+			{"POST", "/attention/:id/acknowledge", roles(approver, admin), a.acknowledgeAttention, ""},
 
 			{"GET", "/queue", roles(maker, approver, admin), a.queue, "Queue"},
 			{"GET", "/queue/live", roles(maker, approver, admin), a.queueLive, ""},
@@ -101,6 +114,7 @@ func (a *app) table() []group {
 			{"GET", "/payouts/:id/live", signedIn, a.payoutLive, ""},
 			{"POST", "/payouts/:id/approve", roles(approver), a.approvePayout, ""},
 			{"POST", "/payouts/:id/cancel", roles(approver, maker), a.cancelPayout, ""},
+			{"POST", "/payouts/:id/return", roles(approver), a.recordReturn, ""},
 
 			{"GET", "/recipients", roles(maker, approver, admin), a.recipients, "Recipients"},
 			{"POST", "/recipients", roles(maker), a.createRecipient, ""},
@@ -109,6 +123,11 @@ func (a *app) table() []group {
 			{"POST", "/recipients/:id/cards/:card/verify", roles(maker, approver), a.verifyCard, ""},
 			{"POST", "/recipients/:id/cards/:card/remove", roles(maker, approver), a.removeCard, ""},
 			{"POST", "/recipients/:id/cards/:card/refresh", roles(maker, approver), a.refreshCard, ""},
+			{"GET", "/recipients/:id/accounts/new", roles(maker), a.newAccount, ""},
+			{"POST", "/recipients/:id/accounts", roles(maker), a.addAccount, ""},
+			{"GET", "/recipients/:id/accounts/:account", roles(maker, approver, admin), a.showAccount, ""},
+			{"POST", "/recipients/:id/accounts/:account/verify", roles(maker, approver), a.verifyAccount, ""},
+			{"POST", "/recipients/:id/accounts/:account/remove", roles(maker, approver), a.removeAccount, ""},
 
 			{"GET", "/audit", roles(admin, auditor), a.auditLog, "Audit log"},
 			{"GET", "/audit.csv", roles(admin, auditor), a.exportAuditCSV, ""},
@@ -128,6 +147,7 @@ func (a *app) table() []group {
 			{"GET", "/admin/settings", roles(admin), a.settings, "Settings"},
 			{"POST", "/admin/settings", roles(admin), a.saveSettings, ""},
 			{"POST", "/admin/settings/second-factor", roles(admin), a.saveFactorPolicy, ""},
+			{"POST", "/admin/settings/sender", roles(admin), a.saveSender, ""},
 		}},
 	}
 }

@@ -92,20 +92,33 @@ func (s *sessionStore) New(r *http.Request, name string) (*sessions.Session, err
 }
 
 // Save writes the session row and the cookie; a negative MaxAge deletes both.
-// An empty ID gets a fresh random token: that is how login renews the ID.
+//
+// Only a signed-in session is stored: an anonymous visitor has no row (the
+// sign-in form's CSRF token lives in a signed cookie instead, see
+// preLoginToken), so a thousand visits to /login write nothing. An empty ID
+// gets a fresh random token and a new row: that is how login renews the ID,
+// and the only way a row comes to exist. Any other save updates the row and
+// never re-creates it: a request that loaded the session before it was
+// ended (a logout, "end sessions", a password reset) leaves it ended, and
+// the browser is told to drop the cookie.
 func (s *sessionStore) Save(r *http.Request, w http.ResponseWriter, sess *sessions.Session) error {
-	ctx := r.Context()
+	ctx := context.WithoutCancel(r.Context())
 	if sess.Options.MaxAge < 0 {
 		if sess.ID != "" {
-			if err := s.db.DeleteSession(context.WithoutCancel(ctx), hashToken(sess.ID)); err != nil {
+			if err := s.db.DeleteSession(ctx, hashToken(sess.ID)); err != nil {
 				return err
 			}
 		}
 		http.SetCookie(w, sessions.NewCookie(sess.Name(), "", sess.Options))
 		return nil
 	}
+	userID, _ := sess.Values[keyUserID].(int64)
+	if userID == 0 {
+		return nil
+	}
 	now := s.now()
-	if sess.ID == "" {
+	fresh := sess.ID == ""
+	if fresh {
 		sess.ID = randomToken()
 		sess.Values[keyCreatedAt] = now.UnixNano()
 	}
@@ -113,11 +126,19 @@ func (s *sessionStore) Save(r *http.Request, w http.ResponseWriter, sess *sessio
 	if err := gob.NewEncoder(&buf).Encode(sess.Values); err != nil {
 		return err
 	}
-	userID, _ := sess.Values[keyUserID].(int64)
 	created, _ := sess.Values[keyCreatedAt].(int64)
 	row := &store.SessionRow{IDHash: hashToken(sess.ID), UserID: userID, Data: buf.Bytes(), CreatedAt: time.Unix(0, created), LastSeenAt: now}
-	if err := s.db.SaveSession(context.WithoutCancel(ctx), row); err != nil {
+	if fresh {
+		if err := s.db.CreateSession(ctx, row); err != nil {
+			return err
+		}
+	} else if live, err := s.db.UpdateSession(ctx, row); err != nil {
 		return err
+	} else if !live {
+		ended := *sess.Options
+		ended.MaxAge = -1
+		http.SetCookie(w, sessions.NewCookie(sess.Name(), "", &ended))
+		return nil
 	}
 	http.SetCookie(w, sessions.NewCookie(sess.Name(), sess.ID, sess.Options))
 	return nil

@@ -15,6 +15,7 @@ import (
 	"countersign/admin"
 	"countersign/fail"
 	"countersign/payout"
+	"countersign/smartglocal/bank"
 	"countersign/stepup"
 	"countersign/views"
 )
@@ -27,7 +28,7 @@ func (a *app) settings(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return a.renderSettings(c, http.StatusOK, rows, nil, nil)
+	return a.renderSettings(c, http.StatusOK, rows, nil, settingsForms{})
 }
 
 // settingsRows are the settings form's rows as the settings stand: every
@@ -72,9 +73,15 @@ func (a *app) settingsRows(c echo.Context) ([]views.SettingsRow, error) {
 	return rows, nil
 }
 
-// renderSettings shows the settings page; factor is the second-factor form
-// as typed (nil: as the policy stands).
-func (a *app) renderSettings(c echo.Context, status int, rows []views.SettingsRow, errs views.FieldErrors, factor *views.FactorForm) error {
+// settingsForms are the settings page's forms other than the rows, as typed
+// and refused; nil shows one as the setting stands.
+type settingsForms struct {
+	factor *views.FactorForm
+	sender *views.SenderForm
+}
+
+// renderSettings shows the settings page.
+func (a *app) renderSettings(c echo.Context, status int, rows []views.SettingsRow, errs views.FieldErrors, typed settingsForms) error {
 	blank := 0
 	for _, r := range rows {
 		if !r.Fixed && r.Currency == "" {
@@ -88,14 +95,24 @@ func (a *app) renderSettings(c echo.Context, status int, rows []views.SettingsRo
 	if err != nil {
 		return err
 	}
-	if factor == nil {
+	if typed.factor == nil {
 		stands, err := a.factorForm(c)
 		if err != nil {
 			return err
 		}
-		factor = &stands
+		typed.factor = &stands
 	}
-	m := views.SettingsModel{Frame: f, Rows: rows, Errors: errs, Factor: *factor}
+	current, set, err := a.Payouts.Sender(c.Request().Context())
+	if err != nil {
+		return err
+	}
+	if typed.sender == nil {
+		typed.sender = &views.SenderForm{Fields: senderFields(current)}
+	}
+	if set {
+		typed.sender.Current = payout.SenderWords(current)
+	}
+	m := views.SettingsModel{Frame: f, Rows: rows, Errors: errs, Factor: *typed.factor, Sender: *typed.sender}
 	if m.Held, m.Others, err = a.settingsCurrencies(c); err != nil {
 		return err
 	}
@@ -159,7 +176,46 @@ func (a *app) saveFactorPolicy(c echo.Context) error {
 	if rerr != nil {
 		return rerr
 	}
-	return a.renderSettings(c, statusOf(err), rows, nil, &form)
+	return a.renderSettings(c, statusOf(err), rows, nil, settingsForms{factor: &form})
+}
+
+// senderFields is the sender form filled with s.
+func senderFields(s bank.Sender) []views.SenderField {
+	return []views.SenderField{
+		{Key: bank.SenderCompanyName, Label: "Company name", Required: true, MaxLen: 100, Value: s.CompanyName},
+		{Key: bank.SenderRegistrationNumber, Label: "Registration number", Required: true, MaxLen: 64, Value: s.RegistrationNumber},
+		{Key: bank.SenderCountry, Label: "Country of registration", Help: "Its three-letter ISO code, as GBR", Required: true, MaxLen: 3, Value: s.CountryISO3},
+		{Key: bank.SenderCode, Label: "Company code", Help: "The provider's pages describe it as the company registration number too; ask your account manager if yours differs",
+			Required: true, MaxLen: 64, Value: s.Code},
+		{Key: bank.SenderAddressLine, Label: "Street address", MaxLen: 256, Value: s.AddressLine},
+		{Key: bank.SenderCity, Label: "City", MaxLen: 64, Value: s.City},
+		{Key: bank.SenderPostalCode, Label: "Postal code", MaxLen: 64, Value: s.PostalCode},
+		{Key: bank.SenderState, Label: "State or region", MaxLen: 64, Value: s.State},
+	}
+}
+
+// saveSender proposes a sender company for bank-account payouts: it applies
+// when another admin approves it at Changes.
+func (a *app) saveSender(c echo.Context) error {
+	typed := bank.Sender{CompanyName: c.FormValue(bank.SenderCompanyName), RegistrationNumber: c.FormValue(bank.SenderRegistrationNumber),
+		CountryISO3: c.FormValue(bank.SenderCountry), Code: c.FormValue(bank.SenderCode), AddressLine: c.FormValue(bank.SenderAddressLine),
+		City: c.FormValue(bank.SenderCity), PostalCode: c.FormValue(bank.SenderPostalCode), State: c.FormValue(bank.SenderState)}
+	res, err := a.Admin.ProposeSender(c.Request().Context(), actor(c), typed)
+	form := &views.SenderForm{Fields: senderFields(typed), Errors: views.FieldErrors{}}
+	if fieldErrors(err, form.Errors) {
+		rows, err := a.settingsRows(c)
+		if err != nil {
+			return err
+		}
+		return a.renderSettings(c, http.StatusUnprocessableEntity, rows, nil, settingsForms{sender: form})
+	}
+	if err != nil {
+		return err
+	}
+	if err := flash(c, "ok", pendingMessage(res, "")); err != nil {
+		return err
+	}
+	return redirect(c, "/admin/settings")
 }
 
 // readSettings reads the rows of the form (kind, currency, threshold, low:
@@ -233,13 +289,13 @@ func (a *app) saveSettings(c echo.Context) error {
 		return err
 	}
 	if len(errs) > 0 {
-		return a.renderSettings(c, http.StatusUnprocessableEntity, rows, errs, nil)
+		return a.renderSettings(c, http.StatusUnprocessableEntity, rows, errs, settingsForms{})
 	}
 	res, err := a.Admin.ChangeSettings(c.Request().Context(), actor(c), admin.Settings{Thresholds: thresholds, LowLevels: levels})
 	var fe *fail.FieldError
 	if errors.As(err, &fe) {
 		maps.Copy(errs, fe.Fields)
-		return a.renderSettings(c, http.StatusUnprocessableEntity, rows, errs, nil)
+		return a.renderSettings(c, http.StatusUnprocessableEntity, rows, errs, settingsForms{})
 	}
 	if err != nil {
 		return err

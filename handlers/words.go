@@ -83,6 +83,7 @@ var actionWords = map[string]string{
 	"payout.approve":                "Approved",
 	"payout.cancel":                 "Cancelled",
 	"payout.export":                 "Exported payouts as CSV",
+	"payout.return":                 "Recorded that the receiving bank returned it",
 	"payout.reconcile":              "Checked with Smart Glocal",
 	"provider.session/create":       "Opened a session with Smart Glocal",
 	"provider.session/start/payout": "Sent the payout to Smart Glocal",

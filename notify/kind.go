@@ -13,6 +13,7 @@ const (
 	KindPayoutFailed    Kind = "payout_failed"    // to the maker: failed, or refused by the provider
 	KindPayoutCancelled Kind = "payout_cancelled" // to the maker: cancelled, or expired in the queue
 	KindPayoutUnknown   Kind = "payout_unknown"   // to the maker: the outcome is not known yet
+	KindPayoutReturned  Kind = "payout_returned"  // to the maker: the receiving bank sent a bank-account payout back
 	KindBalanceLow      Kind = "balance_low"      // to admins: money on hand fell under its low mark
 	KindWebhookFlagged  Kind = "webhook_flagged"  // to admins: a provider webhook needs a person's look
 	KindAdminChange     Kind = "admin_change"     // to admins: a change waits for a second admin
@@ -36,6 +37,7 @@ var kinds = []struct {
 	{KindPayoutFailed, roleMaker, "My payout failed"},
 	{KindPayoutCancelled, roleMaker, "My payout was cancelled or expired"},
 	{KindPayoutUnknown, roleMaker, "The outcome of my payout is not known"},
+	{KindPayoutReturned, roleMaker, "My payout was returned by the receiving bank"},
 	{KindBalanceLow, roleAdmin, "The balance fell under its low mark"},
 	{KindWebhookFlagged, roleAdmin, "A provider webhook was flagged"},
 	{KindAdminChange, roleAdmin, "An admin change waits for approval"},

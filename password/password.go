@@ -1,5 +1,6 @@
-// Package password hashes console passwords with argon2id and says what is
-// wrong with a new one. It knows nothing of accounts or HTTP.
+// Package password hashes console passwords with argon2id, bounds how many
+// hashes run at once, and says what is wrong with a new password. It knows
+// nothing of HTTP.
 package password
 
 import (
@@ -9,11 +10,8 @@ import (
 	"fmt"
 	"strings"
 	"sync"
-	"unicode/utf8"
 
 	"golang.org/x/crypto/argon2"
-
-	"countersign/fail"
 )
 
 // MinLength is the shortest password accepted (PCI DSS 8.3.6 asks for 12).
@@ -29,24 +27,6 @@ const (
 	argonThreads = 1
 	argonKeyLen  = 32
 )
-
-// Refusals of a new password.
-var (
-	ErrTooShort = fail.New(fail.Invalid, "password_too_short", fmt.Sprintf("Use at least %d characters", MinLength))
-	ErrTooLong  = fail.New(fail.Invalid, "password_too_long", fmt.Sprintf("Use at most %d characters", MaxLength))
-)
-
-// Check says what is wrong with a new password (a *fail.Error of kind
-// Invalid whose message can be shown as it is), or nil.
-func Check(pw string) error {
-	if utf8.RuneCountInString(pw) < MinLength {
-		return ErrTooShort
-	}
-	if len(pw) > MaxLength {
-		return ErrTooLong
-	}
-	return nil
-}
 
 // Hash returns an argon2id hash of pw in the PHC string format.
 func Hash(pw string) string {

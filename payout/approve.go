@@ -218,7 +218,7 @@ func (s *Service) Approve(ctx context.Context, a Actor, payoutID, version int64)
 		}
 		done = s.markInflight(p.ID)
 		sessionID = p.ProviderSessionID
-		call, err = startCall(ctx, tx, a, p, actionConfirm, idempotencyKey(p.ID, actionConfirm, approved))
+		call, err = startCall(ctx, tx, a, p, actionConfirm, s.idempotencyKey(p.ID, actionConfirm, approved))
 		return err
 	})
 	if err != nil {
@@ -376,7 +376,7 @@ func (s *Service) Cancel(ctx context.Context, a Actor, payoutID, version int64, 
 		}
 		done = s.markInflight(p.ID)
 		sessionID = p.ProviderSessionID
-		call, err = startCall(ctx, tx, a, p, actionCancel, idempotencyKey(p.ID, actionCancel, decided))
+		call, err = startCall(ctx, tx, a, p, actionCancel, s.idempotencyKey(p.ID, actionCancel, decided))
 		return err
 	})
 	if err != nil {

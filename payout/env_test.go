@@ -3,6 +3,7 @@ package payout
 import (
 	"bytes"
 	"context"
+	"crypto/rsa"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -19,6 +20,7 @@ import (
 
 	"countersign/secret"
 	"countersign/smartglocal"
+	"countersign/smartglocal/bank"
 	"countersign/smartglocal/sandbox"
 	"countersign/smartglocal/sandbox/sandboxtest"
 	"countersign/stepup"
@@ -70,6 +72,7 @@ type env struct {
 	cfg    ServiceConfig
 	svc    atomic.Pointer[Service]
 
+	wire    *wire       // the requests the provider received, when envOptions.wire
 	forward atomic.Bool // hand deliveries to HandleWebhook (else only capture them)
 	mu      sync.Mutex
 	hooks   []hook
@@ -93,7 +96,38 @@ type envOptions struct {
 	sandbox     sandbox.Config
 	callTimeout time.Duration
 	maxAmount   int64
-	approvers   int // default 3
+	approvers   int         // default 3
+	wire        bool        // keep every request body the provider receives (env.wire)
+	banks       *bank.Banks // the console's list of supported banks; nil is the shipped one
+}
+
+// wire sits between the console's client and the sandbox and keeps every
+// request body exactly as it crossed the network: what the provider received.
+type wire struct {
+	mu     sync.Mutex
+	bodies map[string][][]byte // API method -> bodies, oldest first
+}
+
+// wrap returns a server that records each request and hands it to next.
+func (w *wire) wrap(t *testing.T, next http.Handler) *httptest.Server {
+	srv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		w.mu.Lock()
+		method := strings.TrimPrefix(r.URL.Path, "/api/v1/")
+		w.bodies[method] = append(w.bodies[method], body)
+		w.mu.Unlock()
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		next.ServeHTTP(rw, r)
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// sent returns the bodies of the requests to method, oldest first.
+func (w *wire) sent(method string) [][]byte {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return append([][]byte(nil), w.bodies[method]...)
 }
 
 func newEnv(t *testing.T, o envOptions) *env {
@@ -122,6 +156,12 @@ func newEnv(t *testing.T, o envOptions) *env {
 	}
 	cfg.WebhookURL = recv.URL
 	e.sb, e.client = sandboxtest.New(t, cfg)
+	if o.wire {
+		e.wire = &wire{bodies: map[string][][]byte{}}
+		ccfg := e.sb.ClientConfig(e.sb.PartnerKey)
+		ccfg.BaseURL = e.wire.wrap(t, e.sb.Sandbox).URL
+		e.client = smartglocal.New(ccfg)
+	}
 
 	if o.callTimeout == 0 {
 		o.callTimeout = 5 * time.Second
@@ -130,10 +170,11 @@ func newEnv(t *testing.T, o envOptions) *env {
 		o.approvers = 3
 	}
 	e.cfg = ServiceConfig{
-		DB: db, Provider: e.client, WebhookKey: e.sb.PublicKey(),
+		DB: db, Provider: e.client, WebhookKeys: []*rsa.PublicKey{e.sb.PublicKey()},
 		Logger:      slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		MaxAmount:   o.maxAmount,
 		CallTimeout: o.callTimeout,
+		Banks:       o.banks,
 	}
 	e.svc.Store(NewService(e.cfg))
 	e.forward.Store(true)
@@ -374,4 +415,14 @@ func appliedConfirms(sb *sandbox.Server, sessionID string) int {
 		}
 	}
 	return n
+}
+
+// attention returns the attention items about a payout.
+func (e *env) attention(payoutID int64) []*store.AttentionItem {
+	e.t.Helper()
+	items, err := e.db.PayoutAttention(context.Background(), payoutID)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return items
 }

@@ -7,7 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"countersign/card"
 	"countersign/notify"
 	"countersign/store"
 )
@@ -35,7 +34,7 @@ func (s *Service) announce(ctx context.Context, tx *store.Tx, p *store.Payout, f
 // news to anyone. Texts name the payout in the third person: the chat
 // channel gets them too.
 func payoutNews(p *store.Payout) (notify.Message, bool) {
-	what := fmt.Sprintf("Payout #%d of %s to %s (%s)", p.ID, money(p.Amount, p.Currency), p.FullName, card.Label(p.CardBrand, p.CardLast4))
+	what := fmt.Sprintf("Payout #%d of %s to %s (%s)", p.ID, money(p.Amount, p.Currency), p.FullName, Destination(p))
 	m := notify.Message{To: p.MakerID, Path: fmt.Sprintf("/payouts/%d", p.ID)}
 	switch State(p.State) {
 	case StatePendingApproval:
@@ -156,7 +155,7 @@ func (s *Service) remindDeadlines(ctx context.Context) error {
 				Kind: notify.KindDeadlineSoon, Skip: q.MakerID, Path: fmt.Sprintf("/payouts/%d", q.ID),
 				Subject: fmt.Sprintf("Payout #%d expires in %d minutes", q.ID, int(left.Minutes())),
 				Text: fmt.Sprintf("Payout #%d of %s to %s (%s) still waits for approval. The provider cancels it at %s unless it is approved before.",
-					q.ID, money(q.Amount, q.Currency), q.FullName, card.Label(q.CardBrand, q.CardLast4), clock(q.DeadlineAt)),
+					q.ID, money(q.Amount, q.Currency), q.FullName, Destination(q), clock(q.DeadlineAt)),
 			})
 		})
 		if err != nil {

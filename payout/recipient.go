@@ -16,16 +16,6 @@ type RecipientDraft struct {
 	FullName, CustomerReference, Email, Country string
 }
 
-// clean trims what was typed the way it is stored.
-func (d RecipientDraft) clean() RecipientDraft {
-	return RecipientDraft{
-		FullName:          cleanName(d.FullName),
-		CustomerReference: strings.TrimSpace(d.CustomerReference),
-		Email:             strings.TrimSpace(d.Email),
-		Country:           strings.ToUpper(strings.TrimSpace(d.Country)),
-	}
-}
-
 // CreateRecipient records a recipient with its audit entry; only makers
 // may. What is wrong with the draft is a *fail.FieldError (full_name,
 // customer_reference, email, country).
@@ -33,14 +23,10 @@ func (s *Service) CreateRecipient(ctx context.Context, a Actor, d RecipientDraft
 	if a.UserID <= 0 || !slices.Contains(a.Roles, RoleMaker) {
 		return nil, ErrNotMaker
 	}
-	d = d.clean()
 	bad := map[string]string{}
-	if msg := checkName(d.FullName); msg != "" {
-		bad["full_name"] = msg
-	}
-	if msg := checkReference(d.CustomerReference); msg != "" {
-		bad["customer_reference"] = msg
-	}
+	d.FullName = checkText(bad, "full_name", d.FullName, MaxFullNameLen, missingName)
+	d.CustomerReference = checkText(bad, "customer_reference", d.CustomerReference, MaxReferenceLen, "")
+	d.Email, d.Country = strings.TrimSpace(d.Email), strings.ToUpper(strings.TrimSpace(d.Country))
 	if d.Email != "" {
 		if addr, err := mail.ParseAddress(d.Email); err != nil || addr.Address != d.Email || len(d.Email) > 254 {
 			bad["email"] = "Enter an email address like name@example.com, or leave it empty"

@@ -14,7 +14,7 @@ import (
 // Why a payout whose start never reached the provider is rejected.
 const (
 	codeCardNotReceived   = "card_not_received"
-	reasonCardNotReceived = "The card details never reached the provider. Prepare the payout again."
+	reasonCardNotReceived = "The card or account details never reached the provider. Prepare the payout again."
 	reasonDeadlinePassed  = "Nobody approved it before the provider's deadline."
 )
 
@@ -101,6 +101,12 @@ func (s *Service) ReconcileOnce(ctx context.Context) error {
 		if !due || s.isInflight(p.ID) || ctx.Err() != nil {
 			continue
 		}
+		if waits, err := s.waitsForPerson(ctx, p.ID); err != nil || waits {
+			if err != nil {
+				errs = append(errs, err)
+			}
+			continue
+		}
 		if err := s.resolve(ctx, p); err != nil {
 			errs = append(errs, fmt.Errorf("payout %d: %w", p.ID, err))
 		}
@@ -150,12 +156,39 @@ func (s *Service) resolve(ctx context.Context, p *store.Payout) error {
 	cctx, cancel := s.callCtx(ctx)
 	sess, err := s.sg.Status(cctx, p.ProviderSessionID)
 	cancel()
+	var refused *smartglocal.Error
+	if errors.As(err, &refused) {
+		return s.statusRefused(ctx, p, refused)
+	}
 	if err != nil {
 		s.log.Warn("reconcile: session/status failed", "payout", p.ID, "err", card.MaskText(err.Error()))
 		return nil // the next pass asks again
 	}
 	v := viewOf(sess)
 	cur := State(p.State)
+	if err := s.db.InTx(ctx, func(tx *store.Tx) error { return tx.ResetStatusRefusals(ctx, p.ID) }); err != nil {
+		return err
+	}
+	if v.provesSuccess() && cur != StateSucceeded {
+		// The provider's final word wins, as for the payment_finished webhook.
+		return s.db.InTx(ctx, func(tx *store.Tx) error {
+			q, err := load(ctx, tx, p.ID)
+			if err != nil || q.Version != p.Version {
+				return err // changed meanwhile: the next pass looks again
+			}
+			flag, err := s.recordSuccess(ctx, tx, q, v)
+			if err != nil {
+				return err
+			}
+			if err := tx.Audit(ctx, systemActor.audit("payout.reconcile", q.ID, "ok", fmt.Sprintf("%s; %s → %s", v, cur, StateSucceeded))); err != nil {
+				return err
+			}
+			if flag != nil {
+				_, err = raise(ctx, tx, flag.kind, q.ID, flag.why)
+			}
+			return err
+		})
+	}
 	if v.payoutStatus == "" && (cur == StateUnknown || cur == StateSubmitting) {
 		switch v.sessionStatus {
 		case smartglocal.SessionCreated:
@@ -187,6 +220,28 @@ func (s *Service) resolve(ctx context.Context, p *store.Payout) error {
 			return err
 		}
 		return tx.Audit(ctx, systemActor.audit("payout.reconcile", q.ID, "ok", fmt.Sprintf("%s; %s → %s", v, cur, to)))
+	})
+}
+
+// statusRefused counts a refused session/status for p (the provider answered,
+// and said no: say, the session is not found). Asking again on every pass
+// would go on forever; after maxStatusRefusals in a row the payout is handed
+// to a person (an attention item on the dashboard) and left alone until
+// someone acknowledges it.
+func (s *Service) statusRefused(ctx context.Context, p *store.Payout, refused *smartglocal.Error) error {
+	s.log.Warn("reconcile: session/status refused", "payout", p.ID, "code", refused.Code)
+	return s.db.InTx(ctx, func(tx *store.Tx) error {
+		n, err := tx.CountStatusRefusal(ctx, p.ID)
+		if err != nil || n < maxStatusRefusals {
+			return err
+		}
+		why := fmt.Sprintf("session/status for payout #%d (%s) was refused %d times in a row (%s: %s); it is %s here and nobody is asking the provider any more",
+			p.ID, p.ProviderSessionID, n, refused.Code, clip(card.MaskText(refused.Description), 200), p.State)
+		fresh, err := raise(ctx, tx, AttentionStatusRefused, p.ID, why)
+		if fresh {
+			s.log.Error("reconcile: payout needs a person", "payout", p.ID, "why", why)
+		}
+		return err
 	})
 }
 
@@ -224,7 +279,7 @@ func (s *Service) cancelEmpty(ctx context.Context, p *store.Payout) error {
 	var call *store.ProviderCall
 	err := s.db.InTx(ctx, func(tx *store.Tx) error {
 		var err error
-		call, err = startCall(ctx, tx, systemActor, p, actionCancel, idempotencyKey(p.ID, actionCancel, p.Version))
+		call, err = startCall(ctx, tx, systemActor, p, actionCancel, s.idempotencyKey(p.ID, actionCancel, p.Version))
 		return err
 	})
 	if err != nil {
@@ -290,6 +345,22 @@ func (s *Service) reissueCancel(ctx context.Context, p *store.Payout, v provider
 		if err != nil || q.Version != p.Version {
 			return err
 		}
+		// A cancel that never lands is not sent forever: past a few, a person
+		// looks (the provider cancels the payout itself at its deadline, and
+		// until then nobody may approve it: it stays where it is).
+		n, err := tx.CountCancelReissue(ctx, q.ID)
+		if err != nil {
+			return err
+		}
+		if n > maxCancelReissues {
+			why := fmt.Sprintf("session/cancel for payout #%d (%s) was sent %d times and the provider still waits for a decision (%s); it is %s here and nobody is sending it any more",
+				q.ID, money(q.Amount, q.Currency), n, v, q.State)
+			fresh, err := raise(ctx, tx, AttentionCancelRefused, q.ID, why)
+			if fresh {
+				s.log.Error("reconcile: payout needs a person", "payout", q.ID, "why", why)
+			}
+			return err
+		}
 		decided := q.Version
 		from := q.State
 		q.State = string(StateCancelling)
@@ -300,7 +371,7 @@ func (s *Service) reissueCancel(ctx context.Context, p *store.Payout, v provider
 			fmt.Sprintf("%s; the cancel never landed, sending it again; %s → cancelling", v, from))); err != nil {
 			return err
 		}
-		call, err = startCall(ctx, tx, systemActor, q, actionCancel, idempotencyKey(q.ID, actionCancel, decided))
+		call, err = startCall(ctx, tx, systemActor, q, actionCancel, s.idempotencyKey(q.ID, actionCancel, decided))
 		return err
 	})
 	if err != nil || call == nil {

@@ -5,12 +5,12 @@ import (
 	"fmt"
 	"time"
 
-	"countersign/card"
 	"countersign/store"
 )
 
-// SplitWindow is how far back payouts to the same card count towards the
-// threshold: splitting one payout into several below it gains nothing.
+// SplitWindow is how far back payouts to the same destination (card or bank
+// account) count towards the threshold: splitting one payout into several
+// below it gains nothing.
 const SplitWindow = 24 * time.Hour
 
 // endedStates are the states of payouts that paid nothing and never will;
@@ -30,7 +30,7 @@ type Need struct {
 // transaction that enforces it.
 type policyReader interface {
 	Setting(ctx context.Context, key, def string) (string, error)
-	SameCardTotal(ctx context.Context, q store.SameCard) (int, int64, error)
+	SameDestinationTotal(ctx context.Context, q store.SameDestination) (int, int64, error)
 }
 
 // Requirement says how many approvals p needs now, and why.
@@ -38,22 +38,27 @@ func (s *Service) Requirement(ctx context.Context, p *store.Payout) (Need, error
 	return requirement(ctx, s.db, p, s.db.Now())
 }
 
-// requirement reads the policy and the payouts to the same card in the last
-// SplitWindow through r, and compares their total with the threshold.
+// requirement reads the policy and the payouts to the same destination in
+// the last SplitWindow through r, and compares their total with the threshold.
 func requirement(ctx context.Context, r policyReader, p *store.Payout, now time.Time) (Need, error) {
 	pol, err := ReadPolicy(ctx, r)
 	if err != nil {
 		return Need{}, err
 	}
-	others, sum, err := r.SameCardTotal(ctx, store.SameCard{Since: now.Add(-SplitWindow), Currency: p.Currency, Brand: p.CardBrand,
-		Last4: p.CardLast4, FullName: p.FullName, ExcludeID: p.ID, Ended: endedStates()})
+	q := store.SameDestination{Since: now.Add(-SplitWindow), Currency: p.Currency, ExcludeID: p.ID, Ended: endedStates()}
+	if p.Method == MethodBankAccount {
+		q.BankAccountID = p.BankAccountID
+	} else {
+		q.Brand, q.Last4, q.FullName = p.CardBrand, p.CardLast4, p.FullName
+	}
+	others, sum, err := r.SameDestinationTotal(ctx, q)
 	if err != nil {
 		return Need{}, err
 	}
 	return pol.need(p, others, sum), nil
 }
 
-// need explains Required for p, counting others payouts of sum to the same card.
+// need explains Required for p, counting others payouts of sum to the same destination.
 func (pol Policy) need(p *store.Payout, others int, sum int64) Need {
 	threshold, ok := pol.Threshold(p.Currency)
 	if !ok {
@@ -65,15 +70,19 @@ func (pol Policy) need(p *store.Payout, others int, sum int64) Need {
 		others = 0
 	}
 	limit := money(threshold, p.Currency)
-	to := card.Label(p.CardBrand, p.CardLast4) + " (" + p.FullName + ")"
+	to := Destination(p) + " (" + p.FullName + ")"
+	this := "this card"
+	if p.Method == MethodBankAccount {
+		this = "this bank account"
+	}
 	switch {
 	case p.Amount >= threshold:
 		return Need{2, fmt.Sprintf("Two approvers: %s is at or above the %s threshold.", money(p.Amount, p.Currency), limit)}
 	case total >= threshold:
-		return Need{2, fmt.Sprintf("Two approvers: with %s prepared for %s in the last 24 hours, %s goes to this card, at or above the %s threshold.",
-			payouts(others), to, money(total, p.Currency), limit)}
+		return Need{2, fmt.Sprintf("Two approvers: with %s prepared for %s in the last 24 hours, %s goes to %s, at or above the %s threshold.",
+			payouts(others), to, money(total, p.Currency), this, limit)}
 	case others > 0:
-		return Need{1, fmt.Sprintf("One approver: %s to this card in 24 hours, counting %s, is below the %s threshold.", money(total, p.Currency), payouts(others), limit)}
+		return Need{1, fmt.Sprintf("One approver: %s to %s in 24 hours, counting %s, is below the %s threshold.", money(total, p.Currency), this, payouts(others), limit)}
 	}
 	return Need{1, fmt.Sprintf("One approver: below the %s threshold.", limit)}
 }

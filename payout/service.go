@@ -14,16 +14,19 @@ import (
 	"countersign/fail"
 	"countersign/notify"
 	"countersign/smartglocal"
+	"countersign/smartglocal/bank"
 	"countersign/stepup"
 	"countersign/store"
 )
 
 // ServiceConfig wires the workflow.
 type ServiceConfig struct {
-	DB         *store.DB
-	Provider   *smartglocal.Client
-	WebhookKey *rsa.PublicKey // provider's public key that signs webhooks
-	Logger     *slog.Logger
+	DB       *store.DB
+	Provider *smartglocal.Client
+	// WebhookKeys are the provider's public keys: a webhook signed by any of
+	// them is the provider's (several while the provider rotates its key).
+	WebhookKeys []*rsa.PublicKey
+	Logger      *slog.Logger
 	// MaxAmount limits one payout, in major units of its currency (100000 is
 	// 100,000.00 USD or 100,000 JPY); 0 means no limit.
 	MaxAmount     int64
@@ -33,6 +36,9 @@ type ServiceConfig struct {
 	// Notify receives, in the same transaction, what a payout's move tells
 	// people (it enters the queue, it finishes); nil tells nobody.
 	Notify *notify.Service
+	// Banks are the banks the provider accepts per country: what a bank
+	// account may name. nil is the shipped list (bank.DefaultBanks).
+	Banks *bank.Banks
 }
 
 // Service moves payouts between our store and the provider: exactly once,
@@ -46,13 +52,14 @@ type ServiceConfig struct {
 type Service struct {
 	db            *store.DB
 	sg            *smartglocal.Client
-	webhookKey    *rsa.PublicKey
+	webhookKeys   []*rsa.PublicKey
 	log           *slog.Logger
 	maxAmount     int64
 	callTimeout   time.Duration
 	stuckAfter    time.Duration
 	confirmWindow time.Duration
 	notify        *notify.Service
+	banks         *bank.Banks
 
 	reconcileMu sync.Mutex // one reconcile pass at a time
 
@@ -70,14 +77,18 @@ func NewService(cfg ServiceConfig) *Service {
 	s := &Service{
 		db:            cfg.DB,
 		sg:            cfg.Provider,
-		webhookKey:    cfg.WebhookKey,
+		webhookKeys:   cfg.WebhookKeys,
 		log:           cfg.Logger,
 		maxAmount:     cfg.MaxAmount,
 		callTimeout:   cfg.CallTimeout,
 		stuckAfter:    cfg.StuckAfter,
 		confirmWindow: cfg.ConfirmWindow,
 		notify:        cfg.Notify,
+		banks:         cfg.Banks,
 		inflight:      make(map[int64]int),
+	}
+	if s.banks == nil {
+		s.banks = bank.DefaultBanks()
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -93,6 +104,9 @@ func NewService(cfg ServiceConfig) *Service {
 	}
 	return s
 }
+
+// Banks are the banks the provider accepts per country, for the forms.
+func (s *Service) Banks() *bank.Banks { return s.banks }
 
 // Actor is the signed-in person doing something, for the rules and the audit log.
 type Actor struct {
@@ -132,12 +146,15 @@ const (
 	actionCancel  = "session/cancel"
 )
 
-// idempotencyKey derives the key of a provider write from the payout, the
-// action and the payout's version when the action was decided, so a replay
-// of the same decision is recognised and a new decision is not.
-func idempotencyKey(payoutID int64, action string, version int64) string {
+// idempotencyKey derives the key of a provider write from the installation,
+// the payout, the action and the payout's version when the action was
+// decided, so a replay of the same decision is recognised and a new decision
+// is not. The installation's random id keeps two consoles pointed at one
+// provider project (a fresh database, a test copy) from ever sending each
+// other's keys: payout #1 of one is not payout #1 of the other.
+func (s *Service) idempotencyKey(payoutID int64, action string, version int64) string {
 	short := map[string]string{actionCreate: "create", actionStart: "start", actionConfirm: "confirm", actionCancel: "cancel"}[action]
-	return fmt.Sprintf("countersign-payout-%d-%s-v%d", payoutID, short, version)
+	return fmt.Sprintf("countersign-%s-payout-%d-%s-v%d", s.db.InstallationID(), payoutID, short, version)
 }
 
 // fromState is the state a payout is in while the action is under way: only
@@ -260,9 +277,18 @@ func finishCall(ctx context.Context, tx *store.Tx, a Actor, c *store.ProviderCal
 	return tx.Audit(ctx, a.audit("provider."+c.Action, c.PayoutID, result, detail))
 }
 
-// providerView is what a session says about its payout.
+// providerView is what a session says about its payout. updatedAt is when
+// the provider last changed the session: for a payout waiting for our
+// confirm, when it began to wait.
 type providerView struct {
 	sessionStatus, payoutStatus, nextAction, errorCode, errorDesc, payoutID string
+	updatedAt                                                               time.Time
+}
+
+// provesSuccess reports whether the provider says the payout succeeded: the
+// money left, whatever we had asked.
+func (v providerView) provesSuccess() bool {
+	return FromProvider(v.sessionStatus, v.payoutStatus, v.nextAction, v.errorCode, true) == StateSucceeded
 }
 
 func viewOf(sess *smartglocal.Session) providerView {
@@ -270,6 +296,7 @@ func viewOf(sess *smartglocal.Session) providerView {
 		return providerView{}
 	}
 	v := providerView{sessionStatus: sess.Status, nextAction: sess.NextAction}
+	v.updatedAt, _ = time.Parse(time.RFC3339Nano, sess.UpdatedAt)
 	if po := sess.Payout(); po != nil {
 		v.payoutStatus, v.payoutID = po.Status, po.ID
 		if po.Error != nil {
@@ -309,10 +336,18 @@ func (s *Service) moveTo(p *store.Payout, to State, v providerView, now time.Tim
 	}
 	switch to {
 	case StatePendingApproval:
-		// A payout handed back to approvers keeps the provider's first deadline:
-		// the provider's clock did not restart.
+		// The provider's clock runs from when the payout began to wait, which
+		// its session says (updated_at); our receipt time is only a fallback,
+		// so a ready_to_confirm that arrives late or again never extends the
+		// deadline. A time ahead of ours is taken as ours. A payout handed back
+		// to approvers keeps its first deadline: the provider's clock did not
+		// restart.
 		if p.ReadyAt.IsZero() {
-			p.ReadyAt, p.DeadlineAt = now, now.Add(s.confirmWindow)
+			ready := now
+			if !v.updatedAt.IsZero() && v.updatedAt.Before(now) {
+				ready = v.updatedAt.UTC()
+			}
+			p.ReadyAt, p.DeadlineAt = ready, ready.Add(s.confirmWindow)
 		}
 	case StateFailed, StateExpired, StateCancelled, StateRejected:
 		if v.errorCode != "" {

@@ -5,29 +5,37 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"countersign/card"
 	"countersign/fail"
 	"countersign/smartglocal"
+	"countersign/smartglocal/bank"
 	"countersign/store"
+	"countersign/text"
 )
 
 // Draft is what the maker typed on the new-payout form (strings as typed).
+// A card payout (Method "card" or "") names the recipient and a typed or
+// saved card; a bank-account payout (Method "bank_account") a saved,
+// verified bank account, whose holder is the recipient, and a remittance
+// purpose code.
 type Draft struct {
+	Method            string
 	RecipientID       int64
-	FullName          string
+	FullName          string // card payouts only
 	Amount            string
 	Currency          string
 	CardNumber        string // typed PAN; used once, never stored, logged or returned
 	CardID            int64  // OR a saved, verified card
+	BankAccountID     int64  // a saved, verified bank account
+	Purpose           string // bank-account payouts: a remittance purpose code (cards take none)
 	CustomerReference string
 	Note              string
-	Purpose           string
 	ConfirmDuplicate  bool // the maker saw the duplicate warning and goes ahead
 }
 
@@ -36,13 +44,12 @@ const (
 	MaxFullNameLen  = 100
 	MaxReferenceLen = 64
 	MaxNoteLen      = 500
-	MaxPurposeLen   = 64
 )
 
 // DuplicateWindow is how far back Submit looks for the same payout.
 const DuplicateWindow = 24 * time.Hour
 
-// DuplicateError means the same card and the same amount and currency were
+// DuplicateError means the same card or bank account and the same amount and currency were
 // prepared in the last 24 hours (in any state but rejected); Matches lists
 // those payouts, newest first, so the form can name them. Submit again with
 // ConfirmDuplicate to go ahead.
@@ -60,11 +67,19 @@ func (e *DuplicateError) Error() string {
 func (e *DuplicateError) Unwrap() error { return ErrDuplicate }
 
 // checked is a validated draft. pan is the normalised typed card number,
-// kept only on the stack of Submit.
+// kept only on the stack of Submit; account is what a bank-account payout
+// sends in session/start/payout.
 type checked struct {
-	payout store.Payout
-	pan    string
-	card   *store.Card
+	payout  store.Payout
+	pan     string
+	card    *store.Card
+	account *accountRequest
+}
+
+// accountRequest is the destination part of a bank-account payout's start.
+type accountRequest struct {
+	method  smartglocal.PaymentMethod
+	parties *smartglocal.ParticipantDetails
 }
 
 // Submit validates the draft, records the payout and hands it to the provider
@@ -73,9 +88,9 @@ type checked struct {
 // (awaiting_provider or pending_approval when all went well, rejected when
 // the provider refused, unknown when a reply was lost: the reconciler then
 // finds out). An error means no payout was recorded: a *fail.FieldError
-// (recipient_id, full_name, amount, currency, card_number, card_id,
-// customer_reference, note, purpose), a *DuplicateError, another refusal, or
-// a failure of the database.
+// (method, recipient_id, full_name, amount, currency, card_number, card_id,
+// bank_account_id, purpose, sender, customer_reference, note), a
+// *DuplicateError, another refusal, or a failure of the database.
 func (s *Service) Submit(ctx context.Context, a Actor, d Draft) (*store.Payout, error) {
 	if !slices.Contains(a.Roles, RoleMaker) || a.UserID <= 0 {
 		s.denied(ctx, a, "payout.create", 0, ErrNotMaker)
@@ -98,7 +113,7 @@ func (s *Service) Submit(ctx context.Context, a Actor, d Draft) (*store.Payout, 
 	err = s.db.InTx(ctx, func(tx *store.Tx) error {
 		if !d.ConfirmDuplicate {
 			since := tx.Now().Add(-DuplicateWindow)
-			matches, err := tx.SimilarPayouts(ctx, since, p.Amount, p.Currency, p.CardID, p.CardLast4, p.CardBrand)
+			matches, err := tx.SimilarPayouts(ctx, since, p)
 			if err != nil {
 				return err
 			}
@@ -111,14 +126,17 @@ func (s *Service) Submit(ctx context.Context, a Actor, d Draft) (*store.Payout, 
 		}
 		done = s.markInflight(p.ID)
 		var err error
-		if call, err = startCall(ctx, tx, a, p, actionCreate, idempotencyKey(p.ID, actionCreate, p.Version)); err != nil {
+		if call, err = startCall(ctx, tx, a, p, actionCreate, s.idempotencyKey(p.ID, actionCreate, p.Version)); err != nil {
 			return err
 		}
 		source := "typed card"
-		if c.card != nil {
+		switch {
+		case c.card != nil:
 			source = fmt.Sprintf("saved card #%d", c.card.ID)
+		case c.account != nil:
+			source = fmt.Sprintf("bank account #%d in %s; purpose %s (%s)", p.BankAccountID, CountryName(p.AccountCountry), p.Purpose, PurposeLabel(p.Purpose))
 		}
-		detail := fmt.Sprintf("%s to %s (%s), recipient %q", money(p.Amount, p.Currency), card.Label(p.CardBrand, p.CardLast4), source, p.FullName)
+		detail := fmt.Sprintf("%s to %s (%s), recipient %q", money(p.Amount, p.Currency), Destination(p), source, p.FullName)
 		if d.ConfirmDuplicate {
 			detail += "; duplicate warning acknowledged"
 		}
@@ -158,15 +176,7 @@ func (s *Service) validate(ctx context.Context, d Draft) (*checked, error) {
 	var c checked
 	p := &c.payout
 
-	p.FullName = cleanName(d.FullName)
-	if msg := checkName(p.FullName); msg != "" {
-		bad["full_name"] = msg
-	}
-	p.CustomerReference = strings.TrimSpace(d.CustomerReference)
-	if msg := checkReference(p.CustomerReference); msg != "" {
-		bad["customer_reference"] = msg
-	}
-
+	p.CustomerReference = checkText(bad, "customer_reference", d.CustomerReference, MaxReferenceLen, "")
 	cur, curOK := code(strings.TrimSpace(d.Currency))
 	switch {
 	case !curOK || !Payable(cur) && !isFund(cur):
@@ -184,22 +194,7 @@ func (s *Service) validate(ctx context.Context, d Draft) (*checked, error) {
 			p.Amount = amount
 		}
 	}
-
-	for _, f := range []struct {
-		field, value string
-		max          int
-		dst          *string
-	}{
-		{"note", d.Note, MaxNoteLen, &p.Note},
-		{"purpose", d.Purpose, MaxPurposeLen, &p.Purpose},
-	} {
-		v := strings.TrimSpace(f.value)
-		if utf8.RuneCountInString(v) > f.max {
-			bad[f.field] = fmt.Sprintf("Keep this to %d characters or fewer", f.max)
-		}
-		*f.dst = v
-	}
-
+	p.Note = checkText(bad, "note", d.Note, MaxNoteLen, "")
 	if d.RecipientID != 0 {
 		if _, err := s.db.RecipientByID(ctx, d.RecipientID); errors.Is(err, store.ErrNotFound) {
 			bad["recipient_id"] = "Choose a recipient"
@@ -209,6 +204,32 @@ func (s *Service) validate(ctx context.Context, d Draft) (*checked, error) {
 		p.RecipientID = d.RecipientID
 	}
 
+	var err error
+	switch d.Method {
+	case MethodCard, "":
+		p.Method = MethodCard
+		err = s.validateCard(ctx, d, &c, bad)
+	case MethodBankAccount:
+		p.Method = MethodBankAccount
+		err = s.validateAccount(ctx, d, &c, bad)
+	default:
+		bad["method"] = "Choose a card or a bank account"
+	}
+	if err != nil {
+		return nil, err
+	}
+	if len(bad) > 0 {
+		return nil, fail.Fields(bad)
+	}
+	return &c, nil
+}
+
+// validateCard checks a card payout's name and card. Cards take no
+// remittance purpose (the provider's card payouts have none): a purpose sent
+// along is not kept.
+func (s *Service) validateCard(ctx context.Context, d Draft, c *checked, bad map[string]string) error {
+	p := &c.payout
+	p.FullName = checkText(bad, "full_name", d.FullName, MaxFullNameLen, missingName)
 	pan := strings.NewReplacer(" ", "", "-", "").Replace(strings.TrimSpace(d.CardNumber))
 	switch {
 	case pan != "" && d.CardID != 0:
@@ -221,55 +242,150 @@ func (s *Service) validate(ctx context.Context, d Draft) (*checked, error) {
 			bad["card_number"] = "Use digits only for the card number"
 		} else if !card.ValidPAN(pan) {
 			bad["card_number"] = "This is not a valid card number. Check it and type it again"
+		} else if !card.KnownBrand(pan) {
+			bad["card_number"] = "This number belongs to no card scheme we know (Visa, Mastercard, Mir, …). Check it and type it again"
 		} else {
 			c.pan = pan
 			p.CardLast4, p.CardBrand = card.Last4(pan), card.Brand(pan)
 		}
 	default:
-		card, err := s.db.CardByID(ctx, d.CardID)
+		saved, err := s.db.CardByID(ctx, d.CardID)
 		switch {
 		case errors.Is(err, store.ErrNotFound):
 			bad["card_id"] = "Choose a saved card"
 		case err != nil:
-			return nil, err
-		case card.Removed():
+			return err
+		case saved.Removed():
 			bad["card_id"] = "This card was removed. Choose another"
-		case !card.Verified():
+		case !saved.Verified():
 			bad["card_id"] = "This card is waiting for a second person to verify it"
-		case p.RecipientID != 0 && card.RecipientID != p.RecipientID:
+		case p.RecipientID != 0 && saved.RecipientID != p.RecipientID:
 			bad["card_id"] = "This card belongs to another recipient"
 		default:
-			c.card = card
-			p.CardID, p.CardLast4, p.CardBrand, p.RecipientID = card.ID, card.Last4, card.Brand, card.RecipientID
-			if err := s.bindToOwner(ctx, p, d.FullName, bad); err != nil {
-				return nil, err
+			c.card = saved
+			p.CardID, p.CardLast4, p.CardBrand, p.RecipientID = saved.ID, saved.Last4, saved.Brand, saved.RecipientID
+			if err := s.bindToOwner(ctx, p, bad); err != nil {
+				return err
 			}
 		}
 	}
-	if len(bad) > 0 {
-		return nil, fail.Fields(bad)
-	}
-	return &c, nil
+	return nil
 }
+
+// validateAccount checks a bank-account payout: a saved, verified account of
+// the recipient, paid in its own currency, a remittance purpose, and the
+// sender company with what the account's country asks of it. The account is
+// checked again against today's list of banks the provider accepts. The
+// payout is to the account holder, by the name the bank knows.
+func (s *Service) validateAccount(ctx context.Context, d Draft, c *checked, bad map[string]string) error {
+	p := &c.payout
+	p.Purpose = strings.TrimSpace(d.Purpose)
+	if msg := bank.CheckPurpose(p.Purpose); msg != "" {
+		bad["purpose"] = msg
+	}
+	acc, err := s.db.BankAccountByID(ctx, d.BankAccountID)
+	switch {
+	case d.BankAccountID == 0 || errors.Is(err, store.ErrNotFound):
+		bad["bank_account_id"] = "Choose a saved bank account"
+		return nil
+	case err != nil:
+		return err
+	case acc.Removed():
+		bad["bank_account_id"] = "This bank account was removed. Choose another"
+		return nil
+	case !acc.Verified():
+		bad["bank_account_id"] = "This bank account is waiting for a second person to verify it"
+		return nil
+	case p.RecipientID != 0 && acc.RecipientID != p.RecipientID:
+		bad["bank_account_id"] = "This bank account belongs to another recipient"
+		return nil
+	}
+	p.BankAccountID, p.RecipientID, p.FullName = acc.ID, acc.RecipientID, acc.Holder()
+	p.AccountLabel, p.AccountCountry = acc.Masked, acc.Country
+	if p.Currency != "" && p.Currency != acc.Currency {
+		bad["currency"] = fmt.Sprintf("Payouts to this account are in %s", acc.Currency)
+	}
+	account, problems := bank.Check(Account(acc), s.banks)
+	if problems != nil {
+		if problems[bank.KeyBankName] != "" {
+			bad["bank_account_id"] = fmt.Sprintf("The provider no longer lists %s among the banks it pays in %s: remove this account and save it with a supported bank",
+				acc.BankName, CountryName(acc.Country))
+		} else {
+			bad["bank_account_id"] = "This bank account's details no longer pass the checks: remove it and save it again"
+		}
+		return nil
+	}
+	sender, ok, err := s.Sender(ctx)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		bad["sender"] = ErrNoSender.Message
+		return nil
+	}
+	if len(bad) > 0 {
+		return nil
+	}
+	pm, pd, err := bank.Payout{Account: account, Purpose: p.Purpose, Sender: sender}.Request()
+	var rest bank.Problems
+	switch {
+	case errors.As(err, &rest):
+		// The account and the purpose were checked above: what is left is what
+		// the account's country asks of the sender.
+		for _, k := range slices.Sorted(maps.Keys(rest)) {
+			if strings.HasPrefix(k, "sender.") {
+				bad["sender"] = rest[k]
+				return nil
+			}
+		}
+		bad["bank_account_id"] = "This bank account cannot be paid as it is: remove it and save it again"
+	case err != nil:
+		return err
+	default:
+		c.account = &accountRequest{method: pm, parties: pd}
+	}
+	return nil
+}
+
+// missingName is the problem of a draft with no name.
+const missingName = "Enter the recipient's full name"
 
 // bindToOwner pays a saved card only to its recipient: the payout carries the
 // recipient's name (what the provider receives, the queue shows and exports
 // carry), and a draft that names someone else is refused. A blank name takes
-// the recipient's.
-func (s *Service) bindToOwner(ctx context.Context, p *store.Payout, typed string, bad map[string]string) error {
+// the recipient's. p.FullName is the name as typed, already through checkText.
+func (s *Service) bindToOwner(ctx context.Context, p *store.Payout, bad map[string]string) error {
 	r, err := s.db.RecipientByID(ctx, p.RecipientID)
 	if err != nil {
 		return err
 	}
-	if typed = cleanName(typed); typed != "" && !strings.EqualFold(typed, cleanName(r.FullName)) {
-		bad["full_name"] = fmt.Sprintf("This saved card belongs to %s and is paid only to them. To pay %s, type their card number or choose a card saved for them.", r.FullName, typed)
+	owner, _ := text.CheckName(r.FullName, MaxFullNameLen)
+	switch {
+	case bad["full_name"] == missingName: // a blank name is the recipient's
+		delete(bad, "full_name")
+	case bad["full_name"] != "": // what was typed cannot be read: say that first
+		return nil
+	case !strings.EqualFold(p.FullName, owner):
+		bad["full_name"] = fmt.Sprintf("This saved card belongs to %s and is paid only to them. To pay %s, type their card number or choose a card saved for them.", r.FullName, p.FullName)
 		return nil
 	}
 	p.FullName = r.FullName
-	if bad["full_name"] == checkName("") { // a blank name is the recipient's
-		delete(bad, "full_name")
-	}
 	return nil
+}
+
+// checkText cleans and checks one line of text an approver will read and the
+// provider will get (text.CheckName: no line breaks, invisible characters or
+// text-direction marks), recording a problem under field; missing, when not
+// "", is the problem of an empty value.
+func checkText(bad map[string]string, field, value string, limit int, missing string) string {
+	v, problem := text.CheckName(value, limit)
+	switch {
+	case problem != "":
+		bad[field] = problem
+	case v == "" && missing != "":
+		bad[field] = missing
+	}
+	return v
 }
 
 // limit is MaxAmount in minor units of currency, if there is a limit.
@@ -293,9 +409,13 @@ func (s *Service) limit(currency string) (int64, bool) {
 // under the same idempotency key to learn a session id it never received.
 func createRequest(p *store.Payout) smartglocal.CreateSessionRequest {
 	req := smartglocal.CreateSessionRequest{
-		AmountDetails:      &smartglocal.AmountDetails{Amount: p.Amount, Currency: strings.ToLower(p.Currency)},
-		ParticipantDetails: &smartglocal.ParticipantDetails{Recipient: &smartglocal.Participant{FullName: p.FullName}},
-		Metadata:           json.RawMessage(fmt.Sprintf(`{"payout_id":%d}`, p.ID)),
+		AmountDetails: &smartglocal.AmountDetails{Amount: p.Amount, Currency: strings.ToLower(p.Currency)},
+		Metadata:      json.RawMessage(fmt.Sprintf(`{"payout_id":%d}`, p.ID)),
+	}
+	// A bank-account payout's recipient and sender go, whole, with its
+	// account in session/start/payout.
+	if p.Method != MethodBankAccount {
+		req.ParticipantDetails = &smartglocal.ParticipantDetails{Recipient: &smartglocal.Participant{FullName: p.FullName}}
 	}
 	if p.CustomerReference != "" {
 		req.Customer = &smartglocal.Customer{Reference: p.CustomerReference}
@@ -370,8 +490,9 @@ func (s *Service) recordCreate(ctx context.Context, a Actor, payoutID int64, cal
 	return sessionID, nil
 }
 
-// startPayout records the intent of session/start/payout, sends the card and
-// records the outcome. The card number lives in c.pan until this returns.
+// startPayout records the intent of session/start/payout, sends the card or
+// the bank account and records the outcome. The card number lives in c.pan
+// until this returns.
 func (s *Service) startPayout(ctx context.Context, a Actor, payoutID int64, sessionID string, c *checked) error {
 	ctx = context.WithoutCancel(ctx) // what the provider did must be recorded even if the caller gives up
 	var call *store.ProviderCall
@@ -383,7 +504,7 @@ func (s *Service) startPayout(ctx context.Context, a Actor, payoutID int64, sess
 		if State(p.State) != StateSubmitting {
 			return nil // something else (a webhook, the reconciler) got there first
 		}
-		call, err = startCall(ctx, tx, a, p, actionStart, idempotencyKey(p.ID, actionStart, p.Version))
+		call, err = startCall(ctx, tx, a, p, actionStart, s.idempotencyKey(p.ID, actionStart, p.Version))
 		return err
 	})
 	if err != nil || call == nil {
@@ -392,12 +513,15 @@ func (s *Service) startPayout(ctx context.Context, a Actor, payoutID int64, sess
 	if s.crashed("before", call.Action) {
 		return errCrashed
 	}
-	method := smartglocal.BankCardMethod(c.pan)
-	if c.card != nil {
-		method = smartglocal.EncryptedCardMethod(c.card.NumberHash)
+	req := smartglocal.StartPayoutRequest{SessionID: sessionID, PaymentMethod: smartglocal.BankCardMethod(c.pan)}
+	switch {
+	case c.card != nil:
+		req.PaymentMethod = smartglocal.EncryptedCardMethod(c.card.NumberHash)
+	case c.account != nil:
+		req.PaymentMethod, req.ParticipantDetails = c.account.method, c.account.parties
 	}
 	cctx, cancel := s.callCtx(ctx)
-	sess, callErr := s.sg.StartPayout(cctx, smartglocal.StartPayoutRequest{SessionID: sessionID, PaymentMethod: method}, call.IdempotencyKey)
+	sess, callErr := s.sg.StartPayout(cctx, req, call.IdempotencyKey)
 	cancel()
 	if s.crashed("after", call.Action) {
 		return errCrashed

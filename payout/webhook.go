@@ -28,7 +28,7 @@ import (
 // never confirms one (no success without our own session/confirm), and is
 // flagged when its amount or currency differ from ours.
 func (s *Service) HandleWebhook(ctx context.Context, rawBody []byte, signature string) error {
-	wh, err := smartglocal.VerifyWebhook(s.webhookKey, rawBody, signature)
+	wh, err := smartglocal.VerifyWebhook(s.webhookKeys, rawBody, signature)
 	if err != nil {
 		if errors.Is(err, smartglocal.ErrBadSignature) {
 			s.log.Warn("webhook refused: bad signature", "bytes", len(rawBody))
@@ -63,18 +63,31 @@ func (s *Service) HandleWebhook(ctx context.Context, rawBody []byte, signature s
 			}
 			a := providerActor.audit("webhook.unknown_session", 0, auditFlagged, wh.Type+"; "+detail)
 			a.ObjectType, a.ObjectID = "webhook", fmt.Sprint(e.ID)
-			return tx.Audit(ctx, a)
+			if err := tx.Audit(ctx, a); err != nil {
+				return err
+			}
+			return s.flag(ctx, tx, flagged{AttentionUnknownSession, wh.Type + " webhook: " + detail}, 0)
 		}
 		payoutID = p.ID
-		var auditOutcome string
-		result, detail, auditOutcome, err = s.applyWebhook(ctx, tx, p, wh)
+		var flag *flagged
+		result, detail, flag, err = s.applyWebhook(ctx, tx, p, wh)
 		if err != nil {
 			return err
 		}
 		if err := tx.SetWebhookOutcome(ctx, e.ID, p.ID, result, detail); err != nil {
 			return err
 		}
-		return tx.Audit(ctx, providerActor.audit("webhook."+wh.Type, p.ID, auditOutcome, detail))
+		auditOutcome := map[string]string{store.WebhookApplied: auditApplied, store.WebhookStale: auditStale}[result]
+		if flag != nil || auditOutcome == "" {
+			auditOutcome = auditFlagged
+		}
+		if err := tx.Audit(ctx, providerActor.audit("webhook."+wh.Type, p.ID, auditOutcome, detail)); err != nil {
+			return err
+		}
+		if flag == nil {
+			return nil
+		}
+		return s.flag(ctx, tx, *flag, p.ID)
 	})
 	if err != nil {
 		return fmt.Errorf("payout: webhook %s for session %s: %w", wh.Type, wh.Session.ID, err)
@@ -123,18 +136,41 @@ func webhookPayout(ctx context.Context, tx *store.Tx, wh *smartglocal.Webhook) (
 	return p, nil
 }
 
+// flagged is why a webhook needs a person's look.
+type flagged struct {
+	kind, why string
+}
+
+// flag raises an attention item about a webhook in tx and tells the admins,
+// in the same transaction, that it was flagged.
+func (s *Service) flag(ctx context.Context, tx *store.Tx, f flagged, payoutID int64) error {
+	if _, err := raise(ctx, tx, f.kind, payoutID, f.why); err != nil {
+		return err
+	}
+	return s.notify.WebhookFlagged(ctx, tx, payoutID, f.why)
+}
+
 // applyWebhook decides what a new, verified webhook does to p and does it.
-// It returns the stored outcome, a detail, and the audit outcome.
-func (s *Service) applyWebhook(ctx context.Context, tx *store.Tx, p *store.Payout, wh *smartglocal.Webhook) (result, detail, auditOutcome string, err error) {
+// It returns the stored outcome, a detail, and why a person must look at it
+// (nil when nobody must).
+//
+// The provider's final word on a payout wins: a payment_finished that says
+// the payout succeeded is recorded whatever our state, even when we no
+// longer expected it (the reconciler had sent the payout back to approvers
+// after a lost confirm, or someone was cancelling it), because the money has
+// left either way; such a success is flagged for review. Every other
+// webhook only moves a payout forward (CanMove).
+func (s *Service) applyWebhook(ctx context.Context, tx *store.Tx, p *store.Payout, wh *smartglocal.Webhook) (result, detail string, flag *flagged, err error) {
 	v := viewOf(&wh.Session)
 	cur := State(p.State)
 	po := wh.Session.Payout()
 	if po == nil {
-		return store.WebhookMismatch, "the session carries no payout", auditFlagged, nil
+		return store.WebhookMismatch, "the session carries no payout", &flagged{AttentionWebhookMismatch, wh.Type + " webhook without a payout"}, nil
 	}
 	if po.AmountDetails.Amount != p.Amount || !strings.EqualFold(po.AmountDetails.Currency, p.Currency) {
-		return store.WebhookMismatch, fmt.Sprintf("provider says %d %s, we have %d %s",
-			po.AmountDetails.Amount, strings.ToUpper(po.AmountDetails.Currency), p.Amount, p.Currency), auditFlagged, nil
+		detail := fmt.Sprintf("provider says %d %s, we have %d %s",
+			po.AmountDetails.Amount, strings.ToUpper(po.AmountDetails.Currency), p.Amount, p.Currency)
+		return store.WebhookMismatch, detail, &flagged{AttentionWebhookMismatch, wh.Type + " webhook: " + detail}, nil
 	}
 	var to State
 	switch wh.Type {
@@ -144,29 +180,59 @@ func (s *Service) applyWebhook(ctx context.Context, tx *store.Tx, p *store.Payou
 		// confirm this news may be older than our confirm, and after a lost
 		// cancel the payout must not go back to approvers. session/status decides.
 		if cur == StateUnknown && (p.ConfirmAttempted || p.CancelReason != "") {
-			return store.WebhookStale, v.String() + "; left to the reconciler", auditStale, nil
+			return store.WebhookStale, v.String() + "; left to the reconciler", nil, nil
 		}
 	case smartglocal.WebhookPaymentFinished:
-		// The provider may report success only for a payout we confirmed.
-		if proved := FromProvider(v.sessionStatus, v.payoutStatus, v.nextAction, v.errorCode, true); (proved == StateSucceeded || proved == StateConfirmed) && !p.ConfirmAttempted {
-			return store.WebhookRefused, v.String() + "; success reported for a payout we never confirmed", auditFlagged, nil
+		if v.provesSuccess() {
+			if cur == StateSucceeded {
+				return store.WebhookStale, fmt.Sprintf("%s; payout stays %s", v, cur), nil, nil
+			}
+			if p.ProviderSessionID == "" {
+				p.ProviderSessionID = wh.Session.ID
+			}
+			flag, err := s.recordSuccess(ctx, tx, p, v)
+			if err != nil {
+				return "", "", nil, err
+			}
+			return store.WebhookApplied, fmt.Sprintf("%s; %s → %s", v, cur, StateSucceeded), flag, nil
 		}
 		to = v.truth(p)
 	default:
-		return store.WebhookStale, "type not handled", auditStale, nil
+		return store.WebhookStale, "type not handled", nil, nil
 	}
 	if to == cur || !CanMove(cur, to) || (to == StateUnknown && cur == StateUnknown) {
-		return store.WebhookStale, fmt.Sprintf("%s; payout stays %s", v, cur), auditStale, nil
+		return store.WebhookStale, fmt.Sprintf("%s; payout stays %s", v, cur), nil, nil
 	}
 	if p.ProviderSessionID == "" {
 		p.ProviderSessionID = wh.Session.ID
 	}
 	s.moveTo(p, to, v, tx.Now())
 	if err := tx.SavePayout(ctx, p); err != nil {
-		return "", "", "", err
+		return "", "", nil, err
 	}
 	if err := s.announce(ctx, tx, p, cur); err != nil {
-		return "", "", "", err
+		return "", "", nil, err
 	}
-	return store.WebhookApplied, fmt.Sprintf("%s; %s → %s", v, cur, to), auditApplied, nil
+	return store.WebhookApplied, fmt.Sprintf("%s; %s → %s", v, cur, to), nil, nil
+}
+
+// recordSuccess moves p to succeeded in tx, whatever its state: the provider
+// says the money left. It returns why a person must look at it when we did
+// not expect the success: we never confirmed the payout, or no confirm of
+// ours was under way any more.
+func (s *Service) recordSuccess(ctx context.Context, tx *store.Tx, p *store.Payout, v providerView) (*flagged, error) {
+	cur := State(p.State)
+	var flag *flagged
+	switch {
+	case !p.ConfirmAttempted:
+		flag = &flagged{AttentionUnconfirmedSuccess, fmt.Sprintf("the provider paid payout #%d (%s), which we never confirmed; it was %s", p.ID, money(p.Amount, p.Currency), cur)}
+	case cur != StateConfirming && cur != StateConfirmed && cur != StateUnknown:
+		flag = &flagged{AttentionLateSuccess, fmt.Sprintf("the provider paid payout #%d (%s) while it was %s here", p.ID, money(p.Amount, p.Currency), cur)}
+	}
+	s.moveTo(p, StateSucceeded, v, tx.Now())
+	p.FailureCode, p.FailureReason = "", ""
+	if err := tx.SavePayout(ctx, p); err != nil {
+		return nil, err
+	}
+	return flag, s.announce(ctx, tx, p, cur)
 }

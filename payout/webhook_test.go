@@ -2,6 +2,7 @@ package payout
 
 import (
 	"context"
+	"crypto/rsa"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -165,8 +166,9 @@ func TestWebhookOrder(t *testing.T) {
 			return e.waitState(p.ID, StateSucceeded)
 		}, seeds: map[State]State{
 			StateConfirming: StateSucceeded, StateConfirmed: StateSucceeded, StateUnknown: StateSucceeded,
-			// Never confirmed by us: the success is refused, ready_to_confirm applies.
-			StateAwaitingProvider: StatePendingApproval, StateSubmitting: StatePendingApproval,
+			// Never confirmed by us: the provider's final word still wins (and is
+			// flagged for a person), whatever came first.
+			StateAwaitingProvider: StateSucceeded, StateSubmitting: StateSucceeded,
 		}},
 		{name: "declined", run: func() *store.Payout {
 			p := e.pending(draft(declined))
@@ -239,7 +241,7 @@ func TestWebhookOrder(t *testing.T) {
 					}
 					confirmed := seed == StateConfirming || seed == StateConfirmed || (seed == StateUnknown && lc.name == "succeeded")
 					p := seedPayout(t, db, u.ID, lc.payout.Amount, lc.payout.Currency, lc.payout.ProviderSessionID, seed, confirmed)
-					s := NewService(ServiceConfig{DB: db, WebhookKey: e.sb.PublicKey()})
+					s := NewService(ServiceConfig{DB: db, WebhookKeys: []*rsa.PublicKey{e.sb.PublicKey()}})
 					for _, j := range order {
 						if err := s.HandleWebhook(ctx, lc.hooks[j].Body, lc.hooks[j].Sig); err != nil {
 							t.Fatalf("order %v: %v", order, err)
@@ -344,15 +346,16 @@ func TestWebhookUnknownSessionMismatchMetadata(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
+		// The money left: recorded, and put before a person.
 		got := e.payout(p.ID)
-		if got.State != string(StatePendingApproval) {
-			t.Errorf("state %s; want pending_approval (the success is refused)", got.State)
-		}
-		if evs, _ := e.db.WebhookEvents(ctx, p.ID, store.WebhookRefused, 10); len(evs) != 1 {
-			t.Errorf("refused events %+v", evs)
+		if got.State != string(StateSucceeded) {
+			t.Errorf("state %s; want succeeded (the provider's final word)", got.State)
 		}
 		if n := e.countAudit(p.ID, "webhook.payment_finished", auditFlagged); n != 1 {
 			t.Errorf("flagged entries %d; want 1", n)
+		}
+		if items := e.attention(p.ID); len(items) != 1 || items[0].Kind != AttentionUnconfirmedSuccess {
+			t.Errorf("attention items %+v; want one %s", items, AttentionUnconfirmedSuccess)
 		}
 	})
 }

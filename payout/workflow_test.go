@@ -74,9 +74,9 @@ func TestHappyPathTypedCard(t *testing.T) {
 		keys = append(keys, c.IdempotencyKey)
 	}
 	wantKeys := []string{
-		fmt.Sprintf("countersign-payout-%d-create-v1", p.ID),
-		fmt.Sprintf("countersign-payout-%d-start-v2", p.ID),
-		fmt.Sprintf("countersign-payout-%d-confirm-v%d", p.ID, p.Version),
+		fmt.Sprintf("countersign-%s-payout-%d-create-v1", e.db.InstallationID(), p.ID),
+		fmt.Sprintf("countersign-%s-payout-%d-start-v2", e.db.InstallationID(), p.ID),
+		fmt.Sprintf("countersign-%s-payout-%d-confirm-v%d", e.db.InstallationID(), p.ID, p.Version),
 	}
 	if !slices.Equal(keys, wantKeys) {
 		t.Errorf("idempotency keys %v; want %v", keys, wantKeys)
@@ -373,7 +373,7 @@ func TestSubmitValidation(t *testing.T) {
 		{"no such recipient", with(func(d *Draft) { d.RecipientID = 77 }), []string{"recipient_id"}},
 		{"long reference", with(func(d *Draft) { d.CustomerReference = strings.Repeat("r", 65) }), []string{"customer_reference"}},
 		{"long note", with(func(d *Draft) { d.Note = strings.Repeat("n", 501) }), []string{"note"}},
-		{"long purpose", with(func(d *Draft) { d.Purpose = strings.Repeat("p", 65) }), []string{"purpose"}},
+		{"unknown method", with(func(d *Draft) { d.Method = "wire" }), []string{"method"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

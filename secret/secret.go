@@ -1,6 +1,7 @@
 // Package secret keeps the console's one secret key: a file outside the
-// database from which the keys that encrypt second-factor secrets and chain
-// the audit log are derived. Someone who copies or edits the database without
+// database from which the keys that encrypt second-factor secrets, chain the
+// audit log and sign the sign-in form's CSRF tokens are derived. Every
+// instance of one installation uses the same file. Someone who copies or edits the database without
 // this file can neither read the secrets nor rewrite the log unnoticed.
 package secret
 
@@ -30,6 +31,7 @@ const (
 	PurposeAuditChain      = "audit chain"
 	PurposeAuditCheckpoint = "audit checkpoint"
 	PurposeTOTP            = "second-factor secrets"
+	PurposePreLoginCSRF    = "pre-login csrf"
 )
 
 // Load reads the key file at path: 64 hex digits (32 bytes), surrounding space ignored.

@@ -18,6 +18,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -47,6 +48,58 @@ type Client struct {
 	project string
 	key     *rsa.PrivateKey
 	hc      *http.Client
+
+	mu          sync.Mutex
+	last        CallOutcome // the latest call to finish
+	lastBalance time.Time   // when wallet/balance last answered
+}
+
+// Outcomes of a call, as CallOutcome.Result says them.
+const (
+	ResultOK      = "ok"      // the provider did it
+	ResultRefused = "refused" // the provider answered with an error: it is there, and said no
+	ResultUnknown = "unknown" // no usable answer: the provider may be unreachable
+)
+
+// CallOutcome is what became of one call: never its request or reply.
+type CallOutcome struct {
+	Method string
+	At     time.Time // when it finished
+	Result string    // ResultOK, ResultRefused or ResultUnknown
+	Code   string    // the provider's error code, when refused
+}
+
+// LastCall returns what became of the latest call to finish; a zero At
+// means none has yet. It asks the provider nothing.
+func (c *Client) LastCall() CallOutcome {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.last
+}
+
+// LastBalanceReading returns when wallet/balance last answered; zero if never.
+func (c *Client) LastBalanceReading() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.lastBalance
+}
+
+// record notes what became of a call to method.
+func (c *Client) record(method string, err error) {
+	o := CallOutcome{Method: method, At: time.Now(), Result: ResultOK}
+	var pe *Error
+	switch {
+	case errors.As(err, &pe):
+		o.Result, o.Code = ResultRefused, pe.Code
+	case err != nil:
+		o.Result = ResultUnknown
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.last = o
+	if method == methodWalletBalance && err == nil {
+		c.lastBalance = o.At
+	}
 }
 
 // New returns a client for cfg.
@@ -190,6 +243,8 @@ func (c *Client) TokenInfo(ctx context.Context, req TokenInfoRequest) (*TokenInf
 	return r.Info, nil
 }
 
+const methodWalletBalance = "wallet/balance"
+
 type walletRequest struct {
 	RequestDatetime string `json:"request_datetime"`
 }
@@ -211,7 +266,7 @@ func (c *Client) WalletBalance(ctx context.Context, at time.Time) ([]Wallet, err
 		at = time.Now()
 	}
 	var r walletReply
-	if err := c.call(ctx, "wallet/balance", walletRequest{at.Format(time.RFC3339)}, "", &r); err != nil {
+	if err := c.call(ctx, methodWalletBalance, walletRequest{at.Format(time.RFC3339)}, "", &r); err != nil {
 		return nil, err
 	}
 	return r.Wallets, nil
@@ -231,7 +286,8 @@ type reply interface{ check() error }
 // and the price of caution is one session/status read. For the read-only
 // methods (status, token/info, wallet/balance) the distinction does not
 // matter: the caller simply asks again.
-func (c *Client) call(ctx context.Context, method string, req any, idempotencyKey string, out reply) error {
+func (c *Client) call(ctx context.Context, method string, req any, idempotencyKey string, out reply) (err error) {
+	defer func() { c.record(method, err) }()
 	// Marshal once; the signature covers exactly these bytes and these bytes
 	// go on the wire.
 	body, err := json.Marshal(req)

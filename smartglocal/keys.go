@@ -93,6 +93,35 @@ func LoadPublicKey(path string) (*rsa.PublicKey, error) {
 	return k, nil
 }
 
+// LoadPublicKeys reads every PEM public key in a file (see
+// ParsePublicKeyPEM), in order: a provider rotating its webhook key gives
+// the new one while the old one still signs, and both are kept in one file
+// until the old one is retired. Text around the blocks is ignored; a file
+// without a key, or with a block that is not an RSA public key, is an error.
+func LoadPublicKeys(path string) ([]*rsa.PublicKey, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("smartglocal: %w", err)
+	}
+	var keys []*rsa.PublicKey
+	for {
+		var block *pem.Block
+		block, b = pem.Decode(b)
+		if block == nil {
+			break
+		}
+		k, err := ParsePublicKeyPEM(pem.EncodeToMemory(block))
+		if err != nil {
+			return nil, fmt.Errorf("%w (file %s, key %d)", err, path, len(keys)+1)
+		}
+		keys = append(keys, k)
+	}
+	if len(keys) == 0 {
+		return nil, fmt.Errorf("smartglocal: public key: no PEM block (file %s)", path)
+	}
+	return keys, nil
+}
+
 // MarshalPublicKeyPEM encodes pub as a PKIX "PUBLIC KEY" PEM block, the form
 // handed to the provider.
 func MarshalPublicKeyPEM(pub *rsa.PublicKey) ([]byte, error) {

@@ -105,6 +105,39 @@
   follow();
   document.addEventListener("htmx:afterSettle", follow);
 
+  // The new-payout form shows only the chosen method's fields. Without
+  // script both show, and the server reads those of the chosen method.
+  function showMethod(form) {
+    var chosen = form.querySelector('[data-method-choice] input[name="method"]:checked');
+    var method = chosen ? chosen.value : "card";
+    form.querySelectorAll("fieldset[data-method]").forEach(function (fs) {
+      fs.hidden = fs.getAttribute("data-method") !== method;
+    });
+  }
+  document.querySelectorAll("[data-method-choice]").forEach(function (choice) {
+    var form = choice.closest("form");
+    showMethod(form);
+    choice.addEventListener("change", function () { showMethod(form); });
+  });
+
+  // A bank account is paid in its own currency: choosing one picks it.
+  document.addEventListener("change", function (e) {
+    var sel = e.target;
+    if (sel.id !== "bank_account_id") { return; }
+    var opt = sel.options[sel.selectedIndex];
+    var cur = opt && opt.getAttribute("data-currency");
+    var currency = sel.form && sel.form.querySelector('select[name="currency"]');
+    if (cur && currency) { currency.value = cur; }
+  });
+
+  // A select marked data-autosubmit sends its (GET) form when it changes:
+  // choosing a bank account's country shows that country's fields.
+  document.addEventListener("change", function (e) {
+    if (e.target.hasAttribute && e.target.hasAttribute("data-autosubmit") && e.target.form) {
+      e.target.form.requestSubmit();
+    }
+  });
+
   // Show an htmx error's text instead of failing silently.
   document.addEventListener("htmx:responseError", function (e) {
     var box = document.getElementById("live-error");

@@ -249,7 +249,7 @@ func TestDeleteStaleSessions(t *testing.T) {
 		{IDHash: "idle", Data: []byte{}, CreatedAt: base.Add(-time.Hour), LastSeenAt: base.Add(-20 * time.Minute)},
 		{IDHash: "old", Data: []byte{}, CreatedAt: base.Add(-9 * time.Hour), LastSeenAt: base.Add(-time.Minute)},
 	} {
-		if err := db.SaveSession(ctx, &s); err != nil {
+		if err := db.CreateSession(ctx, &s); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -173,14 +173,14 @@ func TestSimilarPayouts(t *testing.T) {
 	saved := add("pending_approval", 3290, cardID, "4242", now.Add(-time.Minute))
 	since := now.Add(-24 * time.Hour)
 	err = db.InTx(ctx, func(tx *Tx) error {
-		got, err := tx.SimilarPayouts(ctx, since, 3290, "USD", 0, "4242", "visa")
+		got, err := tx.SimilarPayouts(ctx, since, &Payout{Amount: 3290, Currency: "USD", CardLast4: "4242", CardBrand: "visa"})
 		if err != nil {
 			return err
 		}
 		if len(got) != 1 || got[0].ID != typed || got[0].MakerName != "m@example.com" {
 			t.Errorf("typed card matches: %+v; want #%d", got, typed)
 		}
-		got, err = tx.SimilarPayouts(ctx, since, 3290, "USD", cardID, "4242", "visa")
+		got, err = tx.SimilarPayouts(ctx, since, &Payout{Amount: 3290, Currency: "USD", CardID: cardID, CardLast4: "4242", CardBrand: "visa"})
 		if err != nil {
 			return err
 		}

@@ -15,7 +15,9 @@ type querier interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
-// Payout is one payout to a bank card as we know it. State holds a payout.State value.
+// Payout is one payout as we know it: to a bank card (Method "card", the
+// Card fields) or to a bank account (Method "bank_account", the Account
+// fields). State holds a payout.State value.
 type Payout struct {
 	ID                int64
 	State             string
@@ -26,12 +28,16 @@ type Payout struct {
 	FullName          string
 	Amount            int64 // minor units
 	Currency          string
-	CardID            int64 // saved card, 0 for a typed one
+	Method            string // "card" or "bank_account"
+	CardID            int64  // saved card, 0 for a typed one
 	CardLast4         string
 	CardBrand         string
+	BankAccountID     int64  // the saved bank account of a bank-account payout
+	AccountLabel      string // that account masked, as it was when the payout was prepared
+	AccountCountry    string // its ISO 3166-1 alpha-3 country
 	CustomerReference string
 	Note              string
-	Purpose           string
+	Purpose           string // a bank-account payout's remittance purpose code (old card payouts: free text)
 	ProviderSessionID string
 	ProviderPayoutID  string
 	ConfirmAttempted  bool
@@ -43,23 +49,35 @@ type Payout struct {
 	CreatedAt         time.Time
 	UpdatedAt         time.Time
 	FinishedAt        time.Time
+	// A return by the receiving bank, recorded by a person (never by the
+	// provider): when it was recorded, by whom, the date the bank returned
+	// the money, and why. Zero when the payout was not returned.
+	ReturnedAt   time.Time
+	ReturnedBy   int64
+	ReturnedOn   string // YYYY-MM-DD
+	ReturnReason string
 }
 
+// Returned reports whether someone recorded that the receiving bank sent the payout back.
+func (p *Payout) Returned() bool { return !p.ReturnedAt.IsZero() }
+
 const payoutColumns = `p.id, p.state, p.version, p.maker_id, u.name, coalesce(p.recipient_id, 0), p.full_name, p.amount, p.currency,
-	coalesce(p.card_id, 0), p.card_last4, p.card_brand, p.customer_reference, p.note, p.purpose, coalesce(p.provider_session_id, ''),
+	p.method, coalesce(p.card_id, 0), p.card_last4, p.card_brand, coalesce(p.bank_account_id, 0), p.account_label, p.account_country,
+	p.customer_reference, p.note, p.purpose, coalesce(p.provider_session_id, ''),
 	p.provider_payout_id, p.confirm_attempted, p.failure_code, p.failure_reason, p.cancel_reason, p.ready_at, p.deadline_at,
-	p.created_at, p.updated_at, p.finished_at`
+	p.created_at, p.updated_at, p.finished_at, p.returned_at, coalesce(p.returned_by, 0), p.returned_on, p.return_reason`
 
 const payoutFrom = ` FROM payouts p JOIN users u ON u.id = p.maker_id`
 
 func scanPayout(row interface{ Scan(...any) error }) (*Payout, error) {
 	var p Payout
-	var ready, deadline, finished sql.NullString
+	var ready, deadline, finished, returned sql.NullString
 	var created, updated string
 	err := row.Scan(&p.ID, &p.State, &p.Version, &p.MakerID, &p.MakerName, &p.RecipientID, &p.FullName, &p.Amount, &p.Currency,
-		&p.CardID, &p.CardLast4, &p.CardBrand, &p.CustomerReference, &p.Note, &p.Purpose, &p.ProviderSessionID,
+		&p.Method, &p.CardID, &p.CardLast4, &p.CardBrand, &p.BankAccountID, &p.AccountLabel, &p.AccountCountry,
+		&p.CustomerReference, &p.Note, &p.Purpose, &p.ProviderSessionID,
 		&p.ProviderPayoutID, &p.ConfirmAttempted, &p.FailureCode, &p.FailureReason, &p.CancelReason, &ready, &deadline,
-		&created, &updated, &finished)
+		&created, &updated, &finished, &returned, &p.ReturnedBy, &p.ReturnedOn, &p.ReturnReason)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound("payout")
 	}
@@ -67,7 +85,7 @@ func scanPayout(row interface{ Scan(...any) error }) (*Payout, error) {
 		return nil, err
 	}
 	p.ReadyAt, p.DeadlineAt, p.FinishedAt = nullTime(ready), nullTime(deadline), nullTime(finished)
-	p.CreatedAt, p.UpdatedAt = parseTime(created), parseTime(updated)
+	p.CreatedAt, p.UpdatedAt, p.ReturnedAt = parseTime(created), parseTime(updated), nullTime(returned)
 	return &p, nil
 }
 
@@ -85,13 +103,17 @@ func nullString(s string) any {
 	return s
 }
 
-// CreatePayout records a new payout at version 1.
+// CreatePayout records a new payout at version 1. An empty Method is a card payout.
 func (t *Tx) CreatePayout(ctx context.Context, p *Payout) error {
 	p.Version, p.CreatedAt, p.UpdatedAt = 1, t.now, t.now
-	res, err := t.tx.ExecContext(ctx, `INSERT INTO payouts (state, version, maker_id, recipient_id, full_name, amount, currency, card_id,
-		card_last4, card_brand, customer_reference, note, purpose, created_at, updated_at) VALUES (?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		p.State, p.MakerID, nullID(p.RecipientID), p.FullName, p.Amount, p.Currency, nullID(p.CardID), p.CardLast4, p.CardBrand,
-		p.CustomerReference, p.Note, p.Purpose, formatTime(t.now), formatTime(t.now))
+	if p.Method == "" {
+		p.Method = "card"
+	}
+	res, err := t.tx.ExecContext(ctx, `INSERT INTO payouts (state, version, maker_id, recipient_id, full_name, amount, currency, method, card_id,
+		card_last4, card_brand, bank_account_id, account_label, account_country, customer_reference, note, purpose, created_at, updated_at)
+		VALUES (?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		p.State, p.MakerID, nullID(p.RecipientID), p.FullName, p.Amount, p.Currency, p.Method, nullID(p.CardID), p.CardLast4, p.CardBrand,
+		nullID(p.BankAccountID), p.AccountLabel, p.AccountCountry, p.CustomerReference, p.Note, p.Purpose, formatTime(t.now), formatTime(t.now))
 	if err != nil {
 		return fmt.Errorf("create payout: %w", err)
 	}
@@ -117,6 +139,25 @@ func (t *Tx) SavePayout(ctx context.Context, p *Payout) error {
 	}
 	p.Version++
 	p.UpdatedAt = t.now
+	return nil
+}
+
+// RecordReturn records on p that the receiving bank sent it back on the date
+// on (YYYY-MM-DD), for reason, as recorded by userID; it bumps the version.
+// Whether the payout may be returned is the payout service's rule; here a
+// payout changed since p was read, or already returned, gives ErrConflict.
+func (t *Tx) RecordReturn(ctx context.Context, p *Payout, userID int64, on, reason string) error {
+	res, err := t.tx.ExecContext(ctx, `UPDATE payouts SET returned_at = ?, returned_by = ?, returned_on = ?, return_reason = ?,
+		version = version + 1, updated_at = ? WHERE id = ? AND version = ? AND returned_at IS NULL`,
+		formatTime(t.now), userID, on, reason, formatTime(t.now), p.ID, p.Version)
+	if err != nil {
+		return fmt.Errorf("record return of payout %d: %w", p.ID, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return ErrConflict
+	}
+	p.Version++
+	p.ReturnedAt, p.ReturnedBy, p.ReturnedOn, p.ReturnReason, p.UpdatedAt = t.now, userID, on, reason, t.now
 	return nil
 }
 

@@ -23,11 +23,24 @@ type PayoutFilter struct {
 	MinAmount   int64 // minor units, inclusive
 	MaxAmount   int64 // minor units, inclusive
 	Last4       string
+	Method      string // "card" or "bank_account"
+	Country     string // the bank account's ISO 3166-1 alpha-3 country
+	Returned    Returned
 	// After continues a listing: only rows that come after this key in the
 	// order above (keyset pagination: stable while new payouts arrive).
 	After PayoutKey
 	Limit int // 0 is no limit
 }
+
+// Returned filters payouts by whether the receiving bank sent them back.
+type Returned int
+
+// Values of PayoutFilter.Returned.
+const (
+	AnyReturned Returned = iota // returned or not
+	OnlyReturned
+	NotReturned
+)
 
 // PayoutKey is a payout's place in the newest-first order.
 type PayoutKey struct {
@@ -111,6 +124,18 @@ func (f PayoutFilter) where() (string, []any) {
 	}
 	if f.Last4 != "" {
 		add(`p.card_last4 = ?`, f.Last4)
+	}
+	if f.Method != "" {
+		add(`p.method = ?`, f.Method)
+	}
+	if f.Country != "" {
+		add(`p.account_country = ?`, strings.ToUpper(f.Country))
+	}
+	switch f.Returned {
+	case OnlyReturned:
+		add(`p.returned_at IS NOT NULL`)
+	case NotReturned:
+		add(`p.returned_at IS NULL`)
 	}
 	if len(conds) == 0 {
 		return "", nil
@@ -256,34 +281,70 @@ func (d *DB) eachInBatches(ctx context.Context, f PayoutFilter, batch int, fn fu
 	}
 }
 
-// Total is how many payouts, and how much money, in one state and currency.
+// Total is how many payouts, and how much money, in one currency and state;
+// and of those, how many the receiving bank sent back, and how much.
 type Total struct {
-	Currency string
-	State    string
-	Count    int64
-	Amount   int64 // minor units
+	Currency       string
+	State          string
+	Count          int64
+	Amount         int64 // minor units
+	ReturnedCount  int64
+	ReturnedAmount int64
 }
 
 // PayoutTotals sums the payouts that match the filter per currency and state
 // (ignoring After and Limit), by currency then state: money that was paid,
 // money that failed and money still waiting are never added together.
+//
+// The returned payouts are summed by a second query: the first then still
+// reads only the columns its filter's covering index holds, and returns are
+// few, so the second starts from payouts_returned (partial: returned rows
+// only) and checks the filter on each.
 func (d *DB) PayoutTotals(ctx context.Context, f PayoutFilter) ([]Total, error) {
 	where, args := f.where()
-	rows, err := d.db.QueryContext(ctx, `SELECT p.currency, p.state, count(*), sum(p.amount) FROM payouts p`+where+
-		` GROUP BY p.currency, p.state ORDER BY p.currency, p.state`, args...)
+	var out []Total
+	err := d.sumByCurrencyAndState(ctx, `SELECT p.currency, p.state, count(*), sum(p.amount) FROM payouts p`+where+
+		` GROUP BY p.currency, p.state ORDER BY p.currency, p.state`, args, func(cur, state string, n, amount int64) {
+		out = append(out, Total{Currency: cur, State: state, Count: n, Amount: amount})
+	})
+	if err != nil || f.Returned == NotReturned {
+		return out, err
+	}
+	// The few returned rows first (CROSS JOIN keeps SQLite from starting
+	// with the filter's index instead), then the filter on each.
+	conds := strings.TrimPrefix(where, ` WHERE `)
+	if conds != "" {
+		conds = ` AND ` + conds
+	}
+	err = d.sumByCurrencyAndState(ctx, `SELECT p.currency, p.state, count(*), sum(p.amount) FROM (SELECT id FROM payouts WHERE returned_at IS NOT NULL) r
+		CROSS JOIN payouts p WHERE p.id = r.id`+conds+` GROUP BY p.currency, p.state`,
+		args, func(cur, state string, n, amount int64) {
+			for i := range out {
+				if out[i].Currency == cur && out[i].State == state {
+					out[i].ReturnedCount, out[i].ReturnedAmount = n, amount
+				}
+			}
+		})
+	return out, err
+}
+
+// sumByCurrencyAndState runs a query of (currency, state, count, sum) rows
+// and hands each to fn.
+func (d *DB) sumByCurrencyAndState(ctx context.Context, query string, args []any, fn func(cur, state string, n, amount int64)) error {
+	rows, err := d.db.QueryContext(ctx, query, args...)
 	if err != nil {
-		return nil, fmt.Errorf("payout totals: %w", err)
+		return fmt.Errorf("payout totals: %w", err)
 	}
 	defer rows.Close()
-	var out []Total
 	for rows.Next() {
-		var t Total
-		if err := rows.Scan(&t.Currency, &t.State, &t.Count, &t.Amount); err != nil {
-			return nil, err
+		var cur, state string
+		var n, amount int64
+		if err := rows.Scan(&cur, &state, &n, &amount); err != nil {
+			return err
 		}
-		out = append(out, t)
+		fn(cur, state, n, amount)
 	}
-	return out, rows.Err()
+	return rows.Err()
 }
 
 // Outflow is the money paid out (payouts that succeeded) in one UTC hour in one currency.

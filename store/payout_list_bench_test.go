@@ -23,8 +23,10 @@ func benchRows(b *testing.B) int {
 }
 
 // seedHistory fills a database with n payouts spread over a year, four
-// currencies, 20 makers, ten approvers (half the payouts approved) and every
-// state, in one statement so that seeding a million rows takes seconds.
+// currencies, 20 makers, ten approvers (half the payouts approved), every
+// state, and a third of them to bank accounts in four countries (one in
+// about a thousand of those returned), in one statement so that seeding a
+// million rows takes seconds.
 func seedHistory(b *testing.B, n int) *DB {
 	b.Helper()
 	db, err := Open(context.Background(), filepath.Join(b.TempDir(), "bench.db"))
@@ -42,7 +44,8 @@ func seedHistory(b *testing.B, n int) *DB {
 	start := time.Date(2025, 11, 21, 0, 0, 0, 0, time.UTC)
 	_, err = db.db.ExecContext(ctx, `
 		WITH RECURSIVE seq(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM seq WHERE i < ?)
-		INSERT INTO payouts (state, version, maker_id, full_name, amount, currency, card_last4, card_brand, created_at, updated_at, finished_at)
+		INSERT INTO payouts (state, version, maker_id, full_name, amount, currency, card_last4, card_brand, created_at, updated_at, finished_at,
+			method, account_country, account_label, returned_at, returned_on)
 		SELECT
 			CASE i % 10 WHEN 0 THEN 'pending_approval' WHEN 1 THEN 'failed' WHEN 2 THEN 'cancelled' WHEN 3 THEN 'confirmed' ELSE 'succeeded' END,
 			1, 1 + i % 20, 'Recipient ' || (i % 5000), 100 + (i * 7919) % 500000,
@@ -50,8 +53,13 @@ func seedHistory(b *testing.B, n int) *DB {
 			printf('%04d', i % 10000), 'visa',
 			strftime('%Y-%m-%dT%H:%M:%f000Z', ?, '+' || (i * 31) || ' seconds'),
 			strftime('%Y-%m-%dT%H:%M:%f000Z', ?, '+' || (i * 31) || ' seconds'),
-			CASE WHEN i % 10 >= 4 THEN strftime('%Y-%m-%dT%H:%M:%f000Z', ?, '+' || (i * 31 + 60) || ' seconds') END
-		FROM seq`, n, start.Format(time.RFC3339), start.Format(time.RFC3339), start.Format(time.RFC3339))
+			CASE WHEN i % 10 >= 4 THEN strftime('%Y-%m-%dT%H:%M:%f000Z', ?, '+' || (i * 31 + 60) || ' seconds') END,
+			CASE i % 3 WHEN 0 THEN 'bank_account' ELSE 'card' END,
+			CASE i % 3 WHEN 0 THEN CASE i % 4 WHEN 0 THEN 'USA' WHEN 1 THEN 'HUN' WHEN 2 THEN 'TUR' ELSE 'GBR' END ELSE '' END,
+			CASE i % 3 WHEN 0 THEN 'Barclays ••••' || printf('%04d', i % 10000) ELSE '' END,
+			CASE WHEN i % 2991 = 6 THEN strftime('%Y-%m-%dT%H:%M:%f000Z', ?, '+' || (i * 31 + 86400) || ' seconds') END,
+			CASE WHEN i % 2991 = 6 THEN strftime('%Y-%m-%d', ?, '+' || (i * 31 + 86400) || ' seconds') ELSE '' END
+		FROM seq`, n, start.Format(time.RFC3339), start.Format(time.RFC3339), start.Format(time.RFC3339), start.Format(time.RFC3339), start.Format(time.RFC3339))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -86,6 +94,9 @@ func BenchmarkHistory(b *testing.B) {
 		{"recipient-name", PayoutFilter{Recipient: "recipient 4321"}},
 		{"amount-range", PayoutFilter{Currency: "USD", MinAmount: 100000, MaxAmount: 110000}},
 		{"last4", PayoutFilter{Last4: "4242"}},
+		{"method", PayoutFilter{Method: "bank_account"}},
+		{"country", PayoutFilter{Country: "GBR"}},
+		{"returned", PayoutFilter{Returned: OnlyReturned}},
 	}
 	b.Logf("%d payouts", n)
 	for _, tc := range filters {

@@ -1,10 +1,12 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -36,19 +38,33 @@ func (d *DB) SessionByHash(ctx context.Context, idHash string) (*SessionRow, err
 	return &s, nil
 }
 
-// SaveSession inserts or updates a session; CreatedAt is kept from the first save.
-func (d *DB) SaveSession(ctx context.Context, s *SessionRow) error {
+// CreateSession stores a newly issued session. It is the only way a session
+// row comes to exist: a session whose row is gone stays gone.
+func (d *DB) CreateSession(ctx context.Context, s *SessionRow) error {
 	var userID any
 	if s.UserID != 0 {
 		userID = s.UserID
 	}
-	_, err := d.db.ExecContext(ctx, `INSERT INTO sessions (id_hash, user_id, data, created_at, last_seen_at) VALUES (?, ?, ?, ?, ?)
-		ON CONFLICT (id_hash) DO UPDATE SET user_id = excluded.user_id, data = excluded.data, last_seen_at = excluded.last_seen_at`,
+	_, err := d.db.ExecContext(ctx, `INSERT INTO sessions (id_hash, user_id, data, created_at, last_seen_at) VALUES (?, ?, ?, ?, ?)`,
 		s.IDHash, userID, s.Data, formatTime(s.CreatedAt), formatTime(s.LastSeenAt))
 	if err != nil {
-		return fmt.Errorf("save session: %w", err)
+		return fmt.Errorf("create session: %w", err)
 	}
 	return nil
+}
+
+// UpdateSession writes the data and activity time of an existing session and
+// reports whether it still existed. It never inserts: a request that loaded
+// a session before someone ended it (a logout, "end sessions", a password
+// reset) must not bring it back when it saves afterwards.
+func (d *DB) UpdateSession(ctx context.Context, s *SessionRow) (bool, error) {
+	res, err := d.db.ExecContext(ctx, `UPDATE sessions SET data = ?, last_seen_at = ? WHERE id_hash = ?`,
+		s.Data, formatTime(s.LastSeenAt), s.IDHash)
+	if err != nil {
+		return false, fmt.Errorf("save session: %w", err)
+	}
+	n, err := res.RowsAffected()
+	return n > 0, err
 }
 
 // TouchSession records activity on a session, for the idle timeout.
@@ -92,4 +108,62 @@ func (d *DB) CountUserSessions(ctx context.Context, userID int64) (int, error) {
 func (d *DB) DeleteStaleSessions(ctx context.Context, idleBefore, createdBefore time.Time) error {
 	_, err := d.db.ExecContext(ctx, `DELETE FROM sessions WHERE last_seen_at < ? OR created_at < ?`, formatTime(idleBefore), formatTime(createdBefore))
 	return err
+}
+
+// CountSessions reports how many session rows exist, signed in or not.
+func (d *DB) CountSessions(ctx context.Context) (int, error) {
+	var n int
+	err := d.db.QueryRowContext(ctx, `SELECT count(*) FROM sessions`).Scan(&n)
+	return n, err
+}
+
+// Flash is a message for the next page a session shows.
+type Flash struct {
+	Kind, Text string
+}
+
+// AddFlash queues a message for the session with that token hash. A session
+// that has ended meanwhile gets none (and its row is not brought back).
+func (d *DB) AddFlash(ctx context.Context, sessionHash string, f Flash) error {
+	return d.InTx(ctx, func(tx *Tx) error {
+		var n int
+		if err := tx.tx.QueryRowContext(ctx, `SELECT count(*) FROM sessions WHERE id_hash = ?`, sessionHash).Scan(&n); err != nil || n == 0 {
+			return err
+		}
+		_, err := tx.tx.ExecContext(ctx, `INSERT INTO flashes (session_hash, kind, text, created_at) VALUES (?, ?, ?, ?)`,
+			sessionHash, f.Kind, f.Text, formatTime(tx.now))
+		return err
+	})
+}
+
+// TakeFlashes returns the session's queued messages, oldest first, and
+// deletes them in the same statement: two pages shown at once never both
+// show one, and a message queued meanwhile waits for the next page.
+func (d *DB) TakeFlashes(ctx context.Context, sessionHash string) ([]Flash, error) {
+	rows, err := d.db.QueryContext(ctx, `DELETE FROM flashes WHERE session_hash = ? RETURNING id, kind, text`, sessionHash)
+	if err != nil {
+		return nil, fmt.Errorf("take flashes: %w", err)
+	}
+	defer rows.Close()
+	type row struct {
+		id int64
+		f  Flash
+	}
+	var got []row
+	for rows.Next() {
+		var r row
+		if err := rows.Scan(&r.id, &r.f.Kind, &r.f.Text); err != nil {
+			return nil, err
+		}
+		got = append(got, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	slices.SortFunc(got, func(a, b row) int { return cmp.Compare(a.id, b.id) })
+	out := make([]Flash, len(got))
+	for i, r := range got {
+		out[i] = r.f
+	}
+	return out, nil
 }

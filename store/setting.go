@@ -2,7 +2,9 @@ package store
 
 import (
 	"context"
+	"crypto/rand"
 	"database/sql"
+	"encoding/hex"
 	"errors"
 	"fmt"
 )
@@ -41,4 +43,26 @@ func (t *Tx) Setting(ctx context.Context, key, def string) (string, error) {
 		return "", fmt.Errorf("setting %s: %w", key, err)
 	}
 	return v, nil
+}
+
+// settingOnce returns the stored value of key, storing fresh() first if the
+// key has none. Several processes starting at once agree on one value: the
+// first insert wins and everyone reads it back.
+func (d *DB) settingOnce(ctx context.Context, key string, fresh func() string) (string, error) {
+	if _, err := d.db.ExecContext(ctx, `INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING`, key, fresh()); err != nil {
+		return "", fmt.Errorf("setting %s: %w", key, err)
+	}
+	return d.Setting(ctx, key, "")
+}
+
+// InstallationID is this installation's random id (16 hex digits), created
+// with the database and kept in it, so a backup keeps it too. Provider
+// idempotency keys carry it: two installations pointed at the same provider
+// project never reuse each other's keys.
+func (d *DB) InstallationID() string { return d.installation }
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	rand.Read(b)
+	return hex.EncodeToString(b)
 }

@@ -38,8 +38,9 @@ var migrations embed.FS
 
 // DB is the console's database.
 type DB struct {
-	db       *sql.DB
-	auditKey atomic.Pointer[[]byte] // set by UseAuditKey
+	db           *sql.DB
+	auditKey     atomic.Pointer[[]byte] // set by UseAuditKey
+	installation string                 // see InstallationID
 	// Now is the clock every stored time comes from; tests replace it.
 	Now func() time.Time
 }
@@ -60,6 +61,11 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	}
 	d := &DB{db: sqldb, Now: func() time.Time { return time.Now().UTC() }}
 	if err := d.migrate(ctx); err != nil {
+		sqldb.Close()
+		return nil, err
+	}
+	// Created with the database, never later inside someone's transaction.
+	if d.installation, err = d.settingOnce(ctx, "installation.id", func() string { return randomHex(8) }); err != nil {
 		sqldb.Close()
 		return nil, err
 	}

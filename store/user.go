@@ -188,47 +188,8 @@ func (t *Tx) SetUserTimeZone(ctx context.Context, id int64, zone string) error {
 	return nil
 }
 
-// RecordLoginFailure counts a failed login and locks the account for lockFor
-// once the count reaches maxFailures. It reports whether the account is now locked.
-func (d *DB) RecordLoginFailure(ctx context.Context, id int64, maxFailures int, lockFor time.Duration) (locked bool, err error) {
-	now := d.now()
-	err = d.inTx(ctx, func(tx *sql.Tx) error {
-		var failures int
-		if err := tx.QueryRowContext(ctx, `UPDATE users SET failed_logins = failed_logins + 1 WHERE id = ? RETURNING failed_logins`, id).Scan(&failures); err != nil {
-			return err
-		}
-		if failures < maxFailures {
-			return nil
-		}
-		locked = true
-		_, err := tx.ExecContext(ctx, `UPDATE users SET failed_logins = 0, locked_until = ? WHERE id = ?`, formatTime(now.Add(lockFor)), id)
-		return err
-	})
-	if err != nil {
-		return false, fmt.Errorf("record login failure: %w", err)
-	}
-	return locked, nil
-}
-
-// RecordLoginSuccess clears the failure count.
-func (d *DB) RecordLoginSuccess(ctx context.Context, id int64) error {
-	return d.execOne(ctx, "user", `UPDATE users SET failed_logins = 0, locked_until = NULL WHERE id = ?`, id)
-}
-
-// execOne runs a statement that must change exactly one row; what names the
-// row's kind for the refusal when there is none.
-func (d *DB) execOne(ctx context.Context, what, query string, args ...any) error {
-	res, err := d.db.ExecContext(ctx, query, args...)
-	if err != nil {
-		return err
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return notFound(what)
-	}
-	return nil
-}
-
-// execOne is DB.execOne as part of the transaction.
+// execOne runs a statement, as part of the transaction, that must change
+// exactly one row; what names the row's kind for the refusal when there is none.
 func (t *Tx) execOne(ctx context.Context, what, query string, args ...any) error {
 	res, err := t.tx.ExecContext(ctx, query, args...)
 	if err != nil {

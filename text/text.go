@@ -10,10 +10,16 @@ import (
 	"unicode/utf8"
 )
 
-// CheckName trims s and checks it as a person's or a company's name, or
+// CheckName cleans s and checks it as a person's or a company's name, or
 // any other one line of text a person types for another to read (a street
-// address, a city), of at most limit characters. It returns the trimmed text
-// and, when it is not acceptable, a problem to show beside the field.
+// address, a city, a payout's customer reference or note), of at most limit
+// characters. It is the one rule for such text: payouts, recipients, bank
+// accounts and senders all go through it. It returns the cleaned text and,
+// when it is not acceptable, a problem to show beside the field.
+//
+// Cleaning trims the text, makes every space character a plain space and
+// collapses each run of spaces to one: a page shows "Jane  Smith" and
+// "Jane\u00a0Smith" as "Jane Smith", so the provider must get exactly that.
 //
 // It refuses what a reader cannot see or what changes how the text around it
 // reads: control characters (line breaks, tabs), format characters
@@ -26,7 +32,7 @@ import (
 // An empty name is not a problem here: whether a name is required is the
 // caller's rule.
 func CheckName(s string, limit int) (name, problem string) {
-	s = strings.TrimSpace(s)
+	s = collapseSpaces(s)
 	switch {
 	case !utf8.ValidString(s) || strings.ContainsRune(s, utf8.RuneError):
 		return s, "This contains characters that cannot be read"
@@ -36,6 +42,26 @@ func CheckName(s string, limit int) (name, problem string) {
 		return s, fmt.Sprintf("Keep this to %d characters or fewer", limit)
 	}
 	return s, ""
+}
+
+// collapseSpaces trims s and turns each run of space characters (Unicode
+// Zs: the plain space, no-break spaces, the wide and thin spaces) into one
+// plain space. Line breaks and tabs are not spaces here: CheckName refuses them.
+func collapseSpaces(s string) string {
+	var b strings.Builder
+	space := false
+	for _, r := range strings.TrimSpace(s) {
+		if unicode.Is(unicode.Zs, r) {
+			space = true
+			continue
+		}
+		if space {
+			b.WriteByte(' ')
+			space = false
+		}
+		b.WriteRune(r)
+	}
+	return strings.TrimSpace(b.String())
 }
 
 // hidden reports whether r is invisible or reorders the text around it.

@@ -11,6 +11,15 @@ func TestCheckName(t *testing.T) {
 		bad      bool
 	}{
 		{"  Jane Smith ", "Jane Smith", false},
+		{"Jane   Smith", "Jane Smith", false},
+		{"Jane\u00a0Smith", "Jane Smith", false},         // no-break space: shown as a space, sent as one
+		{"Jane \u2009\u3000 Smith", "Jane Smith", false}, // thin and ideographic spaces
+		{"Jane\u2066Smith", "", true},                    // left-to-right isolate
+		{"Jane\u202aSmith", "", true},                    // left-to-right embedding
+		{"Jane\u2060Smith", "", true},                    // word joiner
+		{"Jane\u200cSmith", "", true},                    // zero-width non-joiner
+		{"Jane\u2029Smith", "", true},                    // paragraph separator
+		{"Jane\u0085Smith", "", true},                    // next line
 		{"", "", false},
 		{"Zoë O'Brien-Łukasiewicz", "Zoë O'Brien-Łukasiewicz", false},
 		{"李小龍", "李小龍", false},

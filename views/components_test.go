@@ -11,7 +11,7 @@ import (
 // TestConfirmButton: a question names what is signed, and a payout's
 // approve button has an id that survives a refresh.
 func TestConfirmButton(t *testing.T) {
-	p := PayoutView{ID: 12, Amount: "1,500.00", Currency: "USD", FullName: "Pat <Pending>", Card: "VISA •••• 4242", ApprovalsNeeded: 2,
+	p := PayoutView{ID: 12, Amount: "1,500.00", Currency: "USD", FullName: "Pat <Pending>", PaidTo: "VISA •••• 4242", ApprovalsNeeded: 2,
 		AfterApproval: "998,500.00 USD left"}
 	var b strings.Builder
 	if err := confirmButton(approveButton(p, "approve")).Render(context.Background(), &b); err != nil {

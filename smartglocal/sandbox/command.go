@@ -131,14 +131,7 @@ func parseWallets(s string) (map[string]int64, error) {
 // devKeys loads the key pairs kept in dir, generating any that are missing,
 // so that restarting the sandbox keeps the console's configuration valid.
 func devKeys(dir string, stdout io.Writer) (*rsa.PublicKey, *rsa.PrivateKey, error) {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, nil, fmt.Errorf("sandbox: %w", err)
-	}
-	partner, err := keyPair(dir, PartnerPrivateKeyFile, PartnerPublicKeyFile)
-	if err != nil {
-		return nil, nil, err
-	}
-	own, err := keyPair(dir, SandboxPrivateKeyFile, SandboxPublicKeyFile)
+	partner, own, err := KeysIn(dir)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -147,6 +140,23 @@ func devKeys(dir string, stdout io.Writer) (*rsa.PublicKey, *rsa.PrivateKey, err
 	fmt.Fprintf(stdout, "  webhook verification key (SMARTGLOCAL_PUBLIC_KEY_FILE): %s\n", filepath.Join(dir, SandboxPublicKeyFile))
 	fmt.Fprintf(stdout, "  partner public key (verifies requests): %s\n", filepath.Join(dir, PartnerPublicKeyFile))
 	return &partner.PublicKey, own, nil
+}
+
+// KeysIn returns the partner's key pair (the console signs with it) and the
+// sandbox's (it signs webhooks) kept in dir, generating whichever is
+// missing: a sandbox restarted over the same folder keeps its keys, so the
+// console still verifies its webhooks.
+func KeysIn(dir string) (partner, own *rsa.PrivateKey, err error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, nil, fmt.Errorf("sandbox: %w", err)
+	}
+	if partner, err = keyPair(dir, PartnerPrivateKeyFile, PartnerPublicKeyFile); err != nil {
+		return nil, nil, err
+	}
+	if own, err = keyPair(dir, SandboxPrivateKeyFile, SandboxPublicKeyFile); err != nil {
+		return nil, nil, err
+	}
+	return partner, own, nil
 }
 
 // keyPair loads dir/privName, or generates it (0600) and its public half.

@@ -68,7 +68,7 @@ func newReceiver(t *testing.T, pub *rsa.PublicKey) *receiver {
 		if r.reply != nil {
 			status = r.reply(r.n)
 		}
-		wh, err := sg.VerifyWebhook(r.pub, body, req.Header.Get(sg.HeaderSign))
+		wh, err := sg.VerifyWebhook([]*rsa.PublicKey{r.pub}, body, req.Header.Get(sg.HeaderSign))
 		if err != nil || req.Header.Get("Content-Type") != "application/json" {
 			r.forged++
 			w.WriteHeader(http.StatusBadRequest)

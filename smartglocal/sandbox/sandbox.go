@@ -48,8 +48,11 @@ type Config struct {
 	WebhookTimeout   time.Duration    // per webhook attempt; default 10s
 	ProcessingDelay  time.Duration    // delay of each asynchronous step (validation, execution); default 0
 	HangTimeout      time.Duration    // how long FaultTimeout holds a request before dropping it; default 60s
-	Now              func() time.Time // clock for timestamps and deadlines; default time.Now
-	Logger           *slog.Logger     // optional
+	// StateFile, when set, keeps the sandbox's state across restarts: it is
+	// loaded by New and written after every change (see persist.go).
+	StateFile string
+	Now       func() time.Time // clock for timestamps and deadlines; default time.Now
+	Logger    *slog.Logger     // optional
 }
 
 // Sandbox is the simulated provider. It is an http.Handler; its methods are
@@ -82,6 +85,7 @@ type Sandbox struct {
 	calls      []Call
 	deliveries []Delivery
 	returns    []Return
+	saved      []byte // the state file's content as last written
 }
 
 // Call is one API request as the sandbox saw it. It never holds a body.
@@ -165,6 +169,12 @@ func New(cfg Config) (*Sandbox, error) {
 		s.wallets[lc] = cfg.Wallets[cur]
 		s.walletIDs[lc] = fmt.Sprint(310 + i)
 	}
+	if cfg.StateFile != "" {
+		if err := s.load(); err != nil {
+			s.Close()
+			return nil, err
+		}
+	}
 	return s, nil
 }
 
@@ -209,6 +219,7 @@ func (s *Sandbox) afterLocked(d time.Duration, fn func()) {
 	s.goLocked(func() {
 		if s.sleep(d) {
 			fn()
+			s.save()
 		}
 	})
 }
@@ -338,6 +349,7 @@ func (s *Sandbox) serveAPI(w http.ResponseWriter, r *http.Request, method string
 	// the confirm that paid it appears in the log.
 	s.mu.Lock()
 	s.calls = append(s.calls, call)
+	s.saveLocked()
 	s.mu.Unlock()
 	s.log.Info("sandbox call", "method", method, "session", call.SessionID, "status", call.Status,
 		"code", call.ErrorCode, "replayed", call.Replayed, "fault", call.Fault.String())

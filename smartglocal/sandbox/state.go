@@ -387,24 +387,32 @@ func (s *Sandbox) startLocked(ss *session, d draft, to dest) {
 	ss.payout = p
 	ss.status = sg.SessionInProgress
 	ss.updatedAt = now
-	s.afterLocked(s.cfg.ProcessingDelay, func() {
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		if p.status != sg.PaymentInProgress || p.confirmed {
-			return
-		}
-		p.status = sg.PaymentPending
-		p.deadline = s.now().Add(s.cfg.ConfirmDeadline)
-		ss.updatedAt = s.now()
-		s.emitLocked(sg.WebhookReadyToConfirm, ss)
-		s.afterLocked(s.cfg.ConfirmDeadline, func() {
-			s.mu.Lock()
-			defer s.mu.Unlock()
-			if p.status == sg.PaymentPending {
-				s.failLocked(ss, sg.CodeConfirmTimeout)
-			}
-		})
-	})
+	s.afterLocked(s.cfg.ProcessingDelay, func() { s.pend(ss, p) })
+}
+
+// pend makes a payout that passed its checks pending (it waits for
+// session/confirm or session/cancel), sends ready_to_confirm and starts the
+// confirm deadline.
+func (s *Sandbox) pend(ss *session, p *payout) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if p.status != sg.PaymentInProgress || p.confirmed {
+		return
+	}
+	p.status = sg.PaymentPending
+	p.deadline = s.now().Add(s.cfg.ConfirmDeadline)
+	ss.updatedAt = s.now()
+	s.emitLocked(sg.WebhookReadyToConfirm, ss)
+	s.afterLocked(s.cfg.ConfirmDeadline, func() { s.expire(ss, p) })
+}
+
+// expire fails a payout still pending at its deadline.
+func (s *Sandbox) expire(ss *session, p *payout) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if p.status == sg.PaymentPending {
+		s.failLocked(ss, sg.CodeConfirmTimeout)
+	}
 }
 
 func (s *Sandbox) confirm(body []byte) result {
@@ -525,6 +533,7 @@ func (s *Sandbox) ExpirePending() {
 			s.failLocked(ss, sg.CodeConfirmTimeout)
 		}
 	}
+	s.saveLocked()
 }
 
 type tokenInfo struct {

@@ -93,6 +93,7 @@ func (s *Sandbox) emitLocked(typ string, ss *session) {
 		return
 	}
 	o := &outgoing{typ: typ, sessionID: ss.id, body: body, sig: sig}
+	s.saveLocked() // what a webhook tells is on disk before it leaves
 	switch s.mode {
 	case WebhookDrop:
 		s.deliveries = append(s.deliveries, Delivery{Time: s.now(), Type: typ, SessionID: ss.id, Err: "dropped", GaveUp: true})

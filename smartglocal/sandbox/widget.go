@@ -31,6 +31,7 @@ func (s *Sandbox) Tokenize(number string) (string, error) {
 	hash := hex.EncodeToString(h.Sum(nil))
 	s.mu.Lock()
 	s.cards[hash] = newCardDest(number)
+	s.saveLocked()
 	s.mu.Unlock()
 	return hash, nil
 }
@@ -85,7 +86,14 @@ p.note { color: #666; font-size: .875rem; }
 <h1>Sandbox card widget</h1>
 {{if .Hash}}
 <p data-testid="tokenized">Card <strong>{{.Label}}</strong> is stored.</p>
+{{if .ReturnTo}}
+<form method="post" action="{{.ReturnTo}}">
+<input type="hidden" name="number_hash" value="{{.Hash}}">
+<button type="submit" autofocus data-testid="widget-return">Back to the console with this card</button>
+</form>
+{{else}}
 <p>number_hash: <code data-testid="number-hash">{{.Hash}}</code></p>
+{{end}}
 {{else}}
 <form method="post" action="/sandbox/widget" autocomplete="off">
 {{if .Error}}<p class="error" role="alert">{{.Error}}</p>{{end}}
@@ -106,17 +114,21 @@ type widgetView struct {
 }
 
 // serveWidget is GET/POST /sandbox/widget. GET shows the form; POST stores
-// the card and then either redirects to return_to with number_hash, last4
-// and brand in the query, or shows them. return_to is honoured only for
-// http(s) URLs on a loopback host, so the sandbox cannot be used as an open
-// redirect; anything else shows the result page instead.
+// the card and shows the result: with a return_to, a button that posts the
+// card's number_hash back there (a form post, so the token never sits in a
+// URL, and the console asks token/info what card it is rather than trusting
+// the browser); without one, the token itself. return_to is honoured only
+// for http(s) URLs on a loopback host, so the sandbox cannot be used to post
+// anywhere else; anything else shows the token instead.
 func (s *Sandbox) serveWidget(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	// Framing is allowed for loopback consoles only; no script runs here.
 	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; "+
 		"frame-ancestors 'self' http://127.0.0.1:* http://localhost:* http://[::1]:*")
 	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Referrer-Policy", "no-referrer")
+	// strict-origin, not no-referrer: with no-referrer a browser sends
+	// "Origin: null" with the post back, and the console checks the Origin.
+	h.Set("Referrer-Policy", "strict-origin")
 	h.Set("Cache-Control", "no-store")
 
 	switch r.Method {
@@ -136,17 +148,11 @@ func (s *Sandbox) serveWidget(w http.ResponseWriter, r *http.Request) {
 			s.renderWidget(w, http.StatusUnprocessableEntity, widgetView{Error: "That is not a valid card number.", ReturnTo: returnTo})
 			return
 		}
-		last4, brand := card.Last4(number), card.Brand(number)
+		v := widgetView{Hash: hash, Label: card.Label(card.Brand(number), card.Last4(number))}
 		if u, ok := loopbackURL(returnTo); ok {
-			q := u.Query()
-			q.Set("number_hash", hash)
-			q.Set("last4", last4)
-			q.Set("brand", brand)
-			u.RawQuery = q.Encode()
-			http.Redirect(w, r, u.String(), http.StatusSeeOther)
-			return
+			v.ReturnTo = u.String()
 		}
-		s.renderWidget(w, http.StatusOK, widgetView{Hash: hash, Label: card.Label(brand, last4)})
+		s.renderWidget(w, http.StatusOK, v)
 	default:
 		h.Set("Allow", "GET, POST")
 		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
