@@ -29,7 +29,7 @@ import (
 //     PostgreSQL keeps timestamptz, reads that text as a parameter, and hands
 //     back a time.Time that parseTime also reads. Where nothing around a
 //     parameter says it is a time (a CASE's result), timeParam casts it.
-//     Sessions are in UTC, so a day (day, balanceHistory) is a UTC one on both;
+//     Sessions are in UTC, so an hour (hour, balanceHistory) is a UTC one on both;
 //   - locking: a SQLite write transaction takes the database's write lock at
 //     BEGIN (_txlock=immediate). PostgreSQL's transactions are READ COMMITTED
 //     and lock rows as they touch them, so every write transaction first
@@ -97,12 +97,12 @@ func (d dialect) timeParam() string {
 	return `?`
 }
 
-// day is the UTC day (YYYY-MM-DD) of a time column.
-func (d dialect) day(col string) string {
+// hour is the UTC hour (YYYY-MM-DDTHH) of a time column.
+func (d dialect) hour(col string) string {
 	if d.postgres {
-		return `to_char(` + col + `, 'YYYY-MM-DD')`
+		return `to_char(` + col + `, 'YYYY-MM-DD"T"HH24')`
 	}
-	return `substr(` + col + `, 1, 10)`
+	return `substr(` + col + `, 1, 13)`
 }
 
 // balanceHistory is BalanceHistory's statement: of one currency's readings
