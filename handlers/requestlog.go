@@ -43,9 +43,13 @@ func (a *app) logRequests(next echo.HandlerFunc) echo.HandlerFunc {
 		if r, ok := c.Get(requestKey).(*request); ok && r.user != nil {
 			user = r.user.ID
 		}
+		elapsed := time.Since(start)
 		a.Logger.Info("request", "id", id, "method", req.Method, "path", req.URL.Path, "status", c.Response().Status,
-			"bytes", c.Response().Size, "duration", time.Since(start).Round(time.Microsecond), "ip", c.RealIP(), "user", user,
+			"bytes", c.Response().Size, "duration", elapsed.Round(time.Microsecond), "ip", c.RealIP(), "user", user,
 			"poll", req.Header.Get(headerPoll) != "")
+		if a.ObserveRequest != nil {
+			a.ObserveRequest(c.Path(), req.Method, c.Response().Status, elapsed)
+		}
 		return nil
 	}
 }

@@ -3,7 +3,6 @@ package payout
 import (
 	"context"
 	"errors"
-	"path/filepath"
 	"slices"
 	"sync/atomic"
 	"testing"
@@ -13,6 +12,7 @@ import (
 	"countersign/smartglocal/sandbox"
 	"countersign/smartglocal/sandbox/sandboxtest"
 	"countersign/store"
+	"countersign/store/pgtest"
 )
 
 func TestWeightOfEveryState(t *testing.T) {
@@ -234,7 +234,7 @@ type balanceDB struct {
 
 func newBalanceDB(t *testing.T) *balanceDB {
 	t.Helper()
-	db, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "balance.db"))
+	db, err := store.Open(context.Background(), pgtest.DSN(t))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -188,7 +188,7 @@ func (f PayoutFilter) listQuery() (string, []any) {
 // computes result columns before it sorts, so a filter that sorts (by
 // approver, by name) would otherwise build every matching row in full.
 func withApprovers(page string) string {
-	return `SELECT ` + payoutColumns + `, k.key_at, k.key_id, coalesce((SELECT group_concat(au.name, ', ') FROM users au
+	return `SELECT ` + payoutColumns + `, k.key_at, k.key_id, coalesce((SELECT string_agg(au.name, ', ') FROM users au
 		WHERE au.id IN (SELECT a.user_id FROM approvals a WHERE a.payout_id = p.id)), '')
 		FROM (` + page + `) k JOIN payouts p ON p.id = k.key_id JOIN users u ON u.id = p.maker_id
 		ORDER BY k.key_at DESC, k.key_id DESC`
@@ -360,7 +360,7 @@ type Outflow struct {
 // without any are left out. Hours, not days, so that the pages can add them
 // up into days of each person's own time zone.
 func (d *DB) Outflows(ctx context.Context, since time.Time) ([]Outflow, error) {
-	rows, err := d.db.QueryContext(ctx, `SELECT substr(finished_at, 1, 13), currency, count(*), sum(amount) FROM payouts
+	rows, err := d.db.QueryContext(ctx, `SELECT `+d.dialect.hour("finished_at")+`, currency, count(*), sum(amount) FROM payouts
 		WHERE state = 'succeeded' AND finished_at >= ? GROUP BY 1, 2 ORDER BY 1, 2`, formatTime(since))
 	if err != nil {
 		return nil, fmt.Errorf("outflow: %w", err)

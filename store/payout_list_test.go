@@ -472,6 +472,11 @@ func TestPayoutListPlans(t *testing.T) {
 
 func explain(t *testing.T, db *DB, q string, args ...any) string {
 	t.Helper()
+	if db.Postgres() {
+		// PostgreSQL picks plans by its tables' statistics: a test's ten rows
+		// say nothing of a million.
+		t.Skip("these are SQLite's query plans")
+	}
 	rows, err := db.db.QueryContext(t.Context(), "EXPLAIN QUERY PLAN "+q, args...)
 	if err != nil {
 		t.Fatal(err)

@@ -75,15 +75,14 @@ func (d *DB) CreateUser(ctx context.Context, u *User) error {
 // its password.
 func (t *Tx) CreateUser(ctx context.Context, u *User) error {
 	now := t.now
-	res, err := t.tx.ExecContext(ctx, `INSERT INTO users (email, name, password_hash, roles, active, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-		strings.TrimSpace(u.Email), u.Name, u.PasswordHash, joinRoles(u.Roles), u.Active, formatTime(now), formatTime(now))
+	err := t.tx.QueryRowContext(ctx, `INSERT INTO users (email, name, password_hash, roles, active, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+		RETURNING id`, strings.TrimSpace(u.Email), u.Name, u.PasswordHash, joinRoles(u.Roles), u.Active, formatTime(now), formatTime(now)).Scan(&u.ID)
 	if isUniqueViolation(err) {
 		return ErrEmailTaken
 	}
 	if err != nil {
 		return fmt.Errorf("create user: %w", err)
 	}
-	u.ID, _ = res.LastInsertId()
 	u.CreatedAt, u.UpdatedAt = now, now
 	return nil
 }
