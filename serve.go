@@ -168,8 +168,8 @@ func keyAudit(ctx context.Context, db *store.DB, path string) (key *secret.Key, 
 	}
 	err = db.UseAuditKey(ctx, key.Derive(secret.PurposeAuditChain), store.AuditStart{From: key.AuditFrom(), Created: created})
 	if err != nil {
-		if created {
-			os.Remove(path)
+		if created && (errors.Is(err, store.ErrAuditKeyMismatch) || errors.Is(err, store.ErrAuditDowngraded)) {
+			os.Remove(path) // made for a database that is not its own: it keyed nothing
 		}
 		return nil, false, fmt.Errorf("secret key file %s: %w", path, err)
 	}
