@@ -47,6 +47,9 @@ func seed(t *testing.T) seeded {
 		chromedp.Navigate(s.c.URL+"/admin/settings"),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="settings-row"][data-currency="USD"] input[name="low"]`)),
 		chromedp.SendKeys(chromedp.CSS(`[data-testid="settings-row"][data-currency="USD"] input[name="low"]`), "500,000.00"),
+	)
+	typeCode(t, admin, "admin@example.com", "#otp-settings")
+	run(t, admin,
 		chromedp.Click(chromedp.CSS(`[data-testid="settings-form"] button[type="submit"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`.flash-ok`)),
 	)
@@ -65,6 +68,9 @@ func seed(t *testing.T) seeded {
 		chromedp.SendKeys(chromedp.ID("user-email"), "nia@example.com"),
 		chromedp.SendKeys(chromedp.ID("user-name"), "Nia Newhire"),
 		chromedp.Click(chromedp.CSS(`input[name="role"][value="approver"]`)),
+	)
+	typeCode(t, admin, "admin@example.com", "#otp-user") // none needed while the settings' code covers
+	run(t, admin,
 		chromedp.Submit(chromedp.ID("user-email")),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="changes-waiting"]`)),
 	)

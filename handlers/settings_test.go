@@ -46,7 +46,7 @@ func TestSettingsThresholdsAndLowLevels(t *testing.T) {
 	}
 
 	p = b.post("/admin/settings", url.Values{"kind": {"fixed", "fixed", "new", "new"}, "currency": {"EUR", "USD", "GBP", ""},
-		"threshold": {"", "1,000.00", "0", ""}, "low": {"0.50", "", "", ""}})
+		"threshold": {"", "1,000.00", "0", ""}, "low": {"0.50", "", "", ""}, "otp": {h.code()}})
 	if p.status != http.StatusSeeOther || p.location != "/admin/settings" {
 		t.Fatalf("save: status %d location %q", p.status, p.location)
 	}

@@ -27,7 +27,15 @@ func TestAdminProposesUserAndFormKeepsWhatWasTyped(t *testing.T) {
 		}
 	}
 
+	// Proposing power needs a fresh second factor, like approving it.
 	p = admin.post("/admin/users", url.Values{"email": {"nina@example.com"}, "name": {"Nina New"}, "role": {"maker", "approver"}})
+	if p.status != http.StatusUnprocessableEntity || !strings.Contains(p.body, "6-digit code") || !strings.Contains(p.body, `value="nina@example.com"`) {
+		t.Errorf("propose without a code: status %d; want 422 asking for it, with the form kept", p.status)
+	}
+	if n, _ := h.admin.Waiting(t.Context()); n != 0 {
+		t.Errorf("changes waiting after a proposal without a code: %d", n)
+	}
+	p = admin.post("/admin/users", url.Values{"email": {"nina@example.com"}, "name": {"Nina New"}, "role": {"maker", "approver"}, "otp": {h.code()}})
 	if p.status != http.StatusSeeOther {
 		t.Fatalf("valid form: status %d, want 303", p.status)
 	}
