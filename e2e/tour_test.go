@@ -28,7 +28,9 @@ func seed(t *testing.T) seeded {
 	s.succeeded = preparePayout(t, maker, s.c.URL, "Sam Succeeded", "25.00", "4242 4242 4242 4242")
 	s.failed = preparePayout(t, maker, s.c.URL, "Fay Failed", "12.34", "4000000000000002")
 	s.cancelled = preparePayout(t, maker, s.c.URL, "Cal Cancelled", "10.00", "5555555555554444")
-	s.pending = preparePayoutWith(t, maker, s.c.URL, "Pat Pending", "1500.00", "4242424242424242", "INV-2026-0117",
+	// Another card with the same brand and last four as Sam's: payouts to one
+	// card count together whatever the name.
+	s.pending = preparePayoutWith(t, maker, s.c.URL, "Pat Pending", "1500.00", "4111111111174242", "INV-2026-0117",
 		"March retainer; Pat confirmed the card by phone")
 	for _, u := range []string{s.succeeded, s.failed, s.cancelled, s.pending} {
 		waitState(t, maker, u, "pending_approval")
