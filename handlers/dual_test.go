@@ -639,3 +639,39 @@ func TestSecondFactorPolicyOverHTTP(t *testing.T) {
 		t.Errorf("a bad window: %d", p.status)
 	}
 }
+
+// TestAnApproverPressesAgainToReleaseAMetPayout: after a lapsed approval
+// counts again (the role is back), the payout page shows "2 of 2" and offers
+// the second approver the button again; pressing it releases the payout
+// instead of answering 409.
+func TestAnApproverPressesAgainToReleaseAMetPayout(t *testing.T) {
+	h, sb := newHarnessWithProvider(t)
+	alex := h.user("alex@example.com", "approver")
+	h.user("bea@example.com", "approver")
+	id := pendingPayout(t, h, h.signedIn(h.user("mia@example.com", "maker").Email), typed("Jane Doe", "1500.00"))
+	a := h.signedIn("alex@example.com")
+	a.get("/payouts/" + itoa(id))
+	a.post("/payouts/"+itoa(id)+"/approve", url.Values{"version": {h.version(id)}, "otp": {h.code()}})
+	if err := h.db.UpdateUserAccess(t.Context(), alex.ID, "alex", []string{"auditor"}, true); err != nil {
+		t.Fatal(err)
+	}
+	bea := h.signedIn("bea@example.com")
+	bea.get("/payouts/" + itoa(id))
+	bea.post("/payouts/"+itoa(id)+"/approve", url.Values{"version": {h.version(id)}, "otp": {h.code()}})
+	if page := bea.get("/payouts/" + itoa(id)); len(testid(t, page.body, "approve")) != 0 {
+		t.Error("the approve button is offered again while the approvals fall short")
+	}
+	if err := h.db.UpdateUserAccess(t.Context(), alex.ID, "alex", []string{"approver"}, true); err != nil {
+		t.Fatal(err)
+	}
+	page := bea.get("/payouts/" + itoa(id))
+	if len(testid(t, page.body, "approve")) != 1 {
+		t.Fatalf("with two approvals counting, the approver who pressed last is not offered the button again: %q", first(t, page.body, "payout-approvals"))
+	}
+	if p := bea.post("/payouts/"+itoa(id)+"/approve", url.Values{"version": {h.version(id)}}); p.status != http.StatusSeeOther {
+		t.Fatalf("pressed again: %d; want 303", p.status)
+	}
+	if got, _ := h.db.PayoutByID(t.Context(), id); payout.State(got.State) == payout.StatePendingApproval || sb.CallCount("session/confirm") != 1 {
+		t.Errorf("payout is %s with %d confirm call(s) after pressing again; want released once", got.State, sb.CallCount("session/confirm"))
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -361,5 +362,75 @@ func TestDecisionsNeedAProofOfTheSecondFactor(t *testing.T) {
 	}
 	if c, _ := e.db.CardByID(ctx, card.ID); c.Verified() {
 		t.Error("the card was verified")
+	}
+}
+
+// TestCancellingASiblingReleasesAPayoutWhoseApprovalsNowMeetThePolicy is
+// the audit's first liveness case: 600 USD waits with one approval because
+// another 600 USD to the same card counted; once that one is cancelled, the
+// one approval is enough, and the payout is confirmed without anyone.
+func TestCancellingASiblingReleasesAPayoutWhoseApprovalsNowMeetThePolicy(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	ctx := context.Background()
+	d := draft(visa)
+	d.Amount = "600.00"
+	sibling := e.pending(d)
+	d.FullName, d.ConfirmDuplicate = "J. Johnson", true
+	p := e.pending(d)
+	if got := e.approve(e.approvers[0], p); State(got.State) != StatePendingApproval {
+		t.Fatalf("1,200 USD to one card on one approval:\n%s", e.timeline(p.ID))
+	}
+	if _, err := e.s().Cancel(ctx, e.approvers[1], sibling.ID, sibling.Version, "sent twice"); err != nil {
+		t.Fatal(err)
+	}
+	e.waitState(sibling.ID, StateCancelled)
+	e.waitState(p.ID, StateSucceeded)
+	if n := e.countAudit(p.ID, "payout.release", "ok"); n != 1 {
+		t.Errorf("releases audited: %d; want 1\n%s", n, e.timeline(p.ID))
+	}
+	if n := e.sb.CallCount("session/confirm"); n != 1 {
+		t.Errorf("session/confirm calls = %d; want 1", n)
+	}
+}
+
+// TestPressingApproveAgainReleasesWhenTheApprovalsNowMeetThePolicy is the
+// audit's second case: an approval that lapsed while the second approver
+// approved counts again once the role is back; the second approver's button
+// then releases the payout instead of answering "already approved". Pressed
+// by both approvers and the reconciler at once, it is confirmed once.
+func TestPressingApproveAgainReleasesWhenTheApprovalsNowMeetThePolicy(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	ctx := context.Background()
+	p := e.pending(large(visa))
+	p = e.approve(e.approvers[0], p)
+	e.setAccess(e.approvers[0], true, RoleAuditor)
+	p = e.approve(e.approvers[1], p)
+	if State(p.State) != StatePendingApproval {
+		t.Fatalf("confirmed with a lapsed approval:\n%s", e.timeline(p.ID))
+	}
+	if _, err := e.s().Approve(ctx, e.approvers[1], p.ID, p.Version); !errors.Is(err, ErrAlreadyApproved) {
+		t.Errorf("pressed again while one approval still lapsed: %v; want ErrAlreadyApproved", err)
+	}
+	e.setAccess(e.approvers[0], true, RoleApprover)
+
+	var wg sync.WaitGroup
+	errs := make(chan error, 3)
+	for _, a := range []Actor{e.approvers[0], e.approvers[1]} {
+		wg.Go(func() {
+			_, err := e.s().Approve(ctx, a, p.ID, p.Version)
+			errs <- err
+		})
+	}
+	wg.Go(func() { errs <- e.s().ReleaseMet(ctx) })
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil && !errors.Is(err, ErrNotPending) && !errors.Is(err, ErrAlreadyApproved) {
+			t.Errorf("pressed again: %v", err)
+		}
+	}
+	e.waitState(p.ID, StateSucceeded)
+	if n := e.sb.CallCount("session/confirm"); n != 1 {
+		t.Errorf("session/confirm calls = %d; want exactly 1\n%s", n, e.timeline(p.ID))
 	}
 }
