@@ -117,16 +117,16 @@ func (a *app) renderSettings(c echo.Context, status int, rows []views.SettingsRo
 		typed.sender.Current = payout.SenderWords(current)
 	}
 	m := views.SettingsModel{Frame: f, Rows: rows, Errors: errs, Factor: *typed.factor, Sender: *typed.sender}
-	if m.Held, m.Others, err = a.settingsCurrencies(c); err != nil {
+	if m.Held, m.Others, err = a.walletCurrencies(c); err != nil {
 		return err
 	}
 	return render(c, status, views.SettingsPage(m))
 }
 
-// settingsCurrencies offers first the currencies the provider's wallets
+// walletCurrencies offers first the currencies the provider's wallets
 // hold (those with a balance reading), then every other currency one can
-// pay out in.
-func (a *app) settingsCurrencies(c echo.Context) (held, others []string, err error) {
+// pay out in: for the settings rows and the payout form.
+func (a *app) walletCurrencies(c echo.Context) (held, others []string, err error) {
 	ps, err := a.positions(c)
 	if err != nil {
 		return nil, nil, err

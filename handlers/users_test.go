@@ -97,3 +97,15 @@ func TestHealthz(t *testing.T) {
 		t.Errorf("healthz with the database closed: %d %s", p.status, p.body)
 	}
 }
+
+// TestTakingAccessAwayAsksFirst: deactivating or removing a role applies at
+// once and takes two admins to undo, so the edit form's Save asks first.
+func TestTakingAccessAwayAsksFirst(t *testing.T) {
+	h := newHarness(t)
+	h.user("admin@example.com", "admin")
+	ivy := h.user("ivy@example.com", "maker", "approver")
+	page := h.signedIn("admin@example.com").get("/admin/users/" + itoa(ivy.ID))
+	if got := attrs(page.body, "save-user", "data-confirm"); len(got) != 1 || !strings.Contains(got[0], "applies at once") {
+		t.Errorf("the edit form's Save asks %q; want a confirmation saying removals apply at once", got)
+	}
+}
