@@ -112,6 +112,11 @@ func (s *Service) Approve(ctx context.Context, a Actor, changeID int64) (Approve
 		if err != nil {
 			return err
 		}
+		if link != "" {
+			if err := s.notify.HandoverWaits(ctx, tx, c.ProposedBy, c.Summary); err != nil {
+				return err
+			}
+		}
 		if err := tx.Audit(ctx, entry(a, "change.approve", "change", c.ID, "ok", c.Kind+": "+detail)); err != nil {
 			return err
 		}
