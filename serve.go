@@ -123,7 +123,8 @@ func newApp(ctx context.Context, cfg *config, logger *slog.Logger, webhookURL st
 		return nil, fmt.Errorf("-max-amount %q: want a whole number of major units", cfg.MaxAmount)
 	}
 	a.payouts = payout.NewService(payout.ServiceConfig{DB: db, Provider: client, WebhookKeys: webhookKeys, Logger: logger,
-		MaxAmount: maxAmount, StuckAfter: cfg.StuckAfter, CallTimeout: cfg.ProviderTimeout, Notify: a.notify, Banks: banks, Observer: a.metrics})
+		MaxAmount: maxAmount, StuckAfter: cfg.StuckAfter, CallTimeout: cfg.ProviderTimeout, Notify: a.notify, Banks: banks, Observer: a.metrics,
+		CardKey: a.key.Derive(secret.PurposeCardFingerprint)})
 	if cfg.ProviderURL == "" {
 		if err := ensureDemoPolicy(ctx, db, a.payouts); err != nil {
 			a.Close()

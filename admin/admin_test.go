@@ -116,6 +116,16 @@ func (f *fixture) approve(a Actor, c *store.AdminChange) Approved {
 	return got
 }
 
+// handover is the handover code a's approved change issued, taken by a.
+func (f *fixture) handover(a Actor, c *store.AdminChange) string {
+	f.t.Helper()
+	code, _, err := f.s.TakeHandover(context.Background(), a, c.ID)
+	if err != nil {
+		f.t.Fatalf("TakeHandover of change %d by %s: %v", c.ID, a.Email, err)
+	}
+	return code
+}
+
 // TestALoneAdminCannotMakeAWorkingApprover: the new account waits for a
 // second admin, and the proposer can never be that admin.
 func TestALoneAdminCannotMakeAWorkingApprover(t *testing.T) {
@@ -170,28 +180,29 @@ func TestANewAccountsPasswordIsChosenThroughALink(t *testing.T) {
 	if ivy.PasswordHash != "" || !ivy.Active || strings.Join(ivy.Roles, ",") != "approver,maker" {
 		t.Errorf("new account = %+v; want active, roles approver+maker, no password", ivy)
 	}
-	u, l, err := f.s.Link(ctx, got.Link)
-	if err != nil || u.ID != ivy.ID || l.Purpose != LinkNewAccount {
-		t.Fatalf("Link = %v, %+v, %v", u, l, err)
+	open, err := f.s.Link(ctx, got.Link)
+	if err != nil || open.User.ID != ivy.ID || open.Link.Purpose != LinkNewAccount || open.ApprovedBy != "Ben" || open.ProposedBy != "Ann" {
+		t.Fatalf("Link = %+v, %v", open, err)
 	}
-	if _, err := f.s.RedeemLink(ctx, got.Link, "ivy-hash", "192.0.2.9"); err != nil {
+	code := f.handover(f.ann, c)
+	if _, err := f.s.RedeemLink(ctx, got.Link, code, "ivy-hash", "192.0.2.9"); err != nil {
 		t.Fatal(err)
 	}
 	if f.load(ivy.ID).PasswordHash != "ivy-hash" {
 		t.Error("the chosen password was not set")
 	}
-	if _, err := f.s.RedeemLink(ctx, got.Link, "eve-hash", ""); !errors.Is(err, ErrLinkInvalid) {
+	if _, err := f.s.RedeemLink(ctx, got.Link, code, "eve-hash", ""); !errors.Is(err, ErrLinkInvalid) {
 		t.Errorf("second use of the link: %v; want ErrLinkInvalid", err)
 	}
-	if _, _, err := f.s.Link(ctx, got.Link); !errors.Is(err, ErrLinkInvalid) {
+	if _, err := f.s.Link(ctx, got.Link); !errors.Is(err, ErrLinkInvalid) {
 		t.Errorf("opening a used link: %v; want ErrLinkInvalid", err)
 	}
 	if f.load(ivy.ID).PasswordHash != "ivy-hash" {
 		t.Error("a used link changed the password")
 	}
 	f.db.Close()
-	if bytes.Contains(pgtest.Contents(t, f.dbPath), []byte(got.Link)) {
-		t.Error("the link's token is stored in the database")
+	if db := pgtest.Contents(t, f.dbPath); bytes.Contains(db, []byte(got.Link)) || bytes.Contains(db, []byte(code)) {
+		t.Error("the link's token or its handover code is stored in the database")
 	}
 }
 
@@ -199,13 +210,17 @@ func TestSigninLinksExpireAndAreReplaced(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
 	ivy := f.user("ivy@example.com", "Ivy", "maker")
-	first := f.approve(f.ben, must(f.s.ProposePasswordReset(ctx, f.ann, ivy.ID)))
-	second := f.approve(f.ben, must(f.s.ProposePasswordReset(ctx, f.ann, ivy.ID)))
-	if _, err := f.s.RedeemLink(ctx, first.Link, "h1", ""); !errors.Is(err, ErrLinkInvalid) {
+	c1 := must(f.s.ProposePasswordReset(ctx, f.ann, ivy.ID))
+	first := f.approve(f.ben, c1)
+	code1 := f.handover(f.ann, c1)
+	c2 := must(f.s.ProposePasswordReset(ctx, f.ann, ivy.ID))
+	second := f.approve(f.ben, c2)
+	code2 := f.handover(f.ann, c2)
+	if _, err := f.s.RedeemLink(ctx, first.Link, code1, "h1", ""); !errors.Is(err, ErrLinkInvalid) {
 		t.Errorf("a replaced link: %v; want ErrLinkInvalid", err)
 	}
 	f.clock.Advance(LinkValidity)
-	if _, err := f.s.RedeemLink(ctx, second.Link, "h2", ""); !errors.Is(err, ErrLinkInvalid) {
+	if _, err := f.s.RedeemLink(ctx, second.Link, code2, "h2", ""); !errors.Is(err, ErrLinkInvalid) {
 		t.Errorf("a link after 24 hours: %v; want ErrLinkInvalid", err)
 	}
 	if f.load(ivy.ID).PasswordHash != "" {
@@ -297,11 +312,12 @@ func TestAResetApproverNeedsTheirSecondFactor(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
 	alex := f.user("alex@example.com", "Alex", "approver")
-	got := f.approve(f.ben, must(f.s.ProposePasswordReset(ctx, f.ann, alex.ID)))
+	reset := must(f.s.ProposePasswordReset(ctx, f.ann, alex.ID))
+	got := f.approve(f.ben, reset)
 	if f.load(alex.ID).PasswordHash != "" || got.Link == "" {
 		t.Fatal("the old password still works, or no link was issued")
 	}
-	if _, err := f.s.RedeemLink(ctx, got.Link, "new-hash", ""); err != nil {
+	if _, err := f.s.RedeemLink(ctx, got.Link, f.handover(f.ann, reset), "new-hash", ""); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := f.stepup.Prove(ctx, f.load(alex.ID), time.Time{}, "", ""); !errors.Is(err, stepup.ErrCodeRequired) {

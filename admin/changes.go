@@ -50,8 +50,13 @@ type factorPolicy struct {
 }
 
 // propose records a pending change in tx, with its audit entry and the
-// notification that tells the other admins it waits for them.
+// notification that tells the other admins it waits for them. Proposing
+// grants power as much as approving does, so it too needs a fresh proof of
+// the proposer's second factor: a stolen session alone proposes nothing.
 func (s *Service) propose(ctx context.Context, tx *store.Tx, a Actor, kind Kind, target int64, p payload, summary string) (*store.AdminChange, error) {
+	if !a.StepUp.Covers(a.UserID) {
+		return nil, ErrStepUp
+	}
 	body, err := json.Marshal(p)
 	if err != nil {
 		return nil, err
@@ -68,7 +73,8 @@ func (s *Service) propose(ctx context.Context, tx *store.Tx, a Actor, kind Kind,
 
 // Approved is what approving a change did. Link is the token of a sign-in
 // link (for a new account or a password reset), shown once to the approving
-// admin and never stored: "" for other changes.
+// admin and never stored: "" for other changes. The link works only with
+// the handover code its proposer takes (TakeHandover).
 type Approved struct {
 	Change *store.AdminChange
 	Link   string
@@ -105,6 +111,11 @@ func (s *Service) Approve(ctx context.Context, a Actor, changeID int64) (Approve
 		detail, link, err := s.apply(ctx, tx, c)
 		if err != nil {
 			return err
+		}
+		if link != "" {
+			if err := s.notify.HandoverWaits(ctx, tx, c.ProposedBy, c.Summary); err != nil {
+				return err
+			}
 		}
 		if err := tx.Audit(ctx, entry(a, "change.approve", "change", c.ID, "ok", c.Kind+": "+detail)); err != nil {
 			return err

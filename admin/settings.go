@@ -48,6 +48,13 @@ func (s *Service) Settings(ctx context.Context) (Settings, error) {
 // Stricter means no currency's payouts need a second approver less often: a
 // lower threshold, or none (a currency with no threshold needs two).
 func (s *Service) ChangeSettings(ctx context.Context, a Actor, to Settings) (Result, error) {
+	var err error
+	if to.Thresholds, err = byCurrency(to.Thresholds, "threshold"); err != nil {
+		return Result{}, err
+	}
+	if to.LowLevels, err = byCurrency(to.LowLevels, "low"); err != nil {
+		return Result{}, err
+	}
 	if len(to.Thresholds) == 0 {
 		return Result{}, ErrNoThresholds
 	}
@@ -110,6 +117,22 @@ func (s *Service) ChangeSettings(ctx context.Context, a Actor, to Settings) (Res
 		return Result{}, s.denied(ctx, a, "settings.update", "setting", 0, err)
 	}
 	return res, nil
+}
+
+// byCurrency returns m keyed by upper-case currency codes, as they are
+// stored and read back, so that "stricter" is judged on what will be stored:
+// "usd" and "USD" are one currency, and naming it twice (which would be
+// stored twice and read back as whichever came last) is refused.
+func byCurrency(m map[string]int64, field string) (map[string]int64, error) {
+	out := make(map[string]int64, len(m))
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		cur := strings.ToUpper(strings.TrimSpace(k))
+		if _, twice := out[cur]; twice {
+			return nil, fail.Field(field, fmt.Sprintf("%s is named twice (as %q and in another case). Give each currency one row.", cur, k))
+		}
+		out[cur] = m[k]
+	}
+	return out, nil
 }
 
 // stricter reports whether next asks for a second approver at least as

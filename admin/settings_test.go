@@ -3,6 +3,7 @@ package admin
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -254,5 +255,47 @@ func TestSenderIsAChangeForASecondAdmin(t *testing.T) {
 	}
 	if len(f.audits("change.approve")) == 0 {
 		t.Error("the approval is not audited")
+	}
+}
+
+// TestCurrencyKeysAreJudgedAsStored: the service, not only the form, reads
+// "usd" as USD, so a lower threshold under one case cannot hide a higher one
+// under another, and a currency named twice is refused with a clear message.
+func TestCurrencyKeysAreJudgedAsStored(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	f.setPolicy(map[string]int64{"USD": 100000})
+
+	var fe *fail.FieldError
+	_, err := f.s.ChangeSettings(ctx, f.ann, Settings{Thresholds: map[string]int64{"USD": 100, "usd": 1e11}})
+	if !errors.As(err, &fe) || !strings.Contains(fe.Fields["threshold"], "USD is named twice") {
+		t.Errorf("USD and usd: %v; want refused, naming USD twice", err)
+	}
+	_, err = f.s.ChangeSettings(ctx, f.ann, Settings{Thresholds: map[string]int64{"USD": 100000}, LowLevels: map[string]int64{"eur": 1, "EUR": 2}})
+	if !errors.As(err, &fe) || !strings.Contains(fe.Fields["low"], "EUR is named twice") {
+		t.Errorf("EUR and eur levels: %v; want refused", err)
+	}
+	if got := f.settings().Thresholds; len(got) != 1 || got["USD"] != 100000 {
+		t.Fatalf("thresholds after refusals: %v; want USD 1,000.00 only", got)
+	}
+
+	// A lower-case raise is a raise: it waits, and is stored upper-case.
+	res, err := f.s.ChangeSettings(ctx, f.ann, Settings{Thresholds: map[string]int64{"usd": 1e11}})
+	if err != nil || len(res.Applied) != 0 || len(res.Pending) != 1 {
+		t.Fatalf("raise as usd: %+v, %v; want it waiting for another admin", res, err)
+	}
+	if got := f.settings().Thresholds; got["USD"] != 100000 {
+		t.Errorf("threshold before approval: %v; want unchanged", got)
+	}
+	f.approve(f.ben, res.Pending[0])
+	if got := f.settings().Thresholds; len(got) != 1 || got["USD"] != 1e11 {
+		t.Errorf("thresholds after approval: %v; want one USD key", got)
+	}
+	// A lower-case cut applies at once, under the upper-case key.
+	if res, err := f.s.ChangeSettings(ctx, f.ann, Settings{Thresholds: map[string]int64{" usd ": 500}}); err != nil || len(res.Applied) != 1 {
+		t.Fatalf("cut as usd: %+v, %v; want applied at once", res, err)
+	}
+	if got := f.settings().Thresholds; len(got) != 1 || got["USD"] != 500 {
+		t.Errorf("thresholds after cut: %v", got)
 	}
 }

@@ -34,6 +34,9 @@ func TestSalaryToUKBankAccount(t *testing.T) {
 		chromedp.SendKeys(chromedp.ID("sender-registration_number"), "09876543"),
 		chromedp.SendKeys(chromedp.ID("sender-country_iso3"), "GBR"),
 		chromedp.SendKeys(chromedp.ID("sender-code"), "09876543"),
+	)
+	typeCode(t, admin, "admin@example.com", "#otp-sender")
+	run(t, admin,
 		chromedp.Click(chromedp.CSS(`[data-testid="sender-save"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`.flash-ok`)),
 	)

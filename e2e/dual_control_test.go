@@ -8,11 +8,12 @@ import (
 	"github.com/chromedp/chromedp"
 )
 
-// TestDualControlJourney: an admin proposes a new approver; a second admin
-// approves it with a code and hands over the one-time link; the new approver
-// chooses a password, sets up a second factor from the QR page's key, and
-// approves a payout with a code. Nobody but the new approver knows the
-// password.
+// TestDualControlJourney: an admin proposes a new approver with a code; a
+// second admin approves it with a code and is shown the one-time link; the
+// proposer then takes the handover code the link asks for; the new approver,
+// with both pieces, chooses a password, sets up a second factor from the QR
+// page's key, and approves a payout with a code. Nobody but the new approver
+// knows the password, and neither admin alone could have chosen it.
 func TestDualControlJourney(t *testing.T) {
 	c := startConsole(t)
 	ada, abe, ivy, maker := newBrowser(t), newBrowser(t), newBrowser(t), newBrowser(t)
@@ -31,6 +32,9 @@ func TestDualControlJourney(t *testing.T) {
 		chromedp.SendKeys(chromedp.ID("user-email"), "ivy@example.com"),
 		chromedp.SendKeys(chromedp.ID("user-name"), "Ivy Approver"),
 		chromedp.Click(chromedp.CSS(`input[name="role"][value="approver"]`)),
+	)
+	typeCode(t, ada, "admin@example.com", "#otp-user")
+	run(t, ada,
 		chromedp.Submit(chromedp.ID("user-email")),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="changes-waiting"]`)),
 	)
@@ -51,12 +55,40 @@ func TestDualControlJourney(t *testing.T) {
 	if !strings.Contains(link, "/signin/") {
 		t.Fatalf("link %q", link)
 	}
+	if words := textOf(t, abe, `[data-testid="link-needs-code"]`); !strings.Contains(words, "handover code") {
+		t.Errorf("the approver is not told the link needs the proposer's handover code: %q", words)
+	}
 
-	// Ivy chooses her password and, as an approver, sets up her second factor first.
+	// The link alone does not open the account.
 	const pw = "ivy chose this herself"
 	run(t, ivy, chromedp.Navigate(link), chromedp.WaitVisible(chromedp.ID("password")))
 	checkPage(t, ivy, desktop, "choose a password")
+	if words := textOf(t, ivy, `[data-testid="two-pieces"]`); !strings.Contains(words, "handover code") {
+		t.Errorf("the link's page reads %q; want it to say a handover code is needed too", words)
+	}
 	run(t, ivy,
+		chromedp.SendKeys(chromedp.ID("handover"), "AAAAA-AAAAA"),
+		chromedp.SendKeys(chromedp.ID("password"), pw),
+		chromedp.SendKeys(chromedp.ID("confirm"), pw),
+		chromedp.Click(chromedp.CSS(`[data-testid="set-password"]`)),
+		chromedp.WaitVisible(chromedp.ID("handover-error")),
+	)
+
+	// Ada, who proposed Ivy, takes the handover code from the approved change, once.
+	run(t, ada,
+		chromedp.Navigate(c.URL+"/admin/changes"),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="take-handover"]`)),
+	)
+	typeCode(t, ada, "admin@example.com", `[data-testid="decided-changes"] [data-testid="otp"]`) // none needed while her proposal's code covers
+	run(t, ada,
+		chromedp.Click(chromedp.CSS(`[data-testid="take-handover"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="handover-code-value"]`)),
+	)
+	handover := textOf(t, ada, `[data-testid="handover-code-value"]`)
+
+	// Ivy, with both pieces, chooses her password and, as an approver, sets up her second factor first.
+	run(t, ivy,
+		chromedp.SendKeys(chromedp.ID("handover"), handover),
 		chromedp.SendKeys(chromedp.ID("password"), pw),
 		chromedp.SendKeys(chromedp.ID("confirm"), pw),
 		chromedp.Click(chromedp.CSS(`[data-testid="set-password"]`)),

@@ -130,7 +130,10 @@ func TestFourEyesJourney(t *testing.T) {
 	if card := textOf(t, maker, `[data-testid="payout-card"]`); card != "VISA •••• 4242" {
 		t.Errorf("card shown as %q, want VISA •••• 4242", card)
 	}
-	large := preparePayout(t, maker, c.URL, "Big Spender", "1500.00", "4242424242424242")
+	// Another card than the small payout's (same brand and last four): payouts
+	// to one card count together whatever the name, so the large one would
+	// make every other payout to 4242… need two approvers.
+	large := preparePayout(t, maker, c.URL, "Big Spender", "1500.00", "4111111111174242")
 	toCancel := preparePayout(t, maker, c.URL, "Changed Mind", "10.00", "5555555555554444")
 	declined := preparePayout(t, maker, c.URL, "Unlucky Card", "12.34", "4000000000000002")
 	for _, u := range []string{large, toCancel, declined} {
@@ -210,7 +213,7 @@ func TestFourEyesJourney(t *testing.T) {
 	// admin sees every page, the audit log included.
 	admin := newBrowser(t)
 	login(t, admin, c.URL, "admin@example.com", demoPasswords["admin@example.com"])
-	for _, pan := range []string{"4242424242424242", "4000000000000002", "5555555555554444"} {
+	for _, pan := range []string{"4242424242424242", "4111111111174242", "4000000000000002", "5555555555554444"} {
 		for _, f := range []string{c.DB, c.DB + "-wal"} {
 			b, _ := os.ReadFile(f)
 			if strings.Contains(string(b), pan) {

@@ -34,7 +34,9 @@ func seed(t *testing.T) seeded {
 	s.succeeded = preparePayout(t, maker, s.c.URL, "Sam Succeeded", "25.00", "4242 4242 4242 4242")
 	s.failed = preparePayout(t, maker, s.c.URL, "Fay Failed", "12.34", "4000000000000002")
 	s.cancelled = preparePayout(t, maker, s.c.URL, "Cal Cancelled", "10.00", "5555555555554444")
-	s.pending = preparePayoutWith(t, maker, s.c.URL, "Pat Pending", "1500.00", "4242424242424242", "INV-2026-0117",
+	// Another card with the same brand and last four as Sam's: payouts to one
+	// card count together whatever the name.
+	s.pending = preparePayoutWith(t, maker, s.c.URL, "Pat Pending", "1500.00", "4111111111174242", "INV-2026-0117",
 		"March retainer; Pat confirmed the card by phone")
 	for _, u := range []string{s.succeeded, s.failed, s.cancelled, s.pending} {
 		waitState(t, maker, u, "pending_approval")
@@ -58,6 +60,9 @@ func seed(t *testing.T) seeded {
 		chromedp.Navigate(s.c.URL+"/admin/settings"),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="settings-row"][data-currency="USD"] input[name="low"]`)),
 		chromedp.SendKeys(chromedp.CSS(`[data-testid="settings-row"][data-currency="USD"] input[name="low"]`), "500,000.00"),
+	)
+	typeCode(t, admin, "admin@example.com", "#otp-settings")
+	run(t, admin,
 		chromedp.Click(chromedp.CSS(`[data-testid="settings-form"] button[type="submit"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`.flash-ok`)),
 	)
@@ -76,6 +81,9 @@ func seed(t *testing.T) seeded {
 		chromedp.SendKeys(chromedp.ID("user-email"), "nia@example.com"),
 		chromedp.SendKeys(chromedp.ID("user-name"), "Nia Newhire"),
 		chromedp.Click(chromedp.CSS(`input[name="role"][value="approver"]`)),
+	)
+	typeCode(t, admin, "admin@example.com", "#otp-user") // none needed while the settings' code covers
+	run(t, admin,
 		chromedp.Submit(chromedp.ID("user-email")),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="changes-waiting"]`)),
 	)

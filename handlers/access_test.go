@@ -39,6 +39,7 @@ var wantAccess = map[string]string{
 	"POST /admin/changes/:id/approve":               "admin",
 	"POST /admin/changes/:id/reject":                "admin",
 	"POST /admin/changes/:id/withdraw":              "admin",
+	"POST /admin/changes/:id/handover":              "admin",
 	"GET /admin/users":                              "admin",
 	"POST /admin/users":                             "admin",
 	"GET /admin/users/:id":                          "admin",

@@ -142,14 +142,15 @@ func (a *app) confirmEnrolment(c echo.Context) error {
 	return redirect(c, "/")
 }
 
-// signinLink is the page a one-time sign-in link opens: choose a password.
+// signinLink is the page a one-time sign-in link opens: type the handover
+// code and choose a password.
 func (a *app) signinLink(c echo.Context) error {
 	return a.renderSigninLink(c, http.StatusOK, nil)
 }
 
 func (a *app) renderSigninLink(c echo.Context, status int, errs views.FieldErrors) error {
 	token := c.Param("token")
-	u, l, err := a.Admin.Link(c.Request().Context(), token)
+	open, err := a.Admin.Link(c.Request().Context(), token)
 	if err != nil {
 		return err
 	}
@@ -157,24 +158,29 @@ func (a *app) renderSigninLink(c echo.Context, status int, errs views.FieldError
 	if err != nil {
 		return err
 	}
-	return render(c, status, views.SigninLinkPage(views.SigninLinkModel{Frame: f, Name: u.Name, Email: u.Email, Token: token,
-		Reset: l.Purpose != admin.LinkNewAccount, Errors: errs}))
+	return render(c, status, views.SigninLinkPage(views.SigninLinkModel{Frame: f, Name: open.User.Name, Email: open.User.Email, Token: token,
+		Reset: open.Link.Purpose != admin.LinkNewAccount, ApprovedBy: open.ApprovedBy, ProposedBy: open.ProposedBy,
+		HandoverTaken: open.HandoverTaken(), Errors: errs}))
 }
 
-// redeemSigninLink sets the password the person chose, uses the link up, and
-// signs them in: to their account page first if they must set up a second
-// factor. The password rules are the same as everywhere else, applied with
-// the account the link belongs to, and the hashing takes one of the bounded
-// slots like a sign-in.
+// redeemSigninLink sets the password the person chose, with the handover
+// code, uses the link up, and signs them in: to their account page first if
+// they must set up a second factor. The password rules are the same as
+// everywhere else, applied with the account the link belongs to, and the
+// hashing takes one of the bounded slots like a sign-in. A wrong handover
+// code is said at its field (it is counted: a few burn the link).
 func (a *app) redeemSigninLink(c echo.Context) error {
 	ctx := c.Request().Context()
-	u, _, err := a.Admin.Link(ctx, c.Param("token"))
+	open, err := a.Admin.Link(ctx, c.Param("token"))
 	if err != nil {
 		return err
 	}
-	pw := c.FormValue("password")
+	pw, code := c.FormValue("password"), c.FormValue("handover")
 	errs := views.FieldErrors{}
-	if err := password.Check(pw, password.Account{Email: u.Email, Name: u.Name}); err != nil {
+	if strings.TrimSpace(code) == "" {
+		errs["handover"] = "Enter the handover code that " + open.ProposedBy + " gave you."
+	}
+	if err := password.Check(pw, password.Account{Email: open.User.Email, Name: open.User.Name}); err != nil {
 		errs["password"] = fail.MessageOf(err)
 	} else if c.FormValue("confirm") != pw {
 		errs["confirm"] = "The two passwords differ. Type the same password twice."
@@ -186,7 +192,11 @@ func (a *app) redeemSigninLink(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if u, err = a.Admin.RedeemLink(ctx, c.Param("token"), hash, c.RealIP()); err != nil {
+	u, err := a.Admin.RedeemLink(ctx, c.Param("token"), code, hash, c.RealIP())
+	if errors.Is(err, admin.ErrHandoverWrong) {
+		return a.renderSigninLink(c, statusOf(err), views.FieldErrors{"handover": fail.MessageOf(err)})
+	}
+	if err != nil {
 		return err
 	}
 	if err := a.startSession(c, u, "login.ok"); err != nil {

@@ -209,7 +209,7 @@ func TestLowBalanceBannerForEveryone(t *testing.T) {
 		t.Fatalf("settings rows %v, want USD and two blank rows", got)
 	}
 	p := ad.post("/admin/settings", url.Values{"kind": {"fixed", "new", "new"}, "currency": {"USD", "", ""}, "threshold": {"1,000.00", "", ""},
-		"low": {"900.00", "", ""}})
+		"low": {"900.00", "", ""}, "otp": {h.code()}})
 	if p.status != http.StatusSeeOther {
 		t.Fatalf("save: status %d", p.status)
 	}

@@ -188,7 +188,7 @@ func TestSenderWaitsForASecondAdmin(t *testing.T) {
 	h.user("abe@example.com", "admin")
 	ada, abe := h.signedIn("ada@example.com"), h.signedIn("abe@example.com")
 	ada.get("/admin/settings")
-	sender := url.Values{"company_name": {"Acme Payroll Ltd"}, "registration_number": {"09876543"}, "country_iso3": {"GBR"}, "code": {"09876543"}}
+	sender := url.Values{"company_name": {"Acme Payroll Ltd"}, "registration_number": {"09876543"}, "country_iso3": {"GBR"}, "code": {"09876543"}, "otp": {h.code()}}
 	if p := ada.post("/admin/settings/sender", sender); p.status != http.StatusSeeOther {
 		t.Fatalf("propose the sender: status %d", p.status)
 	}

@@ -221,7 +221,7 @@ func TestBankPayoutOverHTTP(t *testing.T) {
 	if p := m.get("/payouts/new"); testText(t, p.body, "no-sender") != payout.ErrNoSender.Message {
 		t.Error("the payout form does not say that no sender is set")
 	}
-	sender := url.Values{"company_name": {"Acme Payroll Ltd"}, "registration_number": {"09876543"}, "country_iso3": {"UK"}, "code": {"09876543"}}
+	sender := url.Values{"company_name": {"Acme Payroll Ltd"}, "registration_number": {"09876543"}, "country_iso3": {"UK"}, "code": {"09876543"}, "otp": {h.code()}}
 	p := admin.post("/admin/settings/sender", sender)
 	if p.status != http.StatusUnprocessableEntity || !strings.Contains(p.body, `value="Acme Payroll Ltd"`) || !strings.Contains(p.body, "three-letter ISO code") {
 		t.Fatalf("a bad sender: status %d", p.status)

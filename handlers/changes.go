@@ -20,6 +20,9 @@ const recentChanges = 20
 // changesPage is what the changes page shows besides the changes.
 type changesPage struct {
 	link, linkFor string // a sign-in link just issued: shown on this response only
+	codeHolder    string // who gets the handover code that goes with the link
+	handover      string // a handover code just taken: shown on this response only
+	handoverFor   string
 	errs          views.FieldErrors
 	reasons       map[int64]string
 	refused       error
@@ -43,12 +46,19 @@ func (a *app) renderChanges(c echo.Context, status int, pg changesPage) error {
 		showRefusal(&f, pg.refused)
 	}
 	me := currentUser(c)
-	m := views.ChangesModel{Frame: f, Link: pg.link, LinkFor: pg.linkFor, Errors: pg.errs, Reasons: pg.reasons, LoneAdmin: f.LoneAdmin}
+	m := views.ChangesModel{Frame: f, Link: pg.link, LinkFor: pg.linkFor, CodeHolder: pg.codeHolder, Handover: pg.handover, HandoverFor: pg.handoverFor,
+		Errors: pg.errs, Reasons: pg.reasons, LoneAdmin: f.LoneAdmin}
 	for _, ch := range pending {
 		m.Pending = append(m.Pending, changeRow(ch, me, f.Clock))
 	}
 	for _, ch := range recent {
-		m.Recent = append(m.Recent, changeRow(ch, me, f.Clock))
+		row := changeRow(ch, me, f.Clock)
+		if row.Mine {
+			if row.AwaitsHandover, err = a.Admin.AwaitsHandover(ctx, ch); err != nil {
+				return err
+			}
+		}
+		m.Recent = append(m.Recent, row)
 	}
 	return render(c, status, views.ChangesPage(m))
 }
@@ -60,7 +70,8 @@ func changeRow(ch *store.AdminChange, me *store.User, clk views.Clock) views.Cha
 
 // approveChange applies a change another admin proposed, with this admin's
 // second factor. A new account or a password reset gives a one-time sign-in
-// link, shown on this response and nowhere else.
+// link, shown on this response and nowhere else; it works only with the
+// handover code the proposer takes from the approved change.
 func (a *app) approveChange(c echo.Context) error {
 	id := pathID(c, "id")
 	var got admin.Approved
@@ -75,9 +86,9 @@ func (a *app) approveChange(c echo.Context) error {
 		return err
 	}
 	if got.Link != "" {
-		pg := changesPage{link: a.linkURL(c, got.Link), linkFor: "the person"}
-		if u, _, err := a.Admin.Link(c.Request().Context(), got.Link); err == nil {
-			pg.linkFor = u.Name + " (" + u.Email + ")"
+		pg := changesPage{link: a.linkURL(c, got.Link), linkFor: "the person", codeHolder: got.Change.ProposedByName}
+		if open, err := a.Admin.Link(c.Request().Context(), got.Link); err == nil {
+			pg.linkFor = open.User.Name + " (" + open.User.Email + ")"
 		}
 		return a.renderChanges(c, http.StatusOK, pg)
 	}
@@ -85,6 +96,27 @@ func (a *app) approveChange(c echo.Context) error {
 		return err
 	}
 	return redirect(c, "/admin/changes")
+}
+
+// takeHandover shows the proposer of an approved new account or password
+// reset its handover code, once, with their second factor: the piece of the
+// sign-in link that the approving admin does not hold.
+func (a *app) takeHandover(c echo.Context) error {
+	id := pathID(c, "id")
+	var code string
+	var person *store.User
+	err := a.decide(c, func(act payout.Actor) (err error) {
+		code, person, err = a.Admin.TakeHandover(c.Request().Context(), act, id)
+		return err
+	})
+	if refused(err) {
+		return a.renderChanges(c, statusOf(err), changesPage{refused: err})
+	}
+	if err != nil {
+		return err
+	}
+	pg := changesPage{handover: code, handoverFor: person.Name + " (" + person.Email + ")"}
+	return a.renderChanges(c, http.StatusOK, pg)
 }
 
 // linkURL is where a sign-in link's token opens: the console's public URL

@@ -73,7 +73,7 @@ func TestALoneAdminCannotMakeAWorkingApprover(t *testing.T) {
 	ada := h.browser()
 	ada.login("ada@example.com")
 	ada.get("/admin/users")
-	ada.post("/admin/users", url.Values{"email": {"ivy@example.com"}, "name": {"Ivy"}, "role": {"approver"}})
+	ada.post("/admin/users", url.Values{"email": {"ivy@example.com"}, "name": {"Ivy"}, "role": {"approver"}, "otp": {h.code()}})
 	id := h.pendingChange()
 
 	page := ada.get("/admin/changes")
@@ -107,7 +107,7 @@ func TestALoneAdminCannotGrantThemselvesARole(t *testing.T) {
 	b := h.browser()
 	b.login("ada@example.com")
 	b.get("/admin/users/" + itoa(ada.ID))
-	p := b.post("/admin/users/"+itoa(ada.ID), url.Values{"name": {"ada"}, "role": {"admin", "approver"}, "active": {"1"}})
+	p := b.post("/admin/users/"+itoa(ada.ID), url.Values{"name": {"ada"}, "role": {"admin", "approver"}, "active": {"1"}, "otp": {h.code()}})
 	if p.status != http.StatusSeeOther {
 		t.Fatalf("save: %d", p.status)
 	}
@@ -134,7 +134,7 @@ func TestANewAccountThroughASecondAdminAndALink(t *testing.T) {
 	ada.login("ada@example.com")
 	abe.login("abe@example.com")
 	ada.get("/admin/users")
-	ada.post("/admin/users", url.Values{"email": {"ivy@example.com"}, "name": {"Ivy Approver"}, "role": {"approver"}})
+	ada.post("/admin/users", url.Values{"email": {"ivy@example.com"}, "name": {"Ivy Approver"}, "role": {"approver"}, "otp": {h.code()}})
 	id := h.pendingChange()
 
 	page := abe.get("/admin/changes")
@@ -157,19 +157,45 @@ func TestANewAccountThroughASecondAdminAndALink(t *testing.T) {
 		t.Fatalf("new account %+v, %v; want one without a password", ivyUser, err)
 	}
 
+	if !strings.Contains(first(t, p.body, "link-needs-code"), "only ada") {
+		t.Error("the approver is not told that the link needs ada's handover code")
+	}
+
+	// The link alone sets no password; the approver cannot take the code.
 	ivy := h.browser()
 	path := link[strings.Index(link, "/signin/"):]
-	if page := ivy.get(path); !strings.Contains(page.body, "Ivy Approver") {
-		t.Fatalf("the link's page does not greet the person: %d", page.status)
-	}
-	if p := ivy.post(path, url.Values{"password": {"short"}, "confirm": {"short"}}); p.status != http.StatusUnprocessableEntity {
-		t.Errorf("a short password: %d; want 422", p.status)
+	if page := ivy.get(path); !strings.Contains(page.body, "Ivy Approver") || !strings.Contains(first(t, page.body, "two-pieces"), "only ada") {
+		t.Fatalf("the link's page does not greet the person and say who holds the code: %d", page.status)
 	}
 	const pw = "ivy's own long password"
-	if p := ivy.post(path, url.Values{"password": {pw}, "confirm": {pw}}); p.status != http.StatusSeeOther {
+	if p := ivy.post(path, url.Values{"handover": {"AAAAA-AAAAA"}, "password": {pw}, "confirm": {pw}}); p.status != http.StatusUnprocessableEntity ||
+		!strings.Contains(p.body, "handover code is not right") {
+		t.Errorf("the link with a guessed handover code: %d; want 422 saying so", p.status)
+	}
+	if p := abe.post("/admin/changes/"+itoa(id)+"/handover", nil); p.status != http.StatusForbidden {
+		t.Errorf("the approving admin takes the handover code: %d; want 403", p.status)
+	}
+	// The proposer takes it, once, from their view of the approved change.
+	changes := ada.get("/admin/changes")
+	if len(testid(t, changes.body, "take-handover")) != 1 {
+		t.Fatal("the proposer's view of the approved change offers no handover code")
+	}
+	hp := ada.post("/admin/changes/"+itoa(id)+"/handover", nil)
+	code := first(t, hp.body, "handover-code-value")
+	if hp.status != http.StatusOK || len(code) != 11 {
+		t.Fatalf("take the handover code: %d, %q", hp.status, code)
+	}
+	if strings.Contains(ada.get("/admin/changes").body, code) || ada.post("/admin/changes/"+itoa(id)+"/handover", nil).status != http.StatusConflict {
+		t.Error("the handover code is shown twice")
+	}
+
+	if p := ivy.post(path, url.Values{"handover": {code}, "password": {"short"}, "confirm": {"short"}}); p.status != http.StatusUnprocessableEntity {
+		t.Errorf("a short password: %d; want 422", p.status)
+	}
+	if p := ivy.post(path, url.Values{"handover": {code}, "password": {pw}, "confirm": {pw}}); p.status != http.StatusSeeOther {
 		t.Fatalf("set password: %d %s", p.status, p.body)
 	}
-	if p := h.browser().post(path, url.Values{"password": {"someone else's pass"}, "confirm": {"someone else's pass"}}); p.status == http.StatusSeeOther {
+	if p := h.browser().post(path, url.Values{"handover": {code}, "password": {"someone else's pass"}, "confirm": {"someone else's pass"}}); p.status == http.StatusSeeOther {
 		t.Error("the link worked twice")
 	}
 	// Signed in, but an approver must set up a second factor first.
@@ -202,8 +228,8 @@ func TestANewAccountThroughASecondAdminAndALink(t *testing.T) {
 	if img, err := png.Decode(strings.NewReader(qr.body)); err != nil || img.Bounds().Dx() < 200 || qr.header.Get("Cache-Control") != "no-store" {
 		t.Errorf("QR code: %v, cache %q", err, qr.header.Get("Cache-Control"))
 	}
-	code, _ := stepup.Code(secret, h.clock.Now())
-	if p := ivy.post("/account/second-factor", url.Values{"otp": {code}}); p.status != http.StatusSeeOther {
+	totp, _ := stepup.Code(secret, h.clock.Now())
+	if p := ivy.post("/account/second-factor", url.Values{"otp": {totp}}); p.status != http.StatusSeeOther {
 		t.Fatalf("confirm enrolment: %d", p.status)
 	}
 	if p := ivy.get("/queue"); p.status != http.StatusOK {
@@ -273,16 +299,18 @@ func TestAResetApproverCannotApproveWithoutTheirSecondFactor(t *testing.T) {
 
 	ada := h.signedIn("ada@example.com")
 	ada.get("/admin/users/" + itoa(alex.ID))
-	ada.post("/admin/users/"+itoa(alex.ID)+"/password", nil)
+	ada.post("/admin/users/"+itoa(alex.ID)+"/password", url.Values{"otp": {h.code()}})
 	h.user("abe@example.com", "admin")
 	ab := h.signedIn("abe@example.com")
 	ab.get("/admin/changes")
-	link := first(t, ab.post("/admin/changes/"+itoa(h.pendingChange())+"/approve", url.Values{"otp": {h.code()}}).body, "signin-link-url")
+	change := h.pendingChange()
+	link := first(t, ab.post("/admin/changes/"+itoa(change)+"/approve", url.Values{"otp": {h.code()}}).body, "signin-link-url")
+	code := first(t, ada.post("/admin/changes/"+itoa(change)+"/handover", nil).body, "handover-code-value")
 	path := link[strings.Index(link, "/signin/"):]
 	b := h.browser()
 	b.get(path)
 	const pw = "alex's new long password"
-	if p := b.post(path, url.Values{"password": {pw}, "confirm": {pw}}); p.status != http.StatusSeeOther {
+	if p := b.post(path, url.Values{"handover": {code}, "password": {pw}, "confirm": {pw}}); p.status != http.StatusSeeOther {
 		t.Fatalf("set password: %d", p.status)
 	}
 	b.get("/payouts/" + itoa(id))
@@ -518,7 +546,7 @@ func TestRejectAndWithdrawOverHTTP(t *testing.T) {
 	target := h.user("ivy@example.com", "maker")
 	ada, abe := h.signedIn("ada@example.com"), h.signedIn("abe@example.com")
 	ada.get("/admin/users/" + itoa(target.ID))
-	ada.post("/admin/users/"+itoa(target.ID)+"/password", nil)
+	ada.post("/admin/users/"+itoa(target.ID)+"/password", url.Values{"otp": {h.code()}})
 	id := h.pendingChange()
 	abe.get("/admin/changes")
 	p := abe.post("/admin/changes/"+itoa(id)+"/reject", url.Values{"reason": {""}, "otp": {h.code()}})
@@ -531,7 +559,7 @@ func TestRejectAndWithdrawOverHTTP(t *testing.T) {
 	if decided := first(t, abe.get("/admin/changes").body, "decided-changes"); !strings.Contains(decided, "Ivy did not ask for this") {
 		t.Errorf("decided changes: %q", decided)
 	}
-	ada.post("/admin/users/"+itoa(target.ID)+"/password", nil)
+	ada.post("/admin/users/"+itoa(target.ID)+"/password", url.Values{"otp": {h.code()}})
 	id = h.pendingChange()
 	if p := abe.post("/admin/changes/"+itoa(id)+"/withdraw", nil); p.status != http.StatusForbidden {
 		t.Errorf("another admin withdraws: %d; want 403", p.status)
@@ -619,12 +647,48 @@ func TestSecondFactorPolicyOverHTTP(t *testing.T) {
 	if pol, _ := h.admin.SecondFactorPolicy(t.Context()); len(pol.Roles) != 3 || pol.Window != 2*time.Minute {
 		t.Errorf("policy after a stricter change: %v", pol)
 	}
-	ada.post("/admin/settings/second-factor", url.Values{"role": {"admin"}, "window": {"30"}})
+	ada.post("/admin/settings/second-factor", url.Values{"role": {"admin"}, "window": {"30"}, "otp": {h.code()}})
 	if pol, _ := h.admin.SecondFactorPolicy(t.Context()); len(pol.Roles) != 3 {
 		t.Errorf("a looser policy applied at once: %v", pol)
 	}
 	h.pendingChange()
 	if p := ada.post("/admin/settings/second-factor", url.Values{"role": {"admin"}, "window": {"forever"}}); p.status != http.StatusUnprocessableEntity || !strings.Contains(p.body, "whole number of minutes") {
 		t.Errorf("a bad window: %d", p.status)
+	}
+}
+
+// TestAnApproverPressesAgainToReleaseAMetPayout: after a lapsed approval
+// counts again (the role is back), the payout page shows "2 of 2" and offers
+// the second approver the button again; pressing it releases the payout
+// instead of answering 409.
+func TestAnApproverPressesAgainToReleaseAMetPayout(t *testing.T) {
+	h, sb := newHarnessWithProvider(t)
+	alex := h.user("alex@example.com", "approver")
+	h.user("bea@example.com", "approver")
+	id := pendingPayout(t, h, h.signedIn(h.user("mia@example.com", "maker").Email), typed("Jane Doe", "1500.00"))
+	a := h.signedIn("alex@example.com")
+	a.get("/payouts/" + itoa(id))
+	a.post("/payouts/"+itoa(id)+"/approve", url.Values{"version": {h.version(id)}, "otp": {h.code()}})
+	if err := h.db.UpdateUserAccess(t.Context(), alex.ID, "alex", []string{"auditor"}, true); err != nil {
+		t.Fatal(err)
+	}
+	bea := h.signedIn("bea@example.com")
+	bea.get("/payouts/" + itoa(id))
+	bea.post("/payouts/"+itoa(id)+"/approve", url.Values{"version": {h.version(id)}, "otp": {h.code()}})
+	if page := bea.get("/payouts/" + itoa(id)); len(testid(t, page.body, "approve")) != 0 {
+		t.Error("the approve button is offered again while the approvals fall short")
+	}
+	if err := h.db.UpdateUserAccess(t.Context(), alex.ID, "alex", []string{"approver"}, true); err != nil {
+		t.Fatal(err)
+	}
+	page := bea.get("/payouts/" + itoa(id))
+	if len(testid(t, page.body, "approve")) != 1 {
+		t.Fatalf("with two approvals counting, the approver who pressed last is not offered the button again: %q", first(t, page.body, "payout-approvals"))
+	}
+	if p := bea.post("/payouts/"+itoa(id)+"/approve", url.Values{"version": {h.version(id)}}); p.status != http.StatusSeeOther {
+		t.Fatalf("pressed again: %d; want 303", p.status)
+	}
+	if got, _ := h.db.PayoutByID(t.Context(), id); payout.State(got.State) == payout.StatePendingApproval || sb.CallCount("session/confirm") != 1 {
+		t.Errorf("payout is %s with %d confirm call(s) after pressing again; want released once", got.State, sb.CallCount("session/confirm"))
 	}
 }

@@ -111,10 +111,16 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 	return l.w.Write(p)
 }
 
+// issuedLink is a sign-in link an approval issued, with the handover code
+// its proposer took: the two pieces the person needs.
+type issuedLink struct {
+	path, handover string
+}
+
 // secondAdminApproves approves every change waiting, as a second admin who
-// proved their second factor, and returns the paths of the sign-in links
-// the approvals issued.
-func (h *harness) secondAdminApproves() []string {
+// proved their second factor, and returns the sign-in links the approvals
+// issued, each with the handover code its proposer then took.
+func (h *harness) secondAdminApproves() []issuedLink {
 	h.t.Helper()
 	ctx := context.Background()
 	u, err := h.db.UserByEmail(ctx, "second-admin@example.com")
@@ -129,17 +135,38 @@ func (h *harness) secondAdminApproves() []string {
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	var links []string
+	var links []issuedLink
 	for _, c := range pending {
 		done, err := h.admin.Approve(ctx, payout.Actor{UserID: u.ID, Email: u.Email, StepUp: proof}, c.ID)
 		if err != nil {
 			h.t.Fatalf("approve change %d: %v", c.ID, err)
 		}
 		if done.Link != "" {
-			links = append(links, "/signin/"+done.Link)
+			links = append(links, issuedLink{path: "/signin/" + done.Link, handover: h.takeHandover(c)})
 		}
 	}
 	return links
+}
+
+// takeHandover is the handover code of an approved change, taken by its
+// proposer inside the step-up window their proposal opened (a window that
+// opens now stands for it: their code of this time step is used already).
+func (h *harness) takeHandover(c *store.AdminChange) string {
+	h.t.Helper()
+	ctx := context.Background()
+	proposer, err := h.db.UserByID(ctx, c.ProposedBy)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	proof, err := h.stepup.Prove(ctx, proposer, h.clock.Now(), "", "192.0.2.7")
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	code, _, err := h.admin.TakeHandover(ctx, payout.Actor{UserID: proposer.ID, Email: proposer.Email, StepUp: proof}, c.ID)
+	if err != nil {
+		h.t.Fatalf("take the handover code of change %d: %v", c.ID, err)
+	}
+	return code
 }
 
 // user creates an active account with testPassword and the published

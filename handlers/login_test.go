@@ -330,7 +330,7 @@ func TestPasswordPolicyWhereverOneIsChosen(t *testing.T) {
 	admin := h.browser()
 	admin.login("admin@example.com")
 	admin.get("/admin/users/" + itoa(victim.ID))
-	if p := admin.post("/admin/users/"+itoa(victim.ID)+"/password", nil); p.status != http.StatusSeeOther {
+	if p := admin.post("/admin/users/"+itoa(victim.ID)+"/password", url.Values{"otp": {h.code()}}); p.status != http.StatusSeeOther {
 		t.Fatalf("propose a reset: status %d", p.status)
 	}
 	admin.get("/admin/users")
@@ -341,7 +341,8 @@ func TestPasswordPolicyWhereverOneIsChosen(t *testing.T) {
 	if len(links) != 2 {
 		t.Fatalf("sign-in links issued: %q; want one for the reset, one for the new account", links)
 	}
-	for _, link := range links {
+	for _, issued := range links {
+		link := issued.path
 		b := h.browser()
 		page := b.get(link)
 		own := []string{"new.person@example.com", "NewPerson2026"}
@@ -357,11 +358,11 @@ func TestPasswordPolicyWhereverOneIsChosen(t *testing.T) {
 			own[1]:         "email address or name",
 		}
 		for pw, why := range refused {
-			if p := b.post(link, url.Values{"password": {pw}, "confirm": {pw}}); p.status != http.StatusUnprocessableEntity || !strings.Contains(p.body, why) {
+			if p := b.post(link, url.Values{"handover": {issued.handover}, "password": {pw}, "confirm": {pw}}); p.status != http.StatusUnprocessableEntity || !strings.Contains(p.body, why) {
 				t.Errorf("%s with %q: status %d, want 422 saying %q", own[0], pw, p.status, why)
 			}
 		}
-		if p := b.post(link, url.Values{"password": {"a long and unusual one"}, "confirm": {"a long and unusual one"}}); p.status != http.StatusSeeOther {
+		if p := b.post(link, url.Values{"handover": {issued.handover}, "password": {"a long and unusual one"}, "confirm": {"a long and unusual one"}}); p.status != http.StatusSeeOther {
 			t.Errorf("%s with a good password: status %d, want 303", own[0], p.status)
 		}
 	}

@@ -293,7 +293,7 @@ func (a *app) payoutView(c echo.Context, p *store.Payout) (views.PayoutView, err
 	v.Mine = u.ID == p.MakerID
 	facts := payout.Facts{State: s, MakerID: p.MakerID, EditorIDs: []int64{p.MakerID}, ApproverIDs: current}
 	if waiting {
-		err := payout.CheckApproval(payout.Approver{UserID: u.ID, Roles: userRoles(u)}, facts)
+		err := payout.CheckApproveButton(payout.Approver{UserID: u.ID, Roles: userRoles(u)}, facts, v.ApprovalsNeeded)
 		v.CanApprove = err == nil
 		// Only an approver is told why not: everyone else cannot approve
 		// anything, which the queue says once, not on every payout.

@@ -90,7 +90,10 @@ func (a *app) renderPayoutForm(c echo.Context, status int, m views.PayoutForm) e
 	if err != nil {
 		return err
 	}
-	m.Frame, m.Currencies, m.Purposes = f, payout.Currencies(), purposeOptions()
+	m.Frame, m.Purposes = f, purposeOptions()
+	if m.HeldCurrencies, m.Currencies, err = a.walletCurrencies(c); err != nil {
+		return err
+	}
 	if m.Cards, err = a.cardOptions(c); err != nil {
 		return err
 	}

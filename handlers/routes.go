@@ -145,6 +145,7 @@ func (a *app) table() []group {
 			{"POST", "/admin/changes/:id/approve", roles(admin), a.approveChange, ""},
 			{"POST", "/admin/changes/:id/reject", roles(admin), a.rejectChange, ""},
 			{"POST", "/admin/changes/:id/withdraw", roles(admin), a.withdrawChange, ""},
+			{"POST", "/admin/changes/:id/handover", roles(admin), a.takeHandover, ""},
 			{"GET", "/admin/settings", roles(admin), a.settings, "Settings"},
 			{"POST", "/admin/settings", roles(admin), a.saveSettings, ""},
 			{"POST", "/admin/settings/second-factor", roles(admin), a.saveFactorPolicy, ""},

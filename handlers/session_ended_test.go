@@ -33,7 +33,7 @@ var enders = []struct {
 		}
 	}},
 	{"password reset", func(t *testing.T, _, a *browser, id int64) {
-		if p := a.post("/admin/users/"+itoa(id)+"/password", nil); p.status != http.StatusSeeOther {
+		if p := a.post("/admin/users/"+itoa(id)+"/password", url.Values{"otp": {a.h.code()}}); p.status != http.StatusSeeOther {
 			t.Fatalf("propose a password reset: status %d", p.status)
 		}
 		a.h.secondAdminApproves() // the reset applies, and ends the sessions, here

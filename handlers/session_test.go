@@ -104,7 +104,7 @@ func TestSessionKilled(t *testing.T) {
 			a.post("/admin/users/"+itoa(id)+"/sessions/end", nil)
 		}},
 		{"password reset", func(h *harness, _, a *browser, id int64) {
-			a.post("/admin/users/"+itoa(id)+"/password", nil)
+			a.post("/admin/users/"+itoa(id)+"/password", url.Values{"otp": {h.code()}})
 			h.secondAdminApproves() // a reset waits for a second admin
 		}},
 		{"idle 16 minutes", func(h *harness, _, _ *browser, _ int64) { h.clock.Advance(16 * time.Minute) }},

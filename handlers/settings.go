@@ -76,8 +76,9 @@ func (a *app) settingsRows(c echo.Context) ([]views.SettingsRow, error) {
 // settingsForms are the settings page's forms other than the rows, as typed
 // and refused; nil shows one as the setting stands.
 type settingsForms struct {
-	factor *views.FactorForm
-	sender *views.SenderForm
+	factor  *views.FactorForm
+	sender  *views.SenderForm
+	refusal error // shown where a flash goes (a missing or wrong code)
 }
 
 // renderSettings shows the settings page.
@@ -94,6 +95,9 @@ func (a *app) renderSettings(c echo.Context, status int, rows []views.SettingsRo
 	f, err := a.frame(c, "Settings", "/admin/settings")
 	if err != nil {
 		return err
+	}
+	if typed.refusal != nil {
+		showRefusal(&f, typed.refusal)
 	}
 	if typed.factor == nil {
 		stands, err := a.factorForm(c)
@@ -113,16 +117,16 @@ func (a *app) renderSettings(c echo.Context, status int, rows []views.SettingsRo
 		typed.sender.Current = payout.SenderWords(current)
 	}
 	m := views.SettingsModel{Frame: f, Rows: rows, Errors: errs, Factor: *typed.factor, Sender: *typed.sender}
-	if m.Held, m.Others, err = a.settingsCurrencies(c); err != nil {
+	if m.Held, m.Others, err = a.walletCurrencies(c); err != nil {
 		return err
 	}
 	return render(c, status, views.SettingsPage(m))
 }
 
-// settingsCurrencies offers first the currencies the provider's wallets
+// walletCurrencies offers first the currencies the provider's wallets
 // hold (those with a balance reading), then every other currency one can
-// pay out in.
-func (a *app) settingsCurrencies(c echo.Context) (held, others []string, err error) {
+// pay out in: for the settings rows and the payout form.
+func (a *app) walletCurrencies(c echo.Context) (held, others []string, err error) {
 	ps, err := a.positions(c)
 	if err != nil {
 		return nil, nil, err
@@ -159,7 +163,10 @@ func (a *app) saveFactorPolicy(c echo.Context) error {
 	minutes, convErr := strconv.Atoi(form.WindowMinutes)
 	if convErr == nil {
 		var res admin.Result
-		res, err = a.Admin.ChangeSecondFactorPolicy(c.Request().Context(), actor(c), stepup.Policy{Roles: form.Roles, Window: time.Duration(minutes) * time.Minute})
+		err = a.decide(c, func(act payout.Actor) (err error) {
+			res, err = a.Admin.ChangeSecondFactorPolicy(c.Request().Context(), act, stepup.Policy{Roles: form.Roles, Window: time.Duration(minutes) * time.Minute})
+			return err
+		})
 		if err == nil {
 			if err := flash(c, "ok", pendingMessage(res, "Second-factor policy saved.")); err != nil {
 				return err
@@ -169,14 +176,18 @@ func (a *app) saveFactorPolicy(c echo.Context) error {
 	} else {
 		err = fail.Field("window", "Enter a whole number of minutes from 0 to 30")
 	}
+	typed := settingsForms{factor: &form}
 	if !fieldErrors(err, form.Errors) {
-		return err
+		if !refused(err) {
+			return err
+		}
+		typed.refusal = err
 	}
 	rows, rerr := a.settingsRows(c)
 	if rerr != nil {
 		return rerr
 	}
-	return a.renderSettings(c, statusOf(err), rows, nil, settingsForms{factor: &form})
+	return a.renderSettings(c, statusOf(err), rows, nil, typed)
 }
 
 // senderFields is the sender form filled with s.
@@ -200,17 +211,25 @@ func (a *app) saveSender(c echo.Context) error {
 	typed := bank.Sender{CompanyName: c.FormValue(bank.SenderCompanyName), RegistrationNumber: c.FormValue(bank.SenderRegistrationNumber),
 		CountryISO3: c.FormValue(bank.SenderCountry), Code: c.FormValue(bank.SenderCode), AddressLine: c.FormValue(bank.SenderAddressLine),
 		City: c.FormValue(bank.SenderCity), PostalCode: c.FormValue(bank.SenderPostalCode), State: c.FormValue(bank.SenderState)}
-	res, err := a.Admin.ProposeSender(c.Request().Context(), actor(c), typed)
+	var res admin.Result
+	err := a.decide(c, func(act payout.Actor) (err error) {
+		res, err = a.Admin.ProposeSender(c.Request().Context(), act, typed)
+		return err
+	})
 	form := &views.SenderForm{Fields: senderFields(typed), Errors: views.FieldErrors{}}
-	if fieldErrors(err, form.Errors) {
+	if fieldErrors(err, form.Errors) || refused(err) {
 		for i, f := range form.Fields {
 			withhold(form.Errors, map[string]*string{f.Key: &form.Fields[i].Value})
 		}
-		rows, err := a.settingsRows(c)
-		if err != nil {
-			return err
+		forms := settingsForms{sender: form}
+		if len(form.Errors) == 0 {
+			forms.refusal = err
 		}
-		return a.renderSettings(c, http.StatusUnprocessableEntity, rows, nil, settingsForms{sender: form})
+		rows, rerr := a.settingsRows(c)
+		if rerr != nil {
+			return rerr
+		}
+		return a.renderSettings(c, statusOf(err), rows, nil, forms)
 	}
 	if err != nil {
 		return err
@@ -294,11 +313,18 @@ func (a *app) saveSettings(c echo.Context) error {
 	if len(errs) > 0 {
 		return a.renderSettings(c, http.StatusUnprocessableEntity, rows, errs, settingsForms{})
 	}
-	res, err := a.Admin.ChangeSettings(c.Request().Context(), actor(c), admin.Settings{Thresholds: thresholds, LowLevels: levels})
+	var res admin.Result
+	err = a.decide(c, func(act payout.Actor) (err error) {
+		res, err = a.Admin.ChangeSettings(c.Request().Context(), act, admin.Settings{Thresholds: thresholds, LowLevels: levels})
+		return err
+	})
 	var fe *fail.FieldError
 	if errors.As(err, &fe) {
 		maps.Copy(errs, fe.Fields)
 		return a.renderSettings(c, http.StatusUnprocessableEntity, rows, errs, settingsForms{})
+	}
+	if refused(err) {
+		return a.renderSettings(c, statusOf(err), rows, errs, settingsForms{refusal: err})
 	}
 	if err != nil {
 		return err

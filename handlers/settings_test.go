@@ -46,7 +46,7 @@ func TestSettingsThresholdsAndLowLevels(t *testing.T) {
 	}
 
 	p = b.post("/admin/settings", url.Values{"kind": {"fixed", "fixed", "new", "new"}, "currency": {"EUR", "USD", "GBP", ""},
-		"threshold": {"", "1,000.00", "0", ""}, "low": {"0.50", "", "", ""}})
+		"threshold": {"", "1,000.00", "0", ""}, "low": {"0.50", "", "", ""}, "otp": {h.code()}})
 	if p.status != http.StatusSeeOther || p.location != "/admin/settings" {
 		t.Fatalf("save: status %d location %q", p.status, p.location)
 	}
@@ -114,8 +114,8 @@ func TestSettingsThresholdsAndLowLevels(t *testing.T) {
 	}
 }
 
-// TestCurrencyChoices: settings offer the currencies the provider's wallets
-// hold first; fund codes are offered nowhere a payout is made.
+// TestCurrencyChoices: settings and the payout form offer the currencies the
+// provider's wallets hold first; fund codes are offered nowhere a payout is made.
 func TestCurrencyChoices(t *testing.T) {
 	h := newMoneyHarness(t, map[string]int64{"gbp": 100000, "eur": 5000})
 	h.user("admin@example.com", "admin")
@@ -135,10 +135,15 @@ func TestCurrencyChoices(t *testing.T) {
 		t.Errorf("other currencies: a held one again, no USD, or a fund code: %v", others)
 	}
 	form := doc(t, h.signedIn("maker@example.com").get("/payouts/new").body)
-	offered := texts(form, func(n *htmlNode) bool {
-		return n.Data == "option" && n.Parent != nil && attr(n.Parent, "id") == "currency"
-	})
+	selects := findAll(form, func(n *htmlNode) bool { return n.Data == "select" && attr(n, "id") == "currency" })
+	if len(selects) != 1 {
+		t.Fatalf("payout form: %d currency lists", len(selects))
+	}
+	offered := texts(selects[0], func(n *htmlNode) bool { return n.Data == "option" })
 	if !slices.Contains(offered, "USD") || slices.Contains(offered, "CLF") || slices.Contains(offered, "MXV") {
 		t.Errorf("the payout form offers %d currencies, USD %v, a fund code %v", len(offered), slices.Contains(offered, "USD"), slices.Contains(offered, "CLF"))
+	}
+	if len(offered) < 3 || strings.Join(offered[:2], " ") != "EUR GBP" || slices.Contains(offered[2:], "GBP") {
+		t.Errorf("the payout form offers %v first; want the wallets' EUR GBP, once", offered[:min(3, len(offered))])
 	}
 }

@@ -85,10 +85,10 @@ func pendingMessage(res admin.Result, done string) string {
 }
 
 func (a *app) users(c echo.Context) error {
-	return a.renderUsers(c, http.StatusOK, views.UserForm{Active: true})
+	return a.renderUsers(c, http.StatusOK, views.UserForm{Active: true}, nil)
 }
 
-func (a *app) renderUsers(c echo.Context, status int, form views.UserForm) error {
+func (a *app) renderUsers(c echo.Context, status int, form views.UserForm, refusal error) error {
 	ctx := c.Request().Context()
 	users, err := a.DB.Users(ctx)
 	if err != nil {
@@ -97,6 +97,9 @@ func (a *app) renderUsers(c echo.Context, status int, form views.UserForm) error
 	f, err := a.frame(c, "Users", "/admin/users")
 	if err != nil {
 		return err
+	}
+	if refusal != nil {
+		showRefusal(&f, refusal)
 	}
 	m := views.UsersModel{Frame: f, New: form, AllRoles: allRoleNames()}
 	for _, u := range users {
@@ -120,11 +123,17 @@ func (a *app) createUser(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	_, err = a.Admin.ProposeUser(c.Request().Context(), actor(c), admin.NewUser{Email: in.Email, Name: in.Name, Roles: in.Roles})
+	err = a.decide(c, func(act payout.Actor) error {
+		_, err := a.Admin.ProposeUser(c.Request().Context(), act, admin.NewUser{Email: in.Email, Name: in.Name, Roles: in.Roles})
+		return err
+	})
 	form := views.UserForm{Email: in.Email, Name: in.Name, Roles: in.Roles, Active: true, Errors: views.FieldErrors{}}
 	if fieldErrors(err, form.Errors) {
 		withhold(form.Errors, map[string]*string{"name": &form.Name})
-		return a.renderUsers(c, statusOf(err), form)
+		return a.renderUsers(c, statusOf(err), form, nil)
+	}
+	if refused(err) {
+		return a.renderUsers(c, statusOf(err), form, err)
 	}
 	if err != nil {
 		return err
@@ -146,10 +155,10 @@ func (a *app) editUser(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return a.renderEditUser(c, http.StatusOK, u, views.UserForm{ID: u.ID, Email: u.Email, Name: u.Name, Roles: u.Roles, Active: u.Active})
+	return a.renderEditUser(c, http.StatusOK, u, views.UserForm{ID: u.ID, Email: u.Email, Name: u.Name, Roles: u.Roles, Active: u.Active}, nil)
 }
 
-func (a *app) renderEditUser(c echo.Context, status int, u *store.User, form views.UserForm) error {
+func (a *app) renderEditUser(c echo.Context, status int, u *store.User, form views.UserForm, refusal error) error {
 	ctx := c.Request().Context()
 	n, err := a.DB.CountUserSessions(ctx, u.ID)
 	if err != nil {
@@ -162,6 +171,9 @@ func (a *app) renderEditUser(c echo.Context, status int, u *store.User, form vie
 	f, err := a.frame(c, u.Name, "/admin/users")
 	if err != nil {
 		return err
+	}
+	if refusal != nil {
+		showRefusal(&f, refusal)
 	}
 	return render(c, status, views.UserEditPage(views.UserEditModel{Frame: f, Form: form, AllRoles: allRoleNames(), Sessions: n, Enrolled: sf.Enrolled()}))
 }
@@ -176,15 +188,23 @@ func (a *app) updateUser(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	res, err := a.Admin.UpdateUser(c.Request().Context(), actor(c), u.ID, admin.Access{Name: in.Name, Roles: in.Roles, Active: in.Active})
+	// A code is needed only when the change adds a role or reactivates.
+	var res admin.Result
+	err = a.decide(c, func(act payout.Actor) (err error) {
+		res, err = a.Admin.UpdateUser(c.Request().Context(), act, u.ID, admin.Access{Name: in.Name, Roles: in.Roles, Active: in.Active})
+		return err
+	})
 	form := views.UserForm{ID: u.ID, Email: u.Email, Name: in.Name, Roles: in.Roles, Active: in.Active, Errors: views.FieldErrors{}}
 	if fieldErrors(err, form.Errors) {
 		withhold(form.Errors, map[string]*string{"name": &form.Name})
-		return a.renderEditUser(c, statusOf(err), u, form)
+		return a.renderEditUser(c, statusOf(err), u, form, nil)
 	}
 	if errors.Is(err, admin.ErrSelfLockout) {
 		form.Errors["role"] = fail.MessageOf(err)
-		return a.renderEditUser(c, statusOf(err), u, form)
+		return a.renderEditUser(c, statusOf(err), u, form, nil)
+	}
+	if refused(err) {
+		return a.renderEditUser(c, statusOf(err), u, form, err)
 	}
 	if err != nil {
 		return err
@@ -211,7 +231,14 @@ func (a *app) proposeReset(c echo.Context, propose func(ctx context.Context, a a
 	if err != nil {
 		return err
 	}
-	if _, err := propose(c.Request().Context(), actor(c), u.ID); err != nil {
+	err = a.decide(c, func(act payout.Actor) error {
+		_, err := propose(c.Request().Context(), act, u.ID)
+		return err
+	})
+	if refused(err) {
+		return a.renderEditUser(c, statusOf(err), u, views.UserForm{ID: u.ID, Email: u.Email, Name: u.Name, Roles: u.Roles, Active: u.Active}, err)
+	}
+	if err != nil {
 		return err
 	}
 	if err := flash(c, "ok", "Proposed "+what+" for "+u.Name+": it applies when another admin approves it at Changes."); err != nil {

@@ -27,7 +27,15 @@ func TestAdminProposesUserAndFormKeepsWhatWasTyped(t *testing.T) {
 		}
 	}
 
+	// Proposing power needs a fresh second factor, like approving it.
 	p = admin.post("/admin/users", url.Values{"email": {"nina@example.com"}, "name": {"Nina New"}, "role": {"maker", "approver"}})
+	if p.status != http.StatusUnprocessableEntity || !strings.Contains(p.body, "6-digit code") || !strings.Contains(p.body, `value="nina@example.com"`) {
+		t.Errorf("propose without a code: status %d; want 422 asking for it, with the form kept", p.status)
+	}
+	if n, _ := h.admin.Waiting(t.Context()); n != 0 {
+		t.Errorf("changes waiting after a proposal without a code: %d", n)
+	}
+	p = admin.post("/admin/users", url.Values{"email": {"nina@example.com"}, "name": {"Nina New"}, "role": {"maker", "approver"}, "otp": {h.code()}})
 	if p.status != http.StatusSeeOther {
 		t.Fatalf("valid form: status %d, want 303", p.status)
 	}
@@ -87,5 +95,17 @@ func TestHealthz(t *testing.T) {
 	h.db.Close()
 	if p := h.browser().get("/healthz"); p.status != http.StatusServiceUnavailable || !strings.Contains(p.body, `"database":"unavailable"`) {
 		t.Errorf("healthz with the database closed: %d %s", p.status, p.body)
+	}
+}
+
+// TestTakingAccessAwayAsksFirst: deactivating or removing a role applies at
+// once and takes two admins to undo, so the edit form's Save asks first.
+func TestTakingAccessAwayAsksFirst(t *testing.T) {
+	h := newHarness(t)
+	h.user("admin@example.com", "admin")
+	ivy := h.user("ivy@example.com", "maker", "approver")
+	page := h.signedIn("admin@example.com").get("/admin/users/" + itoa(ivy.ID))
+	if got := attrs(page.body, "save-user", "data-confirm"); len(got) != 1 || !strings.Contains(got[0], "applies at once") {
+		t.Errorf("the edit form's Save asks %q; want a confirmation saying removals apply at once", got)
 	}
 }

@@ -165,6 +165,18 @@ func (s *Service) AdminChangeWaits(ctx context.Context, tx *store.Tx, proposerID
 	})
 }
 
+// HandoverWaits tells the admin who proposed a new account or a password
+// reset (what, in words), in tx, that another admin approved it and that
+// its sign-in link waits for the handover code only they may take.
+func (s *Service) HandoverWaits(ctx context.Context, tx *store.Tx, proposerID int64, what string) error {
+	return s.Enqueue(ctx, tx, Message{
+		Kind: KindAdminChange, To: proposerID, Path: "/admin/changes",
+		Subject: "Take the handover code of a change you proposed",
+		Text: "Another admin approved your change (" + what + ") and was shown its one-time sign-in link. The link also asks for a handover code, " +
+			"which only you can take, once, from the approved change at Changes: give it to the person yourself.",
+	})
+}
+
 // oneLine replaces line breaks and other control characters by spaces, so
 // that a subject cannot add a header to an email.
 func oneLine(s string) string {

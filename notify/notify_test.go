@@ -509,19 +509,24 @@ func TestHelpersForOtherEvents(t *testing.T) {
 		if err := s.WebhookFlagged(ctx, tx, 42, "the provider says 10.00 EUR, we have 10.00 USD"); err != nil {
 			return err
 		}
-		return s.AdminChangeWaits(ctx, tx, w.ada.ID, "Ada", "make Dora an approver")
+		if err := s.AdminChangeWaits(ctx, tx, w.ada.ID, "Ada", "make Dora an approver"); err != nil {
+			return err
+		}
+		return s.HandoverWaits(ctx, tx, w.ada.ID, "create Dora <dora@example.com> as approver")
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	w.sendOnce(s)
-	var flagged, change []string
-	for _, m := range w.smtp.WaitMails(t, 3) {
+	var flagged, change, handover []string
+	for _, m := range w.smtp.WaitMails(t, 4) {
 		switch {
 		case strings.Contains(m.Body, "/payouts/42") && strings.Contains(m.Body, "10.00 EUR"):
 			flagged = append(flagged, m.To...)
 		case strings.Contains(m.Body, "/admin/changes") && strings.Contains(m.Body, "make Dora an approver"):
 			change = append(change, m.To...)
+		case strings.Contains(m.Body, "/admin/changes") && strings.Contains(m.Body, "handover code") && strings.Contains(m.Body, "create Dora"):
+			handover = append(handover, m.To...)
 		default:
 			t.Errorf("unexpected mail: %s", m.Body)
 		}
@@ -529,6 +534,9 @@ func TestHelpersForOtherEvents(t *testing.T) {
 	slices.Sort(flagged)
 	if !slices.Equal(flagged, []string{"ada@example.com", "bob@example.com"}) || !slices.Equal(change, []string{"bob@example.com"}) {
 		t.Errorf("flagged webhook to %v (want both admins), admin change to %v (want bob: not its proposer)", flagged, change)
+	}
+	if !slices.Equal(handover, []string{"ada@example.com"}) {
+		t.Errorf("handover code waiting told %v; want its proposer ada only", handover)
 	}
 }
 

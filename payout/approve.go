@@ -146,8 +146,12 @@ var ErrStepUp = fail.New(fail.Forbidden, "second_factor_required", "Enter the co
 // Approve records a's approval of the payout at version (the version a saw).
 // When that meets the policy, the same transaction claims the payout
 // (pending_approval → confirming, conditional on the version) and records
-// the intent to confirm; only that caller then calls session/confirm. It
-// returns the payout as it stands afterwards; refusals are *fail.Error.
+// the intent to confirm; only that caller then calls session/confirm. An
+// approver who already approved may press again: when the approvals given
+// now meet the policy (a payout to the same destination was cancelled, a
+// lapsed approval counts again, a threshold was raised), that releases the
+// payout; otherwise it is refused as already approved. It returns the payout
+// as it stands afterwards; refusals are *fail.Error.
 func (s *Service) Approve(ctx context.Context, a Actor, payoutID, version int64) (*store.Payout, error) {
 	var call *store.ProviderCall
 	var sessionID string
@@ -170,7 +174,10 @@ func (s *Service) Approve(ctx context.Context, a Actor, payoutID, version int64)
 		if err != nil {
 			return err
 		}
-		if err := CheckApproval(Approver{UserID: me.UserID, Roles: me.Roles}, f); err != nil {
+		again := false // pressed again by someone whose approval already counts
+		if err := CheckApproval(Approver{UserID: me.UserID, Roles: me.Roles}, f); errors.Is(err, ErrAlreadyApproved) && f.State == StatePendingApproval {
+			again = true
+		} else if err != nil {
 			return err
 		}
 		if p.Version != version {
@@ -185,10 +192,14 @@ func (s *Service) Approve(ctx context.Context, a Actor, payoutID, version int64)
 		if err := CheckOverdrawTx(ctx, tx, p); err != nil {
 			return err
 		}
-		if err := tx.AddApproval(ctx, store.Approval{PayoutID: p.ID, UserID: a.UserID, Version: p.Version}); errors.Is(err, store.ErrConflict) {
-			return ErrAlreadyApproved
-		} else if err != nil {
-			return err
+		approvers := f.ApproverIDs
+		if !again {
+			if err := tx.AddApproval(ctx, store.Approval{PayoutID: p.ID, UserID: a.UserID, Version: p.Version}); errors.Is(err, store.ErrConflict) {
+				return ErrAlreadyApproved
+			} else if err != nil {
+				return err
+			}
+			approvers = append(approvers, a.UserID)
 		}
 		// The policy and the payouts to the same card are read here, in the
 		// transaction that claims the payout: a change committed a moment
@@ -197,9 +208,14 @@ func (s *Service) Approve(ctx context.Context, a Actor, payoutID, version int64)
 		if err != nil {
 			return err
 		}
-		approvers := append(f.ApproverIDs, a.UserID)
 		met := enough(need.Count, approvers, p.MakerID, f.EditorIDs)
+		if again && !met {
+			return ErrAlreadyApproved
+		}
 		detail := fmt.Sprintf("approval %d of %d for version %d (%s)", min(len(approvers), need.Count), need.Count, p.Version, need.Reason)
+		if again {
+			detail = fmt.Sprintf("pressed again: the %d approval(s) given for version %d now meet the policy (%s)", len(approvers), p.Version, need.Reason)
+		}
 		if met {
 			detail += "; policy met, confirming"
 		}
@@ -261,6 +277,7 @@ func (s *Service) recordDecision(ctx context.Context, a Actor, payoutID int64, s
 	s.log.Info("provider call", "payout", payoutID, "action", call.Action, "outcome", result, "code", code)
 	var status *smartglocal.Session
 	var statusErr error
+	var ended bool // the payout ended unpaid: what waits beside it may now need fewer approvals
 	if result == store.CallRefused {
 		cctx, cancel := s.callCtx(ctx)
 		status, statusErr = s.sg.Status(cctx, sessionID)
@@ -313,6 +330,7 @@ func (s *Service) recordDecision(ctx context.Context, a Actor, payoutID int64, s
 		if err := s.announce(ctx, tx, p, cur); err != nil {
 			return err
 		}
+		ended = State(p.State) != cur && endedUnpaid(State(p.State))
 		detail := "payout " + p.State
 		if v.sessionStatus != "" {
 			detail = v.String() + "; " + detail
@@ -325,7 +343,24 @@ func (s *Service) recordDecision(ctx context.Context, a Actor, payoutID int64, s
 	if err != nil {
 		return fmt.Errorf("record %s outcome for payout %d: %w", call.Action, payoutID, err)
 	}
+	if ended {
+		s.releaseAfterEnd(ctx, payoutID)
+	}
 	return nil
+}
+
+// endedUnpaid reports whether a payout in state paid nothing and never will,
+// so it no longer counts towards the threshold of its destination.
+func endedUnpaid(state State) bool { return slices.Contains(endedStates(), string(state)) }
+
+// releaseAfterEnd runs ReleaseMet once payoutID ended unpaid: payouts to the
+// same destination may now need fewer approvals than they have. A failure is
+// logged, not returned: what ended is recorded, and the reconciler's next
+// pass tries again.
+func (s *Service) releaseAfterEnd(ctx context.Context, payoutID int64) {
+	if err := s.ReleaseMet(context.WithoutCancel(ctx)); err != nil {
+		s.log.Error("release payouts whose approvals now meet the policy", "after", payoutID, "err", err)
+	}
 }
 
 // Cancel asks the provider to cancel a payout that waits for approval. The
@@ -404,4 +439,82 @@ func (s *Service) cancel(ctx context.Context, a Actor, payoutID int64, sessionID
 	}
 	// ok keeps the payout cancelling until the reply or payment_finished proves cancelled.
 	return s.recordDecision(ctx, a, payoutID, sessionID, call, reply, callErr, StateCancelling)
+}
+
+// ReleaseMet confirms the payouts waiting for approval whose approvals,
+// already given, now meet the policy: the requirement changed under them (a
+// payout to the same destination was cancelled, failed or expired, or a
+// threshold was raised) or a lapsed approval counts again. Without it such
+// a payout would wait for an approver the policy no longer asks for, or
+// expire. Each is claimed as Approve claims, by a conditional update in the
+// transaction that reads its approvals and the policy, so a payout is
+// confirmed once whoever gets there first; the audit log says "system"
+// released it. Payouts with a call under way are left to their caller.
+func (s *Service) ReleaseMet(ctx context.Context) error {
+	ps, err := s.db.PayoutsInStates(ctx, string(StatePendingApproval))
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, p := range ps {
+		if s.isInflight(p.ID) || ctx.Err() != nil {
+			continue
+		}
+		if err := s.release(ctx, p.ID); err != nil {
+			errs = append(errs, fmt.Errorf("payout %d: %w", p.ID, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// release confirms one payout if its approvals now meet the policy.
+func (s *Service) release(ctx context.Context, payoutID int64) error {
+	var call *store.ProviderCall
+	var sessionID string
+	var done func()
+	defer func() {
+		if done != nil {
+			done()
+		}
+	}()
+	err := s.db.InTx(ctx, func(tx *store.Tx) error {
+		p, err := load(ctx, tx, payoutID)
+		if err != nil || State(p.State) != StatePendingApproval {
+			return err
+		}
+		f, err := approvalFacts(ctx, tx, p)
+		if err != nil || len(f.ApproverIDs) == 0 {
+			return err
+		}
+		need, err := requirement(ctx, tx, p, tx.Now())
+		if err != nil || !enough(need.Count, f.ApproverIDs, p.MakerID, f.EditorIDs) {
+			return err
+		}
+		// Too little money is for a person to sort out, not a reason to fail.
+		if err := CheckOverdrawTx(ctx, tx, p); err != nil {
+			if fail.KindOf(err) != fail.Internal {
+				return nil
+			}
+			return err
+		}
+		approved := p.Version
+		p.State, p.ConfirmAttempted = string(StateConfirming), true
+		if err := tx.SavePayout(ctx, p); errors.Is(err, store.ErrConflict) {
+			return nil // someone else moved it first
+		} else if err != nil {
+			return err
+		}
+		detail := fmt.Sprintf("the %d approval(s) given for version %d now meet the policy (%s); confirming", len(f.ApproverIDs), approved, need.Reason)
+		if err := tx.Audit(ctx, systemActor.audit("payout.release", p.ID, "ok", detail)); err != nil {
+			return err
+		}
+		done = s.markInflight(p.ID)
+		sessionID = p.ProviderSessionID
+		call, err = startCall(ctx, tx, systemActor, p, actionConfirm, s.idempotencyKey(p.ID, actionConfirm, approved))
+		return err
+	})
+	if err != nil || call == nil {
+		return err
+	}
+	return s.confirm(ctx, systemActor, payoutID, sessionID, call)
 }

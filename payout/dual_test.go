@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -112,6 +113,12 @@ func TestSplittingNeedsTwoApprovals(t *testing.T) {
 	e.waitState(p2.ID, StateSucceeded)
 }
 
+// otherVisa is another card number with visa's brand and last four.
+const otherVisa = "4111111111174242"
+
+// TestSplittingCountsOnlyTheSameCardAndLiveStates: a cancelled payout and
+// another card that only shares brand and last four do not count; the same
+// card under another name does, for 24 hours.
 func TestSplittingCountsOnlyTheSameCardAndLiveStates(t *testing.T) {
 	e := newEnv(t, envOptions{})
 	ctx := context.Background()
@@ -123,26 +130,120 @@ func TestSplittingCountsOnlyTheSameCardAndLiveStates(t *testing.T) {
 	}
 	e.waitState(cancelled.ID, StateCancelled)
 	other := base
-	other.FullName, other.ConfirmDuplicate = "Jane Johnson", true // same card, another person
+	other.CardNumber, other.ConfirmDuplicate = otherVisa, true // another card, same brand and last four
 	e.pending(other)
-	euro := base
-	euro.Currency, euro.ConfirmDuplicate = "EUR", true
-	e.pending(euro)
 
 	again := base
 	again.ConfirmDuplicate = true
 	p := e.pending(again)
 	if need, err := e.s().Requirement(ctx, p); err != nil || need.Count != 1 {
-		t.Errorf("with only a cancelled payout, another name and another currency before it: %+v, %v; want one approver", need, err)
+		t.Errorf("with only a cancelled payout and another card before it: %+v, %v; want one approver", need, err)
 	}
-	// 24 hours later, the first payouts no longer count.
-	live := e.pending(again)
+	// The same card under another name counts; 24 hours later it no longer does.
+	renamed := again
+	renamed.FullName = "Jane Johnson"
+	live := e.pending(renamed)
 	if need, _ := e.s().Requirement(ctx, live); need.Count != 2 {
-		t.Fatalf("600 + 600 USD to one card: %+v; want two", need)
+		t.Fatalf("600 + 600 USD to one card under two names: %+v; want two", need)
 	}
 	e.clock.Advance(SplitWindow + time.Minute)
 	if need, _ := e.s().Requirement(ctx, live); need.Count != 1 {
 		t.Errorf("a day later: %+v; want one", need)
+	}
+}
+
+// TestSplittingByNameDoesNotAvoidTwoApprovals is the audit's case: 600 USD
+// four times to one Mastercard under "Bob Stone", "Bob Stone.", "B. Stone"
+// and "Bob  Stone". The card is known by its number's keyed fingerprint,
+// stored with the payout (never the number), so every one after the first
+// needs two approvers.
+func TestSplittingByNameDoesNotAvoidTwoApprovals(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	ctx := context.Background()
+	const mastercard = "5555555555554444"
+	var fingerprint string
+	for i, name := range []string{"Bob Stone", "Bob Stone.", "B. Stone", "Bob  Stone"} {
+		d := draft(mastercard)
+		d.FullName, d.Amount, d.ConfirmDuplicate = name, "600.00", true
+		p := e.pending(d)
+		if p.CardFingerprint == "" || strings.Contains(p.CardFingerprint, "4444") || (fingerprint != "" && p.CardFingerprint != fingerprint) {
+			t.Fatalf("%q: fingerprint %q; want one keyed fingerprint for the card, without its digits", name, p.CardFingerprint)
+		}
+		fingerprint = p.CardFingerprint
+		need, err := e.s().Requirement(ctx, p)
+		want := 2
+		if i == 0 {
+			want = 1
+		}
+		if err != nil || need.Count != want {
+			t.Errorf("payout %d to %q: %+v, %v; want %d approver(s)", i+1, name, need, err, want)
+		}
+		if got := e.approve(e.approvers[0], p); i > 0 && State(got.State) != StatePendingApproval {
+			t.Errorf("payout %d to %q was paid on one approval:\n%s", i+1, name, e.timeline(p.ID))
+		}
+	}
+}
+
+// TestSplittingAcrossCurrenciesNeedsTwo: 999 USD and 999 EUR to one card,
+// under thresholds of 1,000 each, are 1.998 thresholds: the second needs
+// two. 400 USD and 400 EUR (80%) need one.
+func TestSplittingAcrossCurrenciesNeedsTwo(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	ctx := context.Background()
+	e.setPolicy(Policy{Thresholds: map[string]int64{"USD": 100000, "EUR": 100000, "GBP": 100000}})
+	pay := func(pan, amount, currency string) *store.Payout {
+		d := draft(pan)
+		d.Amount, d.Currency, d.ConfirmDuplicate = amount, currency, true
+		return e.pending(d)
+	}
+	pay(otherVisa, "400.00", "USD")
+	small := pay(otherVisa, "400.00", "EUR")
+	if need, err := e.s().Requirement(ctx, small); err != nil || need.Count != 1 || !strings.Contains(need.Reason, "80.0%") {
+		t.Errorf("400 USD + 400 EUR: %+v, %v; want one approver at 80%% of a threshold", need, err)
+	}
+
+	usd := pay(visa, "999.00", "USD")
+	if need, _ := e.s().Requirement(ctx, usd); need.Count != 1 {
+		t.Fatalf("999 USD alone: %+v; want one", need)
+	}
+	eur := pay(visa, "999.00", "EUR")
+	need, err := e.s().Requirement(ctx, eur)
+	if err != nil || need.Count != 2 || !strings.Contains(need.Reason, "999.00 USD") || !strings.Contains(need.Reason, "199.8%") {
+		t.Fatalf("999 USD then 999 EUR: %+v, %v; want two approvers, saying why", need, err)
+	}
+	if got := e.approve(e.approvers[0], eur); State(got.State) != StatePendingApproval {
+		t.Errorf("the EUR half was paid on one approval:\n%s", e.timeline(eur.ID))
+	}
+	// A currency with no threshold among them weighs a whole threshold.
+	pay(visa, "1.00", "RUB")
+	if need, _ := e.s().Requirement(ctx, pay(visa, "1.00", "GBP")); need.Count != 2 || !strings.Contains(need.Reason, "no threshold set for RUB") {
+		t.Errorf("after a JPY payout (no threshold): %+v; want two", need)
+	}
+}
+
+// TestSplittingBetweenASavedAndATypedCardNeedsTwo: a saved card's number
+// never reaches the console, so a typed payout counts with a saved card of
+// the same brand and last four, whatever names they carry.
+func TestSplittingBetweenASavedAndATypedCardNeedsTwo(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	ctx := context.Background()
+	card := e.savedCard("Bob Stone", visa)
+	saved := e.pending(Draft{Amount: "600.00", Currency: "USD", CardID: card.ID})
+	if need, _ := e.s().Requirement(ctx, saved); need.Count != 1 {
+		t.Fatalf("the saved card alone: %+v; want one", need)
+	}
+	d := draft(visa)
+	d.FullName, d.Amount, d.ConfirmDuplicate = "Robert Stone-Smith", "600.00", true
+	typed := e.pending(d)
+	for name, p := range map[string]*store.Payout{"typed after saved": typed, "saved before typed": saved} {
+		if need, err := e.s().Requirement(ctx, p); err != nil || need.Count != 2 {
+			t.Errorf("%s: %+v, %v; want two approvers", name, need, err)
+		}
+	}
+	// The same card saved for another recipient is the same card.
+	again := e.savedCard("Robert Stone", visa)
+	if need, _ := e.s().Requirement(ctx, e.pending(Draft{Amount: "1.00", Currency: "USD", CardID: again.ID, ConfirmDuplicate: true})); need.Count != 2 {
+		t.Errorf("the card saved again for another recipient: %+v; want two", need)
 	}
 }
 
@@ -261,5 +362,75 @@ func TestDecisionsNeedAProofOfTheSecondFactor(t *testing.T) {
 	}
 	if c, _ := e.db.CardByID(ctx, card.ID); c.Verified() {
 		t.Error("the card was verified")
+	}
+}
+
+// TestCancellingASiblingReleasesAPayoutWhoseApprovalsNowMeetThePolicy is
+// the audit's first liveness case: 600 USD waits with one approval because
+// another 600 USD to the same card counted; once that one is cancelled, the
+// one approval is enough, and the payout is confirmed without anyone.
+func TestCancellingASiblingReleasesAPayoutWhoseApprovalsNowMeetThePolicy(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	ctx := context.Background()
+	d := draft(visa)
+	d.Amount = "600.00"
+	sibling := e.pending(d)
+	d.FullName, d.ConfirmDuplicate = "J. Johnson", true
+	p := e.pending(d)
+	if got := e.approve(e.approvers[0], p); State(got.State) != StatePendingApproval {
+		t.Fatalf("1,200 USD to one card on one approval:\n%s", e.timeline(p.ID))
+	}
+	if _, err := e.s().Cancel(ctx, e.approvers[1], sibling.ID, sibling.Version, "sent twice"); err != nil {
+		t.Fatal(err)
+	}
+	e.waitState(sibling.ID, StateCancelled)
+	e.waitState(p.ID, StateSucceeded)
+	if n := e.countAudit(p.ID, "payout.release", "ok"); n != 1 {
+		t.Errorf("releases audited: %d; want 1\n%s", n, e.timeline(p.ID))
+	}
+	if n := e.sb.CallCount("session/confirm"); n != 1 {
+		t.Errorf("session/confirm calls = %d; want 1", n)
+	}
+}
+
+// TestPressingApproveAgainReleasesWhenTheApprovalsNowMeetThePolicy is the
+// audit's second case: an approval that lapsed while the second approver
+// approved counts again once the role is back; the second approver's button
+// then releases the payout instead of answering "already approved". Pressed
+// by both approvers and the reconciler at once, it is confirmed once.
+func TestPressingApproveAgainReleasesWhenTheApprovalsNowMeetThePolicy(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	ctx := context.Background()
+	p := e.pending(large(visa))
+	p = e.approve(e.approvers[0], p)
+	e.setAccess(e.approvers[0], true, RoleAuditor)
+	p = e.approve(e.approvers[1], p)
+	if State(p.State) != StatePendingApproval {
+		t.Fatalf("confirmed with a lapsed approval:\n%s", e.timeline(p.ID))
+	}
+	if _, err := e.s().Approve(ctx, e.approvers[1], p.ID, p.Version); !errors.Is(err, ErrAlreadyApproved) {
+		t.Errorf("pressed again while one approval still lapsed: %v; want ErrAlreadyApproved", err)
+	}
+	e.setAccess(e.approvers[0], true, RoleApprover)
+
+	var wg sync.WaitGroup
+	errs := make(chan error, 3)
+	for _, a := range []Actor{e.approvers[0], e.approvers[1]} {
+		wg.Go(func() {
+			_, err := e.s().Approve(ctx, a, p.ID, p.Version)
+			errs <- err
+		})
+	}
+	wg.Go(func() { errs <- e.s().ReleaseMet(ctx) })
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil && !errors.Is(err, ErrNotPending) && !errors.Is(err, ErrAlreadyApproved) {
+			t.Errorf("pressed again: %v", err)
+		}
+	}
+	e.waitState(p.ID, StateSucceeded)
+	if n := e.sb.CallCount("session/confirm"); n != 1 {
+		t.Errorf("session/confirm calls = %d; want exactly 1\n%s", n, e.timeline(p.ID))
 	}
 }

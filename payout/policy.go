@@ -1,6 +1,7 @@
 package payout
 
 import (
+	"errors"
 	"slices"
 	"strings"
 	"unicode/utf8"
@@ -128,6 +129,18 @@ func CheckApproval(a Approver, f Facts) error {
 		return ErrNotPending
 	}
 	return nil
+}
+
+// CheckApproveButton returns why a may not press Approve on the payout, or
+// nil: CheckApproval, except that an approver who already approved may
+// press again when the approvals given meet need (how many the policy asks
+// now), which releases the payout (Approve).
+func CheckApproveButton(a Approver, f Facts, need int) error {
+	err := CheckApproval(a, f)
+	if errors.Is(err, ErrAlreadyApproved) && f.State == StatePendingApproval && enough(need, f.ApproverIDs, f.MakerID, f.EditorIDs) {
+		return nil
+	}
+	return err
 }
 
 // CheckCancel returns why userID may not cancel the payout, or nil.

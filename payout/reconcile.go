@@ -59,6 +59,9 @@ func (s *Service) RunReconciler(ctx context.Context, every time.Duration) {
 //     session/create with the same idempotency key and body, which the
 //     provider answers with the same session.
 //
+// Then payouts waiting for approval whose approvals now meet the policy are
+// released (ReleaseMet).
+//
 // What status proves is applied when CanMove allows, with these decisions:
 //   - session still created, no payout: the start never reached the provider
 //     and the card number is gone, so the empty session is cancelled and the
@@ -124,6 +127,12 @@ func (s *Service) ReconcileOnce(ctx context.Context) error {
 		if err := s.resolve(ctx, p); err != nil {
 			errs = append(errs, fmt.Errorf("payout %d: %w", p.ID, err))
 		}
+	}
+	// Whatever changed a requirement (a payout expired above, a threshold
+	// raised, a lapsed approval counting again), payouts whose approvals now
+	// meet the policy do not wait for an approver it no longer asks for.
+	if ctx.Err() == nil {
+		errs = append(errs, s.ReleaseMet(ctx))
 	}
 	return errors.Join(errs...)
 }

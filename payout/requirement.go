@@ -3,6 +3,8 @@ package payout
 import (
 	"context"
 	"fmt"
+	"math/big"
+	"strings"
 	"time"
 
 	"countersign/store"
@@ -30,7 +32,7 @@ type Need struct {
 // transaction that enforces it.
 type policyReader interface {
 	Setting(ctx context.Context, key, def string) (string, error)
-	SameDestinationTotal(ctx context.Context, q store.SameDestination) (int, int64, error)
+	SameDestinationTotals(ctx context.Context, q store.SameDestination) ([]store.CurrencyTotal, error)
 }
 
 // Requirement says how many approvals p needs now, and why.
@@ -39,52 +41,82 @@ func (s *Service) Requirement(ctx context.Context, p *store.Payout) (Need, error
 }
 
 // requirement reads the policy and the payouts to the same destination in
-// the last SplitWindow through r, and compares their total with the threshold.
+// the last SplitWindow through r, and weighs them against the thresholds.
 func requirement(ctx context.Context, r policyReader, p *store.Payout, now time.Time) (Need, error) {
 	pol, err := ReadPolicy(ctx, r)
 	if err != nil {
 		return Need{}, err
 	}
-	q := store.SameDestination{Since: now.Add(-SplitWindow), Currency: p.Currency, ExcludeID: p.ID, Ended: endedStates()}
+	q := store.SameDestination{Since: now.Add(-SplitWindow), ExcludeID: p.ID, Ended: endedStates()}
 	if p.Method == MethodBankAccount {
 		q.BankAccountID = p.BankAccountID
 	} else {
-		q.Brand, q.Last4, q.FullName = p.CardBrand, p.CardLast4, p.FullName
+		q.CardID, q.Fingerprint, q.Brand, q.Last4 = p.CardID, p.CardFingerprint, p.CardBrand, p.CardLast4
 	}
-	others, sum, err := r.SameDestinationTotal(ctx, q)
+	others, err := r.SameDestinationTotals(ctx, q)
 	if err != nil {
 		return Need{}, err
 	}
-	return pol.need(p, others, sum), nil
+	return pol.need(p, others), nil
 }
 
-// need explains Required for p, counting others payouts of sum to the same destination.
-func (pol Policy) need(p *store.Payout, others int, sum int64) Need {
+// need explains Required for p, counting the others payouts to the same
+// destination. Each currency is weighed against its own threshold: two
+// approvers are needed when the payouts to one destination add up to one
+// whole threshold or more (999 USD and 999 EUR under thresholds of 1,000
+// each make 1.998 thresholds). A currency with no threshold weighs as a
+// whole threshold at any amount, as it does for a payout on its own.
+func (pol Policy) need(p *store.Payout, others []store.CurrencyTotal) Need {
 	threshold, ok := pol.Threshold(p.Currency)
 	if !ok {
 		return Need{2, fmt.Sprintf("Two approvers: no threshold is set for %s, so every %s payout needs two.", p.Currency, p.Currency)}
 	}
-	total := p.Amount + sum
-	if total < p.Amount { // overflow: more than anyone can pay
-		total = p.Amount
-		others = 0
-	}
 	limit := money(threshold, p.Currency)
-	to := Destination(p) + " (" + p.FullName + ")"
+	if p.Amount >= threshold {
+		return Need{2, fmt.Sprintf("Two approvers: %s is at or above the %s threshold.", money(p.Amount, p.Currency), limit)}
+	}
 	this := "this card"
 	if p.Method == MethodBankAccount {
 		this = "this bank account"
 	}
-	switch {
-	case p.Amount >= threshold:
-		return Need{2, fmt.Sprintf("Two approvers: %s is at or above the %s threshold.", money(p.Amount, p.Currency), limit)}
-	case total >= threshold:
-		return Need{2, fmt.Sprintf("Two approvers: with %s prepared for %s in the last 24 hours, %s goes to %s, at or above the %s threshold.",
-			payouts(others), to, money(total, p.Currency), this, limit)}
-	case others > 0:
-		return Need{1, fmt.Sprintf("One approver: %s to %s in 24 hours, counting %s, is below the %s threshold.", money(total, p.Currency), this, payouts(others), limit)}
+	share := big.NewRat(p.Amount, threshold)
+	count, sameCurrency, unlimited := 0, int64(0), ""
+	var amounts []string
+	for _, t := range others {
+		count += t.Count
+		amounts = append(amounts, money(t.Amount, t.Currency))
+		if t.Currency == p.Currency {
+			sameCurrency = t.Amount
+		}
+		th, ok := pol.Threshold(t.Currency)
+		if !ok || th <= 0 {
+			unlimited = t.Currency
+			continue
+		}
+		share.Add(share, big.NewRat(t.Amount, th))
 	}
-	return Need{1, fmt.Sprintf("One approver: below the %s threshold.", limit)}
+	if count == 0 {
+		return Need{1, fmt.Sprintf("One approver: below the %s threshold.", limit)}
+	}
+	prior := fmt.Sprintf("%s to %s in the last 24 hours (%s)", payouts(count), this, strings.Join(amounts, " + "))
+	if len(others) == 1 && others[0].Currency == p.Currency {
+		total := p.Amount + sameCurrency
+		switch {
+		case total < p.Amount: // overflow: more than anyone can pay
+			return Need{2, fmt.Sprintf("Two approvers: with %s, the total to %s is at or above the %s threshold.", prior, this, limit)}
+		case total >= threshold:
+			return Need{2, fmt.Sprintf("Two approvers: with %s, %s goes to %s, at or above the %s threshold.", prior, money(total, p.Currency), this, limit)}
+		}
+		return Need{1, fmt.Sprintf("One approver: %s to %s in 24 hours, counting %s, is below the %s threshold.", money(total, p.Currency), this, payouts(count), limit)}
+	}
+	percent := new(big.Rat).Mul(share, big.NewRat(100, 1)).FloatString(1)
+	switch {
+	case unlimited != "":
+		return Need{2, fmt.Sprintf("Two approvers: with %s, and no threshold set for %s, the payouts to %s need two.", prior, unlimited, this)}
+	case share.Cmp(big.NewRat(1, 1)) >= 0:
+		return Need{2, fmt.Sprintf("Two approvers: with %s, the payouts to %s come to %s%% of a threshold (each currency against its own), at or above one whole threshold.", prior, this, percent)}
+	}
+	return Need{1, fmt.Sprintf("One approver: with %s, the payouts to %s come to %s%% of a threshold (each currency against its own).", prior, this, percent)}
 }
 
 func payouts(n int) string {

@@ -2,7 +2,11 @@ package payout
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/rand"
 	"crypto/rsa"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -41,6 +45,12 @@ type ServiceConfig struct {
 	Banks *bank.Banks
 	// Observer hears what the workflow does, for metrics; nil hears nothing.
 	Observer Observer
+	// CardKey keys the fingerprints of typed card numbers (HMAC-SHA-256),
+	// which find payouts to one card whatever name they carry: derived from
+	// the installation's secret key, so that every instance computes the
+	// same fingerprint and the database alone does not let anyone test a
+	// guessed card number. nil is a random key of this process (tests).
+	CardKey []byte
 }
 
 // Observer hears what the workflow does: each webhook delivery's type and
@@ -70,6 +80,7 @@ type Service struct {
 	notify        *notify.Service
 	banks         *bank.Banks
 	observer      Observer
+	cardKey       []byte
 
 	reconcileMu sync.Mutex // one reconcile pass at a time
 
@@ -100,10 +111,15 @@ func NewService(cfg ServiceConfig) *Service {
 		notify:        cfg.Notify,
 		banks:         cfg.Banks,
 		observer:      cfg.Observer,
+		cardKey:       cfg.CardKey,
 		inflight:      make(map[int64]int),
 	}
 	if s.banks == nil {
 		s.banks = bank.DefaultBanks()
+	}
+	if s.cardKey == nil {
+		s.cardKey = make([]byte, 32)
+		rand.Read(s.cardKey)
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -405,4 +421,12 @@ func load(ctx context.Context, tx *store.Tx, id int64) (*store.Payout, error) {
 // reload reads a payout outside a transaction, after the work is done.
 func (s *Service) reload(ctx context.Context, id int64) (*store.Payout, error) {
 	return s.db.PayoutByID(context.WithoutCancel(ctx), id)
+}
+
+// cardFingerprint is the keyed fingerprint of a card number: what stands for
+// the card itself, never the number, when payouts to one card are counted.
+func (s *Service) cardFingerprint(pan string) string {
+	m := hmac.New(sha256.New, s.cardKey)
+	m.Write([]byte(pan))
+	return hex.EncodeToString(m.Sum(nil))
 }

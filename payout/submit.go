@@ -247,6 +247,7 @@ func (s *Service) validateCard(ctx context.Context, d Draft, c *checked, bad map
 		} else {
 			c.pan = pan
 			p.CardLast4, p.CardBrand = card.Last4(pan), card.Brand(pan)
+			p.CardFingerprint = s.cardFingerprint(pan)
 		}
 	default:
 		saved, err := s.db.CardByID(ctx, d.CardID)

@@ -44,6 +44,7 @@ func (s *Service) HandleWebhook(ctx context.Context, rawBody []byte, signature s
 
 	var result, detail string
 	var payoutID int64
+	var ended bool // the payout ended unpaid (see releaseAfterEnd)
 	err = s.db.InTx(ctx, func(tx *store.Tx) error {
 		e := &store.WebhookEvent{Key: key, Type: wh.Type, SessionID: wh.Session.ID, Outcome: "received", Body: string(rawBody)}
 		fresh, err := tx.InsertWebhookEvent(ctx, e)
@@ -71,11 +72,13 @@ func (s *Service) HandleWebhook(ctx context.Context, rawBody []byte, signature s
 			return s.flag(ctx, tx, flagged{AttentionUnknownSession, wh.Type + " webhook: " + detail}, 0)
 		}
 		payoutID = p.ID
+		before := State(p.State)
 		var flag *flagged
 		result, detail, flag, err = s.applyWebhook(ctx, tx, p, wh)
 		if err != nil {
 			return err
 		}
+		ended = State(p.State) != before && endedUnpaid(State(p.State))
 		if err := tx.SetWebhookOutcome(ctx, e.ID, p.ID, result, detail); err != nil {
 			return err
 		}
@@ -97,6 +100,9 @@ func (s *Service) HandleWebhook(ctx context.Context, rawBody []byte, signature s
 	}
 	s.log.Info("webhook", "type", wh.Type, "session", wh.Session.ID, "payout", payoutID, "outcome", result)
 	s.observeWebhook(wh.Type, result)
+	if ended {
+		s.releaseAfterEnd(ctx, payoutID)
+	}
 	return nil
 }
 

@@ -44,6 +44,7 @@ const (
 	PurposeAuditCheckpoint = "audit checkpoint"
 	PurposeTOTP            = "second-factor secrets"
 	PurposePreLoginCSRF    = "pre-login csrf"
+	PurposeCardFingerprint = "card fingerprint"
 )
 
 // Load reads the key file at path: 64 hex digits (32 bytes), then optionally

@@ -125,13 +125,19 @@ func (t *Tx) DecideAdminChange(ctx context.Context, id int64, state string, by i
 }
 
 // SigninLink is a one-time link that lets a person choose their password.
+// It works only with its handover code: the link goes to the admin who
+// approved the change, the code to the admin who proposed it.
 type SigninLink struct {
-	UserID    int64
-	Purpose   string
-	ChangeID  int64
-	CreatedAt time.Time
-	ExpiresAt time.Time
-	UsedAt    time.Time
+	TokenHash        string
+	UserID           int64
+	Purpose          string
+	ChangeID         int64
+	CreatedAt        time.Time
+	ExpiresAt        time.Time
+	UsedAt           time.Time
+	HandoverHash     string    // "" until the proposer took the handover code
+	HandoverAt       time.Time // when they took it
+	HandoverFailures int       // wrong handover codes typed with this link
 }
 
 // CreateSigninLink stores a link by the hash of its token, valid until
@@ -149,16 +155,17 @@ func (t *Tx) CreateSigninLink(ctx context.Context, tokenHash string, userID int6
 	return nil
 }
 
-const signinLinkColumns = `user_id, purpose, coalesce(change_id, 0), created_at, expires_at, used_at`
+const signinLinkColumns = `token_hash, user_id, purpose, coalesce(change_id, 0), created_at, expires_at, used_at,
+	coalesce(handover_hash, ''), handover_at, handover_failures`
 
 func scanSigninLink(row interface{ Scan(...any) error }) (*SigninLink, error) {
 	var l SigninLink
 	var created, expires string
-	var used sql.NullString
-	if err := row.Scan(&l.UserID, &l.Purpose, &l.ChangeID, &created, &expires, &used); err != nil {
+	var used, handover sql.NullString
+	if err := row.Scan(&l.TokenHash, &l.UserID, &l.Purpose, &l.ChangeID, &created, &expires, &used, &l.HandoverHash, &handover, &l.HandoverFailures); err != nil {
 		return nil, asNotFound(err, "sign-in link")
 	}
-	l.CreatedAt, l.ExpiresAt, l.UsedAt = parseTime(created), parseTime(expires), nullTime(used)
+	l.CreatedAt, l.ExpiresAt, l.UsedAt, l.HandoverAt = parseTime(created), parseTime(expires), nullTime(used), nullTime(handover)
 	return &l, nil
 }
 
@@ -167,9 +174,58 @@ func (d *DB) SigninLinkByHash(ctx context.Context, tokenHash string) (*SigninLin
 	return scanSigninLink(d.db.QueryRowContext(ctx, `SELECT `+signinLinkColumns+` FROM signin_links WHERE token_hash = ?`, tokenHash))
 }
 
-// UseSigninLink marks a link used, if it is unused and unexpired, and
-// returns it; otherwise ErrNotFound. Of two requests with one link, one wins.
-func (t *Tx) UseSigninLink(ctx context.Context, tokenHash string) (*SigninLink, error) {
-	return scanSigninLink(t.tx.QueryRowContext(ctx, `UPDATE signin_links SET used_at = ? WHERE token_hash = ? AND used_at IS NULL AND expires_at > ?
-		RETURNING `+signinLinkColumns, formatTime(t.now), tokenHash, formatTime(t.now)))
+// SigninLinkByHash returns the link with that token hash as this transaction sees it.
+func (t *Tx) SigninLinkByHash(ctx context.Context, tokenHash string) (*SigninLink, error) {
+	return scanSigninLink(t.tx.QueryRowContext(ctx, `SELECT `+signinLinkColumns+` FROM signin_links WHERE token_hash = ?`, tokenHash))
+}
+
+// SigninLinkByChange returns the link an approved change issued, used or not.
+func (d *DB) SigninLinkByChange(ctx context.Context, changeID int64) (*SigninLink, error) {
+	return scanSigninLink(d.db.QueryRowContext(ctx, `SELECT `+signinLinkColumns+` FROM signin_links WHERE change_id = ?`, changeID))
+}
+
+// SigninLinkByChange returns the link an approved change issued, as this transaction sees it.
+func (t *Tx) SigninLinkByChange(ctx context.Context, changeID int64) (*SigninLink, error) {
+	return scanSigninLink(t.tx.QueryRowContext(ctx, `SELECT `+signinLinkColumns+` FROM signin_links WHERE change_id = ?`, changeID))
+}
+
+// SetHandover stores the hash of a link's handover code, once: it returns
+// ErrConflict if the link already has one, was used or expired.
+func (t *Tx) SetHandover(ctx context.Context, tokenHash, codeHash string) error {
+	res, err := t.tx.ExecContext(ctx, `UPDATE signin_links SET handover_hash = ?, handover_at = ?
+		WHERE token_hash = ? AND handover_hash IS NULL AND used_at IS NULL AND expires_at > ?`,
+		codeHash, formatTime(t.now), tokenHash, formatTime(t.now))
+	if err != nil {
+		return fmt.Errorf("set handover code: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return ErrConflict
+	}
+	return nil
+}
+
+// FailHandover counts a wrong handover code typed with an unused link and
+// returns how many there have been; from burnAt on, the link is used up.
+func (t *Tx) FailHandover(ctx context.Context, tokenHash string, burnAt int) (int, error) {
+	var n int
+	err := t.tx.QueryRowContext(ctx, `UPDATE signin_links SET handover_failures = handover_failures + 1
+		WHERE token_hash = ? AND used_at IS NULL RETURNING handover_failures`, tokenHash).Scan(&n)
+	if err != nil {
+		return 0, asNotFound(err, "sign-in link")
+	}
+	if n >= burnAt {
+		if _, err := t.tx.ExecContext(ctx, `UPDATE signin_links SET used_at = ? WHERE token_hash = ?`, formatTime(t.now), tokenHash); err != nil {
+			return 0, fmt.Errorf("burn sign-in link: %w", err)
+		}
+	}
+	return n, nil
+}
+
+// UseSigninLink marks a link used, if it is unused and unexpired and its
+// handover code's hash is codeHash, and returns it; otherwise ErrNotFound.
+// Of two requests with one link, one wins.
+func (t *Tx) UseSigninLink(ctx context.Context, tokenHash, codeHash string) (*SigninLink, error) {
+	return scanSigninLink(t.tx.QueryRowContext(ctx, `UPDATE signin_links SET used_at = ?
+		WHERE token_hash = ? AND used_at IS NULL AND expires_at > ? AND handover_hash = ?
+		RETURNING `+signinLinkColumns, formatTime(t.now), tokenHash, formatTime(t.now), codeHash))
 }

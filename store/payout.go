@@ -32,6 +32,7 @@ type Payout struct {
 	CardID            int64  // saved card, 0 for a typed one
 	CardLast4         string
 	CardBrand         string
+	CardFingerprint   string // keyed fingerprint of a typed card's number; "" for saved cards and bank accounts
 	BankAccountID     int64  // the saved bank account of a bank-account payout
 	AccountLabel      string // that account masked, as it was when the payout was prepared
 	AccountCountry    string // its ISO 3166-1 alpha-3 country
@@ -65,7 +66,8 @@ const payoutColumns = `p.id, p.state, p.version, p.maker_id, u.name, coalesce(p.
 	p.method, coalesce(p.card_id, 0), p.card_last4, p.card_brand, coalesce(p.bank_account_id, 0), p.account_label, p.account_country,
 	p.customer_reference, p.note, p.purpose, coalesce(p.provider_session_id, ''),
 	p.provider_payout_id, p.confirm_attempted, p.failure_code, p.failure_reason, p.cancel_reason, p.ready_at, p.deadline_at,
-	p.created_at, p.updated_at, p.finished_at, p.returned_at, coalesce(p.returned_by, 0), p.returned_on, p.return_reason`
+	p.created_at, p.updated_at, p.finished_at, p.returned_at, coalesce(p.returned_by, 0), p.returned_on, p.return_reason,
+	coalesce(p.card_fingerprint, '')`
 
 const payoutFrom = ` FROM payouts p JOIN users u ON u.id = p.maker_id`
 
@@ -77,7 +79,7 @@ func scanPayout(row interface{ Scan(...any) error }) (*Payout, error) {
 		&p.Method, &p.CardID, &p.CardLast4, &p.CardBrand, &p.BankAccountID, &p.AccountLabel, &p.AccountCountry,
 		&p.CustomerReference, &p.Note, &p.Purpose, &p.ProviderSessionID,
 		&p.ProviderPayoutID, &p.ConfirmAttempted, &p.FailureCode, &p.FailureReason, &p.CancelReason, &ready, &deadline,
-		&created, &updated, &finished, &returned, &p.ReturnedBy, &p.ReturnedOn, &p.ReturnReason)
+		&created, &updated, &finished, &returned, &p.ReturnedBy, &p.ReturnedOn, &p.ReturnReason, &p.CardFingerprint)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound("payout")
 	}
@@ -110,10 +112,11 @@ func (t *Tx) CreatePayout(ctx context.Context, p *Payout) error {
 		p.Method = "card"
 	}
 	err := t.tx.QueryRowContext(ctx, `INSERT INTO payouts (state, version, maker_id, recipient_id, full_name, amount, currency, method, card_id,
-		card_last4, card_brand, bank_account_id, account_label, account_country, customer_reference, note, purpose, created_at, updated_at)
-		VALUES (?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		card_last4, card_brand, bank_account_id, account_label, account_country, customer_reference, note, purpose, created_at, updated_at, card_fingerprint)
+		VALUES (?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 		p.State, p.MakerID, nullID(p.RecipientID), p.FullName, p.Amount, p.Currency, p.Method, nullID(p.CardID), p.CardLast4, p.CardBrand,
-		nullID(p.BankAccountID), p.AccountLabel, p.AccountCountry, p.CustomerReference, p.Note, p.Purpose, formatTime(t.now), formatTime(t.now)).Scan(&p.ID)
+		nullID(p.BankAccountID), p.AccountLabel, p.AccountCountry, p.CustomerReference, p.Note, p.Purpose, formatTime(t.now), formatTime(t.now),
+		nullString(p.CardFingerprint)).Scan(&p.ID)
 	if err != nil {
 		return fmt.Errorf("create payout: %w", err)
 	}

@@ -29,47 +29,76 @@ func (t *Tx) SimilarPayouts(ctx context.Context, since time.Time, p *Payout) ([]
 }
 
 // SameDestination picks the payouts that count with one being decided: to
-// the same destination in the same currency, created since Since, in none of
-// the Ended states. The destination is a bank account when BankAccountID is
-// set: that account by its identity (its country, scheme and numbers), so the
-// same account saved again, or for another recipient, is the same account.
-// Otherwise it is a card: brand, last four and recipient name, saved or typed
-// alike.
+// the same destination, in any currency, created since Since, in none of the
+// Ended states. The destination is a bank account when BankAccountID is set:
+// that account by its identity (its country, scheme and numbers), so the same
+// account saved again, or for another recipient, is the same account.
+// Otherwise it is a card, whatever name the payouts carry:
+//   - a typed card by its number's keyed fingerprint (Fingerprint);
+//   - a saved card (CardID) by the provider's token of its number, so the
+//     same card saved for two recipients is one card.
+//
+// A saved card's number never reaches us, so a typed payout and a saved card
+// cannot be matched by number: one counts with the other when brand and last
+// four agree. That may count two different cards together (two approvers
+// where one would do), never the other way round. A typed payout without a
+// fingerprint (prepared before fingerprints existed) is matched the same way.
 type SameDestination struct {
 	Since         time.Time
-	Currency      string
 	BankAccountID int64
+	CardID        int64  // a saved card
+	Fingerprint   string // a typed card
 	Brand         string
 	Last4         string
-	FullName      string // compared case-insensitively
-	ExcludeID     int64  // the payout being decided
+	ExcludeID     int64 // the payout being decided
 	Ended         []string
 }
 
-// SameDestinationTotal returns how many payouts q picks and their total amount.
-func (t *Tx) SameDestinationTotal(ctx context.Context, q SameDestination) (count int, total int64, err error) {
-	return sameDestinationTotal(ctx, t.tx, q)
+// CurrencyTotal is how many payouts, and how much, in one currency.
+type CurrencyTotal struct {
+	Currency string
+	Count    int
+	Amount   int64
 }
 
-// SameDestinationTotal is Tx.SameDestinationTotal outside a transaction, for pages.
-func (d *DB) SameDestinationTotal(ctx context.Context, q SameDestination) (count int, total int64, err error) {
-	return sameDestinationTotal(ctx, d.db, q)
+// SameDestinationTotals returns how many payouts q picks and their total, per currency.
+func (t *Tx) SameDestinationTotals(ctx context.Context, q SameDestination) ([]CurrencyTotal, error) {
+	return sameDestinationTotals(ctx, t.tx, q)
 }
 
-func sameDestinationTotal(ctx context.Context, db querier, q SameDestination) (int, int64, error) {
+// SameDestinationTotals is Tx.SameDestinationTotals outside a transaction, for pages.
+func (d *DB) SameDestinationTotals(ctx context.Context, q SameDestination) ([]CurrencyTotal, error) {
+	return sameDestinationTotals(ctx, d.db, q)
+}
+
+func sameDestinationTotals(ctx context.Context, db querier, q SameDestination) ([]CurrencyTotal, error) {
 	var query string
 	var args []any
-	if q.BankAccountID > 0 {
+	switch {
+	case q.BankAccountID > 0:
 		// bank_accounts_identity finds the account's other rows, and
 		// payouts_bank_account their recent payouts.
-		query = `SELECT count(*), coalesce(sum(p.amount), 0) FROM payouts p JOIN bank_accounts b ON b.id = p.bank_account_id
-			WHERE b.identity = (SELECT identity FROM bank_accounts WHERE id = ?) AND p.created_at >= ? AND p.id != ? AND p.currency = ?`
-		args = []any{q.BankAccountID, formatTime(q.Since), q.ExcludeID, q.Currency}
-	} else {
+		query = `SELECT p.currency, count(*), coalesce(sum(p.amount), 0) FROM payouts p JOIN bank_accounts b ON b.id = p.bank_account_id
+			WHERE b.identity = (SELECT identity FROM bank_accounts WHERE id = ?) AND p.created_at >= ? AND p.id != ?`
+		args = []any{q.BankAccountID, formatTime(q.Since), q.ExcludeID}
+	default:
 		// payouts_last4 (card_last4, created_at, id) finds the card's recent rows.
-		query = `SELECT count(*), coalesce(sum(p.amount), 0) FROM payouts p WHERE p.card_last4 = ? AND p.created_at >= ? AND p.id != ?
-			AND p.currency = ? AND p.method = 'card' AND lower(p.card_brand) = lower(?) AND lower(p.full_name) = lower(?)`
-		args = []any{q.Last4, formatTime(q.Since), q.ExcludeID, q.Currency, q.Brand, q.FullName}
+		query = `SELECT p.currency, count(*), coalesce(sum(p.amount), 0) FROM payouts p LEFT JOIN cards c ON c.id = p.card_id
+			WHERE p.card_last4 = ? AND p.created_at >= ? AND p.id != ? AND p.method = 'card' AND `
+		args = []any{q.Last4, formatTime(q.Since), q.ExcludeID}
+		typedLikeThis := `(p.card_id IS NULL AND lower(p.card_brand) = lower(?))`
+		savedLikeThis := `(p.card_id IS NOT NULL AND lower(p.card_brand) = lower(?))`
+		switch {
+		case q.CardID > 0:
+			query += `(c.number_hash = (SELECT number_hash FROM cards WHERE id = ?) OR ` + typedLikeThis + `)`
+			args = append(args, q.CardID, q.Brand)
+		case q.Fingerprint != "":
+			query += `(p.card_fingerprint = ? OR ` + savedLikeThis + ` OR (p.card_fingerprint IS NULL AND ` + typedLikeThis + `))`
+			args = append(args, q.Fingerprint, q.Brand, q.Brand)
+		default: // a typed card without a fingerprint: anything alike
+			query += `lower(p.card_brand) = lower(?)`
+			args = append(args, q.Brand)
+		}
 	}
 	if len(q.Ended) > 0 {
 		query += ` AND p.state NOT IN (?` + repeat(",?", len(q.Ended)-1) + `)`
@@ -77,12 +106,20 @@ func sameDestinationTotal(ctx context.Context, db querier, q SameDestination) (i
 			args = append(args, s)
 		}
 	}
-	var n int
-	var total int64
-	if err := db.QueryRowContext(ctx, query, args...).Scan(&n, &total); err != nil {
-		return 0, 0, fmt.Errorf("payouts to the same destination: %w", err)
+	rows, err := db.QueryContext(ctx, query+` GROUP BY p.currency ORDER BY p.currency`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("payouts to the same destination: %w", err)
 	}
-	return n, total, nil
+	defer rows.Close()
+	var out []CurrencyTotal
+	for rows.Next() {
+		var t CurrencyTotal
+		if err := rows.Scan(&t.Currency, &t.Count, &t.Amount); err != nil {
+			return nil, fmt.Errorf("payouts to the same destination: %w", err)
+		}
+		out = append(out, t)
+	}
+	return out, rows.Err()
 }
 
 // ProviderCalls returns every provider call made for a payout, in order, as
