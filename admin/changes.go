@@ -6,12 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
-	"unicode/utf8"
 
 	"countersign/payout"
 	"countersign/stepup"
 	"countersign/store"
+	"countersign/text"
 )
 
 // Kind is what a change does.
@@ -132,8 +131,8 @@ func (s *Service) Approve(ctx context.Context, a Actor, changeID int64) (Approve
 
 // Reject turns a pending change down, with a reason, on behalf of another
 // admin than its proposer (who withdraws instead), with their second factor.
-func (s *Service) Reject(ctx context.Context, a Actor, changeID int64, reason string) error {
-	reason = strings.TrimSpace(reason)
+func (s *Service) Reject(ctx context.Context, a Actor, changeID int64, typed string) error {
+	reason, problem := text.CheckReason(typed) // the one rule for reasons
 	err := s.db.InTx(ctx, func(tx *store.Tx) error {
 		c, err := s.decidable(ctx, tx, a, changeID)
 		if err != nil {
@@ -142,10 +141,10 @@ func (s *Service) Reject(ctx context.Context, a Actor, changeID int64, reason st
 		switch {
 		case c.ProposedBy == a.UserID:
 			return ErrOwnChange
-		case reason == "":
+		case problem != "" && reason == "" && !text.HoldsCardNumber(problem):
 			return ErrReasonRequired
-		case utf8.RuneCountInString(reason) > MaxReasonLen:
-			return ErrReasonTooLong
+		case problem != "":
+			return ErrReasonInvalid.With(problem)
 		case !a.StepUp.Covers(a.UserID):
 			return ErrStepUp
 		}

@@ -54,7 +54,7 @@ var (
 	ErrUserNotFound     = fail.New(fail.NotFound, "user_not_found", "There is no such user.")
 	ErrStale            = fail.New(fail.Conflict, "change_stale", "What this change would replace has changed since it was proposed: reject it and propose it again.")
 	ErrReasonRequired   = fail.New(fail.Invalid, "reason_required", "Say why you reject this change.")
-	ErrReasonTooLong    = fail.New(fail.Invalid, "reason_too_long", "Keep the reason to 500 characters or fewer.")
+	ErrReasonInvalid    = fail.New(fail.Invalid, "reason_invalid", "Keep the reason to one line of 500 characters or fewer.")
 	ErrSelfLockout      = fail.New(fail.Invalid, "self_lockout", "You cannot remove your own admin role or deactivate yourself; ask another admin.")
 	ErrNothingToPropose = fail.New(fail.Internal, "nothing_changed", "Nothing changed.")
 	ErrEmailTaken       = store.ErrEmailTaken
@@ -140,9 +140,6 @@ func (s *Service) LoneAdmin(ctx context.Context) (bool, error) {
 	n, err := s.db.CountActiveAdmins(ctx)
 	return n <= 1, err
 }
-
-// MaxReasonLen is the longest rejection reason, in characters.
-const MaxReasonLen = 500
 
 // LinkValidity is how long a sign-in link works.
 const LinkValidity = 24 * time.Hour

@@ -133,9 +133,11 @@ func (a *app) rejectChange(c echo.Context) error {
 	id := pathID(c, "id")
 	reason := c.FormValue("reason")
 	err := a.decide(c, func(act payout.Actor) error { return a.Admin.Reject(c.Request().Context(), act, id, reason) })
-	if errors.Is(err, admin.ErrReasonRequired) || errors.Is(err, admin.ErrReasonTooLong) {
+	if errors.Is(err, admin.ErrReasonRequired) || errors.Is(err, admin.ErrReasonInvalid) {
 		field := "reason-" + itoa(id)
-		return a.renderChanges(c, statusOf(err), changesPage{errs: views.FieldErrors{field: fail.MessageOf(err)}, reasons: map[int64]string{id: reason}})
+		errs := views.FieldErrors{field: fail.MessageOf(err)}
+		withhold(errs, map[string]*string{field: &reason})
+		return a.renderChanges(c, statusOf(err), changesPage{errs: errs, reasons: map[int64]string{id: reason}})
 	}
 	if refused(err) {
 		return a.renderChanges(c, statusOf(err), changesPage{refused: err, reasons: map[int64]string{id: reason}})

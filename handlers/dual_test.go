@@ -553,6 +553,13 @@ func TestRejectAndWithdrawOverHTTP(t *testing.T) {
 	if p.status != http.StatusUnprocessableEntity || !strings.Contains(p.body, "Say why") {
 		t.Errorf("reject without a reason: %d", p.status)
 	}
+	// The one rule for reasons: one line, never a card number (not shown back).
+	for reason, want := range map[string]string{"line one\nline two": "line breaks", "card 4000 0566 5566 5556": "looks like a card number"} {
+		p := abe.post("/admin/changes/"+itoa(id)+"/reject", url.Values{"reason": {reason}})
+		if p.status != http.StatusUnprocessableEntity || !strings.Contains(p.body, want) || strings.Contains(p.body, "5566") {
+			t.Errorf("reject with reason %q: %d; want 422 saying %q, no card number shown", reason, p.status, want)
+		}
+	}
 	if p := abe.post("/admin/changes/"+itoa(id)+"/reject", url.Values{"reason": {"Ivy did not ask for this"}}); p.status != http.StatusSeeOther {
 		t.Errorf("reject (the window of the code above covers it): %d %s", p.status, p.body)
 	}

@@ -104,6 +104,22 @@ func TestACardNumberInFreeTextIsRefusedAndNotShownBack(t *testing.T) {
 	if n := sb.CallCount("session/create"); n != 0 {
 		t.Errorf("%d refused payouts reached the provider", n)
 	}
+
+	// A reason is free text too: a cancel that gives a card number as its
+	// reason is refused, says why and does not show the number back.
+	maker.get("/payouts/new")
+	if p := maker.post("/payouts", typed); p.status != http.StatusSeeOther {
+		t.Fatalf("a good payout: status %d", p.status)
+	}
+	h.waitPayoutState(t, 1, payout.StatePendingApproval)
+	maker.get("/payouts/1")
+	p = maker.post("/payouts/1/cancel", url.Values{"version": {h.version(1)}, "reason": {"paid to " + pan + " instead"}, "otp": {h.code()}})
+	if p.status != http.StatusUnprocessableEntity || !strings.Contains(p.body, "This looks like a card number") || strings.Contains(p.body, "5566") {
+		t.Errorf("card number in a cancel reason: status %d; want 422, the card-number message, the number gone", p.status)
+	}
+	if n := sb.CallCount("session/cancel"); n != 0 {
+		t.Errorf("a refused cancel reached the provider %d times", n)
+	}
 }
 
 // TestApproverSeesWhatTheProviderGets: the name on the approver's page is the

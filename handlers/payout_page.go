@@ -13,6 +13,7 @@ import (
 	"countersign/payout"
 	"countersign/smartglocal"
 	"countersign/store"
+	freetext "countersign/text"
 	"countersign/views"
 )
 
@@ -88,8 +89,11 @@ func (a *app) renderPayout(c echo.Context, status int, p *store.Payout, form dec
 	switch {
 	case form.refused == nil:
 	case len(form.ret.Errors) > 0: // said beside the return form's fields
-	case errors.Is(form.refused, payout.ErrReasonRequired) || errors.Is(form.refused, payout.ErrReasonTooLong):
+	case errors.Is(form.refused, payout.ErrReasonRequired) || errors.Is(form.refused, payout.ErrReasonInvalid):
 		m.CancelError = fail.MessageOf(form.refused)
+		if freetext.HoldsCardNumber(m.CancelError) {
+			m.Reason = "" // never shown back
+		}
 	default: // who may decide, the second factor, the payout's state: said above the page
 		showRefusal(&m.Frame, form.refused)
 	}

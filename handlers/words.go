@@ -145,12 +145,12 @@ var triedWords = map[string]string{
 // those of payouts and cards, and those of admin changes (where a code such
 // as reason_required means the reason for rejecting a change).
 var refusals, adminRefusals = refusalMap(payout.ErrNotApprover, payout.ErrOwnPayout, payout.ErrAlreadyApproved, payout.ErrNotPending,
-	payout.ErrCannotCancel, payout.ErrReasonRequired, payout.ErrReasonTooLong, payout.ErrVersionChanged, payout.ErrStepUp,
+	payout.ErrCannotCancel, payout.ErrReasonRequired, payout.ErrReasonInvalid, payout.ErrVersionChanged, payout.ErrStepUp,
 	payout.ErrOverdraw, payout.ErrDuplicate, payout.ErrNotMaker, payout.ErrOwnCard, payout.ErrCardChanged, payout.ErrCardNotFound,
 	payout.ErrProviderUnavailable, password.ErrTooShort, password.ErrTooLong, store.ErrEmailTaken, store.ErrCardExists,
 	notify.ErrKindNotForYou, stepup.ErrMustEnrol, stepup.ErrWrongCode, stepup.ErrReplayed, stepup.ErrLocked),
 	refusalMap(admin.ErrNotAdmin, admin.ErrOwnChange, admin.ErrNotProposer, admin.ErrProposerGone, admin.ErrDecided, admin.ErrStale,
-		admin.ErrReasonRequired, admin.ErrReasonTooLong, admin.ErrSelfLockout, stepup.ErrMustEnrol, stepup.ErrCodeRequired,
+		admin.ErrReasonRequired, admin.ErrReasonInvalid, admin.ErrSelfLockout, stepup.ErrMustEnrol, stepup.ErrCodeRequired,
 		stepup.ErrWrongCode, stepup.ErrReplayed, stepup.ErrLocked)
 
 func refusalMap(errs ...*fail.Error) map[string]string {

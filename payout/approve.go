@@ -12,6 +12,7 @@ import (
 	"countersign/fail"
 	"countersign/smartglocal"
 	"countersign/store"
+	"countersign/text"
 )
 
 // PolicySetting is the settings key of the approval thresholds, stored as
@@ -367,8 +368,8 @@ func (s *Service) releaseAfterEnd(ctx context.Context, payoutID int64) {
 // reason is required and kept. The payout is claimed (pending_approval →
 // cancelling, conditional on version) before the call, so a cancel and an
 // approval can never both win.
-func (s *Service) Cancel(ctx context.Context, a Actor, payoutID, version int64, reason string) (*store.Payout, error) {
-	reason = strings.TrimSpace(reason)
+func (s *Service) Cancel(ctx context.Context, a Actor, payoutID, version int64, typed string) (*store.Payout, error) {
+	reason, _ := text.CheckReason(typed) // CheckCancel refuses what is wrong with it
 	var call *store.ProviderCall
 	var sessionID string
 	var done func()
@@ -390,7 +391,7 @@ func (s *Service) Cancel(ctx context.Context, a Actor, payoutID, version int64, 
 		if err != nil {
 			return err
 		}
-		if err := CheckCancel(me.UserID, me.Roles, f, reason); err != nil {
+		if err := CheckCancel(me.UserID, me.Roles, f, typed); err != nil {
 			return err
 		}
 		if p.Version != version {

@@ -3,10 +3,9 @@ package payout
 import (
 	"errors"
 	"slices"
-	"strings"
-	"unicode/utf8"
 
 	"countersign/fail"
+	"countersign/text"
 )
 
 // Role is what a user may do. A user may hold several.
@@ -31,14 +30,11 @@ var (
 	ErrNotPending      = fail.New(fail.Conflict, "not_pending", "This payout is no longer waiting for approval")
 	ErrCannotCancel    = fail.New(fail.Forbidden, "cannot_cancel", "Only approvers and the person who prepared this payout can cancel it")
 	ErrReasonRequired  = fail.New(fail.Invalid, "reason_required", "Give a reason for cancelling this payout")
-	ErrReasonTooLong   = fail.New(fail.Invalid, "reason_too_long", "Keep the reason to 500 characters or fewer")
+	ErrReasonInvalid   = fail.New(fail.Invalid, "reason_invalid", "Keep the reason to one line of 500 characters or fewer")
 )
 
 // errEditedPayout matches ErrOwnPayout under errors.Is but tells an editor why.
 var errEditedPayout = ErrOwnPayout.With("You changed this payout, so someone else must approve it")
-
-// MaxReasonLen is the longest cancel reason, in characters.
-const MaxReasonLen = 500
 
 // Policy is the approval policy: one approval below the threshold of a
 // payout's currency, two distinct approvers at or above it. It fails safe: a
@@ -159,12 +155,19 @@ func CheckCancel(userID int64, roles []Role, f Facts, reason string) error {
 	case f.State != StatePendingApproval:
 		return ErrNotPending
 	}
-	reason = strings.TrimSpace(reason)
+	_, err := checkReason(reason)
+	return err
+}
+
+// checkReason is text.CheckReason, the one rule for reasons, as this
+// package's refusals; it returns the cleaned reason.
+func checkReason(reason string) (string, error) {
+	cleaned, problem := text.CheckReason(reason)
 	switch {
-	case reason == "":
-		return ErrReasonRequired
-	case utf8.RuneCountInString(reason) > MaxReasonLen:
-		return ErrReasonTooLong
+	case problem == "":
+		return cleaned, nil
+	case cleaned == "" && !text.HoldsCardNumber(problem):
+		return "", ErrReasonRequired
 	}
-	return nil
+	return "", ErrReasonInvalid.With(problem)
 }

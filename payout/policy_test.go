@@ -273,12 +273,17 @@ func TestCheckCancelReason(t *testing.T) {
 		{strings.Repeat("a", 500), nil},
 		{" " + strings.Repeat("a", 500) + "\n", nil}, // counted after trimming
 		{strings.Repeat("é", 500), nil},              // characters, not bytes
-		{strings.Repeat("a", 501), ErrReasonTooLong},
-		{strings.Repeat("é", 501), ErrReasonTooLong},
+		{strings.Repeat("a", 501), ErrReasonInvalid},
+		{strings.Repeat("é", 501), ErrReasonInvalid},
 		{"", ErrReasonRequired},
 		{"   ", ErrReasonRequired},
 		{"\t\n\r ", ErrReasonRequired},
 		{"\u00a0\u3000", ErrReasonRequired}, // Unicode spaces are blank too
+		// The one rule for reasons (text.CheckReason): one line, no hidden
+		// direction marks, never a card number.
+		{"wrong\ncard", ErrReasonInvalid},
+		{"wrong \u202edrac", ErrReasonInvalid},
+		{"use 4000 0566 5566 5556 instead", ErrReasonInvalid},
 	}
 	for _, tt := range tests {
 		got := CheckCancel(strangerID, []Role{RoleApprover}, facts(StatePendingApproval), tt.reason)
