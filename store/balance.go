@@ -20,22 +20,25 @@ type BalanceSnapshot struct {
 // InsertBalanceSnapshot records one reading of the wallets: every currency in
 // one transaction, so a reading is never half there. A zero ReadAt is now.
 func (d *DB) InsertBalanceSnapshot(ctx context.Context, snaps ...BalanceSnapshot) error {
-	return d.inTx(ctx, func(tx *sql.Tx) error {
-		now := d.now()
-		for i := range snaps {
-			s := &snaps[i]
-			if s.ReadAt.IsZero() {
-				s.ReadAt = now
-			}
-			res, err := tx.ExecContext(ctx, `INSERT INTO balance_snapshots (currency, amount, read_at) VALUES (?, ?, ?)`,
-				strings.ToUpper(s.Currency), s.Amount, formatTime(s.ReadAt))
-			if err != nil {
-				return fmt.Errorf("insert balance snapshot: %w", err)
-			}
-			s.ID, _ = res.LastInsertId()
+	return d.InTx(ctx, func(tx *Tx) error { return tx.InsertBalanceSnapshot(ctx, snaps...) })
+}
+
+// InsertBalanceSnapshot records one reading of the wallets as part of the
+// transaction. A zero ReadAt is the transaction's time.
+func (t *Tx) InsertBalanceSnapshot(ctx context.Context, snaps ...BalanceSnapshot) error {
+	for i := range snaps {
+		s := &snaps[i]
+		if s.ReadAt.IsZero() {
+			s.ReadAt = t.now
 		}
-		return nil
-	})
+		res, err := t.tx.ExecContext(ctx, `INSERT INTO balance_snapshots (currency, amount, read_at) VALUES (?, ?, ?)`,
+			strings.ToUpper(s.Currency), s.Amount, formatTime(s.ReadAt))
+		if err != nil {
+			return fmt.Errorf("insert balance snapshot: %w", err)
+		}
+		s.ID, _ = res.LastInsertId()
+	}
+	return nil
 }
 
 // The latest reading per currency. The table grows by a row per currency a

@@ -47,15 +47,7 @@ type DB struct {
 
 // Open opens (creating if needed) the SQLite file at path and applies pending migrations.
 func Open(ctx context.Context, path string) (*DB, error) {
-	// Pragmas go in the DSN so that every pooled connection gets them; modernc reads
-	// only _pragma=name(value). Writes take the lock up front (_txlock=immediate) so a
-	// transaction never fails half-way when it upgrades from read to write.
-	q := url.Values{}
-	for _, p := range []string{"foreign_keys(1)", "busy_timeout(10000)", "journal_mode(WAL)", "synchronous(FULL)"} {
-		q.Add("_pragma", p)
-	}
-	q.Set("_txlock", "immediate")
-	sqldb, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	sqldb, err := sql.Open("sqlite", SQLiteDSN(path))
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
 	}
@@ -70,6 +62,23 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		return nil, err
 	}
 	return d, nil
+}
+
+// SQLiteDSN is how the store opens the SQLite file at path: the modernc
+// driver's data source name with the console's pragmas (the benchmark's
+// ceiling opens its bare table the same way).
+//
+// Pragmas go in the DSN so that every pooled connection gets them; modernc
+// reads only _pragma=name(value). Writes take the lock up front
+// (_txlock=immediate) so a transaction never fails half-way when it upgrades
+// from read to write.
+func SQLiteDSN(path string) string {
+	q := url.Values{}
+	for _, p := range []string{"foreign_keys(1)", "busy_timeout(10000)", "journal_mode(WAL)", "synchronous(FULL)"} {
+		q.Add("_pragma", p)
+	}
+	q.Set("_txlock", "immediate")
+	return "file:" + path + "?" + q.Encode()
 }
 
 // Close closes the database.
@@ -153,6 +162,12 @@ func (d *DB) InTx(ctx context.Context, fn func(tx *Tx) error) error {
 
 // Now is the time of the transaction, the same for every row it writes.
 func (t *Tx) Now() time.Time { return t.now }
+
+// SetNow moves the transaction's clock: the rows written after it carry at.
+// It is for a loader that writes a long history in one transaction (the
+// benchmark's generator dates each step of each payout as it happened); the
+// console never calls it, so its rows carry the time of their transaction.
+func (t *Tx) SetNow(at time.Time) { t.now = at.UTC() }
 
 const timeLayout = "2006-01-02T15:04:05.000000Z"
 

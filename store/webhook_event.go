@@ -72,3 +72,12 @@ func (d *DB) WebhookEvents(ctx context.Context, payoutID int64, outcome string, 
 	}
 	return out, rows.Err()
 }
+
+// CountWebhookEvents reports how many webhook deliveries are stored.
+func (d *DB) CountWebhookEvents(ctx context.Context) (int64, error) {
+	var n int64
+	if err := d.db.QueryRowContext(ctx, `SELECT count(*) FROM webhook_events`).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count webhook events: %w", err)
+	}
+	return n, nil
+}
