@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -10,11 +11,13 @@ import (
 	"time"
 
 	"countersign/notify"
+	"countersign/store"
 )
 
 // config is the console's configuration: each flag also reads an environment variable.
 type config struct {
 	Addr            string
+	MetricsAddr     string // "" serves no metrics
 	DB              string
 	PublicURL       string
 	TrustedProxies  []*net.IPNet
@@ -90,8 +93,9 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 	var c config
 	var proxies string
 	f.str(&c.Addr, "addr", "COUNTERSIGN_ADDR", "127.0.0.1:8080", "listen address")
-	f.str(&c.DB, "db", "COUNTERSIGN_DB", "countersign.db", "SQLite database file")
-	f.str(&c.SecretKeyFile, "secret-key-file", "COUNTERSIGN_SECRET_KEY_FILE", "", "secret key for second-factor secrets, the audit chain and sign-in form tokens; the same file on every instance; created if missing (default: beside the database, NAME.key)")
+	f.str(&c.MetricsAddr, "metrics-addr", "COUNTERSIGN_METRICS_ADDR", "", "listen address of Prometheus metrics at /metrics (off when empty)")
+	f.str(&c.DB, "db", "COUNTERSIGN_DB", "countersign.db", "SQLite database file, or a postgres:// URL")
+	f.str(&c.SecretKeyFile, "secret-key-file", "COUNTERSIGN_SECRET_KEY_FILE", "", "secret key for second-factor secrets, the audit chain and sign-in form tokens; the same file on every instance; created if missing (default: beside a SQLite database, NAME.key; required with PostgreSQL)")
 	f.str(&c.AuditCheckpointFile, "audit-checkpoint-file", "COUNTERSIGN_AUDIT_CHECKPOINT_FILE", "", "where audit checkpoints are written (default: beside the secret key, NAME.checkpoint)")
 	f.str(&c.PublicURL, "public-url", "COUNTERSIGN_PUBLIC_URL", "", "URL people use to reach the console; https:// turns on Secure cookies and HSTS")
 	f.str(&proxies, "trusted-proxies", "COUNTERSIGN_TRUSTED_PROXIES", "", "comma-separated CIDRs whose X-Forwarded-For is trusted")
@@ -160,7 +164,10 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 	if c.ProviderTimeout <= 0 {
 		return nil, fmt.Errorf("-provider-timeout must be more than zero")
 	}
-	c.SecretKeyFile, c.AuditCheckpointFile = keyFiles(c.DB, c.SecretKeyFile, c.AuditCheckpointFile)
+	var err error
+	if c.SecretKeyFile, c.AuditCheckpointFile, err = keyFiles(c.DB, c.SecretKeyFile, c.AuditCheckpointFile); err != nil {
+		return nil, err
+	}
 	if c.ProviderURL != "" && (c.Project == "" || c.PrivateKeyFile == "" || c.PublicKeyFile == "") {
 		return nil, fmt.Errorf("with -provider-url, set -project, -private-key and -public-key too")
 	}
@@ -170,13 +177,20 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 // keyFiles fills in the default secret key and checkpoint files: beside the
 // database, named after it (countersign.db → countersign.key and
 // countersign.checkpoint), so that two databases in one folder never share
-// a checkpoint.
-func keyFiles(db, keyFile, checkpointFile string) (string, string) {
+// a checkpoint. A PostgreSQL database has no "beside": its instances must
+// all be given the same key file, so it must be named.
+func keyFiles(db, keyFile, checkpointFile string) (string, string, error) {
 	if keyFile == "" {
+		if store.IsPostgres(db) {
+			return "", "", errNoKeyFile
+		}
 		keyFile = strings.TrimSuffix(db, filepath.Ext(db)) + ".key"
 	}
 	if checkpointFile == "" {
 		checkpointFile = strings.TrimSuffix(keyFile, filepath.Ext(keyFile)) + ".checkpoint"
 	}
-	return keyFile, checkpointFile
+	return keyFile, checkpointFile, nil
 }
+
+var errNoKeyFile = errors.New("with a PostgreSQL database, set -secret-key-file (COUNTERSIGN_SECRET_KEY_FILE): " +
+	"every instance must use the same key; the first start creates the file if it is missing, copy it to the others")

@@ -5,6 +5,8 @@
 //	countersign users           list accounts
 //	countersign users add       create an account (password on stdin)
 //	countersign audit verify    check the audit log's hash chain
+//	countersign backup -o FILE  copy a running SQLite database consistently, and verify the copy
+//	countersign restore -i FILE put a backup in place of the SQLite database (console stopped)
 package main
 
 import (
@@ -37,6 +39,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 			return usersCommand(ctx, args[1:], getenv, stdin, stdout)
 		case "audit":
 			return auditCommand(ctx, args[1:], getenv, stdout)
+		case "backup":
+			return backupCommand(ctx, args[1:], getenv, stdout)
+		case "restore":
+			return restoreCommand(ctx, args[1:], getenv, stdout)
 		}
 	}
 	return serve(ctx, args, getenv, stdout, stderr)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -256,3 +257,16 @@ func (s *syncBuffer) Write(p []byte) (int, error) {
 	return s.b.Write(p)
 }
 func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+
+// TestPostgresNeedsANamedKeyFile: a PostgreSQL database has no "beside"
+// for the secret key, and its instances must share one: it must be named.
+func TestPostgresNeedsANamedKeyFile(t *testing.T) {
+	url := "postgres://countersign@db.internal/countersign"
+	if _, err := parseConfig([]string{"-db", url}, env(nil), &bytes.Buffer{}); !errors.Is(err, errNoKeyFile) {
+		t.Errorf("PostgreSQL without a key file: %v; want errNoKeyFile", err)
+	}
+	c, err := parseConfig([]string{"-db", url}, env(map[string]string{"COUNTERSIGN_SECRET_KEY_FILE": "/etc/countersign/secret.key"}), &bytes.Buffer{})
+	if err != nil || c.SecretKeyFile != "/etc/countersign/secret.key" || c.AuditCheckpointFile != "/etc/countersign/secret.checkpoint" {
+		t.Errorf("with a key file: %+v, %v", c, err)
+	}
+}

@@ -18,6 +18,7 @@ import (
 	"countersign/admin"
 	"countersign/audit"
 	"countersign/handlers"
+	"countersign/metrics"
 	"countersign/notify"
 	"countersign/payout"
 	"countersign/secret"
@@ -38,6 +39,7 @@ type app struct {
 	admin   *admin.Service
 	stepup  *stepup.Service
 	client  *smartglocal.Client
+	metrics *metrics.Metrics
 	logger  *slog.Logger
 	sandbox *sandbox.Server // nil with a real provider
 	key     *secret.Key
@@ -63,6 +65,7 @@ func newApp(ctx context.Context, cfg *config, logger *slog.Logger, webhookURL st
 	}
 	a.db = db
 	a.closers = append(a.closers, func() { db.Close() })
+	a.metrics = metrics.New(a.metricsState, db.Now)
 	if err := a.loadKey(ctx, cfg); err != nil {
 		a.Close()
 		return nil, err
@@ -87,7 +90,7 @@ func newApp(ctx context.Context, cfg *config, logger *slog.Logger, webhookURL st
 	var webhookKeys []*rsa.PublicKey
 	hcfg := handlers.Config{DB: db, Logger: logger, IdleTimeout: cfg.IdleTimeout, AbsoluteTimeout: cfg.SessionLifetime,
 		SecureCookies: strings.HasPrefix(cfg.PublicURL, "https://"), PublicURL: cfg.PublicURL, TrustedProxies: cfg.TrustedProxies,
-		BalanceStaleAfter: cfg.BalanceStaleAfter, PreLoginKey: a.key.Derive(secret.PurposePreLoginCSRF)}
+		BalanceStaleAfter: cfg.BalanceStaleAfter, PreLoginKey: a.key.Derive(secret.PurposePreLoginCSRF), ObserveRequest: a.metrics.Request}
 	if cfg.ProviderURL == "" {
 		var webhookKey *rsa.PublicKey
 		client, webhookKey, err = a.startSandbox(cfg, logger, webhookURL, banks)
@@ -111,7 +114,7 @@ func newApp(ctx context.Context, cfg *config, logger *slog.Logger, webhookURL st
 			a.Close()
 			return nil, err
 		}
-		client = smartglocal.New(smartglocal.Config{BaseURL: cfg.ProviderURL, Project: cfg.Project, PrivateKey: key})
+		client = smartglocal.New(smartglocal.Config{BaseURL: cfg.ProviderURL, Project: cfg.Project, PrivateKey: key, Observe: a.metrics.ProviderCall})
 	}
 	maxAmount, err := strconv.ParseInt(cfg.MaxAmount, 10, 64)
 	if err != nil || maxAmount <= 0 {
@@ -119,7 +122,7 @@ func newApp(ctx context.Context, cfg *config, logger *slog.Logger, webhookURL st
 		return nil, fmt.Errorf("-max-amount %q: want a whole number of major units", cfg.MaxAmount)
 	}
 	a.payouts = payout.NewService(payout.ServiceConfig{DB: db, Provider: client, WebhookKeys: webhookKeys, Logger: logger,
-		MaxAmount: maxAmount, StuckAfter: cfg.StuckAfter, CallTimeout: cfg.ProviderTimeout, Notify: a.notify, Banks: banks})
+		MaxAmount: maxAmount, StuckAfter: cfg.StuckAfter, CallTimeout: cfg.ProviderTimeout, Notify: a.notify, Banks: banks, Observer: a.metrics})
 	if cfg.ProviderURL == "" {
 		if err := ensureDemoPolicy(ctx, db, a.payouts); err != nil {
 			a.Close()
@@ -151,16 +154,38 @@ func (a *app) loadKey(ctx context.Context, cfg *config) error {
 	return nil
 }
 
-// background runs the workers that keep payouts and balances true, people
+// leaderCheck is how often an instance that does not lead tries to, and the
+// leader checks that it still holds the lock: with PostgreSQL's keepalives
+// (store.Open), another instance takes over within 30 seconds of a leader's death.
+const leaderCheck = 5 * time.Second
+
+// background runs, on the instance that leads (store.Lead: with SQLite the
+// one process), the workers that keep payouts and balances true, people
 // told and the audit log's checkpoints written, until ctx ends; wait waits
 // for them.
 func (a *app) background(ctx context.Context, cfg *config) {
-	a.workers.Go(func() { a.checkpointer.Run(ctx) })
-	a.workers.Go(func() { a.payouts.RunReconciler(ctx, cfg.ReconcileInterval) })
-	a.workers.Go(func() { payout.PollBalance(ctx, a.db, a.client, cfg.BalanceInterval, a.logger) })
-	a.workers.Go(func() { a.sweepSessions(ctx, cfg) })
-	a.workers.Go(func() { a.payouts.RunAlerts(ctx, 30*time.Second) })
-	a.workers.Go(func() { a.notify.Run(ctx) })
+	a.workers.Go(func() {
+		a.db.Lead(ctx, leaderCheck, a.leadership, func(ctx context.Context) {
+			var wg sync.WaitGroup
+			wg.Go(func() { a.checkpointer.Run(ctx) })
+			wg.Go(func() { a.payouts.RunReconciler(ctx, cfg.ReconcileInterval) })
+			wg.Go(func() { payout.PollBalance(ctx, a.db, a.client, cfg.BalanceInterval, a.logger) })
+			wg.Go(func() { a.sweepSessions(ctx, cfg) })
+			wg.Go(func() { a.payouts.RunAlerts(ctx, 30*time.Second) })
+			wg.Go(func() { a.notify.Run(ctx) })
+			wg.Wait()
+		})
+	})
+}
+
+// leadership logs and measures this instance's taking and losing the lead.
+func (a *app) leadership(leading bool) {
+	a.metrics.Leading(leading)
+	if leading {
+		a.logger.Info("this instance leads the background work")
+	} else {
+		a.logger.Info("this instance no longer leads the background work")
+	}
 }
 
 // wait returns once the background workers have returned and no provider
@@ -213,7 +238,7 @@ func (a *app) sweepSessions(ctx context.Context, cfg *config) {
 // console can still verify its webhooks and ask it about its own sessions.
 // It takes the banks the console offers, so that the two agree.
 func (a *app) startSandbox(cfg *config, logger *slog.Logger, webhookURL string, banks *bank.Banks) (*smartglocal.Client, *rsa.PublicKey, error) {
-	dir := sandboxDir(cfg.DB)
+	dir := sandboxDir(cfg)
 	partner, provider, err := sandbox.KeysIn(dir)
 	if err != nil {
 		return nil, nil, err
@@ -226,12 +251,21 @@ func (a *app) startSandbox(cfg *config, logger *slog.Logger, webhookURL string, 
 	}
 	a.sandbox = sb
 	a.closers = append(a.closers, func() { sb.Close() })
-	return smartglocal.New(sb.ClientConfig(partner)), sb.PublicKey(), nil
+	ccfg := sb.ClientConfig(partner)
+	ccfg.Observe = a.metrics.ProviderCall
+	return smartglocal.New(ccfg), sb.PublicKey(), nil
 }
 
 // sandboxDir is the folder beside the database where the embedded sandbox
 // keeps its keys and its state: countersign.db-sandbox for countersign.db.
-func sandboxDir(db string) string { return db + "-sandbox" }
+// A PostgreSQL database has no "beside": the folder goes beside the secret
+// key file instead (countersign-sandbox in its folder).
+func sandboxDir(cfg *config) string {
+	if store.IsPostgres(cfg.DB) {
+		return filepath.Join(filepath.Dir(cfg.SecretKeyFile), "countersign-sandbox")
+	}
+	return cfg.DB + "-sandbox"
+}
 
 // sandboxStateFile is the embedded sandbox's state, in sandboxDir.
 const sandboxStateFile = "state.json"
@@ -280,9 +314,18 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
-	errc := make(chan error, 1)
+	errc := make(chan error, 2)
 	go func() { errc <- srv.Serve(ln) }()
 	fmt.Fprintf(stdout, "Countersign is listening on %s\n", base)
+	if cfg.MetricsAddr != "" {
+		msrv, maddr, err := a.serveMetrics(cfg.MetricsAddr, logger, errc)
+		if err != nil {
+			srv.Close()
+			return err
+		}
+		defer msrv.Close()
+		fmt.Fprintf(stdout, "Metrics at http://%s/metrics\n", maddr)
+	}
 	if a.sandbox != nil {
 		fmt.Fprintf(stdout, "Provider: embedded sandbox at %s (no real money moves)\n", a.sandbox.URL)
 		printDemoAccounts(stdout)
@@ -315,4 +358,29 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		serveErr = errors.Join(serveErr, err)
 	}
 	return serveErr
+}
+
+// serveMetrics serves /metrics on a listener of its own, kept apart from the
+// console so that it can be reachable by Prometheus only. A failure of its
+// listener goes to errc, like the console's.
+func (a *app) serveMetrics(addr string, logger *slog.Logger, errc chan<- error) (*http.Server, net.Addr, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, nil, fmt.Errorf("metrics listener: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", a.metrics.Handler())
+	srv := &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: 5 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	go func() {
+		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			errc <- fmt.Errorf("metrics listener: %w", err)
+		}
+	}()
+	return srv, ln.Addr(), nil
 }

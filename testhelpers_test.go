@@ -8,7 +8,10 @@ import (
 	"testing"
 
 	"countersign/smartglocal"
+	"countersign/store/pgtest"
 )
+
+func TestMain(m *testing.M) { pgtest.Main(m) }
 
 func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
 

@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -16,6 +14,7 @@ import (
 	"countersign/secret"
 	"countersign/stepup"
 	"countersign/store"
+	"countersign/store/pgtest"
 )
 
 type clock struct {
@@ -39,9 +38,11 @@ type fixture struct {
 	ben    Actor // another admin
 }
 
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
-	f := &fixture{t: t, dbPath: filepath.Join(t.TempDir(), "c.db"), clock: &clock{now: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)}}
+	f := &fixture{t: t, dbPath: pgtest.DSN(t), clock: &clock{now: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)}}
 	db, err := store.Open(t.Context(), f.dbPath)
 	if err != nil {
 		t.Fatal(err)
@@ -189,10 +190,8 @@ func TestANewAccountsPasswordIsChosenThroughALink(t *testing.T) {
 		t.Error("a used link changed the password")
 	}
 	f.db.Close()
-	for _, file := range []string{f.dbPath, f.dbPath + "-wal"} {
-		if b, _ := os.ReadFile(file); bytes.Contains(b, []byte(got.Link)) {
-			t.Errorf("the link's token is stored in %s", filepath.Base(file))
-		}
+	if bytes.Contains(pgtest.Contents(t, f.dbPath), []byte(got.Link)) {
+		t.Error("the link's token is stored in the database")
 	}
 }
 

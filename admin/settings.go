@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"time"
 
 	"countersign/fail"
@@ -138,7 +139,17 @@ func describe(stored string) string {
 	if stored == "" {
 		return "(none)"
 	}
-	return stored
+	// Stored in minor units ("USD=100000"); said in the currency's units
+	// ("1,000.00 USD"), as people type them on the settings page.
+	levels, err := payout.ParseLevels(stored)
+	if err != nil {
+		return stored
+	}
+	var parts []string
+	for _, cur := range slices.Sorted(maps.Keys(levels)) {
+		parts = append(parts, payout.FormatAmount(levels[cur], cur)+" "+cur)
+	}
+	return strings.Join(parts, ", ")
 }
 
 // SecondFactorPolicy reads who must give a second factor and for how long a code covers.

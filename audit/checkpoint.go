@@ -229,3 +229,31 @@ func Verify(ctx context.Context, db *store.DB, key *secret.Key, checkpointPath s
 	}
 	return r, nil
 }
+
+// VerifyCopy checks a copy of the database, such as a backup, the way Verify
+// checks the live one, except that the copy may end before the checkpoint:
+// a backup taken before the checkpoint was written holds a prefix of the
+// log. Where the copy reaches the checkpoint's entry, it must carry the
+// checkpoint's hash; Report.Checkpoint is set only then.
+func VerifyCopy(ctx context.Context, db *store.DB, key *secret.Key, checkpointPath string) (Report, error) {
+	var r Report
+	cp, err := ReadCheckpoint(checkpointPath, key)
+	if err != nil && !errors.Is(err, ErrNoCheckpoint) {
+		return r, err
+	}
+	c, err := db.VerifyAudit(ctx, key.Derive(secret.PurposeAuditChain), cp.Entry)
+	if err != nil {
+		return r, err
+	}
+	r.Entries, r.KeyedFrom = c.Checked, c.KeyedFrom
+	switch {
+	case c.Break != nil:
+		return r, &Problem{c.Break.ID, c.Break.Reason}
+	case cp.Entry == 0 || c.LastID < cp.Entry:
+		return r, nil
+	case c.MarkHash != cp.Head:
+		return r, &Problem{cp.Entry, fmt.Sprintf("the entry does not match the checkpoint of %s: the log up to it was rewritten", cp.At.Format(time.RFC3339))}
+	}
+	r.Checkpoint = cp
+	return r, nil
+}

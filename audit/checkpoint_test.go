@@ -3,7 +3,6 @@ package audit
 import (
 	"bytes"
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -16,6 +15,7 @@ import (
 
 	"countersign/secret"
 	"countersign/store"
+	"countersign/store/pgtest"
 )
 
 type fixture struct {
@@ -26,10 +26,12 @@ type fixture struct {
 	checkpoint string
 }
 
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	dir := t.TempDir()
-	f := &fixture{t: t, dbPath: filepath.Join(dir, "countersign.db"), checkpoint: filepath.Join(dir, "countersign.checkpoint")}
+	f := &fixture{t: t, dbPath: pgtest.DSN(t), checkpoint: filepath.Join(dir, "countersign.checkpoint")}
 	var err error
 	if f.db, err = store.Open(t.Context(), f.dbPath); err != nil {
 		t.Fatal(err)
@@ -59,12 +61,12 @@ func (f *fixture) checkpointer() *Checkpointer {
 
 func (f *fixture) tamper(stmts ...string) {
 	f.t.Helper()
-	raw, err := sql.Open("sqlite", "file:"+f.dbPath)
-	if err != nil {
-		f.t.Fatal(err)
+	raw := pgtest.Raw(f.t, f.dbPath)
+	off := []string{`DROP TRIGGER IF EXISTS audit_no_update`, `DROP TRIGGER IF EXISTS audit_no_delete`}
+	if store.IsPostgres(f.dbPath) {
+		off = []string{`ALTER TABLE audit_log DISABLE TRIGGER USER`}
 	}
-	defer raw.Close()
-	for _, q := range append([]string{`DROP TRIGGER IF EXISTS audit_no_update`, `DROP TRIGGER IF EXISTS audit_no_delete`}, stmts...) {
+	for _, q := range append(off, stmts...) {
 		if _, err := raw.Exec(q); err != nil {
 			f.t.Fatalf("%s: %v", q, err)
 		}

@@ -20,9 +20,6 @@ import (
 func TestSalaryToUKBankAccount(t *testing.T) {
 	c := startConsole(t)
 	admin, admin2, maker, checker, approver := newBrowser(t), newBrowser(t), newBrowser(t), newBrowser(t), newBrowser(t)
-	acceptDialogs(maker)
-	acceptDialogs(checker)
-	acceptDialogs(approver)
 	login(t, admin, c.URL, "admin@example.com", demoPasswords["admin@example.com"])
 	login(t, admin2, c.URL, "admin2@example.com", demoPasswords["admin2@example.com"])
 	login(t, maker, c.URL, "maker@example.com", demoPasswords["maker@example.com"])
@@ -51,8 +48,8 @@ func TestSalaryToUKBankAccount(t *testing.T) {
 		t.Errorf("the change reads %q", summary)
 	}
 	typeCode(t, admin2, "admin2@example.com", `[data-testid="change"] [data-testid="otp"]`)
+	confirmClick(t, admin2, `[data-testid="approve-change"]`)
 	run(t, admin2,
-		chromedp.Click(chromedp.CSS(`[data-testid="approve-change"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`.flash-ok`)),
 		chromedp.Navigate(c.URL+"/admin/settings"),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="sender-current"]`)),
@@ -104,12 +101,11 @@ func TestSalaryToUKBankAccount(t *testing.T) {
 	if got := textOf(t, checker, `[data-testid="account-details"]`); !strings.Contains(got, "20-00-00") || !strings.Contains(got, "55779911") {
 		t.Errorf("the verify step shows %q", got)
 	}
+	checkPage(t, checker, desktop, "bank account to verify")
 	screenshot(t, checker, "bank-account-verify")
 	typeCode(t, checker, "approver1@example.com", "#otp-verify-account")
-	run(t, checker,
-		chromedp.Click(chromedp.CSS(`[data-testid="verify-account"]`)),
-		chromedp.WaitVisible(chromedp.CSS(`[data-testid="account-row"][data-verified="true"]`)),
-	)
+	confirmClick(t, checker, `[data-testid="verify-account"]`)
+	run(t, checker, chromedp.WaitVisible(chromedp.CSS(`[data-testid="account-row"][data-verified="true"]`)))
 
 	// The maker pays the salary.
 	run(t, maker,
@@ -162,6 +158,7 @@ func TestSalaryToUKBankAccount(t *testing.T) {
 	if body := pageText(approver); strings.Contains(body, "55779911") {
 		t.Error("the payout page shows the full account number")
 	}
+	checkPage(t, approver, desktop, "bank payout")
 	screenshot(t, approver, "bank-payout")
 }
 

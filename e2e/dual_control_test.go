@@ -43,12 +43,10 @@ func TestDualControlJourney(t *testing.T) {
 	if summary := textOf(t, abe, `[data-testid="change"] h3`); !strings.Contains(summary, "Ivy Approver") {
 		t.Errorf("the change reads %q", summary)
 	}
-	screenshot(t, abe, "changes")
+	checkPage(t, abe, desktop, "changes")
 	typeCode(t, abe, "admin2@example.com", `[data-testid="change"] [data-testid="otp"]`)
-	run(t, abe,
-		chromedp.Click(chromedp.CSS(`[data-testid="approve-change"]`)),
-		chromedp.WaitVisible(chromedp.CSS(`[data-testid="signin-link-url"]`)),
-	)
+	confirmClick(t, abe, `[data-testid="approve-change"]`)
+	run(t, abe, chromedp.WaitVisible(chromedp.CSS(`[data-testid="signin-link-url"]`)))
 	link := textOf(t, abe, `[data-testid="signin-link-url"]`)
 	if !strings.Contains(link, "/signin/") {
 		t.Fatalf("link %q", link)
@@ -56,15 +54,16 @@ func TestDualControlJourney(t *testing.T) {
 
 	// Ivy chooses her password and, as an approver, sets up her second factor first.
 	const pw = "ivy chose this herself"
+	run(t, ivy, chromedp.Navigate(link), chromedp.WaitVisible(chromedp.ID("password")))
+	checkPage(t, ivy, desktop, "choose a password")
 	run(t, ivy,
-		chromedp.Navigate(link),
-		chromedp.WaitVisible(chromedp.ID("password")),
 		chromedp.SendKeys(chromedp.ID("password"), pw),
 		chromedp.SendKeys(chromedp.ID("confirm"), pw),
 		chromedp.Click(chromedp.CSS(`[data-testid="set-password"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="must-enrol"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="qr"]`)),
 	)
+	checkPage(t, ivy, desktop, "set up a second factor")
 	if uri := textOf(t, ivy, `[data-testid="otpauth-uri"]`); !strings.HasPrefix(uri, "otpauth://totp/") {
 		t.Errorf("otpauth URI shown as %q", uri)
 	}
@@ -76,10 +75,8 @@ func TestDualControlJourney(t *testing.T) {
 	waitState(t, maker, p, "pending_approval")
 	run(t, ivy, chromedp.Navigate(p), chromedp.WaitVisible(chromedp.CSS(`[data-testid="approve"]`)))
 	typeCodeOf(t, ivy, secret, "#otp-approve")
-	run(t, ivy,
-		chromedp.Click(chromedp.CSS(`[data-testid="approve"]`)),
-		chromedp.WaitVisible(chromedp.CSS(`.flash`)),
-	)
+	confirmClick(t, ivy, `[data-testid="approve"]`)
+	run(t, ivy, chromedp.WaitVisible(chromedp.CSS(`.flash`)))
 	waitState(t, ivy, p, "succeeded")
 
 	// The password appears on no admin's page and in no log line.

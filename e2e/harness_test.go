@@ -20,6 +20,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"countersign/stepup"
+	"countersign/store/pgtest"
 )
 
 var binary string // built once in TestMain
@@ -37,7 +38,7 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, "build countersign:", err)
 		os.Exit(1)
 	}
-	code := m.Run()
+	code := pgtest.Run(m)
 	os.RemoveAll(dir)
 	os.Exit(code)
 }

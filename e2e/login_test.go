@@ -40,7 +40,7 @@ func TestLoginShowsRoleNavigation(t *testing.T) {
 	// After signing out, the console sends people back to the sign-in form.
 	run(t, ctx, chromedp.Navigate(c.URL+"/admin/users"), chromedp.WaitVisible(chromedp.ID("email")))
 	url := get(t, ctx, chromedp.Location())
-	if !strings.HasSuffix(url, "/login") {
-		t.Errorf("after logout /admin/users ended at %s, want /login", url)
+	if !strings.HasSuffix(url, "/login?next=%2Fadmin%2Fusers") {
+		t.Errorf("after logout /admin/users ended at %s, want the sign-in page coming back to it", url)
 	}
 }

@@ -3,51 +3,95 @@ package handlers
 import (
 	"errors"
 	"net/http"
+	"strings"
 
 	"github.com/labstack/echo/v4"
 
 	"countersign/admin"
 	"countersign/fail"
+	"countersign/notify"
 	"countersign/password"
 	"countersign/stepup"
+	"countersign/store"
 	"countersign/views"
 )
 
-// account is a person's own page: their second factor, set up here.
+// errZone refuses a time zone that is not on the list.
+var errZone = fail.New(fail.Invalid, "time_zone_unknown", "Pick a time zone from the list")
+
+// account is a person's own page: their second factor (set up here), the
+// time zone they read times in, and which notifications they get.
 func (a *app) account(c echo.Context) error {
-	return a.renderAccount(c, http.StatusOK, nil)
+	return a.renderAccount(c, http.StatusOK, accountForm{})
 }
 
-func (a *app) renderAccount(c echo.Context, status int, errs views.FieldErrors) error {
+// accountForm is what one of the account page's forms sent, to show it again
+// with what was wrong.
+type accountForm struct {
+	otpErrors views.FieldErrors // the second factor's confirmation
+	zone      string            // the time zone picked
+	refused   error             // why the time zone or the notifications were not saved
+}
+
+func (a *app) renderAccount(c echo.Context, status int, form accountForm) error {
 	ctx := c.Request().Context()
 	u := currentUser(c)
+	f, err := a.frame(c, "Your account", "/account")
+	if err != nil {
+		return err
+	}
+	m := views.AccountModel{Frame: f, Email: u.Email}
+	if m.SecondFactor, err = a.secondFactorForm(c, u, form.otpErrors); err != nil {
+		return err
+	}
+	m.TimeZone = views.TimeZoneForm{Zone: u.TimeZone, Now: f.Clock.Time(a.Now()), Regions: zoneRegions()}
+	if form.refused != nil && errors.Is(form.refused, errZone) {
+		m.TimeZone.Zone, m.TimeZone.Error = form.zone, fail.MessageOf(form.refused)
+	}
+	if a.Notify != nil {
+		prefs, err := a.Notify.Preferences(ctx, u)
+		if err != nil {
+			return err
+		}
+		m.Notifications = views.NotificationsForm{Shown: true}
+		m.Notifications.Email, m.Notifications.Chat = a.Notify.Channels()
+		for _, p := range prefs {
+			m.Notifications.Choices = append(m.Notifications.Choices, views.NotificationChoice{Kind: string(p.Kind), Label: p.Label, On: p.On})
+		}
+		if form.refused != nil && errors.Is(form.refused, notify.ErrKindNotForYou) {
+			m.Notifications.Error = fail.MessageOf(form.refused)
+		}
+	}
+	return render(c, status, views.AccountPage(m))
+}
+
+// secondFactorForm is the second-factor part of the account page: set up,
+// or being set up (the same key until it is confirmed).
+func (a *app) secondFactorForm(c echo.Context, u *store.User, errs views.FieldErrors) (views.SecondFactorForm, error) {
+	ctx := c.Request().Context()
+	clk := a.clock(c)
 	st, err := a.StepUp.Status(ctx, u)
 	if err != nil {
-		return err
+		return views.SecondFactorForm{}, err
 	}
-	f, err := a.frame(c, "Account", "/account")
-	if err != nil {
-		return err
-	}
-	m := views.AccountModel{Frame: f, Email: u.Email, Required: st.Required, Enrolled: st.Enrolled, Errors: errs, MustEnrol: st.MustEnrol()}
+	m := views.SecondFactorForm{Required: st.Required, Enrolled: st.Enrolled, Errors: errs, MustEnrol: st.MustEnrol()}
 	if !st.LockedUntil.IsZero() {
-		m.LockedUntil = views.FormatTime(st.LockedUntil)
+		m.LockedUntil = clk.Time(st.LockedUntil)
 	}
 	if st.Enrolled {
 		sf, err := a.DB.SecondFactor(ctx, u.ID)
 		if err != nil {
-			return err
+			return m, err
 		}
-		m.EnrolledAt = views.FormatTime(sf.EnrolledAt)
+		m.EnrolledAt = clk.Time(sf.EnrolledAt)
 	} else if st.Required || st.Enrolling {
-		// Start (or show again) the set-up: the same key until it is confirmed.
 		e, err := a.StepUp.BeginEnrolment(ctx, u)
 		if err != nil {
-			return err
+			return m, err
 		}
 		m.Enrolling, m.QRHref, m.URI, m.Secret = true, "/account/second-factor.png", e.URI, e.Secret
 	}
-	return render(c, status, views.AccountPage(m))
+	return m, nil
 }
 
 // enrolmentQR is the QR code of the second factor being set up.
@@ -64,7 +108,7 @@ func (a *app) enrolmentQR(c echo.Context) error {
 func (a *app) confirmEnrolment(c echo.Context) error {
 	at, err := a.StepUp.ConfirmEnrolment(c.Request().Context(), currentUser(c), c.FormValue("otp"), c.RealIP())
 	if refused(err) && !errors.Is(err, stepup.ErrEnrolled) {
-		return a.renderAccount(c, statusOf(err), views.FieldErrors{"otp": fail.MessageOf(err)})
+		return a.renderAccount(c, statusOf(err), accountForm{otpErrors: views.FieldErrors{"otp": fail.MessageOf(err)}})
 	}
 	if err != nil && !errors.Is(err, stepup.ErrEnrolled) {
 		return err
@@ -133,4 +177,53 @@ func (a *app) redeemSigninLink(c echo.Context) error {
 		return err
 	}
 	return redirect(c, "/") // the gate sends whoever must set up a second factor to /account first
+}
+
+// saveTimeZone stores the zone a person reads times in, with its audit entry.
+func (a *app) saveTimeZone(c echo.Context) error {
+	zone := strings.TrimSpace(c.FormValue("time_zone"))
+	if !validZone(zone) {
+		return a.renderAccount(c, statusOf(errZone), accountForm{zone: zone, refused: errZone})
+	}
+	u := currentUser(c)
+	ctx := c.Request().Context()
+	err := a.DB.InTx(ctx, func(tx *store.Tx) error {
+		if err := tx.SetUserTimeZone(ctx, u.ID, zone); err != nil {
+			return err
+		}
+		return tx.Audit(ctx, auditEntry(c, "user.time_zone", "user", itoa(u.ID), "ok", u.TimeZone+" → "+zone))
+	})
+	if err != nil {
+		return err
+	}
+	if err := flash(c, "ok", "Times are now shown in "+zone+"."); err != nil {
+		return err
+	}
+	return redirect(c, "/account")
+}
+
+// saveNotifications stores which kinds of notification a person gets.
+func (a *app) saveNotifications(c echo.Context) error {
+	if a.Notify == nil {
+		return fail.New(fail.NotFound, "no_notifications", "This console sends no notifications.")
+	}
+	params, err := c.FormParams()
+	if err != nil {
+		return err
+	}
+	var on []notify.Kind
+	for _, k := range params["kind"] {
+		on = append(on, notify.Kind(k))
+	}
+	err = a.Notify.SetPreferences(c.Request().Context(), currentUser(c), c.RealIP(), on)
+	if refused(err) {
+		return a.renderAccount(c, statusOf(err), accountForm{refused: err})
+	}
+	if err != nil {
+		return err
+	}
+	if err := flash(c, "ok", "Your notifications are saved."); err != nil {
+		return err
+	}
+	return redirect(c, "/account")
 }

@@ -127,7 +127,7 @@ func (a *app) accountFromPath(c echo.Context) (*store.Recipient, *store.BankAcco
 func (a *app) accountRow(c echo.Context, names map[int64]string, acc *store.BankAccount) (views.BankAccountRow, error) {
 	row := views.BankAccountRow{ID: acc.ID, Href: fmt.Sprintf("/recipients/%d/accounts/%d", acc.RecipientID, acc.ID), Label: acc.Masked,
 		Country: payout.CountryName(acc.Country), Currency: acc.Currency, BankName: acc.BankName, Holder: acc.Holder(),
-		AddedAt: views.FormatTime(acc.AddedAt), Verified: acc.Verified(), VerifiedAt: views.FormatTime(acc.VerifiedAt)}
+		AddedAt: a.clock(c).Time(acc.AddedAt), Verified: acc.Verified(), VerifiedAt: a.clock(c).Time(acc.VerifiedAt)}
 	var err error
 	if row.AddedBy, err = a.userName(c, names, acc.AddedBy); err != nil {
 		return row, err

@@ -62,6 +62,9 @@ type Config struct {
 	LoginBurst  int
 	HashSlots   int
 	HashWait    time.Duration
+	// ObserveRequest, when set, hears every answered request: the route
+	// pattern it matched ("" when none did), method, status and duration.
+	ObserveRequest func(route, method string, status int, elapsed time.Duration)
 }
 
 // DemoAccount is a sandbox-only account shown on the sign-in page. Secret,

@@ -18,7 +18,7 @@ func (a *app) attention(c echo.Context, csrf string) (views.AttentionModel, erro
 	m := views.AttentionModel{CanAcknowledge: payout.CanAcknowledge(actor(c)), CSRF: csrf}
 	for _, it := range items {
 		r := views.AttentionRow{ID: it.ID, Label: payout.AttentionLabel(it.Kind), Detail: it.Detail, PayoutID: it.PayoutID,
-			RaisedAt: views.FormatTime(it.RaisedAt)}
+			RaisedAt: a.clock(c).Time(it.RaisedAt)}
 		if it.PayoutID != 0 {
 			r.PayoutHref = "/payouts/" + itoa(it.PayoutID)
 		}

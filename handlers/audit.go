@@ -13,6 +13,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"countersign/fail"
+	"countersign/payout"
 	"countersign/store"
 	"countersign/views"
 )
@@ -21,7 +22,7 @@ const auditPageSize = 100
 
 // readAuditFilter reads the audit page's filter from the query: what was
 // typed, the store's filter, and what is wrong with it.
-func readAuditFilter(q url.Values) (views.AuditFilter, store.AuditFilter, views.FieldErrors) {
+func readAuditFilter(q url.Values, clk views.Clock) (views.AuditFilter, store.AuditFilter, views.FieldErrors) {
 	vf := views.AuditFilter{Actor: q.Get("actor"), Action: q.Get("action"), Object: q.Get("object"), From: q.Get("from"), To: q.Get("to")}
 	errs := views.FieldErrors{}
 	f := store.AuditFilter{Actor: strings.TrimSpace(vf.Actor), Action: strings.TrimSpace(vf.Action)}
@@ -30,13 +31,14 @@ func readAuditFilter(q url.Values) (views.AuditFilter, store.AuditFilter, views.
 	} else if vf.Object != "" {
 		f.ObjectType = strings.TrimSpace(vf.Object)
 	}
-	f.From, f.To = parseDateRange(vf.From, vf.To, errs)
+	f.From, f.To = parseDateRange(vf.From, vf.To, clk, errs)
 	return vf, f, errs
 }
 
 func (a *app) auditLog(c echo.Context) error {
 	q := c.QueryParams()
-	vf, f, errs := readAuditFilter(q)
+	clk := a.clock(c)
+	vf, f, errs := readAuditFilter(q, clk)
 	f.Limit = auditPageSize
 	if before, err := strconv.ParseInt(q.Get("before"), 10, 64); err == nil {
 		f.BeforeID = before
@@ -48,8 +50,12 @@ func (a *app) auditLog(c echo.Context) error {
 		if err != nil {
 			return err
 		}
+		w, err := a.wording(c.Request().Context())
+		if err != nil {
+			return err
+		}
 		for _, e := range entries {
-			m.Rows = append(m.Rows, auditRow(e))
+			m.Rows = append(m.Rows, auditRow(e, w, clk))
 		}
 		if len(entries) == auditPageSize {
 			next := url.Values{"actor": {vf.Actor}, "action": {vf.Action}, "object": {vf.Object}, "from": {vf.From}, "to": {vf.To},
@@ -67,15 +73,35 @@ func (a *app) auditLog(c echo.Context) error {
 	return render(c, status, views.AuditPage(m))
 }
 
-func auditRow(e store.AuditEntry) views.AuditRow {
-	r := views.AuditRow{ID: e.ID, At: views.FormatTime(e.At), Actor: e.Actor, Action: e.Action, IP: e.IP, Outcome: e.Outcome, Detail: e.Detail}
-	if e.ObjectType != "" {
-		r.Object = e.ObjectType + ":" + e.ObjectID
-		if e.ObjectType == "payout" && e.ObjectID != "" {
-			r.ObjectHref = "/payouts/" + e.ObjectID
-		}
-	}
+func auditRow(e store.AuditEntry, w wording, clk views.Clock) views.AuditRow {
+	r := views.AuditRow{ID: e.ID, Event: w.event(e, clk), IP: e.IP}
+	r.Object, r.ObjectHref = objectWords(e.ObjectType, e.ObjectID)
 	return r
+}
+
+// objectWords names what an entry is about, with a link where there is a page.
+func objectWords(typ, id string) (string, string) {
+	switch {
+	case typ == "":
+		return "", ""
+	case typ == "payout" && id != "":
+		return "Payout #" + id, "/payouts/" + id
+	case typ == "payout":
+		return "Payouts", ""
+	case typ == "user" && id != "":
+		return "Account #" + id, "/admin/users/" + id
+	case typ == "recipient" && id != "":
+		return "Recipient #" + id, "/recipients/" + id
+	case typ == "setting" && id == payout.PolicySetting:
+		return "Approval policy", "/admin/settings"
+	case typ == "setting" && id == payout.LowBalanceSetting:
+		return "Low-balance levels", "/admin/settings"
+	case typ == "setting":
+		return "Setting " + id, "/admin/settings"
+	case id != "":
+		return humanize(typ) + " #" + id, ""
+	}
+	return humanize(typ) + " " + id, ""
 }
 
 // exportQuery is the filter as a query string for the export links.
@@ -141,7 +167,7 @@ func (a *app) exportAuditJSONL(c echo.Context) error {
 // start sets up on the response: rows are written as they are read. The
 // export itself is audited.
 func (a *app) exportAudit(c echo.Context, contentType, ext string, start func(io.Writer) (write func(store.AuditEntry) error, flush func() error)) error {
-	vf, f, errs := readAuditFilter(c.QueryParams())
+	vf, f, errs := readAuditFilter(c.QueryParams(), a.clock(c))
 	if len(errs) > 0 {
 		return fail.Malformed("This filter is not valid. Open the audit log, correct it and export again.")
 	}

@@ -24,19 +24,26 @@ import (
 // deactivated or the password is wrong, so that it reveals nothing.
 const loginFailedMessage = "That email and password do not match an active account, or the account is locked. Try again, or ask an admin."
 
+// loginForm shows the sign-in form. next is where to go after signing in
+// (where the person was when the session ended, or the link they followed);
+// only a path on this console is followed.
 func (a *app) loginForm(c echo.Context) error {
+	next := localPath(c.QueryParam("next"))
 	if currentUser(c) != nil {
-		return c.Redirect(http.StatusSeeOther, "/")
+		return redirect(c, next)
 	}
-	return a.renderLogin(c, http.StatusOK, "", "")
+	return a.renderLogin(c, http.StatusOK, "", next, "")
 }
 
-func (a *app) renderLogin(c echo.Context, status int, email, message string) error {
+func (a *app) renderLogin(c echo.Context, status int, email, next, message string) error {
 	f, err := a.frame(c, "Sign in", "")
 	if err != nil {
 		return err
 	}
 	m := views.LoginForm{Frame: f, Email: email, Error: message}
+	if next != "/" {
+		m.Next = next
+	}
 	if a.Sandbox {
 		for _, d := range a.DemoAccounts {
 			demo := views.DemoAccount{Email: d.Email, Password: d.Password, Roles: strings.Join(d.Roles, ", ")}
@@ -63,6 +70,7 @@ func (a *app) login(c echo.Context) error {
 	ctx := c.Request().Context()
 	email := strings.TrimSpace(c.FormValue("email"))
 	pw := c.FormValue("password")
+	next := localPath(c.FormValue("next"))
 	if len(email) > 254 {
 		email = email[:254]
 	}
@@ -76,7 +84,7 @@ func (a *app) login(c echo.Context) error {
 	release, err := a.hasher.Acquire(ctx)
 	if errors.Is(err, password.ErrBusy) {
 		c.Response().Header().Set("Retry-After", retryAfterBusy)
-		return a.renderLogin(c, statusOf(err), email, fail.MessageOf(err))
+		return a.renderLogin(c, statusOf(err), email, next, fail.MessageOf(err))
 	}
 	if err != nil {
 		return err
@@ -91,7 +99,7 @@ func (a *app) login(c echo.Context) error {
 		if err := a.DB.Audit(ctx, e); err != nil {
 			return err
 		}
-		return a.renderLogin(c, http.StatusUnauthorized, email, loginFailedMessage)
+		return a.renderLogin(c, http.StatusUnauthorized, email, next, loginFailedMessage)
 	}
 	if u == nil || !u.Active {
 		password.CheckAgainstDecoy(pw) // the same work as a real check
@@ -123,7 +131,7 @@ func (a *app) login(c echo.Context) error {
 	if err := a.startSession(c, u, "login.ok"); err != nil {
 		return err
 	}
-	return redirect(c, "/")
+	return redirect(c, next)
 }
 
 // startSession signs u in on this browser, audited as action. The session
@@ -191,7 +199,8 @@ func (a *app) loginRateLimit() echo.MiddlewareFunc {
 			if err := a.DB.Audit(c.Request().Context(), e); err != nil {
 				return err
 			}
-			return a.renderLogin(c, http.StatusTooManyRequests, e.Actor, "Too many sign-ins from your address. Wait "+retry+" seconds and try again.")
+			return a.renderLogin(c, http.StatusTooManyRequests, e.Actor, localPath(c.FormValue("next")),
+				"Too many sign-ins from your address. Wait "+retry+" seconds and try again.")
 		},
 	})
 }

@@ -2,6 +2,8 @@ package handlers
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -35,21 +37,67 @@ func (a *app) positions(c echo.Context) ([]payout.Position, error) {
 	return ps, nil
 }
 
-// gauges shows the money on hand per currency.
-func (a *app) gauges(c echo.Context) ([]views.Gauge, error) {
+// gauges shows the money on hand per currency: the provider's balance, what
+// is being paid, what awaits approval, what is free, each currency's
+// low-balance mark and, for the dashboard (runway), how long what is free
+// lasts at the last week's pace.
+func (a *app) gauges(c echo.Context, runway bool) ([]views.Gauge, error) {
+	ctx := c.Request().Context()
 	ps, err := a.positions(c)
 	if err != nil {
 		return nil, err
 	}
+	levels, err := a.Payouts.LowBalanceLevels(ctx)
+	if err != nil {
+		return nil, err
+	}
 	now := a.Now()
+	paid := map[string]int64{}
+	if runway {
+		outflow, err := a.DB.Outflows(ctx, now.Add(-runwayDays*24*time.Hour))
+		if err != nil {
+			return nil, err
+		}
+		for _, o := range outflow {
+			paid[o.Currency] += o.Amount
+		}
+	}
+	clk := a.clock(c)
 	gs := make([]views.Gauge, 0, len(ps))
 	for _, p := range ps {
-		gs = append(gs, gaugeOf(p, now, a.staleAfter()))
+		g := gaugeOf(p, clk, now, a.staleAfter())
+		if level, ok := levels[p.Currency]; ok {
+			g.Low, g.IsLow = payout.FormatAmount(level, p.Currency), p.Low(level)
+			drawGauge(&g, p, level)
+		} else {
+			drawGauge(&g, p, 0)
+		}
+		if runway && p.Read {
+			g.Runway = runwayWords(p, paid[p.Currency])
+		}
+		gs = append(gs, g)
 	}
 	return gs, nil
 }
 
-func gaugeOf(p payout.Position, now time.Time, staleAfter time.Duration) views.Gauge {
+// runwayDays is the window whose average daily outflow the runway assumes.
+const runwayDays = 7
+
+func runwayWords(p payout.Position, paid int64) string {
+	days, ok := p.Runway(paid, runwayDays)
+	switch {
+	case !ok:
+		return "No payouts in the last 7 days to estimate how long this lasts."
+	case days < 1:
+		return "Less than a day at the last 7 days' average outflow."
+	case days >= 365:
+		return "More than a year at the last 7 days' average outflow."
+	}
+	perDay := payout.FormatAmount(paid/runwayDays, p.Currency) + " " + p.Currency
+	return fmt.Sprintf("≈ %d days at the last 7 days' average outflow (%s a day).", int(days), perDay)
+}
+
+func gaugeOf(p payout.Position, clk views.Clock, now time.Time, staleAfter time.Duration) views.Gauge {
 	cur := p.Currency
 	g := views.Gauge{
 		Currency:  cur,
@@ -58,7 +106,7 @@ func gaugeOf(p payout.Position, now time.Time, staleAfter time.Duration) views.G
 		Committed: payout.FormatAmount(p.Spent(), cur),
 		Pending:   payout.FormatAmount(p.Pending, cur),
 		Available: payout.FormatAmount(p.Available(), cur),
-		AsOf:      views.FormatTime(p.AsOf),
+		AsOf:      clk.Time(p.AsOf),
 		Age:       ago(now, p.AsOf),
 		Stale:     p.Stale(now, staleAfter),
 		Negative:  p.Available() < 0,
@@ -66,35 +114,73 @@ func gaugeOf(p payout.Position, now time.Time, staleAfter time.Duration) views.G
 	if !p.Read {
 		g.Balance, g.AsOf, g.Age = "—", "never", "never read"
 	}
-	if p.Balance > 0 {
-		g.Fraction = float64(max(0, p.Available())) / float64(p.Balance)
-		g.PendingFraction = float64(p.Pending) / float64(p.Balance)
-	}
 	if short := p.Shortfall(); short > 0 && p.Read {
 		g.Warning = "Payouts awaiting approval exceed the money on hand by " + payout.FormatAmount(short, cur) + " " + cur + "."
 	}
 	return g
 }
 
+// drawGauge lays the gauge's bar out in a box 1000 units wide, on a scale
+// from 0 to the balance (or to what is owed, or to the low mark, when either
+// is larger): free first, from the left, so that it reads against the low
+// mark drawn at its level; then what awaits approval, then what is being
+// paid. Awaiting approval beyond the balance is drawn as the shortfall.
+func drawGauge(g *views.Gauge, p payout.Position, low int64) {
+	paid, awaiting, balance := max(0, p.Spent()), max(0, p.Pending), max(0, p.Balance)
+	if !p.Read {
+		balance = 0
+	}
+	top := max(balance, paid+awaiting, low)
+	if top <= 0 {
+		g.PaidX, g.PaidW, g.AwaitingX, g.AwaitingW, g.FreeX, g.FreeW, g.ShortX, g.ShortW = "0", "0", "0", "0", "0", "0", "0", "0"
+		return
+	}
+	x := func(v int64) string { return coord(1000 * float64(v) / float64(top)) }
+	free := max(0, balance-paid-awaiting)
+	within := max(0, min(awaiting, balance-paid))
+	g.FreeX, g.FreeW = "0", x(free)
+	g.AwaitingX, g.AwaitingW = x(free), x(within)
+	g.PaidX, g.PaidW = x(free+within), x(paid)
+	g.ShortX, g.ShortW = x(free+within+paid), x(awaiting-within)
+	if low > 0 {
+		g.LowX = x(low)
+	}
+	g.Scale = []string{"0", roughAmount(top/2, p.Currency), roughAmount(top, p.Currency)}
+}
+
+// roughAmount is an amount in whole major units, for a scale: "500,000".
+func roughAmount(minor int64, currency string) string {
+	s := payout.FormatAmount(minor, currency)
+	if whole, _, ok := strings.Cut(s, "."); ok {
+		return whole
+	}
+	return s
+}
+
 // afterApproval says what approving p would leave of the balance in its
 // currency, on top of what is already being paid out, and whether that
-// overdraws. The queue and the payout page show it beside the approve button.
-func (a *app) afterApproval(c echo.Context, p *store.Payout) (string, bool, error) {
+// overdraws. above is the sum of the payouts listed before p in the queue
+// (in p's currency), which an approver working down the queue approves
+// first; 0 on the payout's own page.
+func (a *app) afterApproval(c echo.Context, p *store.Payout, above int64) (string, bool, error) {
 	ps, err := a.positions(c)
 	if err != nil {
 		return "", false, err
 	}
 	pos := payout.PositionFor(ps, p.Currency)
 	if !pos.Read {
-		return "No balance reading for " + pos.Currency, false, nil
+		return "No balance reading for " + pos.Currency + " yet", false, nil
 	}
 	if payout.WeightOf(payout.State(p.State), p.ConfirmAttempted) == payout.WeightCommitted {
 		return "", false, nil // already counted as leaving
 	}
-	left := pos.After(p.Amount)
+	left := pos.AfterQueue(above, p.Amount)
 	text := payout.FormatAmount(left, pos.Currency) + " " + pos.Currency + " left"
+	if above > 0 {
+		text += ", after those above"
+	}
 	if pos.Stale(a.Now(), a.staleAfter()) {
-		text += " (stale reading)"
+		text += " (old reading)"
 	}
 	return text, left < 0, nil
 }
@@ -142,7 +228,7 @@ func (a *app) refreshBalance(c echo.Context) error {
 		a.Logger.Warn("balance refresh failed", "err", rerr)
 		err = flash(c, "error", "The provider did not answer. The gauges show the last reading and its time.")
 	} else {
-		err = flash(c, "ok", "Balance read at "+views.FormatTime(a.Now())+".")
+		err = flash(c, "ok", "Balance read at "+a.clock(c).Time(a.Now())+".")
 	}
 	if err != nil {
 		return err

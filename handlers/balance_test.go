@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -58,13 +59,20 @@ func TestGaugesRefreshAndStaleness(t *testing.T) {
 		t.Fatalf("refresh: status %d location %q", p.status, p.location)
 	}
 	page := a.get("/queue")
-	if !strings.Contains(page.body, "Balance read at 2026-11-21 09:00:00 UTC.") {
+	if !strings.Contains(page.body, "Balance read at 2026-11-21 09:00 UTC.") {
 		t.Error("no flash after the refresh")
 	}
-	if got, want := gaugeText(page.body, "USD"), "USD 1,000.00 available of 1,000.00 0.00 being paid · 0.00 awaiting approval As of 2026-11-21 09:00:00 UTC (just now)"; got != want {
-		t.Errorf("USD gauge on the queue:\n got %q\nwant %q", got, want)
+	// The queue has one line per currency above the list.
+	strips := texts(doc(t, page.body), testID("strip"))
+	if want := []string{"EUR 50.00 free 0.00 awaiting · 0.00 being paid read just now", "USD 1,000.00 free 0.00 awaiting · 0.00 being paid read just now"}; !slices.Equal(strips, want) {
+		t.Errorf("balance strip on the queue:\n got %q\nwant %q", strips, want)
 	}
-	if !strings.Contains(gaugeText(page.body, "EUR"), "EUR 50.00 available of 50.00") {
+	page = a.get("/")
+	if got, want := gaugeText(page.body, "USD"), "USD 1,000.00 free of 1,000.00 0 500 1,000 Free 1,000.00 Awaiting approval 0.00 Being paid 0.00 "+
+		"No payouts in the last 7 days to estimate how long this lasts. As of 2026-11-21 09:00 UTC (just now)"; got != want {
+		t.Errorf("USD gauge on the dashboard:\n got %q\nwant %q", got, want)
+	}
+	if !strings.Contains(gaugeText(page.body, "EUR"), "EUR 50.00 free of 50.00") {
 		t.Errorf("EUR gauge: %q", gaugeText(page.body, "EUR"))
 	}
 
@@ -73,8 +81,16 @@ func TestGaugesRefreshAndStaleness(t *testing.T) {
 	h.seed(t, seed{maker: maker, name: "C", amount: 99999, state: payout.StateCancelled})
 	h.clock.Advance(5 * time.Minute)
 	page = a.get("/")
-	if got, want := gaugeText(page.body, "USD"), "USD 650.00 available of 1,000.00 100.00 being paid · 250.00 awaiting approval As of 2026-11-21 09:00:00 UTC (5 min ago)"; got != want {
+	if got, want := gaugeText(page.body, "USD"), "USD 650.00 free of 1,000.00 0 500 1,000 Free 650.00 Awaiting approval 250.00 Being paid 100.00 "+
+		"No payouts in the last 7 days to estimate how long this lasts. As of 2026-11-21 09:00 UTC (5 min ago)"; got != want {
 		t.Errorf("USD gauge with payouts:\n got %q\nwant %q", got, want)
+	}
+	// The bar: free from the left, then awaiting approval, then being paid, on a scale of the balance.
+	for class, want := range map[string][2]string{"seg-free": {"0", "650.0"}, "seg-awaiting": {"650.0", "250.0"}, "seg-paid": {"900.0", "100.0"}} {
+		rects := findAll(doc(t, page.body), hasClass("rect", class))
+		if len(rects) == 0 || attr(rects[len(rects)-1], "x") != want[0] || attr(rects[len(rects)-1], "width") != want[1] {
+			t.Errorf("%s: want x=%s width=%s", class, want[0], want[1])
+		}
 	}
 	if tag := tagWith(page.body, "gauge", "data-currency", "USD"); !strings.Contains(tag, `data-stale="false"`) {
 		t.Errorf("a 5-minute-old reading is stale: %s", tag)
@@ -85,7 +101,7 @@ func TestGaugesRefreshAndStaleness(t *testing.T) {
 	if tag := tagWith(page.body, "gauge", "data-currency", "USD"); !strings.Contains(tag, `data-stale="true"`) {
 		t.Errorf("a reading older than 5 minutes is not stale: %s", tag)
 	}
-	if !strings.Contains(gaugeText(page.body, "USD"), "Stale reading: as of 2026-11-21 09:00:00 UTC (5 min ago)") {
+	if !strings.Contains(gaugeText(page.body, "USD"), "Old reading: as of 2026-11-21 09:00 UTC (5 min ago)") {
 		t.Errorf("stale gauge: %q", gaugeText(page.body, "USD"))
 	}
 
@@ -94,7 +110,7 @@ func TestGaugesRefreshAndStaleness(t *testing.T) {
 	m := h.browser()
 	m.login("maker@example.com")
 	form := m.get("/payouts/new").body
-	if got := gaugeText(form, "USD"); !strings.Contains(got, "USD -50.00 available of 1,000.00") ||
+	if got := strings.Join(texts(doc(t, form), func(n *htmlNode) bool { return attr(n, "data-testid") == "strip" && attr(n, "data-currency") == "USD" }), ""); !strings.Contains(got, "USD -50.00 free") ||
 		!strings.Contains(got, "Payouts awaiting approval exceed the money on hand by 50.00 USD.") {
 		t.Errorf("over-committed gauge on the payout form: %q", got)
 	}
@@ -119,7 +135,7 @@ func TestGaugesRefreshAndStaleness(t *testing.T) {
 		t.Error("no message after a failed refresh")
 	}
 	// The refreshes above (sent back to /) read at 09:05:01; that reading stays.
-	if !strings.Contains(gaugeText(page.body, "USD"), "As of 2026-11-21 09:05:01 UTC") {
+	if !strings.Contains(gaugeText(page.body, "USD"), "As of 2026-11-21 09:05 UTC") {
 		t.Errorf("after a failed refresh the last reading is gone: %q", gaugeText(page.body, "USD"))
 	}
 }
@@ -146,7 +162,7 @@ func TestAfterApprovalAndBalanceWarning(t *testing.T) {
 		return echo.New().NewContext(httptest.NewRequest("GET", "/", nil), httptest.NewRecorder())
 	}
 	p := h.seed(t, seed{maker: maker, name: "X", amount: 40000, state: payout.StatePendingApproval})
-	if text, over, err := a.afterApproval(newCtx(), p); err != nil || text != "No balance reading for USD" || over {
+	if text, over, err := a.afterApproval(newCtx(), p, 0); err != nil || text != "No balance reading for USD yet" || over {
 		t.Errorf("no reading: %q %v %v", text, over, err)
 	}
 	if err := h.db.InsertBalanceSnapshot(ctx, store.BalanceSnapshot{Currency: "USD", Amount: 100000}); err != nil {
@@ -155,16 +171,20 @@ func TestAfterApprovalAndBalanceWarning(t *testing.T) {
 	h.seed(t, seed{maker: maker, name: "Y", amount: 70000, state: payout.StateConfirming, confirmed: true})
 	h.seed(t, seed{maker: maker, name: "Z", amount: 50000, state: payout.StatePendingApproval})
 	c := newCtx()
-	if text, over, err := a.afterApproval(c, p); err != nil || text != "-100.00 USD left" || !over {
+	if text, over, err := a.afterApproval(c, p, 0); err != nil || text != "-100.00 USD left" || !over {
 		t.Errorf("overdraw: %q %v %v", text, over, err)
 	}
 	small := h.seed(t, seed{maker: maker, name: "S", amount: 1000, state: payout.StatePendingApproval})
 	c = newCtx()
-	if text, over, err := a.afterApproval(c, small); err != nil || text != "290.00 USD left" || over {
+	if text, over, err := a.afterApproval(c, small, 0); err != nil || text != "290.00 USD left" || over {
 		t.Errorf("fits: %q %v %v", text, over, err)
 	}
+	// Below two others in the queue, it leaves what they leave.
+	if text, over, err := a.afterApproval(c, small, 90000); err != nil || text != "-610.00 USD left, after those above" || !over {
+		t.Errorf("below 900.00 in the queue: %q %v %v", text, over, err)
+	}
 	h.clock.Advance(10 * time.Minute)
-	if text, _, _ := a.afterApproval(newCtx(), small); text != "290.00 USD left (stale reading)" {
+	if text, _, _ := a.afterApproval(newCtx(), small, 0); text != "290.00 USD left (old reading)" {
 		t.Errorf("stale: %q", text)
 	}
 	// 1,000.00 on hand, 700.00 leaving, 910.00 awaiting approval.

@@ -293,7 +293,7 @@ func TestADeactivatedApproversApprovalOfABankPayoutNoLongerCounts(t *testing.T) 
 		t.Fatalf("deactivate: %d", p.status)
 	}
 	page := bea.get("/payouts/" + itoa(id))
-	if got := first(t, page.body, "payout-approvals"); !strings.HasPrefix(got, "0 of 2") || !strings.Contains(got, "no longer counts") {
+	if got := first(t, page.body, "payout-approvals"); !strings.HasPrefix(got, "Needs two approvals; none yet") || !strings.Contains(got, "no longer counts") {
 		t.Errorf("approvals shown as %q; want 0 of 2 and the lapsed one marked", got)
 	}
 	bea.post("/payouts/"+itoa(id)+"/approve", url.Values{"version": {h.version(id)}, "otp": {h.code()}})

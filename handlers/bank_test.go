@@ -282,7 +282,7 @@ func TestBankPayoutOverHTTP(t *testing.T) {
 	if got := testText(t, page.body, "payout-purpose"); got != "Payment of salary" {
 		t.Errorf("payout page purpose %q", got)
 	}
-	if q := a.get("/queue"); !strings.Contains(testText(t, q.body, "queue-row"), "Barclays ••••9911 Payment of salary") {
+	if q := a.get("/queue"); !strings.Contains(testText(t, q.body, "queue-row"), "Barclays ••••9911 · Payment of salary") {
 		t.Errorf("queue row %q", testText(t, q.body, "queue-row"))
 	}
 	got, _ := h.db.PayoutByID(t.Context(), id)
@@ -329,15 +329,15 @@ func TestBankPayoutOverHTTP(t *testing.T) {
 	}
 	page = a.get(p.location)
 	if testText(t, page.body, "payout-returned") != "Returned" || !strings.HasPrefix(testText(t, page.body, "return-facts"), "on 2026-11-21: Account closed") ||
-		!strings.Contains(testText(t, page.body, "timeline"), "Returned by the receiving bank (recorded)") {
+		!strings.Contains(testText(t, page.body, "timeline"), "Recorded that the receiving bank returned it") {
 		t.Error("the payout page does not show the return")
 	}
 	list := a.get("/payouts?returned=yes")
 	if n := len(nodes(t, list.body, byTestID("history-row"))); n != 1 || testText(t, list.body, "returned") != "Returned" {
 		t.Errorf("returned filter: %d rows", n)
 	}
-	if got := testText(t, a.get("/payouts?currency=GBP").body, "total-returned"); got != "2,500.00" {
-		t.Errorf("returned total %q, want 2,500.00", got)
+	if got := testText(t, a.get("/payouts?currency=GBP").body, "total-returned-amount"); got != "2,500.00 GBP" {
+		t.Errorf("returned total %q, want 2,500.00 GBP", got)
 	}
 }
 

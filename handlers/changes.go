@@ -45,17 +45,17 @@ func (a *app) renderChanges(c echo.Context, status int, pg changesPage) error {
 	me := currentUser(c)
 	m := views.ChangesModel{Frame: f, Link: pg.link, LinkFor: pg.linkFor, Errors: pg.errs, Reasons: pg.reasons, LoneAdmin: f.LoneAdmin}
 	for _, ch := range pending {
-		m.Pending = append(m.Pending, changeRow(ch, me))
+		m.Pending = append(m.Pending, changeRow(ch, me, f.Clock))
 	}
 	for _, ch := range recent {
-		m.Recent = append(m.Recent, changeRow(ch, me))
+		m.Recent = append(m.Recent, changeRow(ch, me, f.Clock))
 	}
 	return render(c, status, views.ChangesPage(m))
 }
 
-func changeRow(ch *store.AdminChange, me *store.User) views.ChangeRow {
-	return views.ChangeRow{ID: ch.ID, Kind: ch.Kind, Summary: ch.Summary, ProposedBy: ch.ProposedByName, ProposedAt: views.FormatTime(ch.ProposedAt),
-		State: ch.State, DecidedBy: ch.DecidedByName, DecidedAt: views.FormatTime(ch.DecidedAt), Reason: ch.Reason, Mine: ch.ProposedBy == me.ID}
+func changeRow(ch *store.AdminChange, me *store.User, clk views.Clock) views.ChangeRow {
+	return views.ChangeRow{ID: ch.ID, Kind: ch.Kind, Summary: ch.Summary, ProposedBy: ch.ProposedByName, ProposedAt: clk.Time(ch.ProposedAt),
+		State: ch.State, DecidedBy: ch.DecidedByName, DecidedAt: clk.Time(ch.DecidedAt), Reason: ch.Reason, Mine: ch.ProposedBy == me.ID}
 }
 
 // approveChange applies a change another admin proposed, with this admin's

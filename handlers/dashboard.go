@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/a-h/templ"
 	"github.com/labstack/echo/v4"
 
 	"countersign/payout"
@@ -34,7 +35,8 @@ func (a *app) dashboard(c echo.Context) error {
 		return err
 	}
 	ctx := c.Request().Context()
-	now := a.Now().UTC()
+	now := a.Now()
+	clk := a.clock(c)
 	m := views.DashboardModel{ChartDays: 7}
 	if c.QueryParam("days") == "30" {
 		m.ChartDays = 30
@@ -42,27 +44,29 @@ func (a *app) dashboard(c echo.Context) error {
 	u := currentUser(c)
 	m.CanRefresh = a.Provider != nil && (u.HasRole(string(payout.RoleMaker)) || u.HasRole(string(payout.RoleApprover)) || u.HasRole(string(payout.RoleAdmin)))
 
-	today := now.Truncate(24 * time.Hour)
-	week := today.AddDate(0, 0, -(int(today.Weekday())+6)%7) // Monday
-	chartFrom := today.AddDate(0, 0, 1-m.ChartDays)
-	since := week
-	if chartFrom.Before(since) {
-		since = chartFrom
+	var err error
+	if m.Frame, err = a.frame(c, "Dashboard", "/"); err != nil {
+		return err
 	}
-	outflow, err := a.DB.Outflow(ctx, since)
+	counts, err := a.dashboardCounts(c)
 	if err != nil {
 		return err
 	}
-	m.Paid = paidRows(outflow, today, week)
-
-	pending, err := a.DB.PayoutsInStates(ctx, string(payout.StatePendingApproval))
-	if err != nil {
+	if m.Counts.Poll, err = fingerprint(c, counts.Poll, func(p views.Poll) templ.Component {
+		counts.Poll = p
+		return views.DashboardLive(counts)
+	}); err != nil {
 		return err
 	}
-	m.PendingCount = len(pending)
-	m.Pending, m.NearDeadline = pendingRows(pending, now)
+	counts.Poll = m.Counts.Poll
+	m.Counts = counts
 
-	if m.Balance, err = a.gauges(c); err != nil {
+	if m.Balance, err = a.gauges(c, true); err != nil {
+		return err
+	}
+	chartFrom := localMidnight(now, clk).AddDate(0, 0, 1-m.ChartDays)
+	outflow, err := a.DB.Outflows(ctx, chartFrom)
+	if err != nil {
 		return err
 	}
 	if m.Charts, err = a.charts(c, outflow, chartFrom, now, m.ChartDays); err != nil {
@@ -74,10 +78,7 @@ func (a *app) dashboard(c echo.Context) error {
 		return err
 	}
 	for _, p := range failed {
-		m.Failures = append(m.Failures, failureRow(p))
-	}
-	if m.Frame, err = a.frame(c, "Dashboard", "/"); err != nil {
-		return err
+		m.Failures = append(m.Failures, failureRow(p, clk))
 	}
 	if m.Attention, err = a.attention(c, m.Frame.CSRF); err != nil {
 		return err
@@ -85,14 +86,69 @@ func (a *app) dashboard(c echo.Context) error {
 	return render(c, http.StatusOK, views.DashboardPage(m))
 }
 
-// paidRows sums the days of outflow into today and this week, per currency.
-func paidRows(outflow []store.DailyOutflow, today, week time.Time) []views.PaidRow {
+// dashboardLive answers the dashboard's poll: its counts, or 204 when they
+// did not change.
+func (a *app) dashboardLive(c echo.Context) error {
+	counts, err := a.dashboardCounts(c)
+	if err != nil {
+		return err
+	}
+	return renderLive(c, counts.Poll, func(p views.Poll) templ.Component {
+		counts.Poll = p
+		return views.DashboardLive(counts)
+	})
+}
+
+// dashboardCounts is what was paid out today and this week (days of the
+// person's time zone) and what waits for approval.
+func (a *app) dashboardCounts(c echo.Context) (views.DashboardCounts, error) {
+	ctx := c.Request().Context()
+	now := a.Now()
+	clk := a.clock(c)
+	today := localMidnight(now, clk)
+	week := today.AddDate(0, 0, -(int(today.Weekday())+6)%7) // Monday
+	m := views.DashboardCounts{Poll: views.Poll{URL: "/dashboard/live", Every: dashboardPollEvery}, Zone: clk.Zone()}
+	// The queue link only for those who may open it (not auditors).
+	if a.mayOpen(c, "/queue") {
+		m.QueueHref = "/queue"
+	}
+	outflow, err := a.DB.Outflows(ctx, week)
+	if err != nil {
+		return m, err
+	}
+	m.Paid = paidRows(outflow, today)
+	pending, err := a.DB.PayoutsInStates(ctx, string(payout.StatePendingApproval))
+	if err != nil {
+		return m, err
+	}
+	m.PendingCount = len(pending)
+	m.Pending, m.NearDeadline = pendingRows(pending, now)
+	return m, nil
+}
+
+// mayOpen reports whether the signed-in person may open the page at path,
+// as the routes table says.
+func (a *app) mayOpen(c echo.Context, path string) bool {
+	for _, n := range a.nav {
+		if n.item.Href == path {
+			return n.acc.allows(currentUser(c))
+		}
+	}
+	return false
+}
+
+// localMidnight is the start of t's day in the clock's time zone.
+func localMidnight(t time.Time, clk views.Clock) time.Time {
+	l := t.In(clk.Loc)
+	return time.Date(l.Year(), l.Month(), l.Day(), 0, 0, 0, 0, clk.Loc)
+}
+
+// paidRows sums the hours of outflow since the week began into today and
+// this week, per currency.
+func paidRows(outflow []store.Outflow, today time.Time) []views.PaidRow {
 	type sums struct{ today, week, todayN, weekN int64 }
 	by := map[string]*sums{}
 	for _, o := range outflow {
-		if o.Day.Before(week) {
-			continue
-		}
 		s := by[o.Currency]
 		if s == nil {
 			s = &sums{}
@@ -100,7 +156,7 @@ func paidRows(outflow []store.DailyOutflow, today, week time.Time) []views.PaidR
 		}
 		s.week += o.Amount
 		s.weekN += o.Count
-		if !o.Day.Before(today) {
+		if !o.Hour.Before(today) {
 			s.today += o.Amount
 			s.todayN += o.Count
 		}
@@ -141,7 +197,7 @@ func pendingRows(pending []*store.Payout, now time.Time) ([]views.MoneyRow, []vi
 	return rows, near
 }
 
-func failureRow(p *store.PayoutRow) views.FailureRow {
+func failureRow(p *store.PayoutRow, clk views.Clock) views.FailureRow {
 	reason := p.FailureReason
 	switch {
 	case reason != "":
@@ -154,25 +210,31 @@ func failureRow(p *store.PayoutRow) views.FailureRow {
 	if when.IsZero() {
 		when = p.UpdatedAt
 	}
-	return views.FailureRow{ID: p.ID, Href: "/payouts/" + itoa(p.ID), When: views.FormatTime(when), Amount: payout.FormatAmount(p.Amount, p.Currency),
+	return views.FailureRow{ID: p.ID, Href: "/payouts/" + itoa(p.ID), When: clk.Time(when), Amount: payout.FormatAmount(p.Amount, p.Currency),
 		Currency: p.Currency, FullName: p.FullName, StateLabel: payout.State(p.State).Label(), Reason: reason}
 }
 
 // Chart geometry: a 300×100 box, the balance line in the upper part, a bar
 // per day of outflow in the lower part, each on its own scale.
 const (
-	chartW, chartPad      = 300.0, 4.0 // the pad keeps the mark of the latest reading inside
+	chartW, chartPad      = 300.0, 4.0
 	balanceTop, balanceLo = 5.0, 55.0
 	barsTop, barsLo       = 65.0, 98.0
 )
 
+// enoughHistory is how long the balance readings must span before a line is
+// drawn: a few minutes of readings on a week-long axis is a dot, not a trend.
+const enoughHistory = 24 * time.Hour
+
 // charts draws, per currency with readings or outflow in the period, the
-// balance (hourly readings) and the money paid out per day.
-func (a *app) charts(c echo.Context, outflow []store.DailyOutflow, from, now time.Time, days int) ([]views.Chart, error) {
+// balance (hourly readings) and the money paid out per day of the person's
+// time zone, starting at from (a local midnight).
+func (a *app) charts(c echo.Context, outflow []store.Outflow, from, now time.Time, days int) ([]views.Chart, error) {
 	ps, err := a.positions(c)
 	if err != nil {
 		return nil, err
 	}
+	clk := a.clock(c)
 	currencies := map[string]bool{}
 	for _, p := range ps {
 		if p.Read {
@@ -181,7 +243,7 @@ func (a *app) charts(c echo.Context, outflow []store.DailyOutflow, from, now tim
 	}
 	perDay := map[string][]int64{}
 	for _, o := range outflow {
-		i := int(o.Day.Sub(from) / (24 * time.Hour))
+		i := dayIndex(from, o.Hour)
 		if i < 0 || i >= days {
 			continue
 		}
@@ -197,43 +259,58 @@ func (a *app) charts(c echo.Context, outflow []store.DailyOutflow, from, now tim
 		if err != nil {
 			return nil, err
 		}
-		ch := drawChart(cur, hist, perDay[cur], from, now, days)
-		if ch.BalancePoints == "" && len(ch.Bars) == 0 {
-			continue
-		}
+		ch := drawChart(cur, hist, perDay[cur], from, now, days, clk)
 		out = append(out, ch)
 	}
 	return out, nil
 }
 
-func drawChart(cur string, hist []store.BalanceSnapshot, perDay []int64, from, now time.Time, days int) views.Chart {
-	ch := views.Chart{Currency: cur}
+// dayIndex is which day since from (a midnight in the person's zone) t
+// falls on: days are counted in that zone, so a day may be 23 or 25 hours.
+func dayIndex(from, t time.Time) int {
+	if t.Before(from) {
+		return -1
+	}
+	d := 0
+	for next := from.AddDate(0, 0, 1); !t.Before(next) && d <= 400; next = next.AddDate(0, 0, 1) {
+		d++
+	}
+	return d
+}
+
+func drawChart(cur string, hist []store.BalanceSnapshot, perDay []int64, from, now time.Time, days int, clk views.Clock) views.Chart {
+	ch := views.Chart{Currency: cur, From: clk.Day(from), To: clk.Day(now)}
 	span := now.Sub(from).Seconds()
-	if len(hist) > 0 && span > 0 {
+	if len(hist) > 0 {
 		lo, hi := hist[0].Amount, hist[0].Amount
 		for _, s := range hist {
 			lo, hi = min(lo, s.Amount), max(hi, s.Amount)
 		}
-		var pts []string
-		for _, s := range hist {
-			x := chartPad + (chartW-2*chartPad)*min(1, max(0, s.ReadAt.Sub(from).Seconds()/span))
-			y := (balanceTop + balanceLo) / 2
-			if hi > lo {
-				y = balanceLo - (balanceLo-balanceTop)*float64(s.Amount-lo)/float64(hi-lo)
-			}
-			pts = append(pts, coord(x)+","+coord(y))
-		}
-		if len(pts) == 1 { // one reading: a flat line to now
-			pts = append(pts, coord(chartW-chartPad)+","+strings.Split(pts[0], ",")[1])
-		}
-		ch.BalancePoints = strings.Join(pts, " ")
-		ch.LastX, ch.LastY, _ = strings.Cut(pts[len(pts)-1], ",")
 		ch.BalanceLow, ch.BalanceHigh = payout.FormatAmount(lo, cur)+" "+cur, payout.FormatAmount(hi, cur)+" "+cur
+		if lo == hi {
+			ch.BalanceLow = ""
+		}
+		if hist[len(hist)-1].ReadAt.Sub(hist[0].ReadAt) >= enoughHistory && span > 0 {
+			var pts []string
+			for _, s := range hist {
+				x := chartPad + (chartW-2*chartPad)*min(1, max(0, s.ReadAt.Sub(from).Seconds()/span))
+				y := (balanceTop + balanceLo) / 2
+				if hi > lo {
+					y = balanceLo - (balanceLo-balanceTop)*float64(s.Amount-lo)/float64(hi-lo)
+				}
+				pts = append(pts, coord(x)+","+coord(y))
+			}
+			ch.BalancePoints = strings.Join(pts, " ")
+		}
 	}
 	var total, top int64
+	busyDays := 0
 	for _, v := range perDay {
 		total += v
 		top = max(top, v)
+		if v > 0 {
+			busyDays++
+		}
 	}
 	slot := chartW / float64(days)
 	for i, v := range perDay {
@@ -241,17 +318,22 @@ func drawChart(cur string, hist []store.BalanceSnapshot, perDay []int64, from, n
 			continue
 		}
 		h := (barsLo - barsTop) * float64(v) / float64(top)
-		day := from.AddDate(0, 0, i).Format(time.DateOnly)
+		day := clk.Day(from.AddDate(0, 0, i))
 		ch.Bars = append(ch.Bars, views.ChartBar{X: coord(float64(i)*slot + 1), Y: coord(barsLo - h), W: coord(max(1, slot-2)), H: coord(h),
 			Title: day + ": " + payout.FormatAmount(v, cur) + " " + cur})
 	}
+	// A line needs a day of readings; bars need two days with payouts to be a picture.
+	ch.Enough = ch.BalancePoints != "" || busyDays >= 2
 	ch.OutflowTotal = payout.FormatAmount(total, cur) + " " + cur
 	if top > 0 {
 		ch.OutflowMax = payout.FormatAmount(top, cur) + " " + cur
 	}
 	ch.Summary = fmt.Sprintf("%s over %d days: paid out %s", cur, days, ch.OutflowTotal)
-	if ch.BalanceHigh != "" {
+	switch {
+	case ch.BalanceLow != "":
 		ch.Summary += "; balance between " + ch.BalanceLow + " and " + ch.BalanceHigh
+	case ch.BalanceHigh != "":
+		ch.Summary += "; balance " + ch.BalanceHigh
 	}
 	return ch
 }

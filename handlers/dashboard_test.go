@@ -8,6 +8,7 @@ import (
 
 	"countersign/payout"
 	"countersign/store"
+	"countersign/views"
 )
 
 // TestDashboard: the harness's clock is Saturday 2026-11-21 09:00 UTC, so the
@@ -55,7 +56,7 @@ func TestDashboard(t *testing.T) {
 		t.Errorf("pending count: %q", got)
 	}
 	pendingText := stripTags(between(page, `data-testid="pending"`, "</section>"))
-	for _, want := range []string{"40.00 EUR in 1 payout(s)", "50.00 USD in 2 payout(s)"} {
+	for _, want := range []string{"40.00 EUR in 1 payout ", "50.00 USD in 2 payouts"} {
 		if !strings.Contains(pendingText, want) {
 			t.Errorf("pending lacks %q: %s", want, pendingText)
 		}
@@ -100,24 +101,41 @@ func TestDashboard(t *testing.T) {
 		t.Errorf("30-day USD chart has %d bars, want 4", n)
 	}
 
-	// With readings, the balance is drawn too.
+	// An auditor cannot open the queue, so the dashboard does not offer it.
+	if strings.Contains(page, `data-testid="open-queue"`) || strings.Contains(page, `href="/queue"`) {
+		t.Error("the auditor's dashboard links to the queue")
+	}
+
+	// One reading is not a line: the chart says there is not enough history yet.
 	m := h.browser()
 	m.login("maker@example.com")
 	m.post("/balance/refresh", nil)
 	h.clock.Advance(6 * time.Minute) // stale, and still inside the sessions' idle timeout
 	page = m.get("/").body
 	usd = between(page, `data-testid="chart" data-currency="USD"`, "</figure>")
-	if pts := attrs(usd, "chart-balance", "points"); len(pts) != 1 || len(strings.Fields(pts[0])) != 2 {
-		t.Errorf("balance line %v, want one reading drawn flat to now", pts)
+	if pts := attrs(usd, "chart-balance", "points"); len(pts) != 0 {
+		t.Errorf("balance line %v from one reading", pts)
 	}
-	if !strings.Contains(stripTags(usd), "balance between 1,000.00 USD and 1,000.00 USD") {
+	if !strings.Contains(stripTags(usd), "Balance 1,000.00 USD;") {
 		t.Errorf("USD caption with a reading: %q", stripTags(usd))
 	}
-	if !strings.Contains(page, `data-testid="balance-refresh"`) || !strings.Contains(gaugeText(page, "USD"), "Stale reading") {
+	if !strings.Contains(page, `data-testid="balance-refresh"`) || !strings.Contains(gaugeText(page, "USD"), "Old reading") {
 		t.Error("the dashboard lacks the refresh button or the stale gauge")
+	}
+	if !strings.Contains(page, `data-testid="open-queue"`) {
+		t.Error("the maker's dashboard does not link to the queue")
 	}
 	if p := b.get("/"); p.status != 200 || strings.Contains(p.body, `data-testid="balance-refresh"`) {
 		t.Errorf("an auditor is offered the refresh button (status %d)", p.status)
+	}
+	// A day of readings is: the balance is drawn.
+	h.clock.Advance(25 * time.Hour)
+	m.login("maker@example.com")
+	m.post("/balance/refresh", nil)
+	page = m.get("/").body
+	usd = between(page, `data-testid="chart" data-currency="USD"`, "</figure>")
+	if pts := attrs(usd, "chart-balance", "points"); len(pts) != 1 || len(strings.Fields(pts[0])) != 2 {
+		t.Errorf("balance line %v, want the two readings", pts)
 	}
 }
 
@@ -133,7 +151,7 @@ func TestFailureRowExplainsTheProviderCode(t *testing.T) {
 		{store.PayoutRow{Payout: &store.Payout{FailureCode: "something_new"}}, "something_new"},
 		{store.PayoutRow{Payout: &store.Payout{}}, "No reason was given"},
 	} {
-		if got := failureRow(&tc.row).Reason; got != tc.want {
+		if got := failureRow(&tc.row, views.Clock{}).Reason; got != tc.want {
 			t.Errorf("failureRow(%q, %q).Reason = %q; want %q", tc.row.FailureCode, tc.row.FailureReason, got, tc.want)
 		}
 	}

@@ -45,17 +45,6 @@ func testid(t *testing.T, body, id string) []string {
 	return out
 }
 
-func text(n *html.Node) string {
-	if n.Type == html.TextNode {
-		return n.Data
-	}
-	var b strings.Builder
-	for c := n.FirstChild; c != nil; c = c.NextSibling {
-		b.WriteString(text(c))
-	}
-	return b.String()
-}
-
 // first is the text of the first element with data-testid=id, "" if none.
 func first(t *testing.T, body, id string) string {
 	t.Helper()
@@ -392,8 +381,8 @@ func TestADeactivatedApproversApprovalNoLongerCounts(t *testing.T) {
 	}
 	bea := h.signedIn("bea@example.com")
 	page := bea.get("/payouts/" + itoa(id))
-	if got := first(t, page.body, "payout-approvals"); !strings.HasPrefix(got, "0 of 2") || !strings.Contains(got, "no longer counts") {
-		t.Errorf("approvals shown as %q; want 0 of 2 and the lapsed one marked", got)
+	if got := first(t, page.body, "payout-approvals"); !strings.HasPrefix(got, "Needs two approvals; none yet") || !strings.Contains(got, "no longer counts") {
+		t.Errorf("approvals shown as %q; want none of two counted and the lapsed one marked", got)
 	}
 	bea.post("/payouts/"+itoa(id)+"/approve", url.Values{"version": {h.version(id)}, "otp": {h.code()}})
 	if got, _ := h.db.PayoutByID(t.Context(), id); payout.State(got.State) != payout.StatePendingApproval || sb.CallCount("session/confirm") != 0 {
@@ -595,7 +584,7 @@ func TestSettingsSayACurrencyWithoutThresholdNeedsTwo(t *testing.T) {
 	h := newHarness(t)
 	h.user("ada@example.com", "admin")
 	page := h.signedIn("ada@example.com").get("/admin/settings").body
-	if !strings.Contains(page, "empty or 0: two approvers for every payout") {
+	if !strings.Contains(page, "Empty or 0 means two approvers for every payout") {
 		t.Error("the settings page does not say that no threshold means two approvers")
 	}
 }

@@ -1,8 +1,6 @@
 package handlers
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"net/http"
 
@@ -48,6 +46,12 @@ func statusOf(err error) int {
 func messageOf(err error, status int) string {
 	var he *echo.HTTPError
 	if errors.As(err, &he) && status < 500 {
+		switch status {
+		case http.StatusNotFound:
+			return "There is no page at this address."
+		case http.StatusMethodNotAllowed:
+			return "This address cannot be used that way."
+		}
 		if m, ok := he.Message.(string); ok {
 			return m
 		}
@@ -70,24 +74,28 @@ func showRefusal(f *views.Frame, err error) {
 }
 
 // handleError is the one place errors become responses: statusOf picks the
-// status, a failure (500) is logged once with a reference, and the answer is
-// an htmx fragment, plain text (no session: webhooks, health, static) or the
-// error page. It never shows a failure's internal text.
+// status, a failure (500) is logged once with the request's id, and the
+// answer is an htmx fragment, plain text (no session: webhooks, health,
+// static) or the error page, inside the console's frame, naming the request
+// id. It never shows a failure's internal text.
 func (a *app) handleError(err error, c echo.Context) {
 	if c.Response().Committed {
 		return
 	}
 	status := statusOf(err)
-	message, ref := messageOf(err, status), ""
+	message, id, ref := messageOf(err, status), requestID(c), ""
+	if id == "" { // not through logRequests (a unit test)
+		id = newRequestID()
+	}
 	if errors.Is(err, password.ErrBusy) {
 		c.Response().Header().Set("Retry-After", retryAfterBusy)
 	}
 	switch {
 	case status == http.StatusInternalServerError:
-		ref = newReference()
-		a.Logger.Error("request failed", "ref", ref, "method", c.Request().Method, "path", c.Path(), "err", err)
+		ref = id
+		a.Logger.Error("request failed", "id", id, "method", c.Request().Method, "path", c.Path(), "err", err)
 	case status == http.StatusServiceUnavailable:
-		a.Logger.Warn("request refused: a dependency is unavailable", "method", c.Request().Method, "path", c.Path(), "err", err)
+		a.Logger.Warn("request refused: a dependency is unavailable", "id", id, "method", c.Request().Method, "path", c.Path(), "err", err)
 	}
 	if c.Request().Header.Get("HX-Request") != "" {
 		// htmx swaps only 2xx by default; our app.js shows this text instead.
@@ -104,7 +112,8 @@ func (a *app) handleError(err error, c echo.Context) {
 		c.String(status, message+refSuffix(ref))
 		return
 	}
-	if rerr := render(c, status, views.ErrorPage(views.ErrorModel{Frame: f, Status: status, Message: message, Reference: ref})); rerr != nil {
+	m := views.ErrorModel{Frame: f, Status: status, Message: message, Failure: ref != "", RequestID: id}
+	if rerr := render(c, status, views.ErrorPage(m)); rerr != nil {
 		a.Logger.Error("render error page", "err", rerr)
 		c.String(status, message+refSuffix(ref))
 	}
@@ -114,11 +123,5 @@ func refSuffix(ref string) string {
 	if ref == "" {
 		return ""
 	}
-	return " (reference " + ref + ")"
-}
-
-func newReference() string {
-	b := make([]byte, 6)
-	rand.Read(b)
-	return hex.EncodeToString(b)
+	return " (request " + ref + ")"
 }

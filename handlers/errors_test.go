@@ -53,11 +53,11 @@ func TestFailureIsLoggedOnceWithAReference(t *testing.T) {
 	c := e.NewContext(httptest.NewRequest("GET", "/x", nil), rec)
 	a.handleError(errors.New("secret table payouts is locked"), c)
 	body := rec.Body.String()
-	if rec.Code != http.StatusInternalServerError || strings.Contains(body, "secret") || !strings.Contains(body, "(reference ") {
-		t.Fatalf("answer %d %q; want 500 with a reference and no error text", rec.Code, body)
+	if rec.Code != http.StatusInternalServerError || strings.Contains(body, "secret") || !strings.Contains(body, "(request ") {
+		t.Fatalf("answer %d %q; want 500 with a request id and no error text", rec.Code, body)
 	}
-	ref := strings.TrimSuffix(body[strings.Index(body, "(reference ")+len("(reference "):], ")")
-	if n := strings.Count(logs.String(), "secret table payouts is locked"); n != 1 || !strings.Contains(logs.String(), "ref="+ref) {
+	ref := strings.TrimSuffix(body[strings.Index(body, "(request ")+len("(request "):], ")")
+	if n := strings.Count(logs.String(), "secret table payouts is locked"); n != 1 || !strings.Contains(logs.String(), "id="+ref) {
 		t.Errorf("log has the error %d times (want 1) under ref %s:\n%s", n, ref, logs.String())
 	}
 	logs.Reset()
@@ -89,7 +89,7 @@ func TestRefusalsOverHTTP(t *testing.T) {
 		{m, "GET", "/recipients/999", http.StatusNotFound, "There is no such recipient."},
 		{m, "POST", "/recipients/" + itoa(jane.ID) + "/cards/999/verify", http.StatusNotFound, "There is no such card"},
 		{ad, "GET", "/admin/users/999", http.StatusNotFound, "There is no such user."},
-		{m, "GET", "/no/such/page", http.StatusNotFound, "Not Found"},
+		{m, "GET", "/no/such/page", http.StatusNotFound, "There is no page at this address."},
 	} {
 		var p page
 		if tc.method == "GET" {

@@ -11,7 +11,6 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -24,6 +23,7 @@ import (
 	"countersign/secret"
 	"countersign/stepup"
 	"countersign/store"
+	"countersign/store/pgtest"
 )
 
 // clock is a settable time source shared by the app and the store.
@@ -35,10 +35,12 @@ type clock struct {
 func (c *clock) Now() time.Time          { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
 func (c *clock) Advance(d time.Duration) { c.mu.Lock(); c.now = c.now.Add(d); c.mu.Unlock() }
 
-// harness is the real console handler over a real SQLite file, served by httptest.
+// harness is the real console handler over a real database (SQLite, or
+// PostgreSQL: pgtest.DSN), served by httptest.
 type harness struct {
 	t      *testing.T
 	db     *store.DB
+	dsn    string // the database's SQLite file or PostgreSQL URL
 	srv    *httptest.Server
 	clock  *clock
 	logs   *strings.Builder
@@ -61,9 +63,12 @@ func (h *harness) code() string {
 
 const testPassword = "correct horse battery"
 
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
 func newHarness(t *testing.T, tweak ...func(*Config)) *harness {
 	t.Helper()
-	db, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "test.db"))
+	dsn := pgtest.DSN(t)
+	db, err := store.Open(context.Background(), dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,7 +97,7 @@ func newHarness(t *testing.T, tweak ...func(*Config)) *harness {
 	}
 	srv := httptest.NewServer(New(cfg))
 	t.Cleanup(srv.Close)
-	return &harness{t: t, db: db, srv: srv, clock: clk, logs: logs, admin: cfg.Admin, stepup: cfg.StepUp}
+	return &harness{t: t, db: db, dsn: dsn, srv: srv, clock: clk, logs: logs, admin: cfg.Admin, stepup: cfg.StepUp}
 }
 
 type lockedWriter struct {

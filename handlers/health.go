@@ -47,8 +47,11 @@ type providerCalls struct {
 // ready is the readiness probe: the database answers, a balance reading is
 // younger than BalanceStaleAfter, and the provider's last call got an answer
 // (a refusal is an answer; a timeout, a reset, a 5xx or a garbled reply is
-// not). It reports from what this process remembers and calls no one; 503
-// when not ready, saying why.
+// not). It calls no one; 503 when not ready, saying why.
+//
+// The balance reading is the database's latest, whichever instance took it:
+// only the leader reads the balance, and another instance is just as ready.
+// The last call is this process's own: what it would meet on its next one.
 func (a *app) ready(c echo.Context) error {
 	ctx, cancel := context.WithTimeout(c.Request().Context(), 5*time.Second)
 	defer cancel()
@@ -60,8 +63,16 @@ func (a *app) ready(c echo.Context) error {
 	if a.Provider == nil {
 		r.NotReady = append(r.NotReady, "no provider is configured")
 	} else {
-		now := time.Now()
-		if read := a.Provider.LastBalanceReading(); read.IsZero() {
+		now := a.Now()
+		var read time.Time
+		if readings, err := a.DB.LatestBalances(ctx); err == nil {
+			for _, b := range readings {
+				if b.ReadAt.After(read) {
+					read = b.ReadAt
+				}
+			}
+		}
+		if read.IsZero() {
 			r.NotReady = append(r.NotReady, "no balance reading yet")
 		} else {
 			age := int64(now.Sub(read) / time.Second)
@@ -71,7 +82,7 @@ func (a *app) ready(c echo.Context) error {
 			}
 		}
 		if last := a.Provider.LastCall(); !last.At.IsZero() {
-			r.LastCall = &providerCalls{Method: last.Method, Result: last.Result, Code: last.Code, SecondsAgo: int64(now.Sub(last.At) / time.Second)}
+			r.LastCall = &providerCalls{Method: last.Method, Result: last.Result, Code: last.Code, SecondsAgo: int64(time.Since(last.At) / time.Second)}
 			if last.Result == smartglocal.ResultUnknown {
 				r.NotReady = append(r.NotReady, "the provider's last call got no usable answer")
 			}

@@ -25,7 +25,7 @@ const historyPageSize = 50
 
 // readHistoryFilter reads the history's query: the store filter, what was
 // typed (to show it again), and what is wrong with it.
-func readHistoryFilter(q url.Values) (store.PayoutFilter, views.HistoryFilter, views.FieldErrors) {
+func readHistoryFilter(q url.Values, clk views.Clock) (store.PayoutFilter, views.HistoryFilter, views.FieldErrors) {
 	v := views.HistoryFilter{States: q["state"], From: q.Get("from"), To: q.Get("to"), Maker: q.Get("maker"), Approver: q.Get("approver"),
 		Recipient: strings.TrimSpace(q.Get("recipient")), Currency: strings.ToUpper(strings.TrimSpace(q.Get("currency"))),
 		Min: strings.TrimSpace(q.Get("min")), Max: strings.TrimSpace(q.Get("max")), Last4: strings.TrimSpace(q.Get("last4")),
@@ -34,11 +34,11 @@ func readHistoryFilter(q url.Values) (store.PayoutFilter, views.HistoryFilter, v
 	var f store.PayoutFilter
 	for _, s := range v.States {
 		if !payout.State(s).Valid() {
-			errs["state"] = "Pick states from the list"
+			errs["state"] = "Tick states from the list"
 		}
 		f.States = append(f.States, s)
 	}
-	f.From, f.To = parseDateRange(v.From, v.To, errs)
+	f.From, f.To = parseDateRange(v.From, v.To, clk, errs)
 	f.MakerID = userParam(v.Maker, "maker", errs)
 	f.ApproverID = userParam(v.Approver, "approver", errs)
 	if id, ok := strings.CutPrefix(v.Recipient, "#"); ok {
@@ -60,10 +60,13 @@ func readHistoryFilter(q url.Values) (store.PayoutFilter, views.HistoryFilter, v
 		field, typed string
 		into         *int64
 	}{{"min", v.Min, &f.MinAmount}, {"max", v.Max, &f.MaxAmount}} {
-		if b.typed == "" {
+		switch {
+		case b.typed == "":
 			continue
-		}
-		if v.Currency == "" {
+		case !payout.LooksLikeAmount(b.typed):
+			errs[b.field] = "This is not an amount: type digits, like 10.00"
+			continue
+		case v.Currency == "":
 			errs[b.field] = "Pick a currency to filter by amount"
 			continue
 		}
@@ -138,7 +141,8 @@ func filterQuery(v views.HistoryFilter) url.Values {
 
 func (a *app) history(c echo.Context) error {
 	ctx := c.Request().Context()
-	f, typed, errs := readHistoryFilter(c.QueryParams())
+	clk := a.clock(c)
+	f, typed, errs := readHistoryFilter(c.QueryParams(), clk)
 	m := views.HistoryModel{Filter: typed, Errors: errs, Currencies: payout.Currencies()}
 	for _, country := range bank.Countries() {
 		m.Countries = append(m.Countries, views.Option{Value: country.Code, Label: country.Name})
@@ -173,17 +177,13 @@ func (a *app) history(c echo.Context) error {
 			m.NextHref = "/payouts?" + next.Encode()
 		}
 		for _, r := range rows {
-			m.Rows = append(m.Rows, historyRow(r))
+			m.Rows = append(m.Rows, historyRow(r, clk))
 		}
 		totals, err := a.DB.PayoutTotals(ctx, f)
 		if err != nil {
 			return err
 		}
-		for _, t := range totals {
-			m.Totals = append(m.Totals, views.TotalRow{Currency: t.Currency, Count: strconv.FormatInt(t.Count, 10),
-				Amount: payout.FormatAmount(t.Amount, t.Currency), ReturnedCount: strconv.FormatInt(t.ReturnedCount, 10),
-				ReturnedAmount: payout.FormatAmount(t.ReturnedAmount, t.Currency)})
-		}
+		m.Totals = totalRows(totals)
 	}
 	if m.Frame, err = a.frame(c, "Payouts", "/payouts"); err != nil {
 		return err
@@ -191,12 +191,38 @@ func (a *app) history(c echo.Context) error {
 	return render(c, status, views.HistoryPage(m))
 }
 
-func historyRow(r *store.PayoutRow) views.HistoryRow {
+func historyRow(r *store.PayoutRow, clk views.Clock) views.HistoryRow {
 	s := payout.State(r.State)
-	return views.HistoryRow{ID: r.ID, Href: "/payouts/" + itoa(r.ID), CreatedAt: views.FormatTime(r.CreatedAt), State: r.State,
-		StateLabel: s.Label(), StateClass: stateClass(s), Amount: payout.FormatAmount(r.Amount, r.Currency), Currency: r.Currency,
+	return views.HistoryRow{ID: r.ID, Href: "/payouts/" + itoa(r.ID), CreatedAt: clk.Time(r.CreatedAt), State: r.State,
+		StateLabel: s.Label(), Tone: stateTone(s), Amount: payout.FormatAmount(r.Amount, r.Currency), Currency: r.Currency,
 		FullName: r.FullName, PaidTo: payout.Destination(r.Payout), Purpose: payout.PurposeLabel(r.Purpose), Returned: r.Returned(),
 		Maker: r.MakerName, Approvers: r.Approvers}
+}
+
+// totalRows shows the totals per currency, each currency's states in the
+// order of a payout's journey.
+func totalRows(totals []store.Total) []views.TotalRow {
+	order := map[string]int{}
+	for i, s := range payout.AllStates() {
+		order[string(s)] = i
+	}
+	slices.SortStableFunc(totals, func(a, b store.Total) int {
+		if c := strings.Compare(a.Currency, b.Currency); c != 0 {
+			return c
+		}
+		return order[a.State] - order[b.State]
+	})
+	out := make([]views.TotalRow, 0, len(totals))
+	for _, t := range totals {
+		s := payout.State(t.State)
+		row := views.TotalRow{Currency: t.Currency, State: t.State, StateLabel: s.Label(), Tone: stateTone(s),
+			Count: strconv.FormatInt(t.Count, 10), Amount: payout.FormatAmount(t.Amount, t.Currency)}
+		if t.ReturnedCount > 0 {
+			row.ReturnedCount, row.ReturnedAmount = strconv.FormatInt(t.ReturnedCount, 10), payout.FormatAmount(t.ReturnedAmount, t.Currency)
+		}
+		out = append(out, row)
+	}
+	return out
 }
 
 // csvHeader names the export's columns; csvRecord fills them in this order.
@@ -205,19 +231,23 @@ var csvHeader = []string{"id", "created_at", "state", "amount", "currency", "rec
 	"maker", "approvers", "customer_reference", "purpose", "note", "provider_session_id", "finished_at", "failure_code", "failure_reason", "cancel_reason",
 	"method", "account", "account_country", "returned_on", "return_reason"}
 
-func csvRecord(r *store.PayoutRow) []string {
+// csvRecord is one payout as the export writes it: amounts as plain
+// decimals (1500.00) with the currency in its own column, so a spreadsheet
+// reads them as numbers; times in RFC 3339 with the offset of the person's
+// time zone; brands upper case, as on the pages.
+func csvRecord(r *store.PayoutRow, clk views.Clock) []string {
 	at := func(t time.Time) string {
 		if t.IsZero() {
 			return ""
 		}
-		return t.UTC().Format(time.RFC3339)
+		return t.In(clk.Loc).Format(time.RFC3339)
 	}
 	rid := ""
 	if r.RecipientID != 0 {
 		rid = itoa(r.RecipientID)
 	}
-	rec := []string{itoa(r.ID), at(r.CreatedAt), r.State, payout.FormatAmount(r.Amount, r.Currency), r.Currency, r.FullName, rid,
-		r.CardBrand, r.CardLast4, r.MakerName, r.Approvers, r.CustomerReference, r.Purpose, r.Note, r.ProviderSessionID,
+	rec := []string{itoa(r.ID), at(r.CreatedAt), r.State, payout.PlainAmount(r.Amount, r.Currency), r.Currency, r.FullName, rid,
+		strings.ToUpper(r.CardBrand), r.CardLast4, r.MakerName, r.Approvers, r.CustomerReference, r.Purpose, r.Note, r.ProviderSessionID,
 		at(r.FinishedAt), r.FailureCode, r.FailureReason, r.CancelReason,
 		r.Method, r.AccountLabel, r.AccountCountry, r.ReturnedOn, r.ReturnReason}
 	for i, cell := range rec {
@@ -238,7 +268,8 @@ func csvCell(s string) string {
 // exportPayouts streams the filtered history as CSV: rows are written as they
 // are read, so a million of them never sit in memory.
 func (a *app) exportPayouts(c echo.Context) error {
-	f, typed, errs := readHistoryFilter(c.QueryParams())
+	clk := a.clock(c)
+	f, typed, errs := readHistoryFilter(c.QueryParams(), clk)
 	if len(errs) > 0 {
 		return fail.Malformed("This filter is not valid. Open the payouts page, correct it and export again.")
 	}
@@ -257,7 +288,7 @@ func (a *app) exportPayouts(c echo.Context) error {
 	}
 	n := 0
 	err := a.DB.EachPayout(ctx, f, func(r *store.PayoutRow) error {
-		if err := w.Write(csvRecord(r)); err != nil {
+		if err := w.Write(csvRecord(r, clk)); err != nil {
 			return err
 		}
 		if n++; n%500 == 0 {
@@ -291,26 +322,32 @@ func exportDetail(typed views.HistoryFilter) string {
 	return strings.Join(parts, "&")
 }
 
-// parseDateRange reads a "from" and an inclusive "to" date (YYYY-MM-DD, UTC) as
-// the half-open range [from, to+1 day); a blank side is the zero time. What is
-// wrong goes into errs under "from" and "to".
-func parseDateRange(from, to string, errs views.FieldErrors) (time.Time, time.Time) {
+// badDate is what a date filter says about a date it cannot read; the same
+// on every page.
+const badDate = "Type the day as year-month-day, like 2026-11-21"
+
+// parseDateRange reads a "from" and an inclusive "to" date (YYYY-MM-DD, days
+// of the person's time zone) as the half-open range [from, to+1 day); a
+// blank side is the zero time. What is wrong goes into errs under "from" and
+// "to".
+func parseDateRange(from, to string, clk views.Clock, errs views.FieldErrors) (time.Time, time.Time) {
 	var start, end time.Time
 	if from != "" {
-		t, err := time.Parse(time.DateOnly, from)
+		t, err := time.ParseInLocation(time.DateOnly, from, clk.Loc)
 		if err != nil {
-			errs["from"] = "Use a date like 2026-11-21"
+			errs["from"] = badDate
 		}
 		start = t
 	}
 	if to != "" {
-		t, err := time.Parse(time.DateOnly, to)
+		t, err := time.ParseInLocation(time.DateOnly, to, clk.Loc)
 		if err != nil {
-			errs["to"] = "Use a date like 2026-11-21"
+			errs["to"] = badDate
 		} else if !start.IsZero() && t.Before(start) {
-			errs["to"] = "The end date is before the start date"
+			errs["to"] = "This day is before the first one: pick a later day"
+		} else {
+			end = t.AddDate(0, 0, 1)
 		}
-		end = t.AddDate(0, 0, 1)
 	}
 	return start, end
 }

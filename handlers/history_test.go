@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/net/html"
+
 	"countersign/payout"
 	"countersign/store"
 )
@@ -92,24 +94,25 @@ func TestHistoryFilters(t *testing.T) {
 	tests := []struct {
 		query  string
 		want   []string
-		totals []string // "CUR count amount"
+		totals []string // "CUR state count amount", per currency in the states' journey order
 	}{
-		{"", []string{"p6", "p5", "p4", "p3", "p2", "p1"}, []string{"EUR 1 25.00", "JPY 1 99", "USD 4 527.50"}},
-		{"state=pending_approval", []string{"p2"}, []string{"EUR 1 25.00"}},
-		{"state=succeeded&state=failed", []string{"p6", "p3", "p1"}, []string{"JPY 1 99", "USD 2 510.00"}},
-		{"maker=" + itoa(f.bob.ID), []string{"p6", "p4", "p3"}, []string{"JPY 1 99", "USD 2 507.50"}},
-		{"approver=" + itoa(f.cat.ID), []string{"p6", "p4", "p1"}, []string{"JPY 1 99", "USD 2 17.50"}},
-		{"approver=" + itoa(f.dan.ID), []string{"p5", "p4", "p3"}, []string{"USD 3 517.50"}},
+		{"", []string{"p6", "p5", "p4", "p3", "p2", "p1"}, []string{"EUR pending_approval 1 25.00 EUR", "JPY succeeded 1 99 JPY",
+			"USD confirmed 1 10.00 USD", "USD succeeded 1 10.00 USD", "USD failed 1 500.00 USD", "USD cancelled 1 7.50 USD"}},
+		{"state=pending_approval", []string{"p2"}, []string{"EUR pending_approval 1 25.00 EUR"}},
+		{"state=succeeded&state=failed", []string{"p6", "p3", "p1"}, []string{"JPY succeeded 1 99 JPY", "USD succeeded 1 10.00 USD", "USD failed 1 500.00 USD"}},
+		{"maker=" + itoa(f.bob.ID), []string{"p6", "p4", "p3"}, []string{"JPY succeeded 1 99 JPY", "USD failed 1 500.00 USD", "USD cancelled 1 7.50 USD"}},
+		{"approver=" + itoa(f.cat.ID), []string{"p6", "p4", "p1"}, []string{"JPY succeeded 1 99 JPY", "USD succeeded 1 10.00 USD", "USD cancelled 1 7.50 USD"}},
+		{"approver=" + itoa(f.dan.ID), []string{"p5", "p4", "p3"}, []string{"USD confirmed 1 10.00 USD", "USD failed 1 500.00 USD", "USD cancelled 1 7.50 USD"}},
 		{"recipient=JANE+DO", []string{"p6", "p4", "p3", "p1"}, nil},
 		{"recipient=%23" + itoa(f.john.ID), []string{"p5", "p2"}, nil},
-		{"currency=usd", []string{"p5", "p4", "p3", "p1"}, []string{"USD 4 527.50"}},
-		{"currency=USD&min=7.50&max=10", []string{"p5", "p4", "p1"}, []string{"USD 3 27.50"}},
+		{"currency=usd", []string{"p5", "p4", "p3", "p1"}, []string{"USD confirmed 1 10.00 USD", "USD succeeded 1 10.00 USD", "USD failed 1 500.00 USD", "USD cancelled 1 7.50 USD"}},
+		{"currency=USD&min=7.50&max=10", []string{"p5", "p4", "p1"}, []string{"USD confirmed 1 10.00 USD", "USD succeeded 1 10.00 USD", "USD cancelled 1 7.50 USD"}},
 		{"currency=USD&min=10.01", []string{"p3"}, nil},
 		{"last4=1111", []string{"p5", "p2"}, nil},
 		{"from=2026-11-21&to=2026-11-21", []string{"p6", "p5", "p4", "p3", "p2", "p1"}, nil},
 		{"from=2026-11-22", []string{}, []string{}},
 		{"to=2026-11-20", []string{}, []string{}},
-		{"maker=" + itoa(f.ann.ID) + "&currency=USD&state=succeeded&state=confirmed", []string{"p5", "p1"}, []string{"USD 2 20.00"}},
+		{"maker=" + itoa(f.ann.ID) + "&currency=USD&state=succeeded&state=confirmed", []string{"p5", "p1"}, []string{"USD confirmed 1 10.00 USD", "USD succeeded 1 10.00 USD"}},
 	}
 	for _, tt := range tests {
 		p := b.get("/payouts?" + tt.query)
@@ -124,10 +127,12 @@ func TestHistoryFilters(t *testing.T) {
 			continue
 		}
 		got := []string{}
-		for _, cur := range attrs(p.body, "total-row", "data-currency") {
-			row := between(p.body, `data-currency="`+cur+`"><td>`, "</tr>")
-			cells := strings.Split(strings.NewReplacer("<td>", "", `<td class="num">`, "", `<td class="num amount">`, "").Replace(row), "</td>")
-			got = append(got, cur+" "+cells[1]+" "+cells[2])
+		for _, row := range findAll(doc(t, p.body), testID("total-row")) {
+			var cells []string
+			for _, td := range findAll(row, func(n *html.Node) bool { return n.Data == "td" }) {
+				cells = append(cells, text(td))
+			}
+			got = append(got, attr(row, "data-currency")+" "+attr(row, "data-state")+" "+strings.Join(cells[2:4], " "))
 		}
 		if !slices.Equal(got, tt.totals) {
 			t.Errorf("%q: totals %v, want %v", tt.query, got, tt.totals)
@@ -143,12 +148,14 @@ func TestHistoryFilterErrors(t *testing.T) {
 		query, field, message string
 	}{
 		{"min=5", "min", "Pick a currency to filter by amount"},
+		{"min=abc", "min", "This is not an amount"},
+		{"currency=USD&max=abc", "max", "This is not an amount"},
 		{"currency=USD&min=5.001", "min", "USD has at most 2 decimals"},
 		{"currency=USD&min=10&max=5", "max", "The upper amount is below the lower one"},
 		{"currency=XYZ", "currency", "Pick a currency from the list"},
-		{"state=paid", "state", "Pick states from the list"},
-		{"from=21.11.2026", "from", "Use a date like 2026-11-21"},
-		{"from=2026-11-21&to=2026-11-20", "to", "The end date is before the start date"},
+		{"state=paid", "state", "Tick states from the list"},
+		{"from=21.11.2026", "from", "Type the day as year-month-day, like 2026-11-21"},
+		{"from=2026-11-21&to=2026-11-20", "to", "This day is before the first one"},
 		{"last4=42", "last4", "Type the last four digits of the card"},
 		{"maker=abc", "maker", "Pick a person from the list"},
 		{"recipient=%23x", "recipient", "# and a recipient number"},
@@ -271,8 +278,9 @@ func TestCSVExportEscapesAndStreams(t *testing.T) {
 	if p.header.Get("Cache-Control") != "no-store" || p.header.Get("X-Content-Type-Options") != "nosniff" {
 		t.Errorf("export headers: %v", p.header)
 	}
+	// Amounts are plain decimals with the currency beside them; brands upper case.
 	row := func(id int64, name string) string {
-		return itoa(id) + ",2026-11-21T09:0" + itoa(id) + ":00Z,succeeded,\"1,234.56\",USD," + name + ",,visa,4242,maker,approver,,,,,2026-11-21T09:0" +
+		return itoa(id) + ",2026-11-21T09:0" + itoa(id) + ":00Z,succeeded,1234.56,USD," + name + ",,VISA,4242,maker,approver,,,,,2026-11-21T09:0" +
 			itoa(id) + ":00Z,,'=cmd|' /C calc'!A0,,card,,,,\r\n"
 	}
 	want := strings.Join(csvHeader, ",") + "\r\n" +

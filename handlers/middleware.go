@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strings"
 
 	"github.com/gorilla/sessions"
 	"github.com/labstack/echo/v4"
@@ -97,14 +98,14 @@ func (a *app) loadSession(next echo.HandlerFunc) echo.HandlerFunc {
 				if err := sess.Save(r, c.Response()); err != nil {
 					return err
 				}
-				return c.Redirect(http.StatusSeeOther, "/login")
+				return a.toSignIn(c)
 			case err != nil:
 				return err
 			}
 			req.user = u
-			// Background refreshes (the live queue) are not the person doing
+			// Background refreshes (the live pages) are not the person doing
 			// anything, so they must not keep an idle session alive.
-			if c.Request().Header.Get("X-Countersign-Poll") == "" {
+			if c.Request().Header.Get(headerPoll) == "" {
 				if err := a.DB.TouchSession(r.Context(), hashToken(sess.ID), a.Now()); err != nil {
 					return err
 				}
@@ -197,6 +198,49 @@ func (a *app) checkCSRF(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
+// toSignIn answers a request that needs a person signed in when nobody is
+// (any more): a page goes to the sign-in form, which comes back to it after
+// signing in. A background refresh cannot show the sign-in form in its
+// corner of the page (under a header that still names the person), so htmx
+// is told to load the sign-in page as a whole (HX-Redirect), coming back to
+// the page the person was on. A form posted without a session is refused.
+func (a *app) toSignIn(c echo.Context) error {
+	r := c.Request()
+	if r.Header.Get("HX-Request") != "" {
+		back := "/"
+		if u, err := url.Parse(r.Header.Get("HX-Current-URL")); err == nil {
+			back = u.RequestURI()
+		}
+		c.Response().Header().Set("HX-Redirect", signInURL(back))
+		return c.NoContent(http.StatusUnauthorized)
+	}
+	if r.Method == http.MethodGet || r.Method == http.MethodHead {
+		return c.Redirect(http.StatusSeeOther, signInURL(r.URL.RequestURI()))
+	}
+	return errSignedOut
+}
+
+// signInURL is the sign-in page that returns to back (a path on this
+// console) afterwards.
+func signInURL(back string) string {
+	back = localPath(back)
+	if back == "/" || back == "/login" || strings.HasPrefix(back, "/login?") {
+		return "/login"
+	}
+	return "/login?" + url.Values{"next": {back}}.Encode()
+}
+
+// sendTo sends a person to another page of the console: a page by a
+// redirect, a background refresh by telling htmx to load it as a whole page
+// (a redirect would be followed and its page put into the refreshed part).
+func sendTo(c echo.Context, path string) error {
+	if c.Request().Header.Get("HX-Request") != "" {
+		c.Response().Header().Set("HX-Redirect", path)
+		return c.NoContent(http.StatusNoContent)
+	}
+	return c.Redirect(http.StatusSeeOther, path)
+}
+
 // access says who may reach a route. Deny by default: a route names its
 // access explicitly, and an account with no role reaches only its own pages.
 type access struct {
@@ -233,14 +277,11 @@ func (a *app) guard(acc access, h echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		u := currentUser(c)
 		if u == nil {
-			if c.Request().Method == http.MethodGet {
-				return c.Redirect(http.StatusSeeOther, "/login")
-			}
-			return errSignedOut
+			return a.toSignIn(c)
 		}
 		if !acc.allows(u) {
 			if len(u.Roles) == 0 && c.Request().Method == http.MethodGet {
-				return c.Redirect(http.StatusSeeOther, "/") // where it says there is no role yet
+				return sendTo(c, "/") // where it says there is no role yet
 			}
 			return errForbidden
 		}

@@ -102,7 +102,7 @@ func (a *app) renderPayoutForm(c echo.Context, status int, m views.PayoutForm) e
 	} else if !ok {
 		m.NoSender = payout.ErrNoSender.Message
 	}
-	if m.Balance, err = a.gauges(c); err != nil {
+	if m.Balance, err = a.gauges(c, false); err != nil {
 		return err
 	}
 	return render(c, status, views.NewPayoutPage(m))
@@ -174,153 +174,6 @@ func (a *app) createPayout(c echo.Context) error {
 		return err
 	}
 	return redirect(c, "/payouts/"+itoa(p.ID))
-}
-
-func (a *app) showPayout(c echo.Context) error {
-	p, err := a.payoutFromPath(c)
-	if err != nil {
-		return err
-	}
-	return a.renderPayout(c, http.StatusOK, p, decisionForm{})
-}
-
-// decisionForm is what an approve, cancel or return form sent, to show the page again.
-type decisionForm struct {
-	reason  string           // typed into the cancel form
-	refused error            // why the decision was refused, or nil
-	ret     views.ReturnForm // typed into the return form
-}
-
-func (a *app) renderPayout(c echo.Context, status int, p *store.Payout, form decisionForm) error {
-	ctx := c.Request().Context()
-	v, err := a.payoutView(c, p)
-	if err != nil {
-		return err
-	}
-	entries, err := a.DB.AuditEntries(ctx, store.AuditFilter{ObjectType: "payout", ObjectID: itoa(p.ID), Ascending: true})
-	if err != nil {
-		return err
-	}
-	m := views.PayoutPageModel{P: v, Reason: form.reason, Return: form.ret}
-	if m.Return.On == "" {
-		m.Return.On = a.Now().UTC().Format(time.DateOnly)
-	}
-	for _, e := range entries {
-		m.Timeline = append(m.Timeline, views.TimelineItem{At: views.FormatTime(e.At), Who: e.Actor, What: describeAction(e.Action),
-			Outcome: e.Outcome, Detail: e.Detail, Bad: e.Outcome != "ok" && e.Outcome != "applied"})
-	}
-	if m.Frame, err = a.frame(c, "Payout #"+itoa(p.ID), "/payouts"); err != nil {
-		return err
-	}
-	switch {
-	case form.refused == nil:
-	case len(form.ret.Errors) > 0: // shown beside the return form's fields
-	case errors.Is(form.refused, payout.ErrReasonRequired), errors.Is(form.refused, payout.ErrReasonTooLong): // shown beside the cancel reason
-		m.CancelError = fail.MessageOf(form.refused)
-	default:
-		showRefusal(&m.Frame, form.refused)
-	}
-	return render(c, status, views.PayoutPage(m))
-}
-
-// describeAction turns an audit action into words for the timeline.
-func describeAction(action string) string {
-	if d, ok := actionWords[action]; ok {
-		return d
-	}
-	return action
-}
-
-var actionWords = map[string]string{
-	"payout.create":                 "Prepared",
-	"payout.approve":                "Approved",
-	"payout.cancel":                 "Cancel requested",
-	"provider.session/create":       "Provider: session created",
-	"provider.session/start/payout": "Provider: payout started",
-	"provider.session/confirm":      "Provider: confirm sent",
-	"provider.session/cancel":       "Provider: cancel sent",
-	"provider.session/status":       "Provider: status read",
-	"payout.return":                 "Returned by the receiving bank (recorded)",
-	"webhook.ready_to_confirm":      "Webhook: ready to confirm",
-	"webhook.payment_finished":      "Webhook: payment finished",
-}
-
-// payoutView builds what people see of a payout, including what this person may do with it.
-func (a *app) payoutView(c echo.Context, p *store.Payout) (views.PayoutView, error) {
-	ctx := c.Request().Context()
-	approvals, err := a.DB.Approvals(ctx, p.ID)
-	if err != nil {
-		return views.PayoutView{}, err
-	}
-	now := a.Now()
-	v := views.PayoutView{
-		ID: p.ID, Href: "/payouts/" + itoa(p.ID), Version: p.Version, State: p.State,
-		StateLabel: payout.State(p.State).Label(), StateClass: stateClass(payout.State(p.State)),
-		Amount: payout.FormatAmount(p.Amount, p.Currency), Currency: p.Currency, FullName: p.FullName,
-		Method: p.Method, PaidTo: payout.Destination(p), Country: payout.CountryName(p.AccountCountry),
-		Maker: p.MakerName, CreatedAt: views.FormatTime(p.CreatedAt),
-		CustomerReference: p.CustomerReference, Note: p.Note, Purpose: payout.PurposeLabel(p.Purpose), FailureReason: p.FailureReason,
-		CancelReason: p.CancelReason, SessionID: p.ProviderSessionID,
-		Returned: p.Returned(), ReturnedOn: p.ReturnedOn, ReturnReason: p.ReturnReason,
-	}
-	if p.Returned() {
-		by, err := a.userName(c, map[int64]string{}, p.ReturnedBy)
-		if err != nil {
-			return v, err
-		}
-		v.ReturnedBy = by + ", " + views.FormatTime(p.ReturnedAt)
-	}
-	v.CanRecordReturn = payout.CheckReturn(actor(c), p) == nil
-	// While a payout waits, only approvals of its current version by
-	// approvers who still are ones count (payout.Counts); once it has moved
-	// on, every approval it ever had is history worth showing.
-	waiting := payout.State(p.State) == payout.StatePendingApproval
-	var current []int64
-	for _, ap := range approvals {
-		switch {
-		case !waiting:
-			v.Approvals = append(v.Approvals, ap.UserName+", "+views.FormatTime(ap.At))
-		case ap.Version != p.Version:
-		case payout.Counts(ap):
-			current = append(current, ap.UserID)
-			v.Approvals = append(v.Approvals, ap.UserName+", "+views.FormatTime(ap.At))
-		default:
-			v.Approvals = append(v.Approvals, ap.UserName+", "+views.FormatTime(ap.At)+": no longer counts (no longer an active approver)")
-		}
-	}
-	v.ApprovalsHave = len(current)
-	if waiting {
-		need, err := a.Payouts.Requirement(ctx, p)
-		if err != nil {
-			return v, err
-		}
-		v.ApprovalsNeeded, v.NeedReason = need.Count, need.Reason
-	} else {
-		// What a finished payout needed is in its timeline; here, what it had.
-		v.ApprovalsHave, v.ApprovalsNeeded = len(v.Approvals), len(v.Approvals)
-	}
-	if !p.DeadlineAt.IsZero() && !payout.State(p.State).Final() {
-		v.Deadline = views.FormatTime(p.DeadlineAt)
-		left := p.DeadlineAt.Sub(now)
-		v.TimeLeft = humanDuration(left)
-		v.Urgent = left < 30*time.Minute
-	}
-	u := currentUser(c)
-	facts := payout.Facts{State: payout.State(p.State), MakerID: p.MakerID, EditorIDs: []int64{p.MakerID}, ApproverIDs: current}
-	if payout.State(p.State) == payout.StatePendingApproval {
-		err := payout.CheckApproval(payout.Approver{UserID: u.ID, Roles: userRoles(u)}, facts)
-		v.CanApprove = err == nil
-		if refused(err) && (u.HasRole(string(payout.RoleApprover)) || u.ID == p.MakerID) {
-			v.ApproveBlocked = fail.MessageOf(err)
-		}
-		v.CanCancel = payout.CheckCancel(u.ID, userRoles(u), facts, "reason") == nil
-		after, overdraws, err := a.afterApproval(c, p)
-		if err != nil {
-			return v, err
-		}
-		v.AfterApproval, v.Overdraws = after, overdraws
-	}
-	return v, nil
 }
 
 func (a *app) approvePayout(c echo.Context) error {
@@ -429,19 +282,6 @@ func (a *app) webhook(c echo.Context) error {
 		return err
 	}
 	return c.String(http.StatusOK, "ok")
-}
-
-func stateClass(s payout.State) string {
-	switch s {
-	case payout.StateSucceeded:
-		return "badge-ok"
-	case payout.StateFailed, payout.StateRejected, payout.StateUnknown, payout.StateExpired:
-		return "badge-bad"
-	case payout.StatePendingApproval, payout.StateConfirming, payout.StateConfirmed:
-		return "badge-warn"
-	default:
-		return "badge-muted"
-	}
 }
 
 func humanDuration(d time.Duration) string {

@@ -38,6 +38,24 @@ func readyz(t *testing.T, b *browser) (int, readiness) {
 	return p.status, r
 }
 
+// TestReadyzReadsTheLeadersBalance: only the leader reads the balance; an
+// instance that never called the provider is ready on the reading the
+// leader put in the database.
+func TestReadyzReadsTheLeadersBalance(t *testing.T) {
+	m := newMoneyHarness(t, nil, func(c *Config) { c.BalanceStaleAfter = time.Hour })
+	if err := m.db.InsertBalanceSnapshot(t.Context(), store.BalanceSnapshot{Currency: "USD", Amount: 100000}); err != nil {
+		t.Fatal(err)
+	}
+	status, r := readyz(t, m.browser())
+	if status != http.StatusOK || !r.Ready || r.BalanceAge == nil || *r.BalanceAge != 0 || r.LastCall != nil {
+		t.Errorf("with another instance's reading: %d %+v; want ready, a fresh reading and no call of ours", status, r)
+	}
+	m.clock.Advance(2 * time.Hour)
+	if status, r := readyz(t, m.browser()); status != http.StatusServiceUnavailable || !strings.Contains(strings.Join(r.NotReady, ";"), "older than") {
+		t.Errorf("two hours later: %d %+v; want 503, the reading is stale", status, r)
+	}
+}
+
 func TestReadyzReportsFromMemory(t *testing.T) {
 	m := newMoneyHarness(t, nil, func(c *Config) { c.BalanceStaleAfter = time.Hour })
 	b := m.browser()

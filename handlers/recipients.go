@@ -143,9 +143,10 @@ func (a *app) renderRecipient(c echo.Context, status int, r *store.Recipient, fo
 	}
 	names := map[int64]string{}
 	who := actor(c)
+	clk := a.clock(c)
 	for _, saved := range cards {
-		row := views.CardRow{ID: saved.ID, Label: card.Label(saved.Brand, saved.Last4), AddedAt: views.FormatTime(saved.AddedAt),
-			Verified: saved.Verified(), VerifiedAt: views.FormatTime(saved.VerifiedAt)}
+		row := views.CardRow{ID: saved.ID, Label: card.Label(saved.Brand, saved.Last4), AddedAt: clk.Time(saved.AddedAt),
+			Verified: saved.Verified(), VerifiedAt: clk.Time(saved.VerifiedAt)}
 		if row.AddedBy, err = a.userName(c, names, saved.AddedBy); err != nil {
 			return err
 		}
@@ -157,7 +158,7 @@ func (a *app) renderRecipient(c echo.Context, status int, r *store.Recipient, fo
 		switch err := payout.CheckVerifyCard(who, saved); {
 		case err == nil:
 			row.CanVerify = true
-		case errors.Is(err, payout.ErrOwnCard):
+		case errors.Is(err, payout.ErrOwnCard) && !saved.Verified():
 			row.VerifyBlocked = fail.MessageOf(err)
 		}
 		row.CanRemove = payout.CheckDestinationChange(who) == nil

@@ -32,7 +32,7 @@ func (a *app) frame(c echo.Context, title, active string) (views.Frame, error) {
 	if err != nil {
 		return views.Frame{}, err
 	}
-	f := views.Frame{Title: title, CSRF: tok, Active: active, Sandbox: a.Sandbox}
+	f := views.Frame{Title: title, CSRF: tok, Active: active, Sandbox: a.Sandbox, Clock: a.clock(c)}
 	req := current(c)
 	if u := req.user; u != nil {
 		f.User = &views.User{ID: u.ID, Name: u.Name, Email: u.Email, Roles: u.Roles}

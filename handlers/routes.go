@@ -57,10 +57,16 @@ const (
 func (a *app) table() []group {
 	maker, approver, admin, auditor := payout.RoleMaker, payout.RoleApprover, payout.RoleAdmin, payout.RoleAuditor
 	small := middleware.BodyLimit(formBodyLimit)
+	// Pages and files are compressed; the provider's webhooks are not (their
+	// replies are two bytes), nor are the probes.
+	zip := middleware.GzipWithConfig(middleware.GzipConfig{Level: 5})
 	return []group{
 		// Files and probes: no session, nothing to post.
-		{"/static", []echo.MiddlewareFunc{small}, []route{
+		{"/static", []echo.MiddlewareFunc{small, zip}, []route{
 			{"GET", "/*", public, echo.WrapHandler(http.StripPrefix("/static/", staticHandler())), ""},
+		}},
+		{"/favicon.ico", []echo.MiddlewareFunc{small}, []route{
+			{"GET", "", public, favicon, ""},
 		}},
 		{"/healthz", []echo.MiddlewareFunc{small}, []route{
 			{"GET", "", public, a.health, ""},
@@ -80,7 +86,7 @@ func (a *app) table() []group {
 		}},
 		// People: a small body, read once (a malformed one is refused with
 		// 400), the session, and the CSRF token on every unsafe request.
-		{"", []echo.MiddlewareFunc{small, readForm, a.loadSession, a.checkCSRF}, []route{
+		{"", []echo.MiddlewareFunc{small, zip, readForm, a.loadSession, a.checkCSRF}, []route{
 			{"GET", "/login", public, a.loginForm, ""},
 			{"POST", "/login", public, a.loginLimit(a.login), ""},
 			{"POST", "/logout", own, a.logout, ""},
@@ -88,9 +94,13 @@ func (a *app) table() []group {
 			{"POST", "/signin/:token", public, a.redeemSigninLink, ""},
 
 			{"GET", "/", own, a.dashboard, "Dashboard"},
-			{"GET", "/account", own, a.account, "Account"},
+			{"GET", "/dashboard/live", signedIn, a.dashboardLive, ""},
+			// A person's own settings; the header links here, not the navigation.
+			{"GET", "/account", own, a.account, ""},
 			{"GET", "/account/second-factor.png", own, a.enrolmentQR, ""},
 			{"POST", "/account/second-factor", own, a.confirmEnrolment, ""},
+			{"POST", "/account/time-zone", own, a.saveTimeZone, ""},
+			{"POST", "/account/notifications", own, a.saveNotifications, ""},
 			{"POST", "/balance/refresh", roles(maker, approver, admin), a.refreshBalance, ""},
 			{"POST", "/attention/:id/acknowledge", roles(approver, admin), a.acknowledgeAttention, ""},
 
@@ -101,6 +111,7 @@ func (a *app) table() []group {
 			{"GET", "/payouts", signedIn, a.history, "Payouts"},
 			{"GET", "/payouts.csv", signedIn, a.exportPayouts, ""},
 			{"GET", "/payouts/:id", signedIn, a.showPayout, ""},
+			{"GET", "/payouts/:id/live", signedIn, a.payoutLive, ""},
 			{"POST", "/payouts/:id/approve", roles(approver), a.approvePayout, ""},
 			{"POST", "/payouts/:id/cancel", roles(approver, maker), a.cancelPayout, ""},
 			{"POST", "/payouts/:id/return", roles(approver), a.recordReturn, ""},
@@ -154,6 +165,7 @@ func (a *app) allRoutes() []route {
 }
 
 func (a *app) routes(e *echo.Echo) {
+	e.Use(a.logRequests)
 	e.Use(middleware.Recover())
 	e.Use(a.secureHeaders)
 	for _, g := range a.table() {
@@ -181,6 +193,13 @@ func (a *app) navigation() []navEntry {
 type navEntry struct {
 	item views.NavItem
 	acc  access
+}
+
+// favicon sends browsers that ask for /favicon.ico (not every page they
+// fetch is HTML with a link to the icon) to the one icon there is.
+func favicon(c echo.Context) error {
+	c.Response().Header().Set("Cache-Control", "public, max-age=86400")
+	return c.Redirect(http.StatusMovedPermanently, "/static/favicon.svg")
 }
 
 // staticHandler serves the embedded files; they change only with the binary.

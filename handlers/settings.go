@@ -112,8 +112,32 @@ func (a *app) renderSettings(c echo.Context, status int, rows []views.SettingsRo
 	if set {
 		typed.sender.Current = payout.SenderWords(current)
 	}
-	return render(c, status, views.SettingsPage(views.SettingsModel{Frame: f, Rows: rows, Currencies: payout.Currencies(), Errors: errs,
-		Factor: *typed.factor, Sender: *typed.sender}))
+	m := views.SettingsModel{Frame: f, Rows: rows, Errors: errs, Factor: *typed.factor, Sender: *typed.sender}
+	if m.Held, m.Others, err = a.settingsCurrencies(c); err != nil {
+		return err
+	}
+	return render(c, status, views.SettingsPage(m))
+}
+
+// settingsCurrencies offers first the currencies the provider's wallets
+// hold (those with a balance reading), then every other currency one can
+// pay out in.
+func (a *app) settingsCurrencies(c echo.Context) (held, others []string, err error) {
+	ps, err := a.positions(c)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, p := range ps {
+		if p.Read && payout.Payable(p.Currency) {
+			held = append(held, p.Currency)
+		}
+	}
+	for _, cur := range payout.Currencies() {
+		if !slices.Contains(held, cur) {
+			others = append(others, cur)
+		}
+	}
+	return held, others, nil
 }
 
 // factorForm is the second-factor policy as it stands.
@@ -211,7 +235,7 @@ func readSettings(c echo.Context) ([]views.SettingsRow, map[string]int64, map[st
 	for i := range curs {
 		typed := views.SettingsRow{Currency: strings.ToUpper(strings.TrimSpace(curs[i])), Threshold: strings.TrimSpace(ths[i]), Low: strings.TrimSpace(lows[i])}
 		cur := typed.Currency
-		_, known := payout.Exponent(cur)
+		known := payout.Payable(cur)
 		typed.Fixed = known && kinds[i] == "fixed"
 		rows = append(rows, typed)
 		field := func(name string) string { return name + "-" + itoa(int64(i)) }

@@ -92,9 +92,9 @@ func TestSettingsThresholdsAndLowLevels(t *testing.T) {
 	}
 	slices.Sort(actions)
 	if want := []string{
-		"change.approve second-admin@example.com settings.low_balance: low-balance levels (none) → EUR=50",
-		"change.propose admin@example.com settings.low_balance: low-balance levels (none) → EUR=50",
-		"settings.policy admin@example.com approval thresholds USD=100000 → GBP=0,USD=100000 (stricter: applied at once)",
+		"change.approve second-admin@example.com settings.low_balance: low-balance levels (none) → 0.50 EUR",
+		"change.propose admin@example.com settings.low_balance: low-balance levels (none) → 0.50 EUR",
+		"settings.policy admin@example.com approval thresholds 1,000.00 USD → 0.00 GBP, 1,000.00 USD (stricter: applied at once)",
 	}; !slices.Equal(actions, want) {
 		t.Errorf("audit %q, want %q", actions, want)
 	}
@@ -111,5 +111,34 @@ func TestSettingsThresholdsAndLowLevels(t *testing.T) {
 	// A half-sent form is refused whole.
 	if p := b.post("/admin/settings", url.Values{"kind": {"fixed"}, "currency": {"USD"}, "threshold": {}, "low": {""}}); p.status != http.StatusBadRequest {
 		t.Errorf("mismatched rows: status %d, want 400", p.status)
+	}
+}
+
+// TestCurrencyChoices: settings offer the currencies the provider's wallets
+// hold first; fund codes are offered nowhere a payout is made.
+func TestCurrencyChoices(t *testing.T) {
+	h := newMoneyHarness(t, map[string]int64{"gbp": 100000, "eur": 5000})
+	h.user("admin@example.com", "admin")
+	h.user("maker@example.com", "maker")
+	a := h.signedIn("admin@example.com")
+	a.post("/balance/refresh", url.Values{"back": {"/admin/settings"}})
+	page := doc(t, a.get("/admin/settings").body)
+	groups := findAll(page, func(n *htmlNode) bool { return n.Data == "optgroup" })
+	if len(groups) < 2 || attr(groups[0], "label") != "In the provider's wallets" {
+		t.Fatalf("settings' currency groups: %d, first %q", len(groups), attr(groups[0], "label"))
+	}
+	if held := texts(groups[0], func(n *htmlNode) bool { return n.Data == "option" }); strings.Join(held, " ") != "EUR GBP" {
+		t.Errorf("held currencies offered first: %v, want EUR GBP", held)
+	}
+	others := texts(groups[1], func(n *htmlNode) bool { return n.Data == "option" })
+	if slices.Contains(others, "GBP") || !slices.Contains(others, "USD") || slices.Contains(others, "CLF") || slices.Contains(others, "UYW") {
+		t.Errorf("other currencies: a held one again, no USD, or a fund code: %v", others)
+	}
+	form := doc(t, h.signedIn("maker@example.com").get("/payouts/new").body)
+	offered := texts(form, func(n *htmlNode) bool {
+		return n.Data == "option" && n.Parent != nil && attr(n.Parent, "id") == "currency"
+	})
+	if !slices.Contains(offered, "USD") || slices.Contains(offered, "CLF") || slices.Contains(offered, "MXV") {
+		t.Errorf("the payout form offers %d currencies, USD %v, a fund code %v", len(offered), slices.Contains(offered, "USD"), slices.Contains(offered, "CLF"))
 	}
 }

@@ -66,7 +66,7 @@ func (a *app) stepUpView(c echo.Context, u *store.User) (views.StepUp, error) {
 	v := views.StepUp{Required: true}
 	now := a.Now()
 	if at := steppedUpAt(c); !at.IsZero() && !at.After(now) && now.Before(at.Add(pol.Window)) && st.LockedUntil.IsZero() {
-		v.Until = at.Add(pol.Window).UTC().Format("15:04:05 UTC")
+		v.Until = at.Add(pol.Window).In(a.clock(c).Loc).Format("15:04:05 MST")
 	}
 	return v, nil
 }
@@ -80,7 +80,7 @@ func (a *app) enrolled(c echo.Context, u *store.User) error {
 		return err
 	}
 	if c.Request().Method == http.MethodGet {
-		return c.Redirect(http.StatusSeeOther, "/account")
+		return sendTo(c, "/account")
 	}
 	return stepup.ErrMustEnrol
 }

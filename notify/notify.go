@@ -95,6 +95,14 @@ func New(cfg Config) *Service {
 // A nil Service is not enabled.
 func (s *Service) Enabled() bool { return s != nil && (s.email != nil || s.webhook != nil) }
 
+// Channels reports which channels are configured: email (SMTP) and the chat webhook.
+func (s *Service) Channels() (email, chat bool) {
+	if s == nil {
+		return false, false
+	}
+	return s.email != nil, s.webhook != nil
+}
+
 // Message is one event to tell people about.
 type Message struct {
 	Kind    Kind

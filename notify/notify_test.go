@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -17,6 +16,7 @@ import (
 
 	"countersign/notify/notifytest"
 	"countersign/store"
+	"countersign/store/pgtest"
 )
 
 // testClock is real time plus an offset a test can advance.
@@ -56,10 +56,12 @@ type world struct {
 	maker, ann, bob, carl, dora, ada *store.User
 }
 
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
 func newWorld(t *testing.T) *world {
 	t.Helper()
 	w := &world{t: t, clock: &testClock{}, logs: &syncBuffer{}}
-	w.dbPath = filepath.Join(t.TempDir(), "countersign.db")
+	w.dbPath = pgtest.DSN(t)
 	w.db = w.open()
 	w.smtp = notifytest.StartSMTP(t)
 	w.hook = notifytest.StartWebhook(t)
@@ -366,7 +368,11 @@ func TestRetriedWithBackoffAfterRefusals(t *testing.T) {
 // allDeliveries returns every delivery of every notification, by id.
 func (w *world) allDeliveries() []*store.Delivery {
 	w.t.Helper()
-	raw, err := sql.Open("sqlite", "file:"+w.dbPath)
+	driver, source := "sqlite", "file:"+w.dbPath
+	if pgtest.Postgres() {
+		driver, source = "pgx", w.dbPath
+	}
+	raw, err := sql.Open(driver, source)
 	if err != nil {
 		w.t.Fatal(err)
 	}

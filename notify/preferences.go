@@ -2,11 +2,11 @@ package notify
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
 
+	"countersign/fail"
 	"countersign/store"
 )
 
@@ -19,7 +19,7 @@ type Preference struct {
 
 // ErrKindNotForYou refuses a preference for a kind that does not apply to
 // the person's roles (a form can offer only those; anything else is forged).
-var ErrKindNotForYou = errors.New("notify: that kind of notification does not apply to your roles")
+var ErrKindNotForYou = fail.New(fail.Invalid, "kind_not_for_you", "That kind of notification does not apply to your roles.")
 
 // Preferences returns the kinds that apply to u's roles, each with whether u
 // gets it: every one unless u opted out.

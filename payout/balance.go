@@ -86,6 +86,22 @@ func (p Position) Available() int64 { return p.Free() - p.Pending }
 // they may never be approved, and each is checked when it is.
 func (p Position) After(amount int64) int64 { return p.Free() - amount }
 
+// AfterQueue is what approving a payout of amount would leave when every
+// payout above it in the queue (above, their sum in the same currency) is
+// approved first: what an approver working down the queue will see.
+func (p Position) AfterQueue(above, amount int64) int64 { return p.Free() - above - amount }
+
+// Runway is how many days what is free (the balance less what is leaving
+// and what awaits approval) lasts at the average daily outflow of the last
+// days days, given what was paid out in them. ok is false when nothing was
+// paid out, so there is no rate to go by.
+func (p Position) Runway(paidOut int64, days int) (left float64, ok bool) {
+	if paidOut <= 0 || days <= 0 {
+		return 0, false
+	}
+	return float64(max(0, p.Available())) / (float64(paidOut) / float64(days)), true
+}
+
 // Stale reports whether the reading is older than maxAge at now (or missing).
 func (p Position) Stale(now time.Time, maxAge time.Duration) bool {
 	return !p.Read || now.Sub(p.AsOf) > maxAge

@@ -3,7 +3,6 @@ package payout
 import (
 	"context"
 	"errors"
-	"path/filepath"
 	"slices"
 	"sync/atomic"
 	"testing"
@@ -13,6 +12,7 @@ import (
 	"countersign/smartglocal/sandbox"
 	"countersign/smartglocal/sandbox/sandboxtest"
 	"countersign/store"
+	"countersign/store/pgtest"
 )
 
 func TestWeightOfEveryState(t *testing.T) {
@@ -137,6 +137,28 @@ func TestPositions(t *testing.T) {
 	}
 }
 
+// TestAfterQueueAndRunway: what approving leaves when the payouts above in
+// the queue are approved first, and how long what is free lasts.
+func TestAfterQueueAndRunway(t *testing.T) {
+	p := Position{Currency: "USD", Read: true, Balance: 100000, AsOf: asOf, Settled: 1000, Committed: 9000, Pending: 50000}
+	if got := p.AfterQueue(0, 1000); got != p.After(1000) {
+		t.Errorf("AfterQueue with nothing above = %d, want After's %d", got, p.After(1000))
+	}
+	if got := p.AfterQueue(30000, 1000); got != 100000-10000-30000-1000 {
+		t.Errorf("AfterQueue(300.00 above, 10.00) = %d", got)
+	}
+	// 400.00 free (1,000 − 100 leaving − 500 awaiting); 70.00 paid in 7 days is 10.00 a day: 40 days.
+	if days, ok := p.Runway(7000, 7); !ok || days != 40 {
+		t.Errorf("Runway = %v, %v; want 40 days", days, ok)
+	}
+	if _, ok := p.Runway(0, 7); ok {
+		t.Error("a runway without any outflow")
+	}
+	if days, ok := (Position{Currency: "USD", Read: true, Balance: 100, Pending: 500}).Runway(700, 7); !ok || days != 0 {
+		t.Errorf("over-committed runway = %v, %v; want 0", days, ok)
+	}
+}
+
 func TestAfterAndOverdraw(t *testing.T) {
 	p := Position{Currency: "USD", Read: true, Balance: 100000, AsOf: asOf, Settled: 1000, Committed: 9000, Pending: 50000}
 	tests := []struct {
@@ -212,7 +234,7 @@ type balanceDB struct {
 
 func newBalanceDB(t *testing.T) *balanceDB {
 	t.Helper()
-	db, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "balance.db"))
+	db, err := store.Open(context.Background(), pgtest.DSN(t))
 	if err != nil {
 		t.Fatal(err)
 	}

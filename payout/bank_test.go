@@ -652,7 +652,7 @@ func TestRecordReturn(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(totals) != 1 || totals[0] != (store.CurrencyTotal{Currency: "GBP", Count: 1, Amount: 25000, ReturnedCount: 1, ReturnedAmount: 25000}) {
+	if len(totals) != 1 || totals[0] != (store.Total{Currency: "GBP", State: string(StateSucceeded), Count: 1, Amount: 25000, ReturnedCount: 1, ReturnedAmount: 25000}) {
 		t.Errorf("totals = %+v", totals)
 	}
 	rows, err := e.db.Payouts(ctx, store.PayoutFilter{Returned: store.OnlyReturned})

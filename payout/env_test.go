@@ -11,7 +11,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -25,7 +24,10 @@ import (
 	"countersign/smartglocal/sandbox/sandboxtest"
 	"countersign/stepup"
 	"countersign/store"
+	"countersign/store/pgtest"
 )
+
+func TestMain(m *testing.M) { pgtest.Main(m) }
 
 // testClock is the store's clock: real time plus an offset a test can advance
 // (to age intents and deadlines) while other goroutines read it.
@@ -64,7 +66,7 @@ type hook struct {
 type env struct {
 	t      *testing.T
 	db     *store.DB
-	dbPath string
+	dbPath string // a SQLite file, or a PostgreSQL URL
 	sb     *sandbox.Server
 	client *smartglocal.Client
 	clock  *testClock
@@ -134,7 +136,7 @@ func newEnv(t *testing.T, o envOptions) *env {
 	t.Helper()
 	ctx := context.Background()
 	e := &env{t: t, clock: &testClock{}, logs: &syncBuffer{}}
-	e.dbPath = filepath.Join(t.TempDir(), "countersign.db")
+	e.dbPath = pgtest.DSN(t)
 	db, err := store.Open(ctx, e.dbPath)
 	if err != nil {
 		t.Fatal(err)

@@ -11,6 +11,7 @@ import (
 
 	"countersign/smartglocal/sandbox"
 	"countersign/store"
+	"countersign/store/pgtest"
 )
 
 // TestProviderFaults injects every fault on every provider write, before and
@@ -249,12 +250,16 @@ func TestCardDataNeverStored(t *testing.T) {
 		calls, _ := e.db.ProviderCalls(ctx, id)
 		texts = append(texts, fmt.Sprintf("%+v", calls))
 	}
-	for _, suffix := range []string{"", "-wal", "-shm"} {
-		b, err := os.ReadFile(e.dbPath + suffix)
-		if err != nil && suffix != "-shm" {
-			t.Fatal(err)
+	if pgtest.Postgres() {
+		texts = append(texts, pgtest.Dump(t, e.dbPath))
+	} else {
+		for _, suffix := range []string{"", "-wal", "-shm"} {
+			b, err := os.ReadFile(e.dbPath + suffix)
+			if err != nil && suffix != "-shm" {
+				t.Fatal(err)
+			}
+			texts = append(texts, string(b))
 		}
-		texts = append(texts, string(b))
 	}
 	hits := 0
 	for _, pan := range append(canaries, "4242424242424241") {

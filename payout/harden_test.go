@@ -4,13 +4,13 @@ import (
 	"context"
 	"crypto/rsa"
 	"errors"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"countersign/smartglocal"
 	"countersign/smartglocal/sandbox"
 	"countersign/store"
+	"countersign/store/pgtest"
 )
 
 // TestInstallationsDoNotShareIdempotencyKeys: a fresh database pointed at
@@ -19,7 +19,7 @@ import (
 func TestInstallationsDoNotShareIdempotencyKeys(t *testing.T) {
 	e := newEnv(t, envOptions{})
 	ctx := context.Background()
-	db2, err := store.Open(ctx, filepath.Join(t.TempDir(), "other.db"))
+	db2, err := store.Open(ctx, pgtest.DSN(t))
 	if err != nil {
 		t.Fatal(err)
 	}

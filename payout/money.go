@@ -26,7 +26,8 @@ var (
 // Left out: units that are not money one can pay out to a card (XAU, XAG, XPD,
 // XPT, XDR, XSU, XUA, XBA–XBD, XTS, XXX) and codes already withdrawn (HRK, SLL,
 // ZWL, ANG, BGN), so that no one prepares a payout in a dead currency. Fund
-// codes such as CLF and UYW stay: they are on the list with their own exponent.
+// codes such as CLF and UYW stay, so that an amount in one can be read and
+// shown, but they are not offered for payouts (see fundCodes).
 var exponents = map[string]int{
 	"AED": 2, "AFN": 2, "ALL": 2, "AMD": 2, "AOA": 2, "ARS": 2, "AUD": 2, "AWG": 2, "AZN": 2,
 	"BAM": 2, "BBD": 2, "BDT": 2, "BHD": 3, "BIF": 0, "BMD": 2, "BND": 2, "BOB": 2, "BOV": 2,
@@ -60,6 +61,11 @@ var exponents = map[string]int{
 	"ZAR": 2, "ZMW": 2, "ZWG": 2,
 }
 
+// fundCodes are ISO 4217's fund codes: units of account (CLF, UYW, …) and
+// special-purpose funds (USN, CHE, …) that sit on the list beside real
+// currencies but are not money a card or bank account is paid in.
+var fundCodes = []string{"BOV", "CHE", "CHW", "CLF", "COU", "MXV", "USN", "UYI", "UYW"}
+
 // code upper-cases a three-letter currency code. It accepts ASCII letters only:
 // strings.ToUpper would turn "uſd" into "USD" and let a look-alike through.
 func code(currency string) (string, bool) {
@@ -90,9 +96,37 @@ func Exponent(currency string) (int, bool) {
 	return exp, ok
 }
 
-// Currencies returns the active ISO 4217 codes, sorted, for a select list.
+// Currencies returns the active ISO 4217 codes one can pay out in, sorted,
+// for a select list: fund codes are left out.
 func Currencies() []string {
-	return slices.Sorted(maps.Keys(exponents))
+	var out []string
+	for _, c := range slices.Sorted(maps.Keys(exponents)) {
+		if !slices.Contains(fundCodes, c) {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// Payable reports whether currency is one a payout may be made in: an
+// active ISO 4217 code that is not a fund code.
+func Payable(currency string) bool {
+	c, ok := code(currency)
+	return ok && slices.Contains(Currencies(), c)
+}
+
+// isFund reports whether an upper-case code is one of fundCodes.
+func isFund(c string) bool { return slices.Contains(fundCodes, c) }
+
+// LooksLikeAmount reports whether s is written like an amount at all
+// (digits, perhaps grouped with commas, perhaps one decimal point), whatever
+// the currency: a search box can say "abc is not an amount" before it asks
+// for a currency.
+func LooksLikeAmount(s string) bool {
+	s = strings.TrimPrefix(strings.TrimSpace(s), "-")
+	whole, frac, _ := strings.Cut(s, ".")
+	whole = strings.ReplaceAll(whole, ",", "")
+	return whole != "" && digits(whole) && digits(frac)
 }
 
 // ParseAmount converts an amount typed in major units ("32.90", "1,234.50",
@@ -181,7 +215,14 @@ func example(exp int) string {
 // exactly the currency's decimals: 123450 USD is "1,234.50", 1234 JPY is "1,234".
 // Negative amounts get a leading '-'. An unknown currency shows the minor units
 // as they are rather than guessing where the decimal point goes.
-func FormatAmount(minor int64, currency string) string {
+func FormatAmount(minor int64, currency string) string { return formatAmount(minor, currency, ",") }
+
+// PlainAmount renders minor units as a plain decimal for files a program
+// reads (CSV): no thousands separators, a point, the currency's decimals:
+// 150000 USD is "1500.00".
+func PlainAmount(minor int64, currency string) string { return formatAmount(minor, currency, "") }
+
+func formatAmount(minor int64, currency, thousands string) string {
 	exp, _ := Exponent(currency)
 	u := uint64(minor)
 	sign := ""
@@ -198,7 +239,7 @@ func FormatAmount(minor int64, currency string) string {
 	b.WriteString(sign)
 	for i, c := range whole {
 		if i > 0 && (len(whole)-i)%3 == 0 {
-			b.WriteByte(',')
+			b.WriteString(thousands)
 		}
 		b.WriteRune(c)
 	}

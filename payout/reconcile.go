@@ -31,8 +31,12 @@ func (s *Service) RunReconciler(ctx context.Context, every time.Duration) {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
-		if err := s.ReconcileOnce(ctx); err != nil && ctx.Err() == nil {
+		err := s.ReconcileOnce(ctx)
+		if err != nil && ctx.Err() == nil {
 			s.log.Error("reconcile", "err", err)
+		}
+		if s.observer != nil && ctx.Err() == nil {
+			s.observer.ReconcilePass(err)
 		}
 		select {
 		case <-ctx.Done():
@@ -64,8 +68,14 @@ func (s *Service) RunReconciler(ctx context.Context, every time.Duration) {
 //   - still pending after a lost or refused cancel: the cancel is re-issued.
 //   - still pending past our deadline: expired (we will never confirm it).
 //
-// Payouts with a call under way in this process are skipped. It returns the
-// errors met, joined; a provider that does not answer is not one of them.
+// Payouts with a call under way are skipped: a write in any instance (its
+// intent is committed and younger than a call can last), or a read of
+// session/status in this one. It returns the errors met, joined; a provider
+// that does not answer is not one of them.
+//
+// Several instances may run it at once (two leaders by mistake): every
+// change it makes is conditional on the payout's version or the call's
+// outcome, and provider writes it repeats carry the same idempotency key.
 func (s *Service) ReconcileOnce(ctx context.Context) error {
 	s.reconcileMu.Lock()
 	defer s.reconcileMu.Unlock()
@@ -80,6 +90,10 @@ func (s *Service) ReconcileOnce(ctx context.Context) error {
 		if !s.isInflight(c.PayoutID) {
 			errs = append(errs, s.closeAbandoned(ctx, c))
 		}
+	}
+	busy, err := s.db.PayoutsWithCallsUnderWay(ctx, now.Add(-s.intentGrace()))
+	if err != nil {
+		return errors.Join(append(errs, err)...)
 	}
 
 	ps, err := s.db.PayoutsInStates(ctx, string(StateUnknown), string(StateSubmitting), string(StateAwaitingProvider),
@@ -98,7 +112,7 @@ func (s *Service) ReconcileOnce(ctx context.Context) error {
 		default:
 			due = p.UpdatedAt.Before(stuck)
 		}
-		if !due || s.isInflight(p.ID) || ctx.Err() != nil {
+		if !due || busy[p.ID] || s.isInflight(p.ID) || ctx.Err() != nil {
 			continue
 		}
 		if waits, err := s.waitsForPerson(ctx, p.ID); err != nil || waits {

@@ -39,6 +39,15 @@ type ServiceConfig struct {
 	// Banks are the banks the provider accepts per country: what a bank
 	// account may name. nil is the shipped list (bank.DefaultBanks).
 	Banks *bank.Banks
+	// Observer hears what the workflow does, for metrics; nil hears nothing.
+	Observer Observer
+}
+
+// Observer hears what the workflow does: each webhook delivery's type and
+// outcome, each reconciler pass. It must not block.
+type Observer interface {
+	Webhook(typ, outcome string)
+	ReconcilePass(err error)
 }
 
 // Service moves payouts between our store and the provider: exactly once,
@@ -60,9 +69,14 @@ type Service struct {
 	confirmWindow time.Duration
 	notify        *notify.Service
 	banks         *bank.Banks
+	observer      Observer
 
 	reconcileMu sync.Mutex // one reconcile pass at a time
 
+	// inflight counts this process's provider calls per payout, status reads
+	// included; calls counts them for Wait. Other instances' writes are known
+	// from their intent rows (store.PayoutsWithCallsUnderWay), so this map is
+	// only this process's view: losing it in a crash loses nothing.
 	mu       sync.Mutex
 	inflight map[int64]int  // payout id -> provider calls under way in this process
 	calls    sync.WaitGroup // every provider call under way, for Wait
@@ -85,6 +99,7 @@ func NewService(cfg ServiceConfig) *Service {
 		confirmWindow: cfg.ConfirmWindow,
 		notify:        cfg.Notify,
 		banks:         cfg.Banks,
+		observer:      cfg.Observer,
 		inflight:      make(map[int64]int),
 	}
 	if s.banks == nil {
@@ -226,6 +241,12 @@ func (s *Service) isInflight(payoutID int64) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.inflight[payoutID] > 0
+}
+
+func (s *Service) observeWebhook(typ, outcome string) {
+	if s.observer != nil {
+		s.observer.Webhook(typ, outcome)
+	}
 }
 
 // errCrashed is what the workflow returns when a test's crash hook stopped it.

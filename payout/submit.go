@@ -178,9 +178,12 @@ func (s *Service) validate(ctx context.Context, d Draft) (*checked, error) {
 
 	p.CustomerReference = checkText(bad, "customer_reference", d.CustomerReference, MaxReferenceLen, "")
 	cur, curOK := code(strings.TrimSpace(d.Currency))
-	if _, known := Exponent(cur); !curOK || !known {
+	switch {
+	case !curOK || !Payable(cur) && !isFund(cur):
 		bad["currency"] = "Choose a currency"
-	} else {
+	case isFund(cur):
+		bad["currency"] = cur + " is a fund code, not money a card is paid in: choose a currency"
+	default:
 		p.Currency = cur
 		amount, err := ParseAmount(d.Amount, cur)
 		if err != nil {

@@ -32,9 +32,11 @@ func (s *Service) HandleWebhook(ctx context.Context, rawBody []byte, signature s
 	if err != nil {
 		if errors.Is(err, smartglocal.ErrBadSignature) {
 			s.log.Warn("webhook refused: bad signature", "bytes", len(rawBody))
+			s.observeWebhook("", "bad_signature")
 			return fmt.Errorf("payout: webhook: %w: %w", ErrWebhookSignature, err)
 		}
 		s.log.Warn("webhook refused: signed but unusable", "bytes", len(rawBody), "err", err)
+		s.observeWebhook("", "malformed")
 		return fmt.Errorf("payout: webhook: %w: %w", ErrBadWebhook, err)
 	}
 	sum := sha256.Sum256(rawBody)
@@ -90,9 +92,11 @@ func (s *Service) HandleWebhook(ctx context.Context, rawBody []byte, signature s
 		return s.flag(ctx, tx, *flag, p.ID)
 	})
 	if err != nil {
+		s.observeWebhook(wh.Type, "error")
 		return fmt.Errorf("payout: webhook %s for session %s: %w", wh.Type, wh.Session.ID, err)
 	}
 	s.log.Info("webhook", "type", wh.Type, "session", wh.Session.ID, "payout", payoutID, "outcome", result)
+	s.observeWebhook(wh.Type, result)
 	return nil
 }
 

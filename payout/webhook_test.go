@@ -14,6 +14,7 @@ import (
 	"countersign/smartglocal"
 	"countersign/smartglocal/sandbox"
 	"countersign/store"
+	"countersign/store/pgtest"
 )
 
 func TestWebhookDuplicatesConcurrent(t *testing.T) {
@@ -199,20 +200,38 @@ func TestWebhookOrder(t *testing.T) {
 		}
 		lc.hooks = append(hs, hs...) // each delivered twice
 	}
-	// A migrated database with one maker, copied for every replay.
-	template := filepath.Join(t.TempDir(), "template.db")
+	// A migrated database with one maker, copied for every replay: a file
+	// on SQLite, a template database on PostgreSQL.
+	u := &store.User{Email: "m@example.com", Name: "M", PasswordHash: "x", Roles: []string{"maker"}, Active: true}
+	template := pgtest.DSN(t)
 	tdb, err := store.Open(ctx, template)
 	if err != nil {
 		t.Fatal(err)
 	}
-	u := &store.User{Email: "m@example.com", Name: "M", PasswordHash: "x", Roles: []string{"maker"}, Active: true}
 	if err := tdb.CreateUser(ctx, u); err != nil {
 		t.Fatal(err)
 	}
-	tdb.Close() // checkpoints the WAL into the file
-	image, err := os.ReadFile(template)
-	if err != nil {
-		t.Fatal(err)
+	tdb.Close() // checkpoints the WAL into the file; leaves the template unused
+	copyOf := func(t *testing.T) string { return pgtest.Clone(t, template) }
+	if !pgtest.Postgres() {
+		image, err := os.ReadFile(template)
+		if err != nil {
+			t.Fatal(err)
+		}
+		copyOf = func(t *testing.T) string {
+			path := filepath.Join(t.TempDir(), "replay.db")
+			if err := os.WriteFile(path, image, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			return path
+		}
+	}
+	freshDB := func(t *testing.T) *store.DB {
+		db, err := store.Open(ctx, copyOf(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return db
 	}
 	// Every distinct order of the four deliveries (two copies of each webhook).
 	var orders [][]int
@@ -230,15 +249,8 @@ func TestWebhookOrder(t *testing.T) {
 	for _, lc := range lcs {
 		for seed, want := range lc.seeds {
 			t.Run(fmt.Sprintf("%s from %s", lc.name, seed), func(t *testing.T) {
-				for i, order := range orders {
-					path := filepath.Join(t.TempDir(), fmt.Sprintf("%d.db", i))
-					if err := os.WriteFile(path, image, 0o600); err != nil {
-						t.Fatal(err)
-					}
-					db, err := store.Open(ctx, path)
-					if err != nil {
-						t.Fatal(err)
-					}
+				for _, order := range orders {
+					db := freshDB(t)
 					confirmed := seed == StateConfirming || seed == StateConfirmed || (seed == StateUnknown && lc.name == "succeeded")
 					p := seedPayout(t, db, u.ID, lc.payout.Amount, lc.payout.Currency, lc.payout.ProviderSessionID, seed, confirmed)
 					s := NewService(ServiceConfig{DB: db, WebhookKeys: []*rsa.PublicKey{e.sb.PublicKey()}})

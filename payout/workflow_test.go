@@ -360,6 +360,7 @@ func TestSubmitValidation(t *testing.T) {
 		{"long name", with(func(d *Draft) { d.FullName = long }), []string{"full_name"}},
 		{"name with newline", with(func(d *Draft) { d.FullName = "John\nJohnson" }), []string{"full_name"}},
 		{"unknown currency", with(func(d *Draft) { d.Currency = "XXX" }), []string{"currency"}},
+		{"fund code", with(func(d *Draft) { d.Currency = "CLF" }), []string{"currency"}},
 		{"zero", with(func(d *Draft) { d.Amount = "0" }), []string{"amount"}},
 		{"too many decimals", with(func(d *Draft) { d.Amount = "1.234" }), []string{"amount"}},
 		{"over the maximum", with(func(d *Draft) { d.Amount = "100,000.01" }), []string{"amount"}},

@@ -40,6 +40,9 @@ type Config struct {
 	Project    string          // sent as X-PARTNER-PROJECT
 	PrivateKey *rsa.PrivateKey // partner key that signs requests
 	HTTPClient *http.Client    // optional; the default has explicit timeouts and does not follow redirects
+	// Observe, when set, hears every call: its method, its result
+	// (ResultOK, ResultRefused, ResultUnknown) and how long it took. For metrics.
+	Observe func(method, outcome string, elapsed time.Duration)
 }
 
 // Client calls the provider. It is safe for concurrent use.
@@ -48,6 +51,7 @@ type Client struct {
 	project string
 	key     *rsa.PrivateKey
 	hc      *http.Client
+	observe func(method, outcome string, elapsed time.Duration)
 
 	mu          sync.Mutex
 	last        CallOutcome // the latest call to finish
@@ -84,8 +88,8 @@ func (c *Client) LastBalanceReading() time.Time {
 	return c.lastBalance
 }
 
-// record notes what became of a call to method.
-func (c *Client) record(method string, err error) {
+// record notes what became of a call to method, and tells Config.Observe.
+func (c *Client) record(method string, err error, elapsed time.Duration) {
 	o := CallOutcome{Method: method, At: time.Now(), Result: ResultOK}
 	var pe *Error
 	switch {
@@ -95,10 +99,13 @@ func (c *Client) record(method string, err error) {
 		o.Result = ResultUnknown
 	}
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	c.last = o
 	if method == methodWalletBalance && err == nil {
 		c.lastBalance = o.At
+	}
+	c.mu.Unlock()
+	if c.observe != nil {
+		c.observe(method, o.Result, elapsed)
 	}
 }
 
@@ -113,6 +120,7 @@ func New(cfg Config) *Client {
 		project: cfg.Project,
 		key:     cfg.PrivateKey,
 		hc:      hc,
+		observe: cfg.Observe,
 	}
 }
 
@@ -287,7 +295,8 @@ type reply interface{ check() error }
 // methods (status, token/info, wallet/balance) the distinction does not
 // matter: the caller simply asks again.
 func (c *Client) call(ctx context.Context, method string, req any, idempotencyKey string, out reply) (err error) {
-	defer func() { c.record(method, err) }()
+	start := time.Now()
+	defer func() { c.record(method, err, time.Since(start)) }()
 	// Marshal once; the signature covers exactly these bytes and these bytes
 	// go on the wire.
 	body, err := json.Marshal(req)

@@ -6,5 +6,5 @@ import "embed"
 
 // Files is the static tree, served under /static/.
 //
-//go:embed app.css app.js vendor
+//go:embed app.css app.js favicon.svg vendor
 var Files embed.FS

@@ -5,8 +5,6 @@ import (
 	"context"
 	"errors"
 	"image/png"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -14,6 +12,7 @@ import (
 
 	"countersign/secret"
 	"countersign/store"
+	"countersign/store/pgtest"
 )
 
 type clock struct {
@@ -32,9 +31,11 @@ type fixture struct {
 	s      *Service
 }
 
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
-	f := &fixture{t: t, dbPath: filepath.Join(t.TempDir(), "c.db"), clock: &clock{now: time.Date(2026, 3, 2, 9, 0, 10, 0, time.UTC)}}
+	f := &fixture{t: t, dbPath: pgtest.DSN(t), clock: &clock{now: time.Date(2026, 3, 2, 9, 0, 10, 0, time.UTC)}}
 	db, err := store.Open(t.Context(), f.dbPath)
 	if err != nil {
 		t.Fatal(err)
@@ -156,11 +157,10 @@ func TestEnrolment(t *testing.T) {
 	}
 	// The secret is sealed at rest: not in the database file, in any form.
 	f.db.Close()
-	raw, _ := os.ReadFile(f.dbPath)
-	wal, _ := os.ReadFile(f.dbPath + "-wal")
+	stored := pgtest.Contents(t, f.dbPath)
 	for _, form := range []string{e.Secret, strings.ToLower(e.Secret)} {
-		if bytes.Contains(raw, []byte(form)) || bytes.Contains(wal, []byte(form)) {
-			t.Error("the second-factor secret is in the database file in the clear")
+		if bytes.Contains(stored, []byte(form)) {
+			t.Error("the second-factor secret is in the database in the clear")
 		}
 	}
 }

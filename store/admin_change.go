@@ -56,12 +56,11 @@ func scanAdminChange(row interface{ Scan(...any) error }) (*AdminChange, error) 
 // CreateAdminChange records a proposed change, pending.
 func (t *Tx) CreateAdminChange(ctx context.Context, c *AdminChange) error {
 	c.State, c.ProposedAt = ChangePending, t.now
-	res, err := t.tx.ExecContext(ctx, `INSERT INTO admin_changes (kind, target_user_id, payload, summary, state, proposed_by, proposed_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?)`, c.Kind, nullID(c.TargetUserID), c.Payload, c.Summary, c.State, c.ProposedBy, formatTime(t.now))
+	err := t.tx.QueryRowContext(ctx, `INSERT INTO admin_changes (kind, target_user_id, payload, summary, state, proposed_by, proposed_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`, c.Kind, nullID(c.TargetUserID), c.Payload, c.Summary, c.State, c.ProposedBy, formatTime(t.now)).Scan(&c.ID)
 	if err != nil {
 		return fmt.Errorf("create admin change: %w", err)
 	}
-	c.ID, _ = res.LastInsertId()
 	return nil
 }
 

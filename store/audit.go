@@ -40,19 +40,48 @@ const AuditChainKeyed = "audit.chain_keyed"
 // an entry chained without it would break the chain.
 var ErrAuditKeyNeeded = errors.New("the audit log is chained under the secret key, and this process has none")
 
+// ErrAuditKeyMismatch refuses a key the log was not chained with: entries
+// chained under it would break the chain (and second-factor secrets sealed
+// under another key could not be read). Several instances on one database
+// must share one key file.
+var ErrAuditKeyMismatch = errors.New("the secret key is not the one this database's audit log is chained with: " +
+	"every instance (and every command) on one database must use the same key file")
+
 // UseAuditKey makes every later entry chain under key (HMAC-SHA-256). The
 // first time a log meets a key, this appends the switch-over entry, so that
-// verification knows where the plain hashes end.
+// verification knows where the plain hashes end. A log chained under
+// another key refuses it (ErrAuditKeyMismatch): the newest entry must verify
+// under key.
 func (d *DB) UseAuditKey(ctx context.Context, key []byte) error {
 	if len(key) == 0 {
 		return errors.New("audit key is empty")
 	}
-	d.auditKey.Store(&key)
 	return d.InTx(ctx, func(tx *Tx) error {
 		keyed, err := tx.auditKeyed(ctx)
-		if err != nil || keyed {
+		if err != nil {
 			return err
 		}
+		if keyed {
+			rows, err := tx.tx.QueryContext(ctx, `SELECT `+auditColumns+` FROM audit_log ORDER BY id DESC LIMIT 1`)
+			if err != nil {
+				return err
+			}
+			defer rows.Close()
+			if !rows.Next() {
+				return rows.Err()
+			}
+			head, err := scanAudit(rows)
+			if err != nil {
+				return err
+			}
+			if !hmac.Equal([]byte(auditMAC(key, head)), []byte(head.Hash)) {
+				return ErrAuditKeyMismatch
+			}
+			d.auditKey.Store(&key)
+			return nil
+		}
+		d.auditKey.Store(&key)
+		tx.auditKey = key
 		return tx.Audit(ctx, AuditEntry{Actor: "system", Action: AuditChainKeyed, Outcome: "ok",
 			Detail: "entries from here on are chained with HMAC-SHA-256 under the secret key"})
 	})

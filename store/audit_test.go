@@ -2,24 +2,41 @@ package store
 
 import (
 	"context"
+	"countersign/store/pgtest"
 	"database/sql"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 )
 
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
+// openTest opens a new database of the engine the tests run on (pgtest.DSN)
+// and returns it with what it was opened from.
 func openTest(t *testing.T) (*DB, string) {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "test.db")
-	db, err := Open(context.Background(), path)
+	dsn := pgtest.DSN(t)
+	db, err := Open(context.Background(), dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	return db, path
+	return db, dsn
+}
+
+// openPostgresTest opens a new PostgreSQL database, whatever engine the
+// other tests run on: for what only PostgreSQL does (instances that share it).
+func openPostgresTest(t *testing.T) (*DB, string) {
+	t.Helper()
+	dsn := pgtest.Database(t)
+	db, err := Open(context.Background(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db, dsn
 }
 
 func appendSome(t *testing.T, db *DB, n int) {
@@ -44,16 +61,20 @@ func TestAuditIsAppendOnly(t *testing.T) {
 
 var testAuditKey = []byte("0123456789abcdef0123456789abcdef")
 
-// tamperWith runs statements against the file the way an intruder with write
-// access would, dropping the append-only triggers first.
-func tamperWith(t *testing.T, path string, stmts ...string) {
+// tamperWith runs statements against the database the way an intruder with
+// write access would, turning the append-only triggers off first.
+func tamperWith(t *testing.T, dsn string, stmts ...string) {
 	t.Helper()
-	raw, err := sql.Open("sqlite", "file:"+path)
+	driver, source, off := "sqlite", "file:"+dsn, []string{`DROP TRIGGER IF EXISTS audit_no_update`, `DROP TRIGGER IF EXISTS audit_no_delete`}
+	if IsPostgres(dsn) {
+		driver, source, off = "pgx", dsn, []string{`ALTER TABLE audit_log DISABLE TRIGGER USER`}
+	}
+	raw, err := sql.Open(driver, source)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer raw.Close()
-	for _, q := range append([]string{`DROP TRIGGER IF EXISTS audit_no_update`, `DROP TRIGGER IF EXISTS audit_no_delete`}, stmts...) {
+	for _, q := range append(off, stmts...) {
 		if _, err := raw.Exec(q); err != nil {
 			t.Fatalf("%s: %v", q, err)
 		}
@@ -217,6 +238,9 @@ func TestSavePayoutIsConditional(t *testing.T) {
 
 func TestPragmasOnEveryConnection(t *testing.T) {
 	db, _ := openTest(t)
+	if db.Postgres() {
+		t.Skip("SQLite's pragmas")
+	}
 	ctx := context.Background()
 	// Hold several connections at once so the pool has to open more than one.
 	var conns []*sql.Conn
@@ -261,5 +285,31 @@ func TestDeleteStaleSessions(t *testing.T) {
 		if got := err == nil; got != want {
 			t.Errorf("session %s kept = %v, want %v", id, got, want)
 		}
+	}
+}
+
+// TestAnotherKeyIsRefused: an instance (or a command) given another key
+// than the one the log is chained with is refused before it appends
+// anything: every entry it chained would break the chain.
+func TestAnotherKeyIsRefused(t *testing.T) {
+	db, dsn := openTest(t)
+	if err := db.UseAuditKey(t.Context(), testAuditKey); err != nil {
+		t.Fatal(err)
+	}
+	appendSome(t, db, 2)
+	other, err := Open(t.Context(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	if err := other.UseAuditKey(t.Context(), []byte("not the key, but 32 bytes long!!")); !errors.Is(err, ErrAuditKeyMismatch) {
+		t.Errorf("another key: %v; want ErrAuditKeyMismatch", err)
+	}
+	if err := other.UseAuditKey(t.Context(), testAuditKey); err != nil {
+		t.Errorf("the same key: %v", err)
+	}
+	appendSome(t, other, 1)
+	if c, err := db.VerifyAudit(t.Context(), testAuditKey, 0); err != nil || c.Break != nil {
+		t.Errorf("verify: %+v, %v", c, err)
 	}
 }

@@ -31,12 +31,11 @@ func (t *Tx) InsertBalanceSnapshot(ctx context.Context, snaps ...BalanceSnapshot
 		if s.ReadAt.IsZero() {
 			s.ReadAt = t.now
 		}
-		res, err := t.tx.ExecContext(ctx, `INSERT INTO balance_snapshots (currency, amount, read_at) VALUES (?, ?, ?)`,
-			strings.ToUpper(s.Currency), s.Amount, formatTime(s.ReadAt))
+		err := t.tx.QueryRowContext(ctx, `INSERT INTO balance_snapshots (currency, amount, read_at) VALUES (?, ?, ?) RETURNING id`,
+			strings.ToUpper(s.Currency), s.Amount, formatTime(s.ReadAt)).Scan(&s.ID)
 		if err != nil {
 			return fmt.Errorf("insert balance snapshot: %w", err)
 		}
-		s.ID, _ = res.LastInsertId()
 	}
 	return nil
 }
@@ -80,8 +79,7 @@ func (d *DB) LatestBalances(ctx context.Context) ([]BalanceSnapshot, error) {
 // first, thinned to the last reading of each hour: a 60-second poller makes
 // 43,200 readings a month, and a chart needs a few hundred points.
 func (d *DB) BalanceHistory(ctx context.Context, currency string, since time.Time) ([]BalanceSnapshot, error) {
-	return scanSnapshots(d.db.QueryContext(ctx, `SELECT id, currency, amount, max(read_at) FROM balance_snapshots
-		WHERE currency = ? AND read_at >= ? GROUP BY substr(read_at, 1, 13) ORDER BY 4`, strings.ToUpper(currency), formatTime(since)))
+	return scanSnapshots(d.db.QueryContext(ctx, d.dialect.balanceHistory(), strings.ToUpper(currency), formatTime(since)))
 }
 
 // Exposure is the total of the payouts in one state and currency, split by
@@ -116,7 +114,7 @@ type BalanceInputs struct {
 // in one read transaction, so that a payout moving between states is counted
 // exactly once.
 func (d *DB) BalanceInputs(ctx context.Context, q BalanceQuery) (BalanceInputs, error) {
-	tx, err := d.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	tx, err := d.db.BeginTx(ctx, d.dialect.readOnly())
 	if err != nil {
 		return BalanceInputs{}, fmt.Errorf("begin: %w", err)
 	}

@@ -64,15 +64,14 @@ func asNotFound(err error, what string) error {
 // CreateCard saves a card for a recipient, unverified.
 func (t *Tx) CreateCard(ctx context.Context, c *Card) error {
 	c.AddedAt = t.now
-	res, err := t.tx.ExecContext(ctx, `INSERT INTO cards (recipient_id, number_hash, last4, brand, added_by, added_at) VALUES (?, ?, ?, ?, ?, ?)`,
-		c.RecipientID, c.NumberHash, c.Last4, c.Brand, c.AddedBy, formatTime(t.now))
+	err := t.tx.QueryRowContext(ctx, `INSERT INTO cards (recipient_id, number_hash, last4, brand, added_by, added_at) VALUES (?, ?, ?, ?, ?, ?)
+		RETURNING id`, c.RecipientID, c.NumberHash, c.Last4, c.Brand, c.AddedBy, formatTime(t.now)).Scan(&c.ID)
 	if isUniqueViolation(err) {
 		return ErrCardExists
 	}
 	if err != nil {
 		return fmt.Errorf("create card: %w", err)
 	}
-	c.ID, _ = res.LastInsertId()
 	return nil
 }
 

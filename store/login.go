@@ -43,7 +43,8 @@ func (d *DB) ReserveLoginAttempt(ctx context.Context, userID int64, address stri
 		err := tx.QueryRowContext(ctx, `INSERT INTO login_failures (user_id, address, failures, locked_until, last_at) VALUES (?, ?, 1, ?, ?)
 			ON CONFLICT (user_id, address) DO UPDATE SET
 				failures = CASE WHEN login_failures.locked_until IS NULL THEN login_failures.failures + 1 ELSE 1 END,
-				locked_until = CASE WHEN (CASE WHEN login_failures.locked_until IS NULL THEN login_failures.failures + 1 ELSE 1 END) >= ? THEN ? ELSE NULL END,
+				locked_until = CASE WHEN (CASE WHEN login_failures.locked_until IS NULL THEN login_failures.failures + 1 ELSE 1 END) >= ?
+					THEN `+d.dialect.timeParam()+` ELSE NULL END,
 				last_at = excluded.last_at
 			WHERE login_failures.locked_until IS NULL OR login_failures.locked_until <= ?
 			RETURNING failures`,
@@ -58,7 +59,8 @@ func (d *DB) ReserveLoginAttempt(ctx context.Context, userID int64, address stri
 		a.LocksAddress = n >= l.PerAddress
 		err = tx.QueryRowContext(ctx, `UPDATE users SET
 				failed_logins = CASE WHEN locked_until IS NULL THEN failed_logins + 1 ELSE 1 END,
-				locked_until = CASE WHEN (CASE WHEN locked_until IS NULL THEN failed_logins + 1 ELSE 1 END) >= ? THEN ? ELSE NULL END
+				locked_until = CASE WHEN (CASE WHEN locked_until IS NULL THEN failed_logins + 1 ELSE 1 END) >= ?
+					THEN `+d.dialect.timeParam()+` ELSE NULL END
 			WHERE id = ? AND (locked_until IS NULL OR locked_until <= ?)
 			RETURNING failed_logins`, l.PerAccount, until, userID, formatTime(now)).Scan(&n)
 		if errors.Is(err, sql.ErrNoRows) {

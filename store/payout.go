@@ -109,15 +109,14 @@ func (t *Tx) CreatePayout(ctx context.Context, p *Payout) error {
 	if p.Method == "" {
 		p.Method = "card"
 	}
-	res, err := t.tx.ExecContext(ctx, `INSERT INTO payouts (state, version, maker_id, recipient_id, full_name, amount, currency, method, card_id,
+	err := t.tx.QueryRowContext(ctx, `INSERT INTO payouts (state, version, maker_id, recipient_id, full_name, amount, currency, method, card_id,
 		card_last4, card_brand, bank_account_id, account_label, account_country, customer_reference, note, purpose, created_at, updated_at)
-		VALUES (?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		VALUES (?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 		p.State, p.MakerID, nullID(p.RecipientID), p.FullName, p.Amount, p.Currency, p.Method, nullID(p.CardID), p.CardLast4, p.CardBrand,
-		nullID(p.BankAccountID), p.AccountLabel, p.AccountCountry, p.CustomerReference, p.Note, p.Purpose, formatTime(t.now), formatTime(t.now))
+		nullID(p.BankAccountID), p.AccountLabel, p.AccountCountry, p.CustomerReference, p.Note, p.Purpose, formatTime(t.now), formatTime(t.now)).Scan(&p.ID)
 	if err != nil {
 		return fmt.Errorf("create payout: %w", err)
 	}
-	p.ID, _ = res.LastInsertId()
 	return nil
 }
 

@@ -188,7 +188,7 @@ func (f PayoutFilter) listQuery() (string, []any) {
 // computes result columns before it sorts, so a filter that sorts (by
 // approver, by name) would otherwise build every matching row in full.
 func withApprovers(page string) string {
-	return `SELECT ` + payoutColumns + `, k.key_at, k.key_id, coalesce((SELECT group_concat(au.name, ', ') FROM users au
+	return `SELECT ` + payoutColumns + `, k.key_at, k.key_id, coalesce((SELECT string_agg(au.name, ', ') FROM users au
 		WHERE au.id IN (SELECT a.user_id FROM approvals a WHERE a.payout_id = p.id)), '')
 		FROM (` + page + `) k JOIN payouts p ON p.id = k.key_id JOIN users u ON u.id = p.maker_id
 		ORDER BY k.key_at DESC, k.key_id DESC`
@@ -281,30 +281,32 @@ func (d *DB) eachInBatches(ctx context.Context, f PayoutFilter, batch int, fn fu
 	}
 }
 
-// CurrencyTotal is how many payouts, and how much money, in one currency;
+// Total is how many payouts, and how much money, in one currency and state;
 // and of those, how many the receiving bank sent back, and how much.
-type CurrencyTotal struct {
+type Total struct {
 	Currency       string
+	State          string
 	Count          int64
 	Amount         int64 // minor units
 	ReturnedCount  int64
 	ReturnedAmount int64
 }
 
-// PayoutTotals sums the payouts that match the filter per currency (ignoring
-// After and Limit), by currency.
+// PayoutTotals sums the payouts that match the filter per currency and state
+// (ignoring After and Limit), by currency then state: money that was paid,
+// money that failed and money still waiting are never added together.
 //
 // The returned payouts are summed by a second query: the first then still
 // reads only the columns its filter's covering index holds, and returns are
 // few, so the second starts from payouts_returned (partial: returned rows
 // only) and checks the filter on each.
-func (d *DB) PayoutTotals(ctx context.Context, f PayoutFilter) ([]CurrencyTotal, error) {
+func (d *DB) PayoutTotals(ctx context.Context, f PayoutFilter) ([]Total, error) {
 	where, args := f.where()
-	var out []CurrencyTotal
-	err := d.sumByCurrency(ctx, `SELECT p.currency, count(*), sum(p.amount) FROM payouts p`+where+` GROUP BY p.currency ORDER BY p.currency`,
-		args, func(cur string, n, amount int64) {
-			out = append(out, CurrencyTotal{Currency: cur, Count: n, Amount: amount})
-		})
+	var out []Total
+	err := d.sumByCurrencyAndState(ctx, `SELECT p.currency, p.state, count(*), sum(p.amount) FROM payouts p`+where+
+		` GROUP BY p.currency, p.state ORDER BY p.currency, p.state`, args, func(cur, state string, n, amount int64) {
+		out = append(out, Total{Currency: cur, State: state, Count: n, Amount: amount})
+	})
 	if err != nil || f.Returned == NotReturned {
 		return out, err
 	}
@@ -314,11 +316,11 @@ func (d *DB) PayoutTotals(ctx context.Context, f PayoutFilter) ([]CurrencyTotal,
 	if conds != "" {
 		conds = ` AND ` + conds
 	}
-	err = d.sumByCurrency(ctx, `SELECT p.currency, count(*), sum(p.amount) FROM (SELECT id FROM payouts WHERE returned_at IS NOT NULL) r
-		CROSS JOIN payouts p WHERE p.id = r.id`+conds+` GROUP BY p.currency`,
-		args, func(cur string, n, amount int64) {
+	err = d.sumByCurrencyAndState(ctx, `SELECT p.currency, p.state, count(*), sum(p.amount) FROM (SELECT id FROM payouts WHERE returned_at IS NOT NULL) r
+		CROSS JOIN payouts p WHERE p.id = r.id`+conds+` GROUP BY p.currency, p.state`,
+		args, func(cur, state string, n, amount int64) {
 			for i := range out {
-				if out[i].Currency == cur {
+				if out[i].Currency == cur && out[i].State == state {
 					out[i].ReturnedCount, out[i].ReturnedAmount = n, amount
 				}
 			}
@@ -326,50 +328,54 @@ func (d *DB) PayoutTotals(ctx context.Context, f PayoutFilter) ([]CurrencyTotal,
 	return out, err
 }
 
-// sumByCurrency runs a query of (currency, count, sum) rows and hands each to fn.
-func (d *DB) sumByCurrency(ctx context.Context, query string, args []any, fn func(cur string, n, amount int64)) error {
+// sumByCurrencyAndState runs a query of (currency, state, count, sum) rows
+// and hands each to fn.
+func (d *DB) sumByCurrencyAndState(ctx context.Context, query string, args []any, fn func(cur, state string, n, amount int64)) error {
 	rows, err := d.db.QueryContext(ctx, query, args...)
 	if err != nil {
 		return fmt.Errorf("payout totals: %w", err)
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var cur string
+		var cur, state string
 		var n, amount int64
-		if err := rows.Scan(&cur, &n, &amount); err != nil {
+		if err := rows.Scan(&cur, &state, &n, &amount); err != nil {
 			return err
 		}
-		fn(cur, n, amount)
+		fn(cur, state, n, amount)
 	}
 	return rows.Err()
 }
 
-// DailyOutflow is the money paid out (payouts that succeeded) on one UTC day in one currency.
-type DailyOutflow struct {
-	Day      time.Time // midnight UTC
+// Outflow is the money paid out (payouts that succeeded) in one UTC hour in one currency.
+type Outflow struct {
+	Hour     time.Time // the start of the hour, UTC
 	Currency string
 	Count    int64
 	Amount   int64
 }
 
-// Outflow returns the succeeded payouts per UTC day of finishing and currency,
-// for days finished at or after since, oldest day first. Days without any are
-// left out.
-func (d *DB) Outflow(ctx context.Context, since time.Time) ([]DailyOutflow, error) {
-	rows, err := d.db.QueryContext(ctx, `SELECT substr(finished_at, 1, 10), currency, count(*), sum(amount) FROM payouts
+// Outflows returns the succeeded payouts per UTC hour of finishing and
+// currency, for those finished at or after since, oldest first. Hours
+// without any are left out. Hours, not days, so that the pages can add them
+// up into days of each person's own time zone.
+func (d *DB) Outflows(ctx context.Context, since time.Time) ([]Outflow, error) {
+	rows, err := d.db.QueryContext(ctx, `SELECT `+d.dialect.hour("finished_at")+`, currency, count(*), sum(amount) FROM payouts
 		WHERE state = 'succeeded' AND finished_at >= ? GROUP BY 1, 2 ORDER BY 1, 2`, formatTime(since))
 	if err != nil {
 		return nil, fmt.Errorf("outflow: %w", err)
 	}
 	defer rows.Close()
-	var out []DailyOutflow
+	var out []Outflow
 	for rows.Next() {
-		var o DailyOutflow
-		var day string
-		if err := rows.Scan(&day, &o.Currency, &o.Count, &o.Amount); err != nil {
+		var o Outflow
+		var hour string
+		if err := rows.Scan(&hour, &o.Currency, &o.Count, &o.Amount); err != nil {
 			return nil, err
 		}
-		o.Day, _ = time.Parse(time.DateOnly, day)
+		if o.Hour, err = time.Parse("2006-01-02T15", hour); err != nil {
+			return nil, fmt.Errorf("outflow: hour %q: %w", hour, err)
+		}
 		out = append(out, o)
 	}
 	return out, rows.Err()

@@ -32,12 +32,12 @@ type ProviderCall struct {
 // StartProviderCall commits the intent to call the provider; the call happens after this transaction.
 func (t *Tx) StartProviderCall(ctx context.Context, c *ProviderCall) error {
 	c.Outcome, c.StartedAt = CallIntent, t.now
-	res, err := t.tx.ExecContext(ctx, `INSERT INTO provider_calls (payout_id, action, idempotency_key, outcome, actor_id, started_at) VALUES (?, ?, ?, ?, ?, ?)`,
-		c.PayoutID, c.Action, c.IdempotencyKey, c.Outcome, nullID(c.ActorID), formatTime(t.now))
+	err := t.tx.QueryRowContext(ctx, `INSERT INTO provider_calls (payout_id, action, idempotency_key, outcome, actor_id, started_at)
+		VALUES (?, ?, ?, ?, ?, ?) RETURNING id`,
+		c.PayoutID, c.Action, c.IdempotencyKey, c.Outcome, nullID(c.ActorID), formatTime(t.now)).Scan(&c.ID)
 	if err != nil {
 		return fmt.Errorf("record provider call: %w", err)
 	}
-	c.ID, _ = res.LastInsertId()
 	return nil
 }
 
@@ -82,4 +82,25 @@ func (d *DB) ProviderCalls(ctx context.Context, payoutID int64) ([]ProviderCall,
 // stopped between intent and outcome) and that started before `before`.
 func (d *DB) OpenProviderCalls(ctx context.Context, before time.Time) ([]ProviderCall, error) {
 	return queryProviderCalls(ctx, d.db, `outcome = 'intent' AND started_at < ?`, formatTime(before))
+}
+
+// PayoutsWithCallsUnderWay returns the ids of the payouts with a call whose
+// intent is committed but whose outcome is not, started at or after since:
+// a call under way in some instance of the console (the rows are the only
+// record every instance shares).
+func (d *DB) PayoutsWithCallsUnderWay(ctx context.Context, since time.Time) (map[int64]bool, error) {
+	rows, err := d.db.QueryContext(ctx, `SELECT DISTINCT payout_id FROM provider_calls WHERE outcome = 'intent' AND started_at >= ?`, formatTime(since))
+	if err != nil {
+		return nil, fmt.Errorf("calls under way: %w", err)
+	}
+	defer rows.Close()
+	out := map[int64]bool{}
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		out[id] = true
+	}
+	return out, rows.Err()
 }

@@ -33,12 +33,11 @@ func scanRecipient(row interface{ Scan(...any) error }) (*Recipient, error) {
 // CreateRecipient records a new recipient.
 func (t *Tx) CreateRecipient(ctx context.Context, r *Recipient) error {
 	r.CreatedAt = t.now
-	res, err := t.tx.ExecContext(ctx, `INSERT INTO recipients (full_name, customer_reference, email, country, created_by, created_at)
-		VALUES (?, ?, ?, ?, ?, ?)`, r.FullName, r.CustomerReference, r.Email, r.Country, r.CreatedBy, formatTime(t.now))
+	err := t.tx.QueryRowContext(ctx, `INSERT INTO recipients (full_name, customer_reference, email, country, created_by, created_at)
+		VALUES (?, ?, ?, ?, ?, ?) RETURNING id`, r.FullName, r.CustomerReference, r.Email, r.Country, r.CreatedBy, formatTime(t.now)).Scan(&r.ID)
 	if err != nil {
 		return fmt.Errorf("create recipient: %w", err)
 	}
-	r.ID, _ = res.LastInsertId()
 	return nil
 }
 

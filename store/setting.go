@@ -49,6 +49,11 @@ func (t *Tx) Setting(ctx context.Context, key, def string) (string, error) {
 // key has none. Several processes starting at once agree on one value: the
 // first insert wins and everyone reads it back.
 func (d *DB) settingOnce(ctx context.Context, key string, fresh func() string) (string, error) {
+	// Read first: once the value exists (every start but the first), opening
+	// the database writes nothing, and waits for no writer.
+	if v, err := d.Setting(ctx, key, ""); err != nil || v != "" {
+		return v, err
+	}
 	if _, err := d.db.ExecContext(ctx, `INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING`, key, fresh()); err != nil {
 		return "", fmt.Errorf("setting %s: %w", key, err)
 	}

@@ -1,11 +1,12 @@
-// Package store keeps everything Countersign knows in one SQLite file.
+// Package store keeps everything Countersign knows: in one SQLite file, or
+// in a PostgreSQL database that several console instances share. The SQL is
+// the same for both; dialect.go holds what differs.
 package store
 
 import (
 	"context"
 	"database/sql"
 	"embed"
-	"errors"
 	"fmt"
 	"io/fs"
 	"net/url"
@@ -14,8 +15,8 @@ import (
 	"sync/atomic"
 	"time"
 
-	"modernc.org/sqlite"
-	sqlite3 "modernc.org/sqlite/lib"
+	"github.com/jackc/pgx/v5"
+	_ "modernc.org/sqlite" // the "sqlite" driver
 
 	"countersign/fail"
 )
@@ -33,35 +34,54 @@ func notFound(what string) *fail.Error {
 // ErrConflict is returned when a conditional update found the row changed by someone else.
 var ErrConflict = fail.New(fail.Conflict, "conflict", "This changed since you opened it. Reload the page and try again.")
 
-//go:embed migrations/*.sql
+//go:embed migrations/*.sql migrations/postgres/*.sql
 var migrations embed.FS
 
 // DB is the console's database.
 type DB struct {
 	db           *sql.DB
+	dialect      dialect
 	auditKey     atomic.Pointer[[]byte] // set by UseAuditKey
 	installation string                 // see InstallationID
+	// pgConfig is how to open a connection outside the pool (PostgreSQL only).
+	pgConfig *pgx.ConnConfig
 	// Now is the clock every stored time comes from; tests replace it.
 	Now func() time.Time
 }
 
-// Open opens (creating if needed) the SQLite file at path and applies pending migrations.
-func Open(ctx context.Context, path string) (*DB, error) {
-	sqldb, err := sql.Open("sqlite", SQLiteDSN(path))
-	if err != nil {
-		return nil, fmt.Errorf("open database: %w", err)
+// Open opens the database named by dsn and applies pending migrations: a
+// postgres:// URL is a PostgreSQL database, anything else the path of a
+// SQLite file (created if needed).
+func Open(ctx context.Context, dsn string) (*DB, error) {
+	open := openSQLite
+	if IsPostgres(dsn) {
+		open = openPostgres
 	}
-	d := &DB{db: sqldb, Now: func() time.Time { return time.Now().UTC() }}
+	d, err := open(ctx, dsn)
+	if err != nil {
+		return nil, err
+	}
 	if err := d.migrate(ctx); err != nil {
-		sqldb.Close()
+		d.db.Close()
 		return nil, err
 	}
 	// Created with the database, never later inside someone's transaction.
 	if d.installation, err = d.settingOnce(ctx, "installation.id", func() string { return randomHex(8) }); err != nil {
-		sqldb.Close()
+		d.db.Close()
 		return nil, err
 	}
 	return d, nil
+}
+
+// Postgres reports whether the database is PostgreSQL (else SQLite).
+func (d *DB) Postgres() bool { return d.dialect.postgres }
+
+func openSQLite(ctx context.Context, path string) (*DB, error) {
+	sqldb, err := sql.Open("sqlite", SQLiteDSN(path))
+	if err != nil {
+		return nil, fmt.Errorf("open database: %w", err)
+	}
+	return &DB{db: sqldb, Now: func() time.Time { return time.Now().UTC() }}, nil
 }
 
 // SQLiteDSN is how the store opens the SQLite file at path: the modernc
@@ -92,17 +112,32 @@ func (d *DB) Ping(ctx context.Context) error {
 
 func (d *DB) now() time.Time { return d.Now().UTC() }
 
-// migrate applies the embedded numbered migrations that have not run yet, each in its own transaction.
+// migrate applies the dialect's embedded numbered migrations that have not
+// run yet, each in its own transaction, under a lock that keeps instances
+// starting together from both applying one.
 func (d *DB) migrate(ctx context.Context) error {
-	if _, err := d.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)`); err != nil {
-		return fmt.Errorf("create migrations table: %w", err)
-	}
-	names, err := fs.Glob(migrations, "migrations/*.sql")
+	unlock, err := d.lockMigrations(ctx)
 	if err != nil {
 		return err
 	}
-	sort.Strings(names)
+	defer unlock()
+	// What is applied is read first, without a write transaction: a command
+	// or an instance opening a database that is up to date (the usual case,
+	// while a console writes to it) waits for no write lock.
+	applied, err := d.appliedMigrations(ctx)
+	if err != nil {
+		if _, err := d.db.ExecContext(ctx, d.dialect.migrationsTable()); err != nil {
+			return fmt.Errorf("create migrations table: %w", err)
+		}
+	}
+	names, err := migrationNames(d.dialect)
+	if err != nil {
+		return err
+	}
 	for _, name := range names {
+		if applied[name] {
+			continue
+		}
 		err := d.inTx(ctx, func(tx *sql.Tx) error {
 			var n int
 			if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM migrations WHERE name = ?`, name).Scan(&n); err != nil || n > 0 {
@@ -125,16 +160,46 @@ func (d *DB) migrate(ctx context.Context) error {
 	return nil
 }
 
+// appliedMigrations reads the names of the migrations applied; an error
+// means there is no migrations table yet (or the database does not answer,
+// which the next statement finds too).
+func (d *DB) appliedMigrations(ctx context.Context) (map[string]bool, error) {
+	rows, err := d.db.QueryContext(ctx, `SELECT name FROM migrations`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	applied := map[string]bool{}
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			return nil, err
+		}
+		applied[name] = true
+	}
+	return applied, rows.Err()
+}
+
+// migrationNames lists the dialect's migrations in the order they apply.
+func migrationNames(d dialect) ([]string, error) {
+	names, err := fs.Glob(migrations, d.migrationsDir()+"/*.sql")
+	sort.Strings(names)
+	return names, err
+}
+
 // inTx runs fn in one immediate transaction, committing if it returns nil.
 // The rollback is deferred, as benbjohnson/wtf does: it is a no-op after a
 // commit, and it still runs when fn panics (Echo recovers the panic and the
-// process goes on), so SQLite's write lock is never left held.
+// process goes on), so the write lock is never left held.
 func (d *DB) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	tx, err := d.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
 	defer tx.Rollback()
+	if err := d.dialect.lockWrites(ctx, tx); err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
 	if err := fn(tx); err != nil {
 		return err
 	}
@@ -173,9 +238,14 @@ const timeLayout = "2006-01-02T15:04:05.000000Z"
 
 func formatTime(t time.Time) string { return t.UTC().Format(timeLayout) }
 
+// parseTime reads a stored time: SQLite's text, or PostgreSQL's timestamptz,
+// which database/sql hands to a string as RFC 3339.
 func parseTime(s string) time.Time {
-	t, _ := time.Parse(timeLayout, s)
-	return t
+	t, err := time.Parse(timeLayout, s)
+	if err != nil {
+		t, _ = time.Parse(time.RFC3339Nano, s)
+	}
+	return t.UTC()
 }
 
 func nullTime(s sql.NullString) time.Time {
@@ -190,16 +260,6 @@ func timeOrNull(t time.Time) any {
 		return nil
 	}
 	return formatTime(t)
-}
-
-// isUniqueViolation reports whether err is a UNIQUE or PRIMARY KEY constraint failure.
-func isUniqueViolation(err error) bool {
-	var se *sqlite.Error
-	if errors.As(err, &se) {
-		code := se.Code()
-		return code == sqlite3.SQLITE_CONSTRAINT_UNIQUE || code == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
-	}
-	return false
 }
 
 // likePattern escapes s for a LIKE ... ESCAPE '\' contains-search.

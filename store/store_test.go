@@ -48,3 +48,35 @@ func TestPanicInTransactionReleasesTheLock(t *testing.T) {
 		t.Errorf("the next write = %q, %v; want ok", v, err)
 	}
 }
+
+// TestOpeningAnUpToDateDatabaseWritesNothing: a command (countersign
+// backup) or a second instance opening a database that is up to date must
+// not wait for the write lock a busy console holds: it reads what is applied
+// and finds nothing to do.
+func TestOpeningAnUpToDateDatabaseWritesNothing(t *testing.T) {
+	db, dsn := openTest(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	holding, release := make(chan struct{}), make(chan struct{})
+	done := make(chan error, 1)
+	go func() {
+		done <- db.InTx(ctx, func(tx *Tx) error {
+			if err := tx.SetSetting(ctx, "held", "yes"); err != nil {
+				return err
+			}
+			close(holding)
+			<-release // the write lock is held until the other Open returns
+			return nil
+		})
+	}()
+	<-holding
+	other, err := Open(ctx, dsn)
+	close(release)
+	if err != nil {
+		t.Fatalf("open while another holds the write lock: %v", err)
+	}
+	other.Close()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}

@@ -25,6 +25,7 @@ type User struct {
 	Active       bool
 	FailedLogins int
 	LockedUntil  time.Time
+	TimeZone     string // IANA name the person reads times in; "UTC" unless they chose another
 	CreatedAt    time.Time
 	UpdatedAt    time.Time
 }
@@ -32,13 +33,13 @@ type User struct {
 // HasRole reports whether the user holds role.
 func (u *User) HasRole(role string) bool { return slices.Contains(u.Roles, role) }
 
-const userColumns = `id, email, name, password_hash, roles, active, failed_logins, locked_until, created_at, updated_at`
+const userColumns = `id, email, name, password_hash, roles, active, failed_logins, locked_until, time_zone, created_at, updated_at`
 
 func scanUser(row interface{ Scan(...any) error }) (*User, error) {
 	var u User
 	var roles, created, updated string
 	var locked sql.NullString
-	err := row.Scan(&u.ID, &u.Email, &u.Name, &u.PasswordHash, &roles, &u.Active, &u.FailedLogins, &locked, &created, &updated)
+	err := row.Scan(&u.ID, &u.Email, &u.Name, &u.PasswordHash, &roles, &u.Active, &u.FailedLogins, &locked, &u.TimeZone, &created, &updated)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound("user")
 	}
@@ -74,15 +75,14 @@ func (d *DB) CreateUser(ctx context.Context, u *User) error {
 // its password.
 func (t *Tx) CreateUser(ctx context.Context, u *User) error {
 	now := t.now
-	res, err := t.tx.ExecContext(ctx, `INSERT INTO users (email, name, password_hash, roles, active, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-		strings.TrimSpace(u.Email), u.Name, u.PasswordHash, joinRoles(u.Roles), u.Active, formatTime(now), formatTime(now))
+	err := t.tx.QueryRowContext(ctx, `INSERT INTO users (email, name, password_hash, roles, active, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+		RETURNING id`, strings.TrimSpace(u.Email), u.Name, u.PasswordHash, joinRoles(u.Roles), u.Active, formatTime(now), formatTime(now)).Scan(&u.ID)
 	if isUniqueViolation(err) {
 		return ErrEmailTaken
 	}
 	if err != nil {
 		return fmt.Errorf("create user: %w", err)
 	}
-	u.ID, _ = res.LastInsertId()
 	u.CreatedAt, u.UpdatedAt = now, now
 	return nil
 }
@@ -172,6 +172,19 @@ func (d *DB) CountActiveAdmins(ctx context.Context) (int, error) {
 		}
 	}
 	return n, nil
+}
+
+// SetUserTimeZone stores the time zone a person reads times in, as part of
+// the transaction, so that the change commits with its audit entry.
+func (t *Tx) SetUserTimeZone(ctx context.Context, id int64, zone string) error {
+	res, err := t.tx.ExecContext(ctx, `UPDATE users SET time_zone = ?, updated_at = ? WHERE id = ?`, zone, formatTime(t.now), id)
+	if err != nil {
+		return fmt.Errorf("set time zone: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return notFound("user")
+	}
+	return nil
 }
 
 // execOne runs a statement, as part of the transaction, that must change

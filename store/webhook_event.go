@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"time"
 )
@@ -32,17 +34,16 @@ type WebhookEvent struct {
 // reports whether it was new. Call it first in the transaction that applies the event.
 func (t *Tx) InsertWebhookEvent(ctx context.Context, e *WebhookEvent) (bool, error) {
 	e.ReceivedAt = t.now
-	res, err := t.tx.ExecContext(ctx, `INSERT INTO webhook_events (event_key, type, session_id, payout_id, outcome, detail, body, received_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (event_key) DO NOTHING`,
-		e.Key, e.Type, e.SessionID, nullID(e.PayoutID), e.Outcome, e.Detail, e.Body, formatTime(t.now))
+	err := t.tx.QueryRowContext(ctx, `INSERT INTO webhook_events (event_key, type, session_id, payout_id, outcome, detail, body, received_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (event_key) DO NOTHING RETURNING id`,
+		e.Key, e.Type, e.SessionID, nullID(e.PayoutID), e.Outcome, e.Detail, e.Body, formatTime(t.now)).Scan(&e.ID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil // stored already: a duplicate
+	}
 	if err != nil {
 		return false, fmt.Errorf("store webhook: %w", err)
 	}
-	n, _ := res.RowsAffected()
-	if n == 1 {
-		e.ID, _ = res.LastInsertId()
-	}
-	return n == 1, nil
+	return true, nil
 }
 
 // SetWebhookOutcome records what applying a stored event did.

@@ -22,26 +22,7 @@ func invalid(errs FieldErrors, field string) string {
 	return "false"
 }
 
-func gaugeWidth(f float64) string {
-	if f < 0 {
-		f = 0
-	}
-	if f > 1 {
-		f = 1
-	}
-	return strconv.FormatFloat(200*f, 'f', 1, 64)
-}
-
-func gaugeColor(g Gauge) string {
-	switch {
-	case g.Negative || g.Fraction < 0.1:
-		return "#b3261e"
-	case g.Fraction < 0.25:
-		return "#c98a00"
-	default:
-		return "#1d7a46"
-	}
-}
+func boolString(b bool) string { return strconv.FormatBool(b) }
 
 // plural is "1 thing" or "n things".
 func plural(n int, one, many string) string {

@@ -2,8 +2,6 @@
 // models built by the handlers and know nothing of the store or the provider.
 package views
 
-import "time"
-
 // Frame is what every page's layout needs: who is signed in, the CSRF token for
 // its forms, the navigation they may use, and any messages.
 type Frame struct {
@@ -15,6 +13,7 @@ type Frame struct {
 	Flashes []Flash
 	Banners []string // shown to everyone, e.g. a low balance
 	Sandbox bool
+	Clock   Clock // the signed-in person's time zone
 	// StepUp is what decision forms say about the second factor.
 	StepUp StepUp
 	// ChangesWaiting is, for admins, how many admin changes wait for a
@@ -46,7 +45,7 @@ type NavItem struct {
 
 // Flash is a one-time message after a redirect.
 type Flash struct {
-	Kind string // "ok" or "error"
+	Kind string // "ok", "error", "warn" or "info"
 	Text string
 }
 
@@ -55,11 +54,3 @@ type FieldErrors map[string]string
 
 // Has reports whether the field has an error.
 func (e FieldErrors) Has(field string) bool { _, ok := e[field]; return ok }
-
-// FormatTime renders a stored UTC time for people, with the zone so nobody guesses.
-func FormatTime(t time.Time) string {
-	if t.IsZero() {
-		return "—"
-	}
-	return t.UTC().Format("2006-01-02 15:04:05 UTC")
-}

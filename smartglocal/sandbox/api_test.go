@@ -6,7 +6,9 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -244,5 +246,59 @@ func TestCallLoggedBeforeItsReply(t *testing.T) {
 	case err := <-held:
 		t.Fatalf("the held confirm returned early: %v", err)
 	default:
+	}
+}
+
+// TestCallLogOverHTTP: a test driving a standalone sandbox counts calls at
+// /sandbox/calls, as the Go API's Calls does.
+func TestCallLogOverHTTP(t *testing.T) {
+	srv, c, rc := start(t, sandbox.Config{})
+	ctx := context.Background()
+	sess, err := c.InitPayout(ctx, initReq(okPAN, 3290), "init-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc.waitFor(t, sess.ID, sg.WebhookReadyToConfirm, 1)
+	srv.InjectFault("session/confirm", sandbox.Fault5xx, 1)
+	c.Confirm(ctx, sess.ID, "confirm-1")
+	if _, err := c.Confirm(ctx, sess.ID, "confirm-1"); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.Get(srv.URL + "/sandbox/calls")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var got struct{ Calls []sandbox.Call }
+	if err := json.NewDecoder(resp.Body).Decode(&got); err != nil {
+		t.Fatal(err)
+	}
+	var confirms []string
+	for _, call := range got.Calls {
+		if call.Method == "session/confirm" { // a faulted call never ran, so it names no session
+			confirms = append(confirms, fmt.Sprintf("%d %v", call.Status, call.Fault))
+		}
+	}
+	if want := []string{"500 5xx", "200 none"}; !slices.Equal(confirms, want) || len(got.Calls) != len(srv.Calls()) {
+		t.Errorf("confirms in /sandbox/calls: %v of %d calls; want %v of %d", confirms, len(got.Calls), want, len(srv.Calls()))
+	}
+}
+
+// TestReplyDelay: a slow provider has done what it was asked before it
+// answers: the confirm pays even when the caller gives up waiting.
+func TestReplyDelay(t *testing.T) {
+	_, c, rc := start(t, sandbox.Config{ReplyDelay: 2 * time.Second})
+	sess, err := c.InitPayout(context.Background(), initReq(okPAN, 3290), "init-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc.waitFor(t, sess.ID, sg.WebhookReadyToConfirm, 1)
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	if _, err := c.Confirm(ctx, sess.ID, "confirm-1"); !sg.IsUnknownOutcome(err) {
+		t.Fatalf("confirm given up before the reply: %v; want an unknown outcome", err)
+	}
+	if done := rc.waitFor(t, sess.ID, sg.WebhookPaymentFinished, 1); done.Session.Payout().Status != sg.PaymentSucceeded {
+		t.Errorf("payout %+v; want it paid", done.Session.Payout())
 	}
 }

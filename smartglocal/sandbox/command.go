@@ -47,6 +47,7 @@ func RunCommand(ctx context.Context, args []string, getenv func(string) string, 
 	wallets := fs.String("wallets", env("SANDBOX_WALLETS", "usd=100000000,eur=100000000,gbp=100000000,rub=100000000"), "wallet balances in minor units (SANDBOX_WALLETS)")
 	webhookDelay := fs.Duration("webhook-delay", envDuration(getenv, "SANDBOX_WEBHOOK_DELAY", 300*time.Millisecond), "delay before each webhook (SANDBOX_WEBHOOK_DELAY)")
 	confirmDeadline := fs.Duration("confirm-deadline", envDuration(getenv, "SANDBOX_CONFIRM_DEADLINE", 240*time.Minute), "auto-cancel unconfirmed payouts after (SANDBOX_CONFIRM_DEADLINE)")
+	replyDelay := fs.Duration("reply-delay", envDuration(getenv, "SANDBOX_REPLY_DELAY", 0), "delay every API reply by this, after the request took effect: a slow provider (SANDBOX_REPLY_DELAY)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -84,6 +85,7 @@ func RunCommand(ctx context.Context, args []string, getenv func(string) string, 
 		Wallets:          w,
 		WebhookDelay:     *webhookDelay,
 		ConfirmDeadline:  *confirmDeadline,
+		ReplyDelay:       *replyDelay,
 		Logger:           slog.New(slog.NewTextHandler(stderr, nil)),
 	}, *addr)
 	if err != nil {
@@ -92,6 +94,7 @@ func RunCommand(ctx context.Context, args []string, getenv func(string) string, 
 	fmt.Fprintf(stdout, "sandbox listening on %s (project %q)\n", srv.URL, *project)
 	fmt.Fprintf(stdout, "card widget: %s/sandbox/widget\n", srv.URL)
 	fmt.Fprintf(stdout, "returned bank payouts: %s/sandbox/returns\n", srv.URL)
+	fmt.Fprintf(stdout, "call log: %s/sandbox/calls\n", srv.URL)
 
 	<-ctx.Done()
 	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

@@ -1,6 +1,7 @@
 package sandbox
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -152,4 +153,39 @@ func dropConn(w http.ResponseWriter) {
 		}
 	}
 	panic(http.ErrAbortHandler)
+}
+
+// MarshalText names the fault in the call log's JSON.
+func (f Fault) MarshalText() ([]byte, error) { return []byte(f.String()), nil }
+
+// UnmarshalText reads a fault's name back, for clients of /sandbox/calls.
+func (f *Fault) UnmarshalText(b []byte) error {
+	for _, k := range []Fault{FaultNone, Fault5xx, FaultTimeout, FaultReset, FaultMalformedJSON} {
+		if k.String() == string(b) {
+			*f = k
+			return nil
+		}
+	}
+	return fmt.Errorf("sandbox: unknown fault %q", b)
+}
+
+// serveCalls is GET /sandbox/calls: the call log as JSON ({"calls":[…]}),
+// oldest first, so that a test driving a standalone sandbox can count what
+// reached the provider (say, one session/confirm per payout).
+func (s *Sandbox) serveCalls(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD")
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		return
+	}
+	calls := s.Calls()
+	if calls == nil {
+		calls = []Call{}
+	}
+	b, _ := json.Marshal(struct {
+		Calls []Call `json:"calls"`
+	}{calls})
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Content-Type", "application/json")
+	w.Write(b)
 }

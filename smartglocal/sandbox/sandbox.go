@@ -47,6 +47,7 @@ type Config struct {
 	RetryWindow      time.Duration    // stop retrying a webhook after this; default 30 min
 	WebhookTimeout   time.Duration    // per webhook attempt; default 10s
 	ProcessingDelay  time.Duration    // delay of each asynchronous step (validation, execution); default 0
+	ReplyDelay       time.Duration    // delay of every API reply, after the request took effect (a slow provider); default 0
 	HangTimeout      time.Duration    // how long FaultTimeout holds a request before dropping it; default 60s
 	// StateFile, when set, keeps the sandbox's state across restarts: it is
 	// loaded by New and written after every change (see persist.go).
@@ -90,15 +91,15 @@ type Sandbox struct {
 
 // Call is one API request as the sandbox saw it. It never holds a body.
 type Call struct {
-	Time            time.Time
-	Method          string // e.g. "session/confirm"
-	IdempotencyKey  string
-	SessionID       string
-	Status          int    // HTTP status sent; 0 when the connection was dropped
-	ErrorCode       string // error.code of an error reply
-	Replayed        bool   // answered from the idempotency store, not executed
-	Fault           Fault  // injected fault, if any
-	FaultAfterApply bool   // the fault hit the reply after the operation ran
+	Time            time.Time `json:"time"`
+	Method          string    `json:"method"` // e.g. "session/confirm"
+	IdempotencyKey  string    `json:"idempotency_key"`
+	SessionID       string    `json:"session_id"`
+	Status          int       `json:"status"`            // HTTP status sent; 0 when the connection was dropped
+	ErrorCode       string    `json:"error_code"`        // error.code of an error reply
+	Replayed        bool      `json:"replayed"`          // answered from the idempotency store, not executed
+	Fault           Fault     `json:"fault"`             // injected fault, if any
+	FaultAfterApply bool      `json:"fault_after_apply"` // the fault hit the reply after the operation ran
 }
 
 // New returns a sandbox for cfg.
@@ -284,6 +285,8 @@ func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.serveWidget(w, r)
 	case r.URL.Path == "/sandbox/returns":
 		s.serveReturns(w, r)
+	case r.URL.Path == "/sandbox/calls":
+		s.serveCalls(w, r)
 	default:
 		http.NotFound(w, r)
 	}
@@ -356,6 +359,13 @@ func (s *Sandbox) serveAPI(w http.ResponseWriter, r *http.Request, method string
 	if faulted {
 		s.applyFault(w, r, rule.fault, res)
 		return
+	}
+	if s.cfg.ReplyDelay > 0 {
+		select {
+		case <-time.After(s.cfg.ReplyDelay):
+		case <-r.Context().Done(): // the client gave up: what it asked for is done all the same
+		case <-s.done:
+		}
 	}
 	writeResult(w, res)
 }

@@ -1,0 +1,51 @@
+package store
+
+import (
+	"maps"
+	"testing"
+)
+
+// TestPayoutCountsFollowWrites: the per-state counts the metrics read are
+// kept by the database as payouts are created and move.
+func TestPayoutCountsFollowWrites(t *testing.T) {
+	db, _ := openTest(t)
+	ctx := t.Context()
+	u := &User{Email: "m@example.com", Name: "M", PasswordHash: "x", Roles: []string{"maker"}, Active: true}
+	if err := db.CreateUser(ctx, u); err != nil {
+		t.Fatal(err)
+	}
+	var ps []*Payout
+	for range 3 {
+		p := &Payout{State: "submitting", MakerID: u.ID, FullName: "J", Amount: 100, Currency: "USD", CardLast4: "4242", CardBrand: "visa"}
+		if err := db.InTx(ctx, func(tx *Tx) error { return tx.CreatePayout(ctx, p) }); err != nil {
+			t.Fatal(err)
+		}
+		ps = append(ps, p)
+	}
+	move := func(p *Payout, state string) {
+		p.State = state
+		if err := db.InTx(ctx, func(tx *Tx) error { return tx.SavePayout(ctx, p) }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	move(ps[0], "pending_approval")
+	move(ps[1], "pending_approval")
+	move(ps[1], "pending_approval") // a save that keeps the state changes no count
+	move(ps[1], "confirming")
+	got, err := db.PayoutCounts(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range got {
+		if v == 0 {
+			delete(got, k)
+		}
+	}
+	if want := map[string]int64{"submitting": 1, "pending_approval": 1, "confirming": 1}; !maps.Equal(got, want) {
+		t.Errorf("counts = %v; want %v", got, want)
+	}
+	n, oldest, next, err := db.QueueSummary(ctx, "pending_approval")
+	if err != nil || n != 1 || !oldest.IsZero() || !next.IsZero() {
+		t.Errorf("queue summary = %d, %v, %v, %v; want 1 with no times (none set)", n, oldest, next, err)
+	}
+}
