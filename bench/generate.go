@@ -549,18 +549,15 @@ func (g *gen) sessionCreated(tx *store.Tx, p *store.Payout, maker *store.User, c
 
 // webhook stores one delivery and its outcome as HandleWebhook does.
 func (g *gen) webhook(tx *store.Tx, p *store.Payout, typ string, body []byte, from payout.State, outcome, view string) error {
-	e := &store.WebhookEvent{Key: sha256Hex(body), Type: typ, SessionID: p.ProviderSessionID, Outcome: "received", Body: string(body)}
-	if _, err := tx.InsertWebhookEvent(g.ctx, e); err != nil {
-		return err
-	}
-	g.written.webhooks++
 	if err := tx.SavePayout(g.ctx, p); err != nil {
 		return err
 	}
 	detail := fmt.Sprintf("%s; %s → %s", view, from, p.State)
-	if err := tx.SetWebhookOutcome(g.ctx, e.ID, p.ID, outcome, detail); err != nil {
+	e := &store.WebhookEvent{Key: sha256Hex(body), Type: typ, SessionID: p.ProviderSessionID, PayoutID: p.ID, Outcome: outcome, Detail: detail, Body: string(body)}
+	if _, err := tx.InsertWebhookEvent(g.ctx, e); err != nil {
 		return err
 	}
+	g.written.webhooks++
 	return tx.Audit(g.ctx, providerAudit("webhook."+typ, p, outcome, detail))
 }
 
