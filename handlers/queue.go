@@ -1,8 +1,8 @@
 package handlers
 
 import (
-	"strconv"
 	"net/http"
+	"strconv"
 
 	"github.com/a-h/templ"
 	"github.com/labstack/echo/v4"
