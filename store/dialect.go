@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5/pgconn"
 	"modernc.org/sqlite"
@@ -115,6 +116,18 @@ func (d dialect) balanceHistory() string {
 	// SQLite takes the bare columns from the row that holds the max().
 	return `SELECT id, currency, amount, max(read_at) FROM balance_snapshots
 		WHERE currency = ? AND read_at >= ? GROUP BY substr(read_at, 1, 13) ORDER BY 4`
+}
+
+// nameContains is the condition "the payout's name contains s", case
+// insensitively, and its argument. SQLite answers it from payout_names, the
+// FTS5 trigram index of the names, when s has three characters or more and
+// no LIKE wildcard (FTS5 takes LIKE without an ESCAPE clause only);
+// PostgreSQL's ILIKE uses the payouts_name_trgm index by itself.
+func (d dialect) nameContains(s string) (string, any) {
+	if !d.postgres && utf8.RuneCountInString(s) >= 3 && !strings.ContainsAny(s, `%_\`) {
+		return `p.id IN (SELECT rowid FROM payout_names WHERE full_name LIKE ?)`, "%" + s + "%"
+	}
+	return `p.full_name LIKE ? ESCAPE '\'`, likePattern(s)
 }
 
 // isUniqueViolation reports whether err is a UNIQUE or PRIMARY KEY constraint failure.

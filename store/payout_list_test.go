@@ -444,13 +444,15 @@ func TestPayoutListPlans(t *testing.T) {
 		{"one state", PayoutFilter{States: []string{"failed"}}, "payouts_state_created", false},
 		{"several states", PayoutFilter{States: []string{"failed", "expired", "rejected"}}, "payouts_state_created", false},
 		{"several states and a maker", PayoutFilter{States: []string{"failed", "expired"}, MakerID: 3}, "payouts_", false},
-		{"approver", PayoutFilter{ApproverID: 4}, "approvals_user", true},
+		{"approver", PayoutFilter{ApproverID: 4}, "SEARCH pa USING PRIMARY KEY (user_id=?", false},
+		{"approver and a state", PayoutFilter{ApproverID: 4, States: []string{"succeeded"}}, "SEARCH pa USING PRIMARY KEY (user_id=?", false},
+		{"name contains", PayoutFilter{Recipient: "mill"}, "payout_names", true}, // sorts the matches only
 	}
 	for _, tt := range tests {
 		for _, key := range []PayoutKey{{}, after} {
 			f := tt.filter
 			f.Limit, f.After = 51, key
-			q, args := f.listQuery()
+			q, args := f.listQuery(db.dialect)
 			plan := explain(t, db, q, args...)
 			if !strings.Contains(plan, tt.wantUses) {
 				t.Errorf("%s (after %v): plan does not use %s:\n%s", tt.name, key, tt.wantUses, plan)
