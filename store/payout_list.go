@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -324,6 +325,14 @@ type Total struct {
 // few, so the second starts from payouts_returned (partial: returned rows
 // only) and checks the filter on each.
 func (d *DB) PayoutTotals(ctx context.Context, f PayoutFilter) ([]Total, error) {
+	if f.byStateAndCurrency() {
+		return d.keptTotals(ctx, f)
+	}
+	return d.summedTotals(ctx, f)
+}
+
+// summedTotals is PayoutTotals summed from the payouts that match.
+func (d *DB) summedTotals(ctx context.Context, f PayoutFilter) ([]Total, error) {
 	where, args := f.where(d.dialect)
 	var out []Total
 	err := d.sumByCurrencyAndState(ctx, `SELECT p.currency, p.state, count(*), sum(p.amount) FROM payouts p`+where+
@@ -349,6 +358,44 @@ func (d *DB) PayoutTotals(ctx context.Context, f PayoutFilter) ([]Total, error) 
 			}
 		})
 	return out, err
+}
+
+// byStateAndCurrency reports whether the filter asks for states and a
+// currency at most, so that its totals are payout_totals' rows.
+func (f PayoutFilter) byStateAndCurrency() bool {
+	g := PayoutFilter{States: f.States, Currency: f.Currency, After: f.After, Limit: f.Limit}
+	return reflect.DeepEqual(f, g)
+}
+
+// keptTotals reads the totals payout_totals keeps (migration 071), by
+// currency then state.
+func (d *DB) keptTotals(ctx context.Context, f PayoutFilter) ([]Total, error) {
+	q := `SELECT currency, state, payouts, amount, returned, returned_amount FROM payout_totals WHERE payouts > 0`
+	var args []any
+	if f.Currency != "" {
+		q += ` AND currency = ?`
+		args = append(args, strings.ToUpper(f.Currency))
+	}
+	if len(f.States) > 0 {
+		q += ` AND state IN (?` + repeat(",?", len(f.States)-1) + `)`
+		for _, s := range f.States {
+			args = append(args, s)
+		}
+	}
+	rows, err := d.db.QueryContext(ctx, q+` ORDER BY currency, state`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("payout totals: %w", err)
+	}
+	defer rows.Close()
+	var out []Total
+	for rows.Next() {
+		var t Total
+		if err := rows.Scan(&t.Currency, &t.State, &t.Count, &t.Amount, &t.ReturnedCount, &t.ReturnedAmount); err != nil {
+			return nil, err
+		}
+		out = append(out, t)
+	}
+	return out, rows.Err()
 }
 
 // sumByCurrencyAndState runs a query of (currency, state, count, sum) rows
