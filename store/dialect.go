@@ -106,18 +106,6 @@ func (d dialect) hour(col string) string {
 	return `substr(` + col + `, 1, 13)`
 }
 
-// balanceHistory is BalanceHistory's statement: of one currency's readings
-// since a time, the last of each UTC hour, oldest first.
-func (d dialect) balanceHistory() string {
-	if d.postgres {
-		return `SELECT DISTINCT ON (date_trunc('hour', read_at)) id, currency, amount, read_at FROM balance_snapshots
-			WHERE currency = ? AND read_at >= ? ORDER BY date_trunc('hour', read_at), read_at DESC`
-	}
-	// SQLite takes the bare columns from the row that holds the max().
-	return `SELECT id, currency, amount, max(read_at) FROM balance_snapshots
-		WHERE currency = ? AND read_at >= ? GROUP BY substr(read_at, 1, 13) ORDER BY 4`
-}
-
 // nameContains is the condition "the payout's name contains s", case
 // insensitively, and its argument. SQLite answers it from payout_names, the
 // FTS5 trigram index of the names, when s has three characters or more and
