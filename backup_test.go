@@ -32,11 +32,8 @@ func TestBackupUnderWriteLoadAndRestore(t *testing.T) {
 	}
 	defer db.Close()
 	// Keyed, with checkpoints beside the key, as the server runs.
-	key, _, err := secret.LoadOrCreate(filepath.Join(dir, "countersign.key"))
+	key, _, err := keyAudit(ctx, db, filepath.Join(dir, "countersign.key"))
 	if err != nil {
-		t.Fatal(err)
-	}
-	if err := db.UseAuditKey(ctx, key.Derive(secret.PurposeAuditChain)); err != nil {
 		t.Fatal(err)
 	}
 	checkpointer := &audit.Checkpointer{DB: db, Key: key, Path: filepath.Join(dir, "countersign.checkpoint")}
@@ -145,7 +142,7 @@ func TestRestoreRefusesABrokenBackup(t *testing.T) {
 	if err := os.WriteFile(bad, []byte("not a database"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := secret.LoadOrCreate(filepath.Join(dir, "countersign.key")); err != nil {
+	if _, _, err := secret.LoadOrCreate(filepath.Join(dir, "countersign.key"), 1); err != nil {
 		t.Fatal(err)
 	}
 	target := filepath.Join(dir, "countersign.db")
@@ -162,7 +159,7 @@ func TestRestoreRefusesABrokenBackup(t *testing.T) {
 func TestBackupRefusesPostgres(t *testing.T) {
 	url := pgtest.Database(t)
 	key := filepath.Join(t.TempDir(), "countersign.key")
-	if _, _, err := secret.LoadOrCreate(key); err != nil {
+	if _, _, err := secret.LoadOrCreate(key, 1); err != nil {
 		t.Fatal(err)
 	}
 	err := run(context.Background(), []string{"backup", "-o", filepath.Join(t.TempDir(), "b.db"), "-db", url, "-secret-key-file", key}, env(nil), nil, &bytes.Buffer{}, &bytes.Buffer{})

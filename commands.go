@@ -237,20 +237,17 @@ func openKeyed(ctx context.Context, f files, say io.Writer) (*store.DB, *audit.C
 	if err != nil {
 		return nil, nil, err
 	}
-	key, created, err := secret.LoadOrCreate(keyPath)
-	if err != nil {
-		return nil, nil, err
-	}
-	if created {
-		fmt.Fprintf(say, "created a new secret key file at %s: keep it private and back it up apart from the database\n", keyPath)
-	}
 	db, err := store.Open(ctx, dbPath)
 	if err != nil {
 		return nil, nil, err
 	}
-	if err := db.UseAuditKey(ctx, key.Derive(secret.PurposeAuditChain)); err != nil {
+	key, created, err := keyAudit(ctx, db, keyPath)
+	if err != nil {
 		db.Close()
 		return nil, nil, err
+	}
+	if created {
+		fmt.Fprintf(say, "created a new secret key file at %s: keep it private and back it up apart from the database\n", keyPath)
 	}
 	return db, &audit.Checkpointer{DB: db, Key: key, Path: checkpointPath}, nil
 }

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -136,9 +137,10 @@ func newApp(ctx context.Context, cfg *config, logger *slog.Logger, webhookURL st
 }
 
 // loadKey loads the secret key file, creating it on first start, and keys the
-// audit chain with it.
+// audit chain with it. A key file that does not fit the database (another
+// installation's, or a log rewritten without it) stops start.
 func (a *app) loadKey(ctx context.Context, cfg *config) error {
-	key, created, err := secret.LoadOrCreate(cfg.SecretKeyFile)
+	key, created, err := keyAudit(ctx, a.db, cfg.SecretKeyFile)
 	if err != nil {
 		return err
 	}
@@ -147,11 +149,31 @@ func (a *app) loadKey(ctx context.Context, cfg *config) error {
 			"without it second-factor secrets cannot be read and the audit log cannot be verified", "path", cfg.SecretKeyFile)
 	}
 	a.key = key
-	if err := a.db.UseAuditKey(ctx, key.Derive(secret.PurposeAuditChain)); err != nil {
-		return err
-	}
 	a.checkpointer = &audit.Checkpointer{DB: a.db, Key: key, Path: cfg.AuditCheckpointFile, Logger: a.logger}
 	return nil
+}
+
+// keyAudit loads the key file at path (creating it, for the database's next
+// audit entry, if there is none) and keys db's audit chain with it. A key
+// file created here for a database that refuses it is removed again, so
+// that a wrong path leaves no stray key behind.
+func keyAudit(ctx context.Context, db *store.DB, path string) (key *secret.Key, created bool, err error) {
+	head, _, err := db.AuditHead(ctx)
+	if err != nil {
+		return nil, false, err
+	}
+	key, created, err = secret.LoadOrCreate(path, head+1)
+	if err != nil {
+		return nil, false, err
+	}
+	err = db.UseAuditKey(ctx, key.Derive(secret.PurposeAuditChain), store.AuditStart{From: key.AuditFrom(), Created: created})
+	if err != nil {
+		if created && (errors.Is(err, store.ErrAuditKeyMismatch) || errors.Is(err, store.ErrAuditDowngraded)) {
+			os.Remove(path) // made for a database that is not its own: it keyed nothing
+		}
+		return nil, false, fmt.Errorf("secret key file %s: %w", path, err)
+	}
+	return key, created, nil
 }
 
 // leaderCheck is how often an instance that does not lead tries to, and the

@@ -102,8 +102,7 @@ type Checkpointer struct {
 	Logger *slog.Logger
 	Every  time.Duration
 
-	mu   sync.Mutex
-	last int64 // the entry of the newest checkpoint written or read
+	mu sync.Mutex // one checkpoint at a time
 }
 
 // Run writes checkpoints until ctx ends, then writes a last one.
@@ -130,37 +129,41 @@ func (c *Checkpointer) Run(ctx context.Context) {
 }
 
 // WriteNow writes a checkpoint of the current head if the log grew since the
-// last one. A log shorter than the last checkpoint is not papered over: the
-// file is kept as evidence and the error says what is missing.
+// last one. The last checkpoint is evidence, never papered over: if the log
+// is shorter than it, or its entry no longer carries its hash (the log up to
+// it was rewritten), the file is kept and the error says what happened.
 func (c *Checkpointer) WriteNow(ctx context.Context) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.last == 0 {
-		prev, err := ReadCheckpoint(c.Path, c.Key)
-		switch {
-		case errors.Is(err, ErrNoCheckpoint):
-		case err != nil:
-			return err
-		default:
-			c.last = prev.Entry
-		}
+	prev, err := ReadCheckpoint(c.Path, c.Key)
+	if err != nil && !errors.Is(err, ErrNoCheckpoint) {
+		return err
 	}
 	entry, head, err := c.DB.AuditHead(ctx)
 	if err != nil {
 		return err
 	}
-	if entry < c.last {
-		return fmt.Errorf("the audit log ends at entry %d but checkpoint %s says it reached entry %d: entries were removed; run countersign audit verify", entry, c.Path, c.last)
-	}
-	if entry == c.last {
+	switch {
+	case entry < prev.Entry:
+		return fmt.Errorf("the audit log ends at entry %d but checkpoint %s says it reached entry %d: entries were removed; "+
+			"the checkpoint is kept; run countersign audit verify", entry, c.Path, prev.Entry)
+	case entry == prev.Entry && head == prev.Head:
 		return nil
+	case prev.Entry != 0:
+		then, err := c.DB.AuditEntries(ctx, store.AuditFilter{AfterID: prev.Entry - 1, Limit: 1, Ascending: true})
+		if err != nil {
+			return err
+		}
+		if len(then) == 0 || then[0].ID != prev.Entry || then[0].Hash != prev.Head {
+			return fmt.Errorf("audit entry %d no longer has the hash checkpoint %s recorded on %s: the log up to it was rewritten; "+
+				"the checkpoint is kept; run countersign audit verify", prev.Entry, c.Path, prev.At.Format(time.RFC3339))
+		}
 	}
 	cp := Checkpoint{Entry: entry, Head: head, At: c.DB.Now().UTC()}
 	cp.MAC = cp.mac(c.Key.Derive(secret.PurposeAuditCheckpoint))
 	if err := writeCheckpoint(c.Path, cp); err != nil {
 		return err
 	}
-	c.last = entry
 	// The same checkpoint goes to the log, a second copy outside the database
 	// (and outside this file): save the line as a file to verify against it.
 	line, _ := json.Marshal(cp)
@@ -213,6 +216,9 @@ func Verify(ctx context.Context, db *store.DB, key *secret.Key, checkpointPath s
 	if c.Break != nil {
 		return r, &Problem{c.Break.ID, c.Break.Reason}
 	}
+	if p := keyedWhereTheKeyFileSays(c, key, false); p != nil {
+		return r, p
+	}
 	if noCheckpoint {
 		if c.KeyedFrom != 0 {
 			return r, &Problem{c.LastID + 1, fmt.Sprintf("there is no checkpoint file at %s, so removed newest entries would go unseen; restore it, or a saved checkpoint line from the log", checkpointPath)}
@@ -246,9 +252,13 @@ func VerifyCopy(ctx context.Context, db *store.DB, key *secret.Key, checkpointPa
 		return r, err
 	}
 	r.Entries, r.KeyedFrom = c.Checked, c.KeyedFrom
-	switch {
-	case c.Break != nil:
+	if c.Break != nil {
 		return r, &Problem{c.Break.ID, c.Break.Reason}
+	}
+	if p := keyedWhereTheKeyFileSays(c, key, true); p != nil {
+		return r, p
+	}
+	switch {
 	case cp.Entry == 0 || c.LastID < cp.Entry:
 		return r, nil
 	case c.MarkHash != cp.Head:
@@ -256,4 +266,28 @@ func VerifyCopy(ctx context.Context, db *store.DB, key *secret.Key, checkpointPa
 	}
 	r.Checkpoint = cp
 	return r, nil
+}
+
+// keyedWhereTheKeyFileSays checks that an intact chain is keyed from the
+// entry the key file records (any entry, for a key file that does not say):
+// the database cannot move that start, so a log whose switch-over was
+// removed and whose chain was recomputed with plain hashes fails here even
+// without a checkpoint. A copy (prefix) may end before the start.
+func keyedWhereTheKeyFileSays(c store.AuditCheck, key *secret.Key, prefix bool) *Problem {
+	from := key.AuditFrom()
+	switch {
+	case c.LastID == 0, c.KeyedFrom != 0 && (from == 0 || c.KeyedFrom == from):
+		return nil // empty, or keyed where the file says (an older file: the chain's MACs pin the start)
+	case c.LastID < from:
+		if prefix {
+			return nil
+		}
+		return &Problem{c.LastID + 1, fmt.Sprintf("the key file says the log is chained under the key from entry %d, but it ends at entry %d: entries were removed", from, c.LastID)}
+	case c.KeyedFrom == 0:
+		at := max(from, 1)
+		return &Problem{at, fmt.Sprintf("the log is not chained under the key at all, though the key file says it is from entry %d: "+
+			"the chain was recomputed without the key (or the key file belongs to another database)", at)}
+	}
+	return &Problem{min(from, c.KeyedFrom), fmt.Sprintf("the key file says the log is chained under the key from entry %d, but its switch-over is entry %d: "+
+		"the chain was recomputed without the key", from, c.KeyedFrom)}
 }

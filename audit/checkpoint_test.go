@@ -37,10 +37,10 @@ func newFixture(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { f.db.Close() })
-	if f.key, _, err = secret.LoadOrCreate(filepath.Join(dir, "countersign.key")); err != nil {
+	if f.key, _, err = secret.LoadOrCreate(filepath.Join(dir, "countersign.key"), 1); err != nil {
 		t.Fatal(err)
 	}
-	if err := f.db.UseAuditKey(t.Context(), f.key.Derive(secret.PurposeAuditChain)); err != nil {
+	if err := f.db.UseAuditKey(t.Context(), f.key.Derive(secret.PurposeAuditChain), store.AuditStart{From: 1, Created: true}); err != nil {
 		t.Fatal(err)
 	}
 	return f
@@ -235,3 +235,24 @@ func (s *syncBuffer) Write(p []byte) (int, error) {
 	return s.b.Write(p)
 }
 func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+
+// TestCheckpointerKeepsEvidenceOfARewrite: when the checkpointed entry no
+// longer carries the checkpointed hash, a restarted checkpointer says so and
+// keeps the old file, however far the log grew since.
+func TestCheckpointerKeepsEvidenceOfARewrite(t *testing.T) {
+	f := newFixture(t)
+	f.append(3)
+	if err := f.checkpointer().WriteNow(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := os.ReadFile(f.checkpoint)
+	f.tamper(`UPDATE audit_log SET detail = 'nothing happened', hash = 'ab' WHERE id = 4`)
+	f.append(2)
+	err := f.checkpointer().WriteNow(t.Context())
+	if err == nil || !strings.Contains(err.Error(), "entry 4 no longer has the hash") {
+		t.Errorf("WriteNow over a rewritten log: %v; want it refused", err)
+	}
+	if after, _ := os.ReadFile(f.checkpoint); !bytes.Equal(before, after) {
+		t.Error("the checkpoint was overwritten after the log was rewritten")
+	}
+}

@@ -103,6 +103,44 @@ func MaskNumber(number string) string {
 // ("4242 4242 4242 4242"); the separators are kept.
 func MaskText(s string) string {
 	b := []byte(s)
+	eachNumber(b, func(start, end int) {
+		keep := 4
+		for k := end - 1; k >= start; k-- {
+			if !isDigit(b[k]) {
+				continue
+			}
+			if keep > 0 {
+				keep--
+				continue
+			}
+			b[k] = '*'
+		}
+	})
+	return string(b)
+}
+
+// ContainsPAN reports whether text a person typed holds a card number: a
+// card-like number (as MaskText finds them) whose digits are a valid PAN.
+// Free text is refused with it, so that no card number is stored, shown or
+// sent on where only a name, a note or a reason belongs.
+func ContainsPAN(s string) bool {
+	b := []byte(s)
+	found := false
+	eachNumber(b, func(start, end int) {
+		digits := make([]byte, 0, end-start)
+		for _, c := range b[start:end] {
+			if isDigit(c) {
+				digits = append(digits, c)
+			}
+		}
+		found = found || ValidPAN(string(digits))
+	})
+	return found
+}
+
+// eachNumber calls fn with the bounds of every card-like number in b: 12 or
+// more ASCII digits, alone or in groups joined by single spaces or hyphens.
+func eachNumber(b []byte, fn func(start, end int)) {
 	for i := 0; i < len(b); {
 		if !isDigit(b[i]) {
 			i++
@@ -123,21 +161,10 @@ func MaskText(s string) string {
 			break
 		}
 		if digits >= 12 {
-			keep := 4
-			for k := end - 1; k >= i; k-- {
-				if !isDigit(b[k]) {
-					continue
-				}
-				if keep > 0 {
-					keep--
-					continue
-				}
-				b[k] = '*'
-			}
+			fn(i, end)
 		}
 		i = end
 	}
-	return string(b)
 }
 
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }

@@ -101,8 +101,7 @@ func TestSalaryToUKBankAccount(t *testing.T) {
 	if got := textOf(t, checker, `[data-testid="account-details"]`); !strings.Contains(got, "20-00-00") || !strings.Contains(got, "55779911") {
 		t.Errorf("the verify step shows %q", got)
 	}
-	checkPage(t, checker, desktop, "bank account to verify")
-	screenshot(t, checker, "bank-account-verify")
+	onBothWidths(t, checker, "bank account to verify", "bank-account-verify")
 	typeCode(t, checker, "approver1@example.com", "#otp-verify-account")
 	confirmClick(t, checker, `[data-testid="verify-account"]`)
 	run(t, checker, chromedp.WaitVisible(chromedp.CSS(`[data-testid="account-row"][data-verified="true"]`)))
@@ -158,8 +157,7 @@ func TestSalaryToUKBankAccount(t *testing.T) {
 	if body := pageText(approver); strings.Contains(body, "55779911") {
 		t.Error("the payout page shows the full account number")
 	}
-	checkPage(t, approver, desktop, "bank payout")
-	screenshot(t, approver, "bank-payout")
+	onBothWidths(t, approver, "bank payout", "bank-payout")
 }
 
 // choose picks value in the select with id as a person does: the value

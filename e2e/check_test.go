@@ -94,6 +94,21 @@ func checkPage(t *testing.T, ctx context.Context, vp viewport, name string) {
 	}
 }
 
+// onBothWidths checks the page a desktop browser shows (checkPage), then the
+// same page on a phone, and saves both screenshots (name-desktop,
+// name-phone) when UPDATE_SCREENSHOTS is set; the browser is a desktop
+// again afterwards.
+func onBothWidths(t *testing.T, ctx context.Context, name, shot string) {
+	t.Helper()
+	checkPage(t, ctx, desktop, name)
+	screenshot(t, ctx, shot+"-desktop")
+	run(t, ctx, chromedp.EmulateViewport(phone.width, phone.height, chromedp.EmulateMobile, chromedp.EmulateTouch, chromedp.EmulatePortrait),
+		chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS("main")))
+	checkPage(t, ctx, phone, name)
+	screenshot(t, ctx, shot+"-phone")
+	run(t, ctx, chromedp.EmulateReset(), chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS("main")))
+}
+
 // visit opens a page and checks it (checkPage).
 func visit(t *testing.T, ctx context.Context, vp viewport, url, name string) {
 	t.Helper()

@@ -61,6 +61,7 @@ func TestDualControlJourney(t *testing.T) {
 		chromedp.SendKeys(chromedp.ID("confirm"), pw),
 		chromedp.Click(chromedp.CSS(`[data-testid="set-password"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="must-enrol"]`)),
+		chromedp.Click(chromedp.CSS(`[data-testid="begin-second-factor"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="qr"]`)),
 	)
 	checkPage(t, ivy, desktop, "set up a second factor")

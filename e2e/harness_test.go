@@ -199,14 +199,19 @@ func login(t *testing.T, ctx context.Context, base, email, password string) {
 }
 
 // enrol sets up the signed-in person's second factor on their account page,
-// as they would with an authenticator app: it reads the key shown there and
-// types the app's code. It returns the key.
+// as they would with an authenticator app: it starts the set-up unless it
+// was started, reads the key shown and types the app's code. It returns the
+// key.
 func enrol(t *testing.T, ctx context.Context, base string) string {
 	t.Helper()
 	run(t, ctx,
 		chromedp.Navigate(base+"/account"),
-		chromedp.WaitVisible(chromedp.CSS(`[data-testid="totp-secret"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="second-factor"]`)),
 	)
+	if started := get(t, ctx, chromedp.Evaluate[bool](`document.querySelector('[data-testid="totp-secret"]') !== null`)); !started {
+		run(t, ctx, chromedp.Click(chromedp.CSS(`[data-testid="begin-second-factor"]`)))
+	}
+	run(t, ctx, chromedp.WaitVisible(chromedp.CSS(`[data-testid="totp-secret"]`)))
 	secret := get(t, ctx, chromedp.Text(chromedp.CSS(`[data-testid="totp-secret"]`)))
 	typeCodeOf(t, ctx, secret, "#otp")
 	run(t, ctx,

@@ -119,6 +119,9 @@ func signInAt(t *testing.T, base, email, password string) *person {
 // step-up window, which covers the decisions of the next minutes.
 func enrolOverHTTP(t *testing.T, p *person) {
 	t.Helper()
+	if status, loc := p.post("/account/second-factor/new", url.Values{}); status != http.StatusSeeOther || loc != "/account" {
+		t.Fatalf("start setting up the second factor: %d %q", status, loc)
+	}
 	_, body := p.get("/account")
 	key := testidText(body, "totp-secret")
 	if key == "" {

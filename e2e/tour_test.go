@@ -15,7 +15,13 @@ type seeded struct {
 	c                                     *console
 	recipient                             string
 	pending, succeeded, failed, cancelled string
+	// A recipient and a payout under a 100-character name with no space
+	// in it: no page may scroll sideways for it.
+	longRecipient, longPayout string
 }
+
+// longName is as long a name as a recipient or payout may have, unbroken.
+var longName = strings.Repeat("Abcdefghij", 10)
 
 func seed(t *testing.T) seeded {
 	t.Helper()
@@ -39,6 +45,11 @@ func seed(t *testing.T) seeded {
 	waitState(t, approver, s.succeeded, "succeeded")
 	waitState(t, approver, s.failed, "failed")
 	waitState(t, approver, s.cancelled, "cancelled")
+	s.longRecipient = addRecipientWithCard(t, maker, approver, s.c.URL, longName)
+	s.longPayout = preparePayout(t, maker, s.c.URL, longName, "7.00", "4242424242424242")
+	waitState(t, maker, s.longPayout, "pending_approval")
+	cancel(t, approver, s.longPayout, "approver1@example.com", "A test of a long name")
+	waitState(t, approver, s.longPayout, "cancelled")
 
 	// A low-balance mark for USD, drawn on its gauge.
 	admin := newBrowser(t)
@@ -97,6 +108,8 @@ func TestEveryPage(t *testing.T) {
 				visit(t, maker, vp, base+p.path, p.name)
 			}
 			visit(t, maker, vp, s.recipient, "recipient")
+			visit(t, maker, vp, s.longRecipient, "recipient with a long name")
+			visit(t, maker, vp, s.longPayout, "payout with a long name")
 			visit(t, maker, vp, s.recipient+"/accounts/new?country=GBR", "new bank account")
 			visit(t, maker, vp, s.pending, "maker payout pending")
 			// A form sent back with what is wrong in it.
@@ -114,6 +127,12 @@ func TestEveryPage(t *testing.T) {
 				{base + "/payouts", "payouts"}, {base + "/payouts?min=abc", "payouts with errors"}, {base + "/account", "approver account"},
 			} {
 				visit(t, approver, vp, p.url, p.name)
+			}
+			// On a phone, the first payout to decide is on the first screen,
+			// below the money on hand (one line per currency).
+			run(t, approver, chromedp.Navigate(base+"/queue"), chromedp.WaitVisible(chromedp.CSS(`[data-testid="queue-row"]`)))
+			if top := get(t, approver, chromedp.Evaluate[float64](`document.querySelector('[data-testid="queue-row"]').getBoundingClientRect().top + window.scrollY`)); top >= float64(vp.height) {
+				t.Errorf("queue at %s: the first payout starts at %.0f px, below the fold (%d px)", vp.name, top, vp.height)
 			}
 			// Approving asks first, saying what is signed; going back sends nothing.
 			run(t, approver, chromedp.Navigate(base+"/queue"), chromedp.WaitVisible(chromedp.CSS(`[data-testid="queue-approve"]`)))

@@ -85,18 +85,34 @@ func (a *app) secondFactorForm(c echo.Context, u *store.User, errs views.FieldEr
 		}
 		m.EnrolledAt = clk.Time(sf.EnrolledAt)
 	} else if st.Required || st.Enrolling {
-		e, err := a.StepUp.BeginEnrolment(ctx, u)
-		if err != nil {
+		e, err := a.StepUp.PendingEnrolment(ctx, u)
+		switch {
+		case errors.Is(err, stepup.ErrNoEnrolment):
+			m.CanBegin = true
+		case err != nil:
 			return m, err
+		default:
+			m.Enrolling, m.QRHref, m.URI, m.Secret = true, "/account/second-factor.png", e.URI, e.Secret
 		}
-		m.Enrolling, m.QRHref, m.URI, m.Secret = true, "/account/second-factor.png", e.URI, e.Secret
 	}
 	return m, nil
 }
 
+// beginEnrolment starts setting up the second factor (a POST: a page view
+// never creates a secret), then shows it on the account page.
+func (a *app) beginEnrolment(c echo.Context) error {
+	if _, err := a.StepUp.BeginEnrolment(c.Request().Context(), currentUser(c)); err != nil && !errors.Is(err, stepup.ErrEnrolled) {
+		return err
+	}
+	return redirect(c, "/account")
+}
+
 // enrolmentQR is the QR code of the second factor being set up.
 func (a *app) enrolmentQR(c echo.Context) error {
-	e, err := a.StepUp.BeginEnrolment(c.Request().Context(), currentUser(c))
+	e, err := a.StepUp.PendingEnrolment(c.Request().Context(), currentUser(c))
+	if errors.Is(err, stepup.ErrNoEnrolment) || errors.Is(err, stepup.ErrEnrolled) {
+		return echo.ErrNotFound
+	}
 	if err != nil {
 		return err
 	}

@@ -13,6 +13,7 @@ import (
 	"countersign/payout"
 	"countersign/smartglocal/bank"
 	"countersign/store"
+	freetext "countersign/text"
 	"countersign/views"
 )
 
@@ -62,6 +63,12 @@ func (a *app) addAccount(c echo.Context) error {
 	saved, err := a.Payouts.AddAccount(c.Request().Context(), actor(c), r.ID, typed)
 	var fields *fail.FieldError
 	if errors.As(err, &fields) {
+		withhold(fields.Fields, map[string]*string{"bank_name": &typed.BankName, "first_name": &typed.FirstName, "last_name": &typed.LastName})
+		for k := range typed.Values {
+			if freetext.HoldsCardNumber(fields.Fields[k]) {
+				delete(typed.Values, k)
+			}
+		}
 		return a.renderAccountForm(c, statusOf(err), r, typed, views.FieldErrors(fields.Fields))
 	}
 	if err != nil {

@@ -178,6 +178,7 @@ func (a *app) exportAudit(c echo.Context, contentType, ext string, start func(io
 	res := c.Response()
 	res.Header().Set(echo.HeaderContentType, contentType)
 	res.Header().Set(echo.HeaderContentDisposition, `attachment; filename="audit-`+a.Now().UTC().Format("20060102-150405")+`.`+ext+`"`)
+	a.extendWriteDeadline(c)
 	res.WriteHeader(http.StatusOK)
 	write, flush := start(res)
 	if write == nil {
@@ -188,11 +189,12 @@ func (a *app) exportAudit(c echo.Context, contentType, ext string, start func(io
 		if err := write(e); err != nil {
 			return err
 		}
-		if n++; n%500 == 0 {
+		if n++; n%exportBatch == 0 {
 			if err := flush(); err != nil {
 				return err
 			}
 			res.Flush()
+			a.extendWriteDeadline(c)
 		}
 		return nil
 	})

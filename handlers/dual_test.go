@@ -176,7 +176,24 @@ func TestANewAccountThroughASecondAdminAndALink(t *testing.T) {
 	if p := ivy.get("/queue"); p.status != http.StatusSeeOther || p.location != "/account" {
 		t.Fatalf("before enrolling, /queue: %d %q; want sent to /account", p.status, p.location)
 	}
+	// Looking at the page or the QR code sets nothing up (no state change on GET).
 	account := ivy.get("/account")
+	if first(t, account.body, "begin-second-factor") == "" || first(t, account.body, "totp-secret") != "" {
+		t.Fatalf("before starting, the account page offers no set-up or shows a key")
+	}
+	if p := ivy.get("/account/second-factor.png"); p.status != http.StatusNotFound {
+		t.Errorf("QR code before starting: %d; want 404", p.status)
+	}
+	if f, _ := h.db.SecondFactor(t.Context(), ivyUser.ID); f.Pending != "" {
+		t.Error("a GET created a pending second-factor secret")
+	}
+	if p := ivy.post("/account/second-factor/new", nil); p.status != http.StatusSeeOther || p.location != "/account" {
+		t.Fatalf("start setting up: %d %q", p.status, p.location)
+	}
+	account = ivy.get("/account")
+	if again := ivy.get("/account"); first(t, again.body, "totp-secret") != first(t, account.body, "totp-secret") {
+		t.Error("reloading the page changed the key being set up")
+	}
 	secret, uri := first(t, account.body, "totp-secret"), first(t, account.body, "otpauth-uri")
 	if secret == "" || !strings.HasPrefix(uri, "otpauth://totp/Countersign:ivy@example.com?") || first(t, account.body, "must-enrol") == "" {
 		t.Fatalf("account page: secret %q, uri %q", secret, uri)

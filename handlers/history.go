@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"encoding/csv"
+	"errors"
 	"maps"
 	"net/http"
 	"net/url"
@@ -269,6 +270,25 @@ func csvCell(s string) string {
 	return s
 }
 
+// exportBatchWindow is how long an export may take to write one batch of
+// rows. The server's WriteTimeout (a minute) bounds a whole response and
+// would cut a long export off mid-file, with nothing the client can see; so
+// an export pushes its write deadline on as it streams (extendWriteDeadline),
+// while a client that stops reading is still dropped.
+const exportBatchWindow = time.Minute
+
+// exportBatch is how many rows an export writes between flushes, each time
+// extending its write deadline.
+const exportBatch = 500
+
+// extendWriteDeadline gives the response exportBatchWindow more to write.
+func (a *app) extendWriteDeadline(c echo.Context) {
+	err := http.NewResponseController(c.Response()).SetWriteDeadline(time.Now().Add(exportBatchWindow))
+	if err != nil && !errors.Is(err, http.ErrNotSupported) { // a test's recorder has no deadline to extend
+		a.Logger.Warn("export: cannot extend the write deadline", "err", err)
+	}
+}
+
 // exportPayouts streams the filtered history as CSV: rows are written as they
 // are read, so a million of them never sit in memory.
 func (a *app) exportPayouts(c echo.Context) error {
@@ -284,6 +304,7 @@ func (a *app) exportPayouts(c echo.Context) error {
 	res := c.Response()
 	res.Header().Set(echo.HeaderContentType, "text/csv; charset=utf-8")
 	res.Header().Set(echo.HeaderContentDisposition, `attachment; filename="payouts-`+a.Now().UTC().Format("20060102-150405")+`.csv"`)
+	a.extendWriteDeadline(c)
 	res.WriteHeader(http.StatusOK)
 	w := csv.NewWriter(res)
 	w.UseCRLF = true // RFC 4180, as spreadsheets expect
@@ -295,9 +316,10 @@ func (a *app) exportPayouts(c echo.Context) error {
 		if err := w.Write(csvRecord(r, clk)); err != nil {
 			return err
 		}
-		if n++; n%500 == 0 {
+		if n++; n%exportBatch == 0 {
 			w.Flush()
 			res.Flush()
+			a.extendWriteDeadline(c)
 		}
 		return w.Error()
 	})

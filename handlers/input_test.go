@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"maps"
 	"net/http"
 	"net/url"
 	"strings"
@@ -60,6 +61,45 @@ func TestHiddenCharactersRefused(t *testing.T) {
 		if p.status != http.StatusUnprocessableEntity || !strings.Contains(p.body, "no card scheme we know") {
 			t.Errorf("card number %s: status %d, want 422 with a message for the card number", name, p.status)
 		}
+	}
+	if n := sb.CallCount("session/create"); n != 0 {
+		t.Errorf("%d refused payouts reached the provider", n)
+	}
+}
+
+// TestACardNumberInFreeTextIsRefusedAndNotShownBack: a card number typed
+// into a payout's name, reference or note, or a recipient's, is refused with
+// a message on that field; the form shows again what was typed, but that
+// field empty, and nothing reaches the provider.
+func TestACardNumberInFreeTextIsRefusedAndNotShownBack(t *testing.T) {
+	h, sb := newHarnessWithProvider(t)
+	h.user("maker@example.com", "maker")
+	maker := h.browser()
+	maker.login("maker@example.com")
+	const pan = "4000 0566 5566 5556"
+	typed := url.Values{"full_name": {"Jane Doe"}, "amount": {"10.00"}, "currency": {"USD"}, "card_number": {"4242 4242 4242 4242"},
+		"customer_reference": {"ref-1"}, "note": {"for March"}}
+	for _, field := range []string{"full_name", "customer_reference", "note"} {
+		form := maps.Clone(typed)
+		form.Set(field, "card "+pan)
+		maker.get("/payouts/new")
+		p := maker.post("/payouts", form)
+		if p.status != http.StatusUnprocessableEntity || !strings.Contains(p.body, "This looks like a card number") {
+			t.Errorf("card number in %s: status %d; want 422 with the card-number message", field, p.status)
+		}
+		if strings.Contains(p.body, pan) || strings.Contains(p.body, "5566") {
+			t.Errorf("card number in %s: the form shows it back", field)
+		}
+		for _, other := range []string{"full_name", "customer_reference", "note"} {
+			if other != field && !strings.Contains(p.body, typed.Get(other)) {
+				t.Errorf("card number in %s: the form lost what was typed in %s", field, other)
+			}
+		}
+	}
+	maker.get("/recipients")
+	p := maker.post("/recipients", url.Values{"full_name": {"Jane Doe"}, "customer_reference": {pan}, "country": {"GBR"}})
+	if p.status != http.StatusUnprocessableEntity || strings.Contains(p.body, "5566") || !strings.Contains(p.body, `value="Jane Doe"`) {
+		t.Errorf("card number in a recipient's reference: status %d; want 422, the name kept, the number gone", p.status)
 	}
 	if n := sb.CallCount("session/create"); n != 0 {
 		t.Errorf("%d refused payouts reached the provider", n)

@@ -145,6 +145,7 @@ func (a *app) createPayout(c echo.Context) error {
 	switch {
 	case errors.As(err, &fields):
 		typed.Errors = views.FieldErrors(fields.Fields)
+		withhold(fields.Fields, map[string]*string{"full_name": &typed.FullName, "customer_reference": &typed.CustomerReference, "note": &typed.Note})
 		return a.renderPayoutForm(c, statusOf(err), typed)
 	case errors.As(err, &derr):
 		for _, m := range derr.Matches {
@@ -252,6 +253,7 @@ func (a *app) recordReturn(c echo.Context) error {
 	var fields *fail.FieldError
 	if errors.As(err, &fields) {
 		form.Errors = views.FieldErrors(fields.Fields)
+		withhold(fields.Fields, map[string]*string{"return_reason": &form.Reason})
 	}
 	if refused(err) {
 		return a.renderPayout(c, statusOf(err), p, decisionForm{refused: err, ret: form})

@@ -59,6 +59,7 @@ func (a *app) createRecipient(c echo.Context) error {
 	if errors.As(err, &fields) {
 		form := views.RecipientForm{FullName: d.FullName, CustomerReference: d.CustomerReference, Email: d.Email, Country: d.Country,
 			Errors: views.FieldErrors(fields.Fields)}
+		withhold(fields.Fields, map[string]*string{"full_name": &form.FullName, "customer_reference": &form.CustomerReference})
 		return a.renderRecipients(c, statusOf(err), form)
 	}
 	if err != nil {

@@ -98,6 +98,7 @@ func (a *app) table() []group {
 			// A person's own settings; the header links here, not the navigation.
 			{"GET", "/account", own, a.account, ""},
 			{"GET", "/account/second-factor.png", own, a.enrolmentQR, ""},
+			{"POST", "/account/second-factor/new", own, a.beginEnrolment, ""},
 			{"POST", "/account/second-factor", own, a.confirmEnrolment, ""},
 			{"POST", "/account/time-zone", own, a.saveTimeZone, ""},
 			{"POST", "/account/notifications", own, a.saveNotifications, ""},

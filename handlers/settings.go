@@ -203,6 +203,9 @@ func (a *app) saveSender(c echo.Context) error {
 	res, err := a.Admin.ProposeSender(c.Request().Context(), actor(c), typed)
 	form := &views.SenderForm{Fields: senderFields(typed), Errors: views.FieldErrors{}}
 	if fieldErrors(err, form.Errors) {
+		for i, f := range form.Fields {
+			withhold(form.Errors, map[string]*string{f.Key: &form.Fields[i].Value})
+		}
 		rows, err := a.settingsRows(c)
 		if err != nil {
 			return err

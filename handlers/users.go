@@ -15,6 +15,7 @@ import (
 	"countersign/fail"
 	"countersign/payout"
 	"countersign/store"
+	freetext "countersign/text"
 	"countersign/views"
 )
 
@@ -57,6 +58,17 @@ func fieldErrors(err error, errs views.FieldErrors) bool {
 	}
 	maps.Copy(errs, fe.Fields)
 	return true
+}
+
+// withhold blanks each typed value whose field was refused for holding a
+// card number (freetext.HoldsCardNumber): a form keeps what was typed, except a
+// card number, which is never shown back.
+func withhold(errs map[string]string, typed map[string]*string) {
+	for field, v := range typed {
+		if freetext.HoldsCardNumber(errs[field]) {
+			*v = ""
+		}
+	}
 }
 
 // pendingMessage says what a request applied and what waits for another admin.
@@ -111,6 +123,7 @@ func (a *app) createUser(c echo.Context) error {
 	_, err = a.Admin.ProposeUser(c.Request().Context(), actor(c), admin.NewUser{Email: in.Email, Name: in.Name, Roles: in.Roles})
 	form := views.UserForm{Email: in.Email, Name: in.Name, Roles: in.Roles, Active: true, Errors: views.FieldErrors{}}
 	if fieldErrors(err, form.Errors) {
+		withhold(form.Errors, map[string]*string{"name": &form.Name})
 		return a.renderUsers(c, statusOf(err), form)
 	}
 	if err != nil {
@@ -166,6 +179,7 @@ func (a *app) updateUser(c echo.Context) error {
 	res, err := a.Admin.UpdateUser(c.Request().Context(), actor(c), u.ID, admin.Access{Name: in.Name, Roles: in.Roles, Active: in.Active})
 	form := views.UserForm{ID: u.ID, Email: u.Email, Name: in.Name, Roles: in.Roles, Active: in.Active, Errors: views.FieldErrors{}}
 	if fieldErrors(err, form.Errors) {
+		withhold(form.Errors, map[string]*string{"name": &form.Name})
 		return a.renderEditUser(c, statusOf(err), u, form)
 	}
 	if errors.Is(err, admin.ErrSelfLockout) {

@@ -12,6 +12,7 @@ import (
 	"countersign/smartglocal"
 	"countersign/smartglocal/sandbox"
 	"countersign/store"
+	"countersign/text"
 )
 
 // Dual control over bank accounts: the rules dual_test.go proves for cards,
@@ -249,5 +250,33 @@ func TestBankLateSuccessAfterSendBack(t *testing.T) {
 	}
 	if items := e.attention(p.ID); len(items) != 1 || items[0].Kind != AttentionLateSuccess {
 		t.Errorf("attention %+v; want one %s", items, AttentionLateSuccess)
+	}
+}
+
+// TestReturnReasonsFollowTheRuleForReasons: a return's reason goes through
+// text.CheckReason: a card number, a line break or a text-direction override
+// is refused on the field and nothing is recorded; a plain reason is kept
+// as cleaned.
+func TestReturnReasonsFollowTheRuleForReasons(t *testing.T) {
+	e := newBankEnv(t, envOptions{})
+	ctx := context.Background()
+	p := e.succeededBankPayout()
+	today := e.db.Now().Format("2006-01-02")
+	for _, reason := range []string{"card 4000 0566 5566 5556 instead", "closed\nby the bank", "closed \u202edesolc", "", strings.Repeat("x", text.MaxReasonLen+1)} {
+		_, err := e.s().RecordReturn(ctx, e.approvers[0], p.ID, reason, today)
+		var fe *fail.FieldError
+		if !errors.As(err, &fe) || fe.Fields["return_reason"] == "" {
+			t.Errorf("reason %q: %v; want refused on return_reason", reason, err)
+		}
+		if strings.Contains(fmt.Sprintf("%+v", err), "5566") {
+			t.Errorf("the refusal repeats the card number: %v", err)
+		}
+	}
+	if got := e.payout(p.ID); got.Returned() {
+		t.Fatal("a refused return was recorded")
+	}
+	got, err := e.s().RecordReturn(ctx, e.approvers[0], p.ID, "  Account   closed ", today)
+	if err != nil || got.ReturnReason != "Account closed" {
+		t.Errorf("a plain reason: %q, %v; want it kept, cleaned", got.ReturnReason, err)
 	}
 }

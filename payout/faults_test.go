@@ -9,9 +9,11 @@ import (
 	"testing"
 	"time"
 
+	"countersign/fail"
 	"countersign/smartglocal/sandbox"
 	"countersign/store"
 	"countersign/store/pgtest"
+	"countersign/text"
 )
 
 // TestProviderFaults injects every fault on every provider write, before and
@@ -233,6 +235,37 @@ func TestCardDataNeverStored(t *testing.T) {
 	texts = append(texts, err.Error(), fmt.Sprintf("%+v", err))
 	_, err = e.s().Submit(ctx, e.maker, draft(canaries[0]))
 	texts = append(texts, err.Error(), fmt.Sprintf("%+v %#v", err, err))
+
+	// A card number typed into free text is refused at the service, field by
+	// field, and goes nowhere: not stored, not sent, not in the error.
+	refusedIn := func(what, field string, err error) {
+		t.Helper()
+		var fe *fail.FieldError
+		if !errors.As(err, &fe) || !text.HoldsCardNumber(fe.Fields[field]) {
+			t.Errorf("%s with a card number in %s: %v; want refused on that field", what, field, err)
+			return
+		}
+		texts = append(texts, err.Error(), fmt.Sprintf("%+v %#v", err, err))
+	}
+	inText := "backup card " + canaries[0][:4] + " " + canaries[0][4:8] + " " + canaries[0][8:12] + " " + canaries[0][12:] + " please"
+	for field, set := range map[string]func(*Draft){
+		"note":               func(d *Draft) { d.Note = inText },
+		"customer_reference": func(d *Draft) { d.CustomerReference = canaries[1] },
+		"full_name":          func(d *Draft) { d.FullName = "Pan " + canaries[0] },
+	} {
+		d := draft(canaries[1])
+		set(&d)
+		_, err := e.s().Submit(ctx, e.maker, d)
+		refusedIn("a payout", field, err)
+	}
+	_, err = e.s().CreateRecipient(ctx, e.maker, RecipientDraft{FullName: "Pan " + canaries[0], Country: "GBR"})
+	refusedIn("a recipient", "full_name", err)
+	_, err = e.s().CreateRecipient(ctx, e.maker, RecipientDraft{FullName: "Ann Lee", CustomerReference: inText, Country: "GBR"})
+	refusedIn("a recipient", "customer_reference", err)
+	account := bankCases[0].account
+	account.BankName = "Barclays " + canaries[1]
+	_, err = e.s().AddAccount(ctx, e.maker, e.recipient(account.FirstName+" "+account.LastName).ID, account)
+	refusedIn("a bank account", "bank_name", err)
 
 	texts = append(texts, e.logs.String())
 	for _, a := range e.audit(store.AuditFilter{}) {

@@ -7,12 +7,11 @@ import (
 	"slices"
 	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"countersign/fail"
 	"countersign/notify"
 	"countersign/store"
+	"countersign/text"
 )
 
 // Refusals of recording a return.
@@ -51,15 +50,17 @@ func CheckReturn(a Actor, p *store.Payout) error {
 // checkReturnFields says what is wrong with a return's reason and date (the
 // day the bank returned the money, YYYY-MM-DD): the date can be neither
 // before the payout finished nor after today (UTC).
-func checkReturnFields(p *store.Payout, reason, on string, now time.Time) map[string]string {
+//
+// The reason goes through text.CheckReason, the one rule for reasons; it
+// returns the cleaned reason.
+func checkReturnFields(p *store.Payout, reason, on string, now time.Time) (string, map[string]string) {
 	bad := map[string]string{}
+	reason, problem := text.CheckReason(reason)
 	switch {
-	case reason == "":
+	case problem != "" && reason == "" && !text.HoldsCardNumber(problem):
 		bad["return_reason"] = "Say why the bank returned it, as its statement or the provider says"
-	case utf8.RuneCountInString(reason) > MaxReasonLen:
-		bad["return_reason"] = fmt.Sprintf("Keep the reason to %d characters or fewer", MaxReasonLen)
-	case strings.ContainsFunc(reason, func(r rune) bool { return unicode.IsControl(r) && r != '\n' && r != '\r' }):
-		bad["return_reason"] = "The reason cannot contain control characters"
+	case problem != "":
+		bad["return_reason"] = problem
 	}
 	day, err := time.Parse(time.DateOnly, on)
 	switch {
@@ -72,7 +73,7 @@ func checkReturnFields(p *store.Payout, reason, on string, now time.Time) map[st
 	case !p.FinishedAt.IsZero() && day.Before(p.FinishedAt.UTC().Truncate(24*time.Hour)):
 		bad["returned_on"] = "The payout succeeded on " + p.FinishedAt.UTC().Format(time.DateOnly) + ": it cannot have been returned before"
 	}
-	return bad
+	return reason, bad
 }
 
 // RecordReturn records that the receiving bank sent payout payoutID back on
@@ -106,7 +107,8 @@ func (s *Service) RecordReturn(ctx context.Context, a Actor, payoutID int64, rea
 		if !a.StepUp.Covers(a.UserID) {
 			return ErrStepUp
 		}
-		if bad := checkReturnFields(p, reason, on, tx.Now()); len(bad) > 0 {
+		var bad map[string]string
+		if reason, bad = checkReturnFields(p, reason, on, tx.Now()); len(bad) > 0 {
 			return fail.Fields(bad)
 		}
 		if err := tx.RecordReturn(ctx, p, a.UserID, on, reason); errors.Is(err, store.ErrConflict) {

@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"strconv"
 	"strings"
 )
 
@@ -24,7 +25,18 @@ import (
 const keyLen = 32
 
 // Key is the loaded secret key.
-type Key struct{ master []byte }
+type Key struct {
+	master []byte
+	// auditFrom is the audit entry from which the log is chained under this
+	// key, written into the file when the file is created: the database
+	// cannot move it, so a log whose keyed start was removed (and its chain
+	// recomputed without the key) is told apart from a log never keyed. 0
+	// for a file written before this was recorded, or made by hand.
+	auditFrom int64
+}
+
+// auditFromLabel starts the key file's second line: "audit-chain-from N".
+const auditFromLabel = "audit-chain-from "
 
 // The purposes keys are derived for; one per use, so that no two uses share a key.
 const (
@@ -34,26 +46,40 @@ const (
 	PurposePreLoginCSRF    = "pre-login csrf"
 )
 
-// Load reads the key file at path: 64 hex digits (32 bytes), surrounding space ignored.
+// Load reads the key file at path: 64 hex digits (32 bytes), then optionally
+// a line "audit-chain-from N"; surrounding space ignored.
 func Load(path string) (*Key, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("secret key file: %w", err)
 	}
-	master, err := hex.DecodeString(strings.TrimSpace(string(b)))
+	first, rest, _ := strings.Cut(strings.TrimSpace(string(b)), "\n")
+	master, err := hex.DecodeString(strings.TrimSpace(first))
 	if err != nil || len(master) != keyLen {
 		return nil, fmt.Errorf("secret key file %s: want %d hex digits", path, 2*keyLen)
 	}
-	return &Key{master: master}, nil
+	k := &Key{master: master}
+	if rest = strings.TrimSpace(rest); rest != "" {
+		n, ok := strings.CutPrefix(rest, auditFromLabel)
+		if k.auditFrom, err = strconv.ParseInt(n, 10, 64); !ok || err != nil || k.auditFrom < 1 {
+			return nil, fmt.Errorf("secret key file %s: want %q and an entry number on the second line", path, auditFromLabel)
+		}
+	}
+	return k, nil
 }
 
 // LoadOrCreate loads the key file at path, creating it with a new random key
-// (readable by its owner only) if there is none. created says which happened,
-// so that the caller can say where a new key was put.
-func LoadOrCreate(path string) (k *Key, created bool, err error) {
+// (readable by its owner only) if there is none. A new file records
+// auditFrom, the entry from which the audit log will be chained under the
+// key (the database's next entry). created says which happened, so that the
+// caller can say where a new key was put.
+func LoadOrCreate(path string, auditFrom int64) (k *Key, created bool, err error) {
 	k, err = Load(path)
 	if err == nil || !errors.Is(err, fs.ErrNotExist) {
 		return k, false, err
+	}
+	if auditFrom < 1 {
+		return nil, false, errors.New("secret key file: a new key needs the audit entry it starts keying")
 	}
 	master := make([]byte, keyLen)
 	rand.Read(master)
@@ -66,7 +92,7 @@ func LoadOrCreate(path string) (k *Key, created bool, err error) {
 	if err != nil {
 		return nil, false, fmt.Errorf("create secret key file: %w", err)
 	}
-	_, err = f.WriteString(hex.EncodeToString(master) + "\n")
+	_, err = fmt.Fprintf(f, "%s\n%s%d\n", hex.EncodeToString(master), auditFromLabel, auditFrom)
 	if err == nil {
 		err = f.Sync()
 	}
@@ -77,8 +103,12 @@ func LoadOrCreate(path string) (k *Key, created bool, err error) {
 		os.Remove(path)
 		return nil, false, fmt.Errorf("write secret key file: %w", err)
 	}
-	return &Key{master: master}, true, nil
+	return &Key{master: master, auditFrom: auditFrom}, true, nil
 }
+
+// AuditFrom is the audit entry from which the log is chained under this key,
+// as the key file records it; 0 if the file does not say.
+func (k *Key) AuditFrom() int64 { return k.auditFrom }
 
 // New returns a key from raw bytes (tests, and callers that keep the key elsewhere).
 func New(master []byte) (*Key, error) {

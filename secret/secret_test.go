@@ -5,13 +5,14 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 )
 
 func TestLoadOrCreateMakesAPrivateFileOnce(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "countersign.key")
-	k1, created, err := LoadOrCreate(path)
+	k1, created, err := LoadOrCreate(path, 1)
 	if err != nil || !created {
 		t.Fatalf("first LoadOrCreate: created=%v err=%v; want a new file", created, err)
 	}
@@ -22,12 +23,50 @@ func TestLoadOrCreateMakesAPrivateFileOnce(t *testing.T) {
 	if perm := fi.Mode().Perm(); perm != 0o600 {
 		t.Errorf("key file mode %o; want 600", perm)
 	}
-	k2, created, err := LoadOrCreate(path)
+	k2, created, err := LoadOrCreate(path, 1)
 	if err != nil || created {
 		t.Fatalf("second LoadOrCreate: created=%v err=%v; want the existing file", created, err)
 	}
 	if !bytes.Equal(k1.Derive("x"), k2.Derive("x")) {
 		t.Error("the key read back differs from the key created")
+	}
+	if k1.AuditFrom() != 1 || k2.AuditFrom() != 1 {
+		t.Errorf("audit chain start %d created, %d read back; want 1 both", k1.AuditFrom(), k2.AuditFrom())
+	}
+}
+
+// TestTheKeyFileRecordsWhereTheAuditChainStarts: the start written at
+// creation is read back; a file without it (older, or made by hand) still
+// loads, and a garbled second line is refused rather than ignored.
+func TestTheKeyFileRecordsWhereTheAuditChainStarts(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "countersign.key")
+	if _, _, err := LoadOrCreate(path, 340); err != nil {
+		t.Fatal(err)
+	}
+	if k, _, err := LoadOrCreate(path, 999); err != nil || k.AuditFrom() != 340 {
+		t.Errorf("loaded start %v (%v); want 340, as created", k, err)
+	}
+	hexOnly := strings.Repeat("ab", 32)
+	for body, want := range map[string]int64{
+		hexOnly + "\n":                          0,
+		hexOnly + "\naudit-chain-from 7\n":      7,
+		hexOnly + "\naudit-chain-from seven\n":  -1,
+		hexOnly + "\naudit-chain-from 0\n":      -1,
+		hexOnly + "\nsomething else entirely\n": -1,
+	} {
+		p := filepath.Join(dir, "k")
+		os.WriteFile(p, []byte(body), 0o600)
+		k, err := Load(p)
+		switch {
+		case want < 0 && err == nil:
+			t.Errorf("%q accepted", body)
+		case want >= 0 && (err != nil || k.AuditFrom() != want):
+			t.Errorf("%q: start %v (%v); want %d", body, k, err, want)
+		}
+	}
+	if _, _, err := LoadOrCreate(filepath.Join(dir, "new"), 0); err == nil {
+		t.Error("a new key file without a chain start was created")
 	}
 }
 
@@ -37,7 +76,7 @@ func TestLoadOrCreateRacesToOneKey(t *testing.T) {
 	var wg sync.WaitGroup
 	for i := range keys {
 		wg.Go(func() {
-			k, _, err := LoadOrCreate(path)
+			k, _, err := LoadOrCreate(path, 1)
 			if err != nil {
 				t.Error(err)
 				return
@@ -61,7 +100,7 @@ func TestLoadRefusesABadFile(t *testing.T) {
 		if _, err := Load(path); err == nil {
 			t.Errorf("%s key file accepted", name)
 		}
-		if _, _, err := LoadOrCreate(path); err == nil {
+		if _, _, err := LoadOrCreate(path, 1); err == nil {
 			t.Errorf("%s key file: LoadOrCreate replaced or accepted it", name)
 		}
 	}

@@ -146,9 +146,9 @@ func (s *Service) Prove(ctx context.Context, u *store.User, steppedUpAt time.Tim
 	case !steppedUpAt.IsZero() && !steppedUpAt.After(now) && now.Before(steppedUpAt.Add(pol.Window)):
 		return Proof{userID: u.ID, at: steppedUpAt, until: steppedUpAt.Add(pol.Window)}, nil
 	}
-	step, err := s.check(ctx, u, f.Secret, code, now)
+	step, attempt, err := s.checkCounted(ctx, u, f.Secret, code, ip, "stepup", now)
 	if err != nil {
-		return Proof{}, s.refuse(ctx, u, ip, "stepup", err)
+		return Proof{}, err
 	}
 	err = s.db.InTx(ctx, func(tx *store.Tx) error {
 		fresh, err := tx.UseTOTPStep(ctx, u.ID, step)
@@ -161,12 +161,35 @@ func (s *Service) Prove(ctx context.Context, u *store.User, steppedUpAt time.Tim
 		return tx.Audit(ctx, entry(u, ip, "stepup.ok", "ok", "window until "+now.Add(pol.Window).Format(time.RFC3339)))
 	})
 	if errors.Is(err, ErrReplayed) {
-		return Proof{}, s.refuse(ctx, u, ip, "stepup", err)
+		return Proof{}, s.refuse(ctx, u, ip, "stepup", err, attempt)
 	}
 	if err != nil {
 		return Proof{}, err
 	}
 	return Proof{userID: u.ID, at: now, until: now.Add(pol.Window)}, nil
+}
+
+// checkCounted counts an attempt towards the lockout before it checks the
+// code (store.ReserveTOTPAttempt), so that parallel wrong codes cannot get
+// more guesses checked than the limit, nor any after the lock. A missing
+// code is no guess and is not counted.
+func (s *Service) checkCounted(ctx context.Context, u *store.User, sealed, code, ip, action string, now time.Time) (int64, store.TOTPAttempt, error) {
+	var attempt store.TOTPAttempt
+	if strings.Join(strings.Fields(code), "") == "" {
+		return 0, attempt, s.refuse(ctx, u, ip, action, ErrCodeRequired, attempt)
+	}
+	attempt, err := s.db.ReserveTOTPAttempt(ctx, u.ID, MaxFailures, LockFor)
+	if err != nil {
+		return 0, attempt, err
+	}
+	if !attempt.Allowed {
+		return 0, attempt, lockedUntil(attempt.LockedUntil)
+	}
+	step, err := s.check(ctx, u, sealed, code, now)
+	if err != nil {
+		return 0, attempt, s.refuse(ctx, u, ip, action, err, attempt)
+	}
+	return step, attempt, nil
 }
 
 // check finds the time step whose code the person typed, within one step of
@@ -203,9 +226,9 @@ func matchStep(secretB32, code string, now time.Time) (int64, bool) {
 }
 
 // refuse audits a refused code in its own transaction (the decision it was
-// for is refused too, but the attempt stays on record), counts wrong codes
-// towards the lockout, and returns the refusal to show.
-func (s *Service) refuse(ctx context.Context, u *store.User, ip, action string, why error) error {
+// for is refused too, but the attempt stays on record), and the lock if
+// this attempt was the last one allowed, and returns the refusal to show.
+func (s *Service) refuse(ctx context.Context, u *store.User, ip, action string, why error, attempt store.TOTPAttempt) error {
 	var pe *fail.Error
 	if !errors.As(why, &pe) {
 		return why
@@ -213,16 +236,10 @@ func (s *Service) refuse(ctx context.Context, u *store.User, ip, action string, 
 	ctx = context.WithoutCancel(ctx)
 	out := why
 	err := s.db.InTx(ctx, func(tx *store.Tx) error {
-		if errors.Is(why, ErrWrongCode) {
-			locked, err := tx.RecordTOTPFailure(ctx, u.ID, MaxFailures, LockFor)
-			if err != nil {
+		if attempt.Locks {
+			out = lockedUntil(attempt.LockedUntil)
+			if err := tx.Audit(ctx, entry(u, ip, action+".locked", "denied", fmt.Sprintf("%d wrong codes: locked for 15 minutes", MaxFailures))); err != nil {
 				return err
-			}
-			if locked {
-				out = lockedUntil(tx.Now().Add(LockFor))
-				if err := tx.Audit(ctx, entry(u, ip, action+".locked", "denied", fmt.Sprintf("%d wrong codes: locked for 15 minutes", MaxFailures))); err != nil {
-					return err
-				}
 			}
 		}
 		return tx.Audit(ctx, entry(u, ip, action+".failed", "denied", pe.Code))
@@ -252,8 +269,26 @@ type Enrolment struct {
 	QR     []byte // the URI as a QR code, PNG
 }
 
+// PendingEnrolment returns the second factor u is setting up, changing
+// nothing (pages and the QR code are GETs): ErrNoEnrolment if none was
+// started, or it was sealed under another key; ErrEnrolled once set up.
+func (s *Service) PendingEnrolment(ctx context.Context, u *store.User) (Enrolment, error) {
+	f, err := s.db.SecondFactor(ctx, u.ID)
+	if err != nil {
+		return Enrolment{}, err
+	}
+	if f.Enrolled() {
+		return Enrolment{}, ErrEnrolled
+	}
+	raw, err := s.key.Open(secret.PurposeTOTP, f.Pending, owner(u.ID))
+	if f.Pending == "" || err != nil {
+		return Enrolment{}, ErrNoEnrolment
+	}
+	return enrolment(u.Email, string(raw))
+}
+
 // BeginEnrolment starts setting up u's second factor with a new secret, or
-// returns the one already started (a reloaded page shows the same code).
+// returns the one already started (a second click shows the same code).
 func (s *Service) BeginEnrolment(ctx context.Context, u *store.User) (Enrolment, error) {
 	f, err := s.db.SecondFactor(ctx, u.ID)
 	if err != nil {
@@ -318,12 +353,12 @@ func (s *Service) ConfirmEnrolment(ctx context.Context, u *store.User, code, ip 
 	case f.LockedUntil.After(now):
 		return time.Time{}, lockedUntil(f.LockedUntil)
 	}
-	step, err := s.check(ctx, u, f.Pending, code, now)
+	step, _, err := s.checkCounted(ctx, u, f.Pending, code, ip, "totp.enrol", now)
 	if errors.Is(err, secret.ErrOpen) {
 		return time.Time{}, ErrNoEnrolment
 	}
 	if err != nil {
-		return time.Time{}, s.refuse(ctx, u, ip, "totp.enrol", err)
+		return time.Time{}, err
 	}
 	err = s.db.InTx(ctx, func(tx *store.Tx) error {
 		if err := tx.ConfirmTOTP(ctx, u.ID, step); errors.Is(err, store.ErrConflict) {

@@ -283,6 +283,48 @@ func TestFiveWrongCodesLockDecisions(t *testing.T) {
 	}
 }
 
+// TestParallelWrongCodesCheckedAtMostTheLimit: many wrong codes at once on
+// one account get at most MaxFailures checked (each counted before it is
+// checked, in one conditional update); the rest are refused as locked,
+// unchecked, and the lock is audited once. A right code sent with them,
+// after the lock, is refused too.
+func TestParallelWrongCodesCheckedAtMostTheLimit(t *testing.T) {
+	f := newFixture(t)
+	u := f.user("ann@example.com", "approver")
+	sec := f.enrolled(u)
+	wrong, right := wrongCode(f, sec), f.code(sec, 0)
+	const n = 40
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range errs {
+		wg.Go(func() { _, errs[i] = f.prove(u, time.Time{}, wrong) })
+	}
+	wg.Wait()
+	var wrongs, locked int
+	for _, err := range errs {
+		switch {
+		case errors.Is(err, ErrWrongCode):
+			wrongs++
+		case errors.Is(err, ErrLocked):
+			locked++
+		default:
+			t.Errorf("unexpected answer: %v", err)
+		}
+	}
+	if wrongs != MaxFailures-1 || locked != n-MaxFailures+1 {
+		t.Errorf("%d wrong, %d locked; want %d wrong and the rest locked (the last checked one locks)", wrongs, locked, MaxFailures-1)
+	}
+	if got := f.audits("stepup.failed", ""); got != MaxFailures {
+		t.Errorf("%d codes checked and refused; want at most the limit, %d", got, MaxFailures)
+	}
+	if got := f.audits("stepup.locked", ""); got != 1 {
+		t.Errorf("lockouts audited: %d; want 1", got)
+	}
+	if _, err := f.prove(u, time.Time{}, right); !errors.Is(err, ErrLocked) {
+		t.Errorf("right code after the parallel guesses: %v; want ErrLocked", err)
+	}
+}
+
 // wrongCode is a 6-digit code that is none of the codes accepted now.
 func wrongCode(f *fixture, sec string) string {
 	for _, c := range []string{"000000", "111111", "222222", "333333"} {

@@ -47,21 +47,48 @@ var ErrAuditKeyNeeded = errors.New("the audit log is chained under the secret ke
 var ErrAuditKeyMismatch = errors.New("the secret key is not the one this database's audit log is chained with: " +
 	"every instance (and every command) on one database must use the same key file")
 
-// UseAuditKey makes every later entry chain under key (HMAC-SHA-256). The
-// first time a log meets a key, this appends the switch-over entry, so that
-// verification knows where the plain hashes end. A log chained under
-// another key refuses it (ErrAuditKeyMismatch): the newest entry must verify
-// under key.
-func (d *DB) UseAuditKey(ctx context.Context, key []byte) error {
+// ErrAuditDowngraded refuses a log that should be chained under the key from
+// an entry the key file records (or, for an older key file, from some entry)
+// but has no keyed part there: someone without the key removed the
+// switch-over and recomputed the chain with plain hashes, or the key file
+// belongs to another database. Appending a new switch-over would make such a
+// log verify again, so start stops instead.
+var ErrAuditDowngraded = errors.New("the audit log does not start its keyed chain where the secret key file says: " +
+	"it was rewritten without the key, or the key file belongs to another database; " +
+	"run countersign audit verify and compare the log with its checkpoints")
+
+// AuditStart is what the key file says about the log it keys.
+type AuditStart struct {
+	// From is the entry from which the log is chained under the key, as the
+	// key file records it (0: a file written before this was recorded).
+	From int64
+	// Created: the key file was made by this start, for this database, with
+	// From its next entry. Only then may a switch-over be appended to a
+	// log that has entries.
+	Created bool
+}
+
+// UseAuditKey makes every later entry chain under key (HMAC-SHA-256). A log
+// meets its key once: the key file is created with the entry from which
+// the log is keyed (entry 1 for a new installation), and this appends the
+// switch-over there, so that verification knows where the plain hashes
+// end. Afterwards the switch-over must be where the key file says and the
+// newest entry must verify under key; a log chained under another key is
+// refused (ErrAuditKeyMismatch), and so is a log that lost its keyed start
+// (ErrAuditDowngraded): no second switch-over is ever appended.
+func (d *DB) UseAuditKey(ctx context.Context, key []byte, start AuditStart) error {
 	if len(key) == 0 {
 		return errors.New("audit key is empty")
 	}
 	return d.InTx(ctx, func(tx *Tx) error {
-		keyed, err := tx.auditKeyed(ctx)
+		keyedFrom, err := tx.auditKeyedFrom(ctx)
 		if err != nil {
 			return err
 		}
-		if keyed {
+		if keyedFrom != 0 {
+			if start.From != 0 && start.From != keyedFrom {
+				return fmt.Errorf("%w (the key file says entry %d; the log's switch-over is entry %d)", ErrAuditDowngraded, start.From, keyedFrom)
+			}
 			rows, err := tx.tx.QueryContext(ctx, `SELECT `+auditColumns+` FROM audit_log ORDER BY id DESC LIMIT 1`)
 			if err != nil {
 				return err
@@ -80,6 +107,20 @@ func (d *DB) UseAuditKey(ctx context.Context, key []byte) error {
 			d.auditKey.Store(&key)
 			return nil
 		}
+		var head int64
+		if err := tx.tx.QueryRowContext(ctx, `SELECT coalesce(max(id), 0) FROM audit_log`).Scan(&head); err != nil {
+			return fmt.Errorf("audit head: %w", err)
+		}
+		// A log with entries is keyed only by the start that made its key
+		// file; an empty one by any key whose file says entry 1 or nothing
+		// (a second instance of a new installation, a key file made by hand).
+		fresh := head == 0 && start.From <= 1
+		if !fresh && !(start.Created && start.From == head+1) {
+			if start.From == 0 {
+				return fmt.Errorf("%w (the log has %d entries and none is keyed)", ErrAuditDowngraded, head)
+			}
+			return fmt.Errorf("%w (the key file says entry %d; the log has %d entries and none is keyed)", ErrAuditDowngraded, start.From, head)
+		}
 		d.auditKey.Store(&key)
 		tx.auditKey = key
 		return tx.Audit(ctx, AuditEntry{Actor: "system", Action: AuditChainKeyed, Outcome: "ok",
@@ -87,14 +128,14 @@ func (d *DB) UseAuditKey(ctx context.Context, key []byte) error {
 	})
 }
 
-// auditKeyed reports whether the log has its switch-over entry.
-func (t *Tx) auditKeyed(ctx context.Context) (bool, error) {
-	var one int
-	err := t.tx.QueryRowContext(ctx, `SELECT 1 FROM audit_log WHERE action = ? LIMIT 1`, AuditChainKeyed).Scan(&one)
+// auditKeyedFrom returns the log's switch-over entry, 0 if it has none.
+func (t *Tx) auditKeyedFrom(ctx context.Context) (int64, error) {
+	var id int64
+	err := t.tx.QueryRowContext(ctx, `SELECT id FROM audit_log WHERE action = ? ORDER BY id LIMIT 1`, AuditChainKeyed).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
-		return false, nil
+		return 0, nil
 	}
-	return err == nil, err
+	return id, err
 }
 
 // Audit appends an entry in its own transaction.
@@ -120,11 +161,11 @@ func (t *Tx) Audit(ctx context.Context, e AuditEntry) error {
 	}
 	e.ID = lastID + 1
 	if t.auditKey == nil {
-		keyed, err := t.auditKeyed(ctx)
+		keyedFrom, err := t.auditKeyedFrom(ctx)
 		if err != nil {
 			return fmt.Errorf("audit: %w", err)
 		}
-		if keyed {
+		if keyedFrom != 0 {
 			return ErrAuditKeyNeeded
 		}
 		e.Hash = auditHash(e)

@@ -105,7 +105,7 @@ func TestAuditChainDetectsTampering(t *testing.T) {
 				var key []byte
 				if keyed {
 					key, want = testAuditKey, tt.keyed
-					if err := db.UseAuditKey(t.Context(), key); err != nil {
+					if err := db.UseAuditKey(t.Context(), key, AuditStart{}); err != nil {
 						t.Fatal(err)
 					}
 				}
@@ -137,7 +137,7 @@ func TestAuditChainRecomputedWithoutTheKey(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			db, path := openTest(t)
-			if err := db.UseAuditKey(t.Context(), testAuditKey); err != nil {
+			if err := db.UseAuditKey(t.Context(), testAuditKey, AuditStart{From: 1}); err != nil {
 				t.Fatal(err)
 			}
 			appendSome(t, db, 4)
@@ -168,16 +168,56 @@ func TestAuditChainRecomputedWithoutTheKey(t *testing.T) {
 	}
 }
 
+// TestAKeyedLogIsNeverKeyedAgain: once the switch-over is gone (renamed,
+// the chain recomputed with plain hashes), no start appends another, with a
+// key file that records the start or one that does not; nor does a key file
+// whose start differs from the log's, or a new key file that is not for the
+// database's next entry.
+func TestAKeyedLogIsNeverKeyedAgain(t *testing.T) {
+	db, path := openTest(t)
+	if err := db.UseAuditKey(t.Context(), testAuditKey, AuditStart{From: 1, Created: true}); err != nil {
+		t.Fatal(err)
+	}
+	appendSome(t, db, 3)
+	if err := db.UseAuditKey(t.Context(), testAuditKey, AuditStart{From: 2}); !errors.Is(err, ErrAuditDowngraded) {
+		t.Errorf("a key file that says entry 2: %v; want ErrAuditDowngraded", err)
+	}
+	entries, err := db.AuditEntries(t.Context(), AuditFilter{Ascending: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stmts := []string{`UPDATE audit_log SET action = 'login.ok' WHERE id = 1`}
+	prev := ""
+	for _, e := range entries {
+		e.PrevHash = prev
+		if e.ID == 1 {
+			e.Action = "login.ok"
+		}
+		e.Hash = auditHash(e)
+		prev = e.Hash
+		stmts = append(stmts, fmt.Sprintf(`UPDATE audit_log SET prev_hash = '%s', hash = '%s' WHERE id = %d`, e.PrevHash, e.Hash, e.ID))
+	}
+	tamperWith(t, path, stmts...)
+	for _, start := range []AuditStart{{From: 1}, {}, {From: 1, Created: true}, {From: 3, Created: true}} {
+		if err := db.UseAuditKey(t.Context(), testAuditKey, start); !errors.Is(err, ErrAuditDowngraded) {
+			t.Errorf("%+v: %v; want ErrAuditDowngraded", start, err)
+		}
+	}
+	if id, _, _ := db.AuditHead(t.Context()); id != 4 {
+		t.Errorf("head %d; want 4, nothing appended", id)
+	}
+}
+
 // TestAuditSwitchOver: a log started before the key keeps its plain hashes up
 // to the switch-over entry and is keyed after it; once keyed, a process
 // without the key may not append, and verification needs the key.
 func TestAuditSwitchOver(t *testing.T) {
 	db, path := openTest(t)
 	appendSome(t, db, 3)
-	if err := db.UseAuditKey(t.Context(), testAuditKey); err != nil {
+	if err := db.UseAuditKey(t.Context(), testAuditKey, AuditStart{From: 4, Created: true}); err != nil {
 		t.Fatal(err)
 	}
-	if err := db.UseAuditKey(t.Context(), testAuditKey); err != nil { // a restart
+	if err := db.UseAuditKey(t.Context(), testAuditKey, AuditStart{From: 4}); err != nil { // a restart
 		t.Fatal(err)
 	}
 	appendSome(t, db, 2)
@@ -293,7 +333,7 @@ func TestDeleteStaleSessions(t *testing.T) {
 // anything: every entry it chained would break the chain.
 func TestAnotherKeyIsRefused(t *testing.T) {
 	db, dsn := openTest(t)
-	if err := db.UseAuditKey(t.Context(), testAuditKey); err != nil {
+	if err := db.UseAuditKey(t.Context(), testAuditKey, AuditStart{From: 1}); err != nil {
 		t.Fatal(err)
 	}
 	appendSome(t, db, 2)
@@ -302,10 +342,10 @@ func TestAnotherKeyIsRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer other.Close()
-	if err := other.UseAuditKey(t.Context(), []byte("not the key, but 32 bytes long!!")); !errors.Is(err, ErrAuditKeyMismatch) {
+	if err := other.UseAuditKey(t.Context(), []byte("not the key, but 32 bytes long!!"), AuditStart{From: 1}); !errors.Is(err, ErrAuditKeyMismatch) {
 		t.Errorf("another key: %v; want ErrAuditKeyMismatch", err)
 	}
-	if err := other.UseAuditKey(t.Context(), testAuditKey); err != nil {
+	if err := other.UseAuditKey(t.Context(), testAuditKey, AuditStart{From: 1}); err != nil {
 		t.Errorf("the same key: %v", err)
 	}
 	appendSome(t, other, 1)

@@ -132,7 +132,7 @@ func TestAuditChainAcrossInstances(t *testing.T) {
 	a, b := twoInstances(t)
 	ctx := t.Context()
 	for _, db := range []*DB{a, b} {
-		if err := db.UseAuditKey(ctx, testAuditKey); err != nil {
+		if err := db.UseAuditKey(ctx, testAuditKey, AuditStart{From: 1}); err != nil {
 			t.Fatal(err)
 		}
 	}

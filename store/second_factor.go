@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"time"
 )
@@ -54,7 +55,7 @@ func (t *Tx) SetPendingTOTP(ctx context.Context, userID int64, sealed string) er
 // there is no pending secret or the user is already enrolled.
 func (t *Tx) ConfirmTOTP(ctx context.Context, userID, step int64) error {
 	res, err := t.tx.ExecContext(ctx, `UPDATE users SET totp_secret = totp_pending, totp_pending = '', totp_enrolled_at = ?, totp_last_step = ?,
-		totp_failures = 0, updated_at = ? WHERE id = ? AND totp_pending != '' AND totp_secret = ''`, formatTime(t.now), step, formatTime(t.now), userID)
+		totp_failures = 0, totp_locked_until = NULL, updated_at = ? WHERE id = ? AND totp_pending != '' AND totp_secret = ''`, formatTime(t.now), step, formatTime(t.now), userID)
 	if err != nil {
 		return fmt.Errorf("confirm second factor: %w", err)
 	}
@@ -72,10 +73,12 @@ func (t *Tx) SetTOTP(ctx context.Context, userID int64, sealed string) error {
 }
 
 // UseTOTPStep records a code's time step as used, and clears the failure
-// count. It reports false, changing nothing, if that step or a later one was
-// already used: a replayed code, from this session or any other.
+// count and a lock the attempt's reservation set (ReserveTOTPAttempt: the
+// last attempt allowed locks before its code is checked). It reports false,
+// changing nothing, if that step or a later one was already used: a replayed
+// code, from this session or any other.
 func (t *Tx) UseTOTPStep(ctx context.Context, userID, step int64) (bool, error) {
-	res, err := t.tx.ExecContext(ctx, `UPDATE users SET totp_last_step = ?, totp_failures = 0 WHERE id = ? AND totp_last_step < ?`, step, userID, step)
+	res, err := t.tx.ExecContext(ctx, `UPDATE users SET totp_last_step = ?, totp_failures = 0, totp_locked_until = NULL WHERE id = ? AND totp_last_step < ?`, step, userID, step)
 	if err != nil {
 		return false, fmt.Errorf("use second-factor code: %w", err)
 	}
@@ -83,20 +86,48 @@ func (t *Tx) UseTOTPStep(ctx context.Context, userID, step int64) (bool, error) 
 	return n == 1, nil
 }
 
-// RecordTOTPFailure counts a wrong code and, at maxFailures, locks the
-// user's decisions for lockFor. It reports whether that happened now.
-func (t *Tx) RecordTOTPFailure(ctx context.Context, userID int64, maxFailures int, lockFor time.Duration) (locked bool, err error) {
+// TOTPAttempt is what ReserveTOTPAttempt decided.
+type TOTPAttempt struct {
+	Allowed bool // the code may be checked
+	// Locks: this attempt was the last one allowed, and locked decisions
+	// until LockedUntil unless its code is right. A refused attempt's
+	// LockedUntil is the lock that refused it.
+	Locks       bool
+	LockedUntil time.Time
+}
+
+// ReserveTOTPAttempt counts a second-factor attempt before its code is
+// checked, in one conditional update: of many parallel attempts at most
+// maxFailures are ever checked, and none after the lock. The count stands as
+// a failure unless UseTOTPStep clears it. The attempt that reaches
+// maxFailures locks at once (for lockFor); a lock that has run out starts
+// the count again.
+func (d *DB) ReserveTOTPAttempt(ctx context.Context, userID int64, maxFailures int, lockFor time.Duration) (TOTPAttempt, error) {
+	now := d.now()
+	until := now.Add(lockFor)
+	var a TOTPAttempt
 	var failures int
-	if err := t.tx.QueryRowContext(ctx, `UPDATE users SET totp_failures = totp_failures + 1 WHERE id = ? RETURNING totp_failures`, userID).Scan(&failures); err != nil {
-		return false, fmt.Errorf("record second-factor failure: %w", asNotFound(err, "user"))
+	err := d.db.QueryRowContext(ctx, `UPDATE users SET
+			totp_failures = CASE WHEN totp_locked_until IS NULL THEN totp_failures + 1 ELSE 1 END,
+			totp_locked_until = CASE WHEN (CASE WHEN totp_locked_until IS NULL THEN totp_failures + 1 ELSE 1 END) >= ?
+				THEN `+d.dialect.timeParam()+` ELSE NULL END
+		WHERE id = ? AND (totp_locked_until IS NULL OR totp_locked_until <= ?)
+		RETURNING totp_failures`, maxFailures, formatTime(until), userID, formatTime(now)).Scan(&failures)
+	if errors.Is(err, sql.ErrNoRows) {
+		f, err := d.SecondFactor(ctx, userID)
+		if err != nil {
+			return a, err
+		}
+		return TOTPAttempt{LockedUntil: f.LockedUntil}, nil
 	}
-	if failures < maxFailures {
-		return false, nil
+	if err != nil {
+		return a, fmt.Errorf("reserve second-factor attempt: %w", err)
 	}
-	if _, err := t.tx.ExecContext(ctx, `UPDATE users SET totp_failures = 0, totp_locked_until = ? WHERE id = ?`, formatTime(t.now.Add(lockFor)), userID); err != nil {
-		return false, fmt.Errorf("lock second factor: %w", err)
+	a.Allowed = true
+	if failures >= maxFailures {
+		a.Locks, a.LockedUntil = true, until
 	}
-	return true, nil
+	return a, nil
 }
 
 // ResetTOTP removes a user's second factor: they must enrol again.

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"countersign/card"
 )
 
 // CheckName cleans s and checks it as a person's or a company's name, or
@@ -29,11 +31,19 @@ import (
 // two names look the same to an approver while differing underneath, or make
 // a name read backwards.
 //
+// It refuses a card number anywhere in the text (card.ContainsPAN): free
+// text is stored, shown, exported and sent to the provider, and a card
+// number may live in none of those. Then the text returned is "", so that
+// the number goes no further, and a form shows the field empty
+// (HoldsCardNumber).
+//
 // An empty name is not a problem here: whether a name is required is the
 // caller's rule.
 func CheckName(s string, limit int) (name, problem string) {
 	s = collapseSpaces(s)
 	switch {
+	case card.ContainsPAN(s):
+		return "", CardNumberProblem
 	case !utf8.ValidString(s) || strings.ContainsRune(s, utf8.RuneError):
 		return s, "This contains characters that cannot be read"
 	case strings.IndexFunc(s, hidden) >= 0:
@@ -42,6 +52,29 @@ func CheckName(s string, limit int) (name, problem string) {
 		return s, fmt.Sprintf("Keep this to %d characters or fewer", limit)
 	}
 	return s, ""
+}
+
+// CardNumberProblem is the problem of text that holds a card number.
+const CardNumberProblem = "This looks like a card number. Card numbers are never kept in text: remove it (the last four digits are enough)"
+
+// HoldsCardNumber reports whether problem is CardNumberProblem: the form
+// must not show what was typed in that field again.
+func HoldsCardNumber(problem string) bool { return problem == CardNumberProblem }
+
+// MaxReasonLen is the longest reason, in characters.
+const MaxReasonLen = 500
+
+// CheckReason cleans and checks why someone cancels, rejects or records a
+// return: the one rule for reasons, which the other side and the audit log
+// read. It is CheckName's rule (no line breaks, invisible characters,
+// text-direction marks or card numbers) at MaxReasonLen, and a reason is
+// required: it returns the cleaned reason and a problem to show, "" if none.
+func CheckReason(s string) (reason, problem string) {
+	reason, problem = CheckName(s, MaxReasonLen)
+	if problem == "" && reason == "" {
+		problem = "Give a reason"
+	}
+	return reason, problem
 }
 
 // collapseSpaces trims s and turns each run of space characters (Unicode

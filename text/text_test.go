@@ -61,3 +61,45 @@ func TestDigitsOnly(t *testing.T) {
 		}
 	}
 }
+
+// TestACardNumberIsNeverFreeText: a card number anywhere in free text, in
+// one run or in groups, is refused, and the text is not handed back; digits
+// that are no card number are fine.
+func TestACardNumberIsNeverFreeText(t *testing.T) {
+	for _, s := range []string{"4242424242424242", "backup card 4000 0566 5566 5556 please", "Pan 4000056655665556", "ref 5105-1051-0510-5100"} {
+		if got, problem := CheckName(s, 200); !HoldsCardNumber(problem) || got != "" {
+			t.Errorf("CheckName(%q) = %q, %q; want refused as a card number, nothing kept", s, got, problem)
+		}
+		if _, problem := CheckReason("because " + s); !HoldsCardNumber(problem) {
+			t.Errorf("CheckReason with %q: %q; want refused as a card number", s, problem)
+		}
+	}
+	for _, s := range []string{"Invoice 2026-11-21", "order 123456789012", "4242424242424241", "Jane Smith"} {
+		if _, problem := CheckName(s, 200); problem != "" {
+			t.Errorf("CheckName(%q): %q; want accepted", s, problem)
+		}
+	}
+}
+
+// TestCheckReason: the one rule for reasons refuses what CheckName refuses,
+// an empty reason and one over MaxReasonLen, and cleans the rest.
+func TestCheckReason(t *testing.T) {
+	for in, ok := range map[string]bool{
+		"  duplicate   of #12 ":             true,
+		"":                                  false,
+		"   ":                               false,
+		"line\nbreak":                       false,
+		"nul\x00":                           false,
+		"over\u202eride":                    false,
+		strings.Repeat("x", MaxReasonLen):   true,
+		strings.Repeat("x", MaxReasonLen+1): false,
+	} {
+		got, problem := CheckReason(in)
+		if (problem == "") != ok {
+			t.Errorf("CheckReason(%q) = %q, %q; want ok=%v", in, got, problem, ok)
+		}
+	}
+	if got, _ := CheckReason("  duplicate   of #12 "); got != "duplicate of #12" {
+		t.Errorf("cleaned to %q", got)
+	}
+}

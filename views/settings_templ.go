@@ -111,7 +111,7 @@ func SettingsPage(m SettingsModel) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 4, "<table class=\"data\"><thead><tr><th scope=\"col\">Currency</th><th scope=\"col\">Second approver from</th><th scope=\"col\">Low-balance level</th></tr></thead> <tbody>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 4, "<table class=\"data inputs\"><thead><tr><th scope=\"col\">Currency</th><th scope=\"col\">Second approver from</th><th scope=\"col\">Low-balance level</th></tr></thead> <tbody>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
