@@ -113,12 +113,13 @@ func openForBench(ctx context.Context, f files) (*store.DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	key, _, err := secret.LoadOrCreate(f.key())
+	// The console made the key file when it first started over the database.
+	key, err := secret.Load(f.key())
 	if err != nil {
 		db.Close()
 		return nil, err
 	}
-	if err := db.UseAuditKey(ctx, key.Derive(secret.PurposeAuditChain)); err != nil {
+	if err := db.UseAuditKey(ctx, key.Derive(secret.PurposeAuditChain), store.AuditStart{From: key.AuditFrom()}); err != nil {
 		db.Close()
 		return nil, err
 	}

@@ -22,7 +22,7 @@ func generated(t *testing.T, seed uint64) (*store.DB, []byte) {
 	}
 	t.Cleanup(func() { db.Close() })
 	key := []byte("a key only this test knows, 32 b")
-	if err := db.UseAuditKey(ctx, key); err != nil {
+	if err := db.UseAuditKey(ctx, key, store.AuditStart{From: 1, Created: true}); err != nil {
 		t.Fatal(err)
 	}
 	for _, u := range []*store.User{
