@@ -47,13 +47,13 @@ func TestWebhookAnsweredOnlyOnceStored(t *testing.T) {
 	if err := g.loadPeople(); err != nil {
 		t.Fatal(err)
 	}
-	if err := g.addRecipients(200, time.Now().UTC().Add(-24*time.Hour)); err != nil {
+	if err := g.addRecipients(40, time.Now().UTC().Add(-24*time.Hour)); err != nil {
 		t.Fatal(err)
 	}
 	if err := g.run(time.Now().UTC(), nil); err != nil {
 		t.Fatal(err)
 	}
-	ps, err := addConfirmed(ctx, db, 4000, 6)
+	ps, err := addConfirmed(ctx, db, 1200, 6)
 	if err != nil {
 		t.Fatal(err)
 	}
