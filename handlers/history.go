@@ -180,11 +180,15 @@ func (a *app) history(c echo.Context) error {
 		for _, r := range rows {
 			m.Rows = append(m.Rows, historyRow(r, clk))
 		}
-		totals, err := a.DB.PayoutTotals(ctx, f)
-		if err != nil {
-			return err
+		// The totals are the filter's, the same on every page: summed once,
+		// on the first (where they are not kept, see store.PayoutTotals).
+		if f.After.IsZero() {
+			totals, err := a.DB.PayoutTotals(ctx, f)
+			if err != nil {
+				return err
+			}
+			m.Totals = totalRows(totals)
 		}
-		m.Totals = totalRows(totals)
 	}
 	if m.Frame, err = a.frame(c, "Payouts", "/payouts"); err != nil {
 		return err

@@ -232,8 +232,13 @@ func TestHistoryPagination(t *testing.T) {
 		if !strings.Contains(path, "maker="+itoa(maker.ID)) {
 			t.Fatalf("the next page lost the filter: %s", path)
 		}
-		if len(attrs(b.get(path).body, "first-page", "href")) != 1 {
+		later := b.get(path).body
+		if len(attrs(later, "first-page", "href")) != 1 {
 			t.Error("a later page has no link back to the newest")
+		}
+		// The filter's totals are summed on its first page only.
+		if !strings.Contains(later, `data-testid="totals-on-first"`) || strings.Contains(later, `data-testid="total-row"`) {
+			t.Error("a later page sums the totals again, or does not say where they are")
 		}
 	}
 	if !slices.Equal(sizes, []int{50, 50, 23}) {

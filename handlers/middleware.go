@@ -84,7 +84,7 @@ func (a *app) formTargets() string {
 func (a *app) loadSession(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		r := c.Request()
-		sess, err := a.sessions.New(r, sessionCookie)
+		sess, seen, err := a.sessions.load(r, sessionCookie)
 		if err != nil {
 			return err
 		}
@@ -105,7 +105,7 @@ func (a *app) loadSession(next echo.HandlerFunc) echo.HandlerFunc {
 			req.user = u
 			// Background refreshes (the live pages) are not the person doing
 			// anything, so they must not keep an idle session alive.
-			if c.Request().Header.Get(headerPoll) == "" {
+			if c.Request().Header.Get(headerPoll) == "" && a.Now().Sub(seen) >= touchEvery {
 				if err := a.DB.TouchSession(r.Context(), hashToken(sess.ID), a.Now()); err != nil {
 					return err
 				}

@@ -232,11 +232,17 @@ func approvalsWords(v views.PayoutView) string {
 
 // payoutView builds what people see of a payout, including what this person may do with it.
 func (a *app) payoutView(c echo.Context, p *store.Payout) (views.PayoutView, error) {
-	ctx := c.Request().Context()
-	approvals, err := a.DB.Approvals(ctx, p.ID)
+	approvals, err := a.DB.Approvals(c.Request().Context(), p.ID)
 	if err != nil {
 		return views.PayoutView{}, err
 	}
+	return a.payoutViewWith(c, p, approvals)
+}
+
+// payoutViewWith is payoutView for a payout whose approvals were read
+// already (a page of the queue reads them all in one query).
+func (a *app) payoutViewWith(c echo.Context, p *store.Payout, approvals []store.Approval) (views.PayoutView, error) {
+	ctx := c.Request().Context()
 	clk := a.clock(c)
 	now := a.Now()
 	s := payout.State(p.State)

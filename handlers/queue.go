@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"net/http"
+	"strconv"
 
 	"github.com/a-h/templ"
 	"github.com/labstack/echo/v4"
@@ -14,18 +15,35 @@ import (
 // soonest deadline first. What approving each leaves counts the ones above
 // it in the same currency as approved too: an approver works down the list.
 func (a *app) queueModel(c echo.Context) (views.QueueModel, error) {
-	ps, err := a.DB.PayoutsInStates(c.Request().Context(), string(payout.StatePendingApproval))
+	ctx := c.Request().Context()
+	page := max(1, atoiOr(c.QueryParam("page"), 1))
+	qp, err := a.DB.QueuePage(ctx, string(payout.StatePendingApproval), (page-1)*queuePageSize, queuePageSize)
 	if err != nil {
 		return views.QueueModel{}, err
 	}
 	u := currentUser(c)
-	m := views.QueueModel{Poll: views.Poll{URL: "/queue/live", Every: queuePollEvery}, CanApprove: u.HasRole(string(payout.RoleApprover))}
+	m := views.QueueModel{Poll: views.Poll{URL: "/queue/live" + queuePageQuery(page), Every: queuePollEvery},
+		CanApprove: u.HasRole(string(payout.RoleApprover)), Waiting: int(qp.Total), First: (page-1)*queuePageSize + 1}
 	if !m.CanApprove {
 		m.Notice = "Approvers decide on these payouts; you can follow them here. You can cancel your own from their page until someone approves them."
 	}
-	above := map[string]int64{}
-	for _, p := range ps {
-		v, err := a.payoutView(c, p)
+	if page > 1 {
+		m.PrevHref = "/queue" + queuePageQuery(page-1)
+	}
+	if int64(page*queuePageSize) < qp.Total {
+		m.NextHref = "/queue" + queuePageQuery(page+1)
+	}
+	ids := make([]int64, len(qp.Payouts))
+	for i, p := range qp.Payouts {
+		ids[i] = p.ID
+	}
+	approvals, err := a.DB.ApprovalsOf(ctx, ids)
+	if err != nil {
+		return m, err
+	}
+	above := qp.Above
+	for _, p := range qp.Payouts {
+		v, err := a.payoutViewWith(c, p, approvals[p.ID])
 		if err != nil {
 			return m, err
 		}
@@ -36,6 +54,27 @@ func (a *app) queueModel(c echo.Context) (views.QueueModel, error) {
 		m.Items = append(m.Items, v)
 	}
 	return m, nil
+}
+
+// queuePageSize is how many waiting payouts one page of the queue shows: a
+// page an approver can work through, rendered (and polled) without reading
+// every waiting payout's approvals and rules.
+const queuePageSize = 50
+
+func queuePageQuery(page int) string {
+	if page <= 1 {
+		return ""
+	}
+	return "?page=" + strconv.Itoa(page)
+}
+
+// atoiOr is s as a number, or def when it is not one.
+func atoiOr(s string, def int) int {
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		return def
+	}
+	return n
 }
 
 func (a *app) queue(c echo.Context) error {

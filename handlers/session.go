@@ -63,32 +63,44 @@ func (s *sessionStore) Get(r *http.Request, name string) (*sessions.Session, err
 
 // New loads the session named by the request's cookie, or starts an empty one.
 func (s *sessionStore) New(r *http.Request, name string) (*sessions.Session, error) {
+	sess, _, err := s.load(r, name)
+	return sess, err
+}
+
+// touchEvery is how stale a session's last-seen time may be before a request
+// writes it again: the idle timeout is counted in minutes or hours, so
+// writing it on every page (an fsync'd write per GET) bought nothing.
+const touchEvery = time.Minute
+
+// load is New, also returning when the session's row was last seen active
+// (zero for a new session).
+func (s *sessionStore) load(r *http.Request, name string) (*sessions.Session, time.Time, error) {
 	sess := sessions.NewSession(s, name)
 	opts := s.options
 	sess.Options = &opts
 	sess.IsNew = true
 	cookie, err := r.Cookie(name)
 	if err != nil || cookie.Value == "" {
-		return sess, nil
+		return sess, time.Time{}, nil
 	}
 	ctx := r.Context()
 	row, err := s.db.SessionByHash(ctx, hashToken(cookie.Value))
 	if errors.Is(err, store.ErrNotFound) {
-		return sess, nil
+		return sess, time.Time{}, nil
 	}
 	if err != nil {
-		return sess, err
+		return sess, time.Time{}, err
 	}
 	now := s.now()
 	if now.Sub(row.LastSeenAt) > s.idle || now.Sub(row.CreatedAt) > s.absolute {
-		return sess, s.db.DeleteSession(ctx, row.IDHash)
+		return sess, time.Time{}, s.db.DeleteSession(ctx, row.IDHash)
 	}
 	if err := gob.NewDecoder(bytes.NewReader(row.Data)).Decode(&sess.Values); err != nil {
-		return sess, s.db.DeleteSession(ctx, row.IDHash)
+		return sess, time.Time{}, s.db.DeleteSession(ctx, row.IDHash)
 	}
 	sess.ID = cookie.Value
 	sess.IsNew = false
-	return sess, nil
+	return sess, row.LastSeenAt, nil
 }
 
 // Save writes the session row and the cookie; a negative MaxAge deletes both.

@@ -198,3 +198,33 @@ func TestLoginFailureRevealsNothing(t *testing.T) {
 		t.Errorf("login failures differ:\nunknown: %d %s\nwrong:   %d %s\ninactive: %d %s", s1, m1, s2, m2, s3, m3)
 	}
 }
+
+// TestLastSeenWrittenAtMostOnceAMinute: pages within a minute of the last
+// recorded activity write nothing; the first page after it does, so the
+// idle timeout still counts from (about) the last page.
+func TestLastSeenWrittenAtMostOnceAMinute(t *testing.T) {
+	h := newHarness(t)
+	h.user("maker@example.com", "maker")
+	b := h.browser()
+	b.login("maker@example.com")
+	seen := func() time.Time {
+		row, err := h.db.SessionByHash(t.Context(), hashToken(b.cookie().Value))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return row.LastSeenAt
+	}
+	first := seen()
+	for range 5 {
+		h.clock.Advance(10 * time.Second)
+		b.get("/")
+	}
+	if got := seen(); !got.Equal(first) {
+		t.Errorf("last seen rewritten within a minute: %v, then %v", first, got)
+	}
+	h.clock.Advance(15 * time.Second)
+	b.get("/")
+	if got := seen(); !got.Equal(h.clock.Now()) {
+		t.Errorf("last seen %v after a page 65 s on; want %v", got, h.clock.Now())
+	}
+}

@@ -44,9 +44,7 @@ func (s *Service) AddAccount(ctx context.Context, a Actor, recipientID int64, ty
 		return nil, fail.Field(bank.KeyFirstName, fmt.Sprintf("This account is saved for %s and is paid only to them: the holder's first and last name must be theirs. "+
 			"To pay someone else, add them as a recipient.", r.FullName))
 	}
-	acc := &store.BankAccount{RecipientID: recipientID, Country: checked.Country, Currency: checked.Currency, Scheme: checked.Scheme,
-		BankName: checked.BankName, FirstName: checked.FirstName, LastName: checked.LastName, Details: checked.Values,
-		Masked: checked.Masked(), Identity: identity(checked), AddedBy: a.UserID}
+	acc := SavedAccount(recipientID, checked, a.UserID)
 	err = s.db.InTx(ctx, func(tx *store.Tx) error {
 		if err := tx.CreateBankAccount(ctx, acc); err != nil {
 			return err
@@ -60,6 +58,15 @@ func (s *Service) AddAccount(ctx context.Context, a Actor, recipientID int64, ty
 		return nil, err
 	}
 	return acc, nil
+}
+
+// SavedAccount is the row that saves checked (an account bank.Check
+// accepted) for a recipient, as added by addedBy: masked and named by its
+// identity, as every saved account is.
+func SavedAccount(recipientID int64, checked bank.Account, addedBy int64) *store.BankAccount {
+	return &store.BankAccount{RecipientID: recipientID, Country: checked.Country, Currency: checked.Currency, Scheme: checked.Scheme,
+		BankName: checked.BankName, FirstName: checked.FirstName, LastName: checked.LastName, Details: checked.Values,
+		Masked: checked.Masked(), Identity: identity(checked), AddedBy: addedBy}
 }
 
 // holderIs reports whether the account's holder is the person named, first

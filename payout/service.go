@@ -91,6 +91,7 @@ type Service struct {
 	mu       sync.Mutex
 	inflight map[int64]int  // payout id -> provider calls under way in this process
 	calls    sync.WaitGroup // every provider call under way, for Wait
+	webhooks webhookQueue   // deliveries waiting for the webhook writer (under mu)
 
 	// crash, when set (tests only), is asked before and after each provider
 	// write; true makes the workflow stop right there, as if the process died.

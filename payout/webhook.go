@@ -40,70 +40,84 @@ func (s *Service) HandleWebhook(ctx context.Context, rawBody []byte, signature s
 		return fmt.Errorf("payout: webhook: %w: %w", ErrBadWebhook, err)
 	}
 	sum := sha256.Sum256(rawBody)
-	key := hex.EncodeToString(sum[:])
-
-	var result, detail string
-	var payoutID int64
-	var ended bool // the payout ended unpaid (see releaseAfterEnd)
-	err = s.db.InTx(ctx, func(tx *store.Tx) error {
-		e := &store.WebhookEvent{Key: key, Type: wh.Type, SessionID: wh.Session.ID, Outcome: "received", Body: string(rawBody)}
-		fresh, err := tx.InsertWebhookEvent(ctx, e)
-		if err != nil {
-			return err
-		}
-		if !fresh {
-			result = "duplicate"
-			return nil
-		}
-		p, err := webhookPayout(ctx, tx, wh)
-		if err != nil {
-			return err
-		}
-		if p == nil {
-			result, detail = store.WebhookUnknownSession, "no payout has session "+wh.Session.ID
-			if err := tx.SetWebhookOutcome(ctx, e.ID, 0, result, detail); err != nil {
-				return err
-			}
-			a := providerActor.audit("webhook.unknown_session", 0, auditFlagged, wh.Type+"; "+detail)
-			a.ObjectType, a.ObjectID = "webhook", fmt.Sprint(e.ID)
-			if err := tx.Audit(ctx, a); err != nil {
-				return err
-			}
-			return s.flag(ctx, tx, flagged{AttentionUnknownSession, wh.Type + " webhook: " + detail}, 0)
-		}
-		payoutID = p.ID
-		before := State(p.State)
-		var flag *flagged
-		result, detail, flag, err = s.applyWebhook(ctx, tx, p, wh)
-		if err != nil {
-			return err
-		}
-		ended = State(p.State) != before && endedUnpaid(State(p.State))
-		if err := tx.SetWebhookOutcome(ctx, e.ID, p.ID, result, detail); err != nil {
-			return err
-		}
-		auditOutcome := map[string]string{store.WebhookApplied: auditApplied, store.WebhookStale: auditStale}[result]
-		if flag != nil || auditOutcome == "" {
-			auditOutcome = auditFlagged
-		}
-		if err := tx.Audit(ctx, providerActor.audit("webhook."+wh.Type, p.ID, auditOutcome, detail)); err != nil {
-			return err
-		}
-		if flag == nil {
-			return nil
-		}
-		return s.flag(ctx, tx, *flag, p.ID)
-	})
-	if err != nil {
+	ev := &webhookEvent{wh: wh, raw: rawBody, key: hex.EncodeToString(sum[:]), done: make(chan struct{})}
+	if err := s.writeWebhook(ctx, ev); err != nil {
 		s.observeWebhook(wh.Type, "error")
 		return fmt.Errorf("payout: webhook %s for session %s: %w", wh.Type, wh.Session.ID, err)
 	}
-	s.log.Info("webhook", "type", wh.Type, "session", wh.Session.ID, "payout", payoutID, "outcome", result)
-	s.observeWebhook(wh.Type, result)
-	if ended {
-		s.releaseAfterEnd(ctx, payoutID)
+	s.log.Info("webhook", "type", wh.Type, "session", wh.Session.ID, "payout", ev.payoutID, "outcome", ev.result)
+	s.observeWebhook(wh.Type, ev.result)
+	if ev.ended {
+		s.releaseAfterEnd(ctx, ev.payoutID)
 	}
 	return nil
+}
+
+// applyWebhookEvent stores one verified delivery in tx with what it did: the
+// payout it moved, the audit entry, an attention item when a person must look.
+// The event's row is written once, with its outcome.
+func (s *Service) applyWebhookEvent(ctx context.Context, tx *store.Tx, ev *webhookEvent) error {
+	wh := ev.wh
+	seen, err := tx.WebhookEventSeen(ctx, ev.key)
+	if err != nil {
+		return err
+	}
+	if seen {
+		ev.result = "duplicate"
+		return nil
+	}
+	e := &store.WebhookEvent{Key: ev.key, Type: wh.Type, SessionID: wh.Session.ID, Body: string(ev.raw)}
+	p, err := webhookPayout(ctx, tx, wh)
+	if err != nil {
+		return err
+	}
+	if p == nil {
+		e.Outcome, e.Detail = store.WebhookUnknownSession, "no payout has session "+wh.Session.ID
+		if err := insertWebhookEvent(ctx, tx, e); err != nil {
+			return err
+		}
+		ev.result = e.Outcome
+		a := providerActor.audit("webhook.unknown_session", 0, auditFlagged, wh.Type+"; "+e.Detail)
+		a.ObjectType, a.ObjectID = "webhook", fmt.Sprint(e.ID)
+		if err := tx.Audit(ctx, a); err != nil {
+			return err
+		}
+		return s.flag(ctx, tx, flagged{AttentionUnknownSession, wh.Type + " webhook: " + e.Detail}, 0)
+	}
+	ev.payoutID = p.ID
+	before := State(p.State)
+	result, detail, flag, err := s.applyWebhook(ctx, tx, p, wh)
+	if err != nil {
+		return err
+	}
+	ev.ended = State(p.State) != before && endedUnpaid(State(p.State))
+	e.PayoutID, e.Outcome, e.Detail = p.ID, result, detail
+	if err := insertWebhookEvent(ctx, tx, e); err != nil {
+		return err
+	}
+	ev.result = result
+	auditOutcome := map[string]string{store.WebhookApplied: auditApplied, store.WebhookStale: auditStale}[result]
+	if flag != nil || auditOutcome == "" {
+		auditOutcome = auditFlagged
+	}
+	if err := tx.Audit(ctx, providerActor.audit("webhook."+wh.Type, p.ID, auditOutcome, detail)); err != nil {
+		return err
+	}
+	if flag == nil {
+		return nil
+	}
+	return s.flag(ctx, tx, *flag, p.ID)
+}
+
+// insertWebhookEvent stores e, which WebhookEventSeen said was new. Writers
+// are serialised, so it is; should that ever not hold, the event's changes
+// are undone rather than applied twice.
+func insertWebhookEvent(ctx context.Context, tx *store.Tx, e *store.WebhookEvent) error {
+	fresh, err := tx.InsertWebhookEvent(ctx, e)
+	if err == nil && !fresh {
+		err = errors.New("stored meanwhile by another writer")
+	}
+	return err
 }
 
 // Refusals of a webhook delivery.

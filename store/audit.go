@@ -242,9 +242,6 @@ func (d *DB) AuditEntries(ctx context.Context, f AuditFilter) ([]AuditEntry, err
 	if f.Actor != "" {
 		where, args = append(where, `actor LIKE ? ESCAPE '\'`), append(args, likePattern(f.Actor))
 	}
-	if f.Action != "" {
-		where, args = append(where, `action LIKE ? ESCAPE '\'`), append(args, escapeLike(f.Action)+"%")
-	}
 	if f.ObjectType != "" {
 		where, args = append(where, `object_type = ?`), append(args, f.ObjectType)
 	}
@@ -263,10 +260,40 @@ func (d *DB) AuditEntries(ctx context.Context, f AuditFilter) ([]AuditEntry, err
 	if f.AfterID > 0 {
 		where, args = append(where, `id > ?`), append(args, f.AfterID)
 	}
-	q := `SELECT ` + auditColumns + ` FROM audit_log`
-	if len(where) > 0 {
-		q += ` WHERE ` + strings.Join(where, ` AND `)
+	// An action prefix is asked as one arm per action it covers, merged in
+	// id order: each arm walks audit_action (action, id) from the newest and
+	// the merge stops after a page. A LIKE prefix instead walked the whole
+	// log for a rare action (a case-insensitive LIKE cannot use the index).
+	arms := []string{``}
+	var armArgs [][]any
+	if f.Action != "" {
+		actions, err := d.auditActions(ctx, f.Action)
+		if err != nil || len(actions) == 0 {
+			return nil, err
+		}
+		arms = arms[:0]
+		for _, a := range actions {
+			arms = append(arms, `action = ?`)
+			armArgs = append(armArgs, []any{a})
+		}
 	}
+	var parts []string
+	var all []any
+	for i, arm := range arms {
+		conds := where
+		var a []any
+		if arm != "" {
+			conds = append([]string{arm}, where...)
+			a = append(a, armArgs[i]...)
+		}
+		q := `SELECT ` + auditColumns + ` FROM audit_log`
+		if len(conds) > 0 {
+			q += ` WHERE ` + strings.Join(conds, ` AND `)
+		}
+		parts = append(parts, q)
+		all = append(append(all, a...), args...)
+	}
+	q := strings.Join(parts, ` UNION ALL `)
 	if f.Ascending {
 		q += ` ORDER BY id`
 	} else {
@@ -275,7 +302,7 @@ func (d *DB) AuditEntries(ctx context.Context, f AuditFilter) ([]AuditEntry, err
 	if f.Limit > 0 {
 		q += ` LIMIT ` + strconv.Itoa(f.Limit)
 	}
-	rows, err := d.db.QueryContext(ctx, q, args...)
+	rows, err := d.db.QueryContext(ctx, q, all...)
 	if err != nil {
 		return nil, fmt.Errorf("audit entries: %w", err)
 	}
@@ -289,6 +316,44 @@ func (d *DB) AuditEntries(ctx context.Context, f AuditFilter) ([]AuditEntry, err
 		out = append(out, e)
 	}
 	return out, rows.Err()
+}
+
+// auditActions lists the actions in the log that start with prefix, ignoring
+// the case of ASCII letters as LIKE does. The recursive part hops from one
+// action to the next along audit_action: a probe per distinct action (a few
+// dozen), whatever the log's length.
+func (d *DB) auditActions(ctx context.Context, prefix string) ([]string, error) {
+	rows, err := d.db.QueryContext(ctx, `WITH RECURSIVE a(action) AS (
+		SELECT min(action) FROM audit_log
+		UNION ALL
+		SELECT (SELECT min(action) FROM audit_log WHERE action > a.action) FROM a WHERE a.action IS NOT NULL)
+		SELECT action FROM a WHERE action IS NOT NULL`)
+	if err != nil {
+		return nil, fmt.Errorf("audit actions: %w", err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var a string
+		if err := rows.Scan(&a); err != nil {
+			return nil, err
+		}
+		if len(a) >= len(prefix) && asciiLower(a[:len(prefix)]) == asciiLower(prefix) {
+			out = append(out, a)
+		}
+	}
+	return out, rows.Err()
+}
+
+// asciiLower folds ASCII letters only, as SQLite's LIKE does.
+func asciiLower(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
 }
 
 // EachAuditEntry calls fn with every entry f matches, oldest first, reading

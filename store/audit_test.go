@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -351,5 +352,55 @@ func TestAnotherKeyIsRefused(t *testing.T) {
 	appendSome(t, other, 1)
 	if c, err := db.VerifyAudit(t.Context(), testAuditKey, 0); err != nil || c.Break != nil {
 		t.Errorf("verify: %+v, %v", c, err)
+	}
+}
+
+// TestAuditActionPrefix: an action prefix matches every action that starts
+// with it, ignoring case, newest first across actions, a page at a time,
+// together with the other filters; a prefix nothing starts with matches
+// nothing. On SQLite each action is read from audit_action in id order.
+func TestAuditActionPrefix(t *testing.T) {
+	db, _ := openTest(t)
+	ctx := t.Context()
+	actions := []string{"payout.approve", "login.ok", "payout.cancel", "card.verify", "payout.approve", "payouts.other", "payout.cancel"}
+	for i, a := range actions {
+		if err := db.Audit(ctx, AuditEntry{Actor: fmt.Sprintf("p%d@example.com", i%2), Action: a, Outcome: "ok"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := func(f AuditFilter) []string {
+		t.Helper()
+		es, err := db.AuditEntries(ctx, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, e := range es {
+			out = append(out, fmt.Sprintf("%d:%s", e.ID, e.Action))
+		}
+		return out
+	}
+	all := got(AuditFilter{Action: "PAYOUT."})
+	if want := []string{"7:payout.cancel", "5:payout.approve", "3:payout.cancel", "1:payout.approve"}; !slices.Equal(all, want) {
+		t.Errorf("prefix PAYOUT.: %v, want %v", all, want)
+	}
+	page := got(AuditFilter{Action: "payout", Limit: 2})
+	next := got(AuditFilter{Action: "payout", Limit: 2, BeforeID: 5})
+	if !slices.Equal(page, []string{"7:payout.cancel", "6:payouts.other"}) || !slices.Equal(next, []string{"3:payout.cancel", "1:payout.approve"}) {
+		t.Errorf("pages of prefix payout: %v then %v", page, next)
+	}
+	if old := got(AuditFilter{Action: "payout.", Ascending: true, Actor: "p0@"}); !slices.Equal(old, []string{"1:payout.approve", "3:payout.cancel", "5:payout.approve", "7:payout.cancel"}) {
+		// actions 1, 3, 5, 7 are entries 0, 2, 4, 6: written by p0
+		t.Errorf("oldest first, by p0: %v", old)
+	}
+	if none := got(AuditFilter{Action: "zzz"}); len(none) != 0 {
+		t.Errorf("prefix zzz: %v", none)
+	}
+	if db.Postgres() {
+		return
+	}
+	plan := explain(t, db, `SELECT id FROM audit_log WHERE action = ? UNION ALL SELECT id FROM audit_log WHERE action = ? ORDER BY id DESC LIMIT 50`, "a", "b")
+	if !strings.Contains(plan, "audit_action") || strings.Contains(plan, "TEMP B-TREE") {
+		t.Errorf("the arms do not walk audit_action in order:\n%s", plan)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5/pgconn"
 	"modernc.org/sqlite"
@@ -105,16 +106,16 @@ func (d dialect) hour(col string) string {
 	return `substr(` + col + `, 1, 13)`
 }
 
-// balanceHistory is BalanceHistory's statement: of one currency's readings
-// since a time, the last of each UTC hour, oldest first.
-func (d dialect) balanceHistory() string {
-	if d.postgres {
-		return `SELECT DISTINCT ON (date_trunc('hour', read_at)) id, currency, amount, read_at FROM balance_snapshots
-			WHERE currency = ? AND read_at >= ? ORDER BY date_trunc('hour', read_at), read_at DESC`
+// nameContains is the condition "the payout's name contains s", case
+// insensitively, and its argument. SQLite answers it from payout_names, the
+// FTS5 trigram index of the names, when s has three characters or more and
+// no LIKE wildcard (FTS5 takes LIKE without an ESCAPE clause only);
+// PostgreSQL's ILIKE uses the payouts_name_trgm index by itself.
+func (d dialect) nameContains(s string) (string, any) {
+	if !d.postgres && utf8.RuneCountInString(s) >= 3 && !strings.ContainsAny(s, `%_\`) {
+		return `p.id IN (SELECT rowid FROM payout_names WHERE full_name LIKE ?)`, "%" + s + "%"
 	}
-	// SQLite takes the bare columns from the row that holds the max().
-	return `SELECT id, currency, amount, max(read_at) FROM balance_snapshots
-		WHERE currency = ? AND read_at >= ? GROUP BY substr(read_at, 1, 13) ORDER BY 4`
+	return `p.full_name LIKE ? ESCAPE '\'`, likePattern(s)
 }
 
 // isUniqueViolation reports whether err is a UNIQUE or PRIMARY KEY constraint failure.

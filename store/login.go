@@ -105,7 +105,7 @@ func (d *DB) LoginSucceeded(ctx context.Context, userID int64, address string) e
 // DeleteOldLoginFailures forgets the failures of addresses not seen since
 // before and no longer locked.
 func (d *DB) DeleteOldLoginFailures(ctx context.Context, before time.Time) error {
-	_, err := d.db.ExecContext(ctx, `DELETE FROM login_failures WHERE last_at < ? AND (locked_until IS NULL OR locked_until < ?)`,
+	_, err := d.exec(ctx, `DELETE FROM login_failures WHERE last_at < ? AND (locked_until IS NULL OR locked_until < ?)`,
 		formatTime(before), formatTime(d.now()))
 	return err
 }

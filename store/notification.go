@@ -210,7 +210,12 @@ func (d *DB) deliveries(ctx context.Context, where string, args ...any) ([]*Deli
 func (d *DB) ClaimDelivery(ctx context.Context, id int64, leaseUntil time.Time) (int, error) {
 	now := formatTime(d.now())
 	var attempt int
-	err := d.db.QueryRowContext(ctx, `UPDATE notification_deliveries AS d SET state = 'sending', attempts = attempts + 1, lease_until = ?
+	unlock, err := d.lockWriter(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("claim delivery %d: %w", id, err)
+	}
+	defer unlock()
+	err = d.db.QueryRowContext(ctx, `UPDATE notification_deliveries AS d SET state = 'sending', attempts = attempts + 1, lease_until = ?
 		WHERE d.id = ? AND `+deliveryDue+` RETURNING attempts`, formatTime(leaseUntil), id, now, now).Scan(&attempt)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, nil
@@ -231,7 +236,7 @@ func (d *DB) FinishDelivery(ctx context.Context, id int64, attempt int, state, l
 	if state == DeliverySent {
 		sent = formatTime(now)
 	}
-	res, err := d.db.ExecContext(ctx, `UPDATE notification_deliveries SET state = ?, last_error = ?, next_at = ?, lease_until = NULL, sent_at = ?
+	res, err := d.exec(ctx, `UPDATE notification_deliveries SET state = ?, last_error = ?, next_at = ?, lease_until = NULL, sent_at = ?
 		WHERE id = ? AND state = 'sending' AND attempts = ?`,
 		state, lastError, formatTime(nextAt), sent, id, attempt)
 	if err != nil {
@@ -246,7 +251,7 @@ func (d *DB) FinishDelivery(ctx context.Context, id int64, attempt int, state, l
 // DeleteOldNotifications removes notifications expanded before the given time
 // whose deliveries are all sent or failed, with their deliveries.
 func (d *DB) DeleteOldNotifications(ctx context.Context, before time.Time) (int64, error) {
-	res, err := d.db.ExecContext(ctx, `DELETE FROM notifications WHERE expanded_at < ? AND NOT EXISTS (
+	res, err := d.exec(ctx, `DELETE FROM notifications WHERE expanded_at < ? AND NOT EXISTS (
 		SELECT 1 FROM notification_deliveries d WHERE d.notification_id = notifications.id AND d.state IN ('pending', 'sending'))`,
 		formatTime(before))
 	if err != nil {

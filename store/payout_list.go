@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -30,6 +31,8 @@ type PayoutFilter struct {
 	// order above (keyset pagination: stable while new payouts arrive).
 	After PayoutKey
 	Limit int // 0 is no limit
+
+	byApprover bool // arm: the approver is the driving table's key, not a condition
 }
 
 // Returned filters payouts by whether the receiving bank sent them back.
@@ -82,8 +85,9 @@ type PayoutRow struct {
 	Approvers string // names of everyone who approved any version, comma-separated
 }
 
-// where builds the filter's WHERE clause (without the keyset) and its arguments.
-func (f PayoutFilter) where() (string, []any) {
+// where builds the filter's WHERE clause (without the keyset) and its
+// arguments, for the dialect's engine.
+func (f PayoutFilter) where(dl dialect) (string, []any) {
 	var conds []string
 	var args []any
 	add := func(cond string, a ...any) { conds = append(conds, cond); args = append(args, a...) }
@@ -104,14 +108,14 @@ func (f PayoutFilter) where() (string, []any) {
 	if f.MakerID != 0 {
 		add(`p.maker_id = ?`, f.MakerID)
 	}
-	if f.ApproverID != 0 {
-		add(`p.id IN (SELECT payout_id FROM approvals WHERE user_id = ?)`, f.ApproverID)
+	if f.ApproverID != 0 && !f.byApprover {
+		add(`p.id IN (SELECT payout_id FROM payout_approvers WHERE user_id = ?)`, f.ApproverID)
 	}
 	if f.RecipientID != 0 {
 		add(`p.recipient_id = ?`, f.RecipientID)
 	}
 	if s := strings.TrimSpace(f.Recipient); s != "" {
-		add(`p.full_name LIKE ? ESCAPE '\'`, likePattern(s))
+		add(dl.nameContains(s))
 	}
 	if f.Currency != "" {
 		add(`p.currency = ?`, strings.ToUpper(f.Currency))
@@ -149,7 +153,7 @@ func (f PayoutFilter) where() (string, []any) {
 // payouts_state_created in the page's order and the merge stops after a page.
 // "state IN (…)" instead would sort every matching row first, and "failed or
 // succeeded" is nearly every row.
-func (f PayoutFilter) listQuery() (string, []any) {
+func (f PayoutFilter) listQuery(dl dialect) (string, []any) {
 	var states []string
 	for _, s := range f.States {
 		if !slices.Contains(states, s) {
@@ -157,8 +161,8 @@ func (f PayoutFilter) listQuery() (string, []any) {
 		}
 	}
 	if len(states) < 2 {
-		q, args := f.arm()
-		q += ` ORDER BY p.created_at DESC, p.id DESC`
+		q, args := f.arm(dl)
+		q += ` ORDER BY key_at DESC, key_id DESC`
 		if f.Limit > 0 {
 			q += ` LIMIT ?`
 			args = append(args, f.Limit)
@@ -170,7 +174,7 @@ func (f PayoutFilter) listQuery() (string, []any) {
 	for _, s := range states {
 		one := f
 		one.States = []string{s}
-		q, a := one.arm()
+		q, a := one.arm(dl)
 		arms = append(arms, q)
 		args = append(args, a...)
 	}
@@ -195,19 +199,39 @@ func withApprovers(page string) string {
 }
 
 // arm is the SELECT of a filter with its keyset, without order or limit.
-func (f PayoutFilter) arm() (string, []any) {
-	where, args := f.where()
+//
+// Filtered by approver, it starts from payout_approvers, whose key is in the
+// page's order: the page walks it backwards from the keyset and stops after
+// a page, where the payouts' own index would have to sort all of the
+// approver's payouts first.
+func (f PayoutFilter) arm(dl dialect) (string, []any) {
+	from, keyAt, keyID := ` FROM payouts p`, `p.created_at`, `p.id`
+	var args []any
+	if f.ApproverID != 0 {
+		from = ` FROM payout_approvers pa JOIN payouts p ON p.id = pa.payout_id`
+		keyAt, keyID = `pa.created_at`, `pa.payout_id`
+		args = append(args, f.ApproverID)
+		f.byApprover = true
+	}
+	where, a := f.where(dl)
+	args = append(args, a...)
+	var conds []string
+	if where != "" {
+		conds = append(conds, strings.TrimPrefix(where, ` WHERE `))
+	}
+	if f.ApproverID != 0 {
+		conds = append([]string{`pa.user_id = ?`}, conds...)
+	}
 	if !f.After.IsZero() {
-		if where == "" {
-			where = ` WHERE `
-		} else {
-			where += ` AND `
-		}
 		// A row value comparison: SQLite walks the (…, created_at, id) index from the key.
-		where += `(p.created_at, p.id) < (?, ?)`
+		conds = append(conds, `(`+keyAt+`, `+keyID+`) < (?, ?)`)
 		args = append(args, formatTime(f.After.CreatedAt), f.After.ID)
 	}
-	return `SELECT p.created_at AS key_at, p.id AS key_id FROM payouts p` + where, args
+	q := `SELECT ` + keyAt + ` AS key_at, ` + keyID + ` AS key_id` + from
+	if len(conds) > 0 {
+		q += ` WHERE ` + strings.Join(conds, ` AND `)
+	}
+	return q, args
 }
 
 // Payouts returns the payouts that match the filter, newest first, at most
@@ -219,7 +243,7 @@ func (d *DB) Payouts(ctx context.Context, f PayoutFilter) ([]*PayoutRow, error) 
 }
 
 func (d *DB) eachPayoutPage(ctx context.Context, f PayoutFilter, fn func(*PayoutRow) error) error {
-	q, args := f.listQuery()
+	q, args := f.listQuery(d.dialect)
 	rows, err := d.db.QueryContext(ctx, q, args...)
 	if err != nil {
 		return fmt.Errorf("payouts: %w", err)
@@ -301,7 +325,15 @@ type Total struct {
 // few, so the second starts from payouts_returned (partial: returned rows
 // only) and checks the filter on each.
 func (d *DB) PayoutTotals(ctx context.Context, f PayoutFilter) ([]Total, error) {
-	where, args := f.where()
+	if f.byStateAndCurrency() {
+		return d.keptTotals(ctx, f)
+	}
+	return d.summedTotals(ctx, f)
+}
+
+// summedTotals is PayoutTotals summed from the payouts that match.
+func (d *DB) summedTotals(ctx context.Context, f PayoutFilter) ([]Total, error) {
+	where, args := f.where(d.dialect)
 	var out []Total
 	err := d.sumByCurrencyAndState(ctx, `SELECT p.currency, p.state, count(*), sum(p.amount) FROM payouts p`+where+
 		` GROUP BY p.currency, p.state ORDER BY p.currency, p.state`, args, func(cur, state string, n, amount int64) {
@@ -326,6 +358,44 @@ func (d *DB) PayoutTotals(ctx context.Context, f PayoutFilter) ([]Total, error) 
 			}
 		})
 	return out, err
+}
+
+// byStateAndCurrency reports whether the filter asks for states and a
+// currency at most, so that its totals are payout_totals' rows.
+func (f PayoutFilter) byStateAndCurrency() bool {
+	g := PayoutFilter{States: f.States, Currency: f.Currency, After: f.After, Limit: f.Limit}
+	return reflect.DeepEqual(f, g)
+}
+
+// keptTotals reads the totals payout_totals keeps (migration 071), by
+// currency then state.
+func (d *DB) keptTotals(ctx context.Context, f PayoutFilter) ([]Total, error) {
+	q := `SELECT currency, state, payouts, amount, returned, returned_amount FROM payout_totals WHERE payouts > 0`
+	var args []any
+	if f.Currency != "" {
+		q += ` AND currency = ?`
+		args = append(args, strings.ToUpper(f.Currency))
+	}
+	if len(f.States) > 0 {
+		q += ` AND state IN (?` + repeat(",?", len(f.States)-1) + `)`
+		for _, s := range f.States {
+			args = append(args, s)
+		}
+	}
+	rows, err := d.db.QueryContext(ctx, q+` ORDER BY currency, state`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("payout totals: %w", err)
+	}
+	defer rows.Close()
+	var out []Total
+	for rows.Next() {
+		var t Total
+		if err := rows.Scan(&t.Currency, &t.State, &t.Count, &t.Amount, &t.ReturnedCount, &t.ReturnedAmount); err != nil {
+			return nil, err
+		}
+		out = append(out, t)
+	}
+	return out, rows.Err()
 }
 
 // sumByCurrencyAndState runs a query of (currency, state, count, sum) rows

@@ -444,13 +444,15 @@ func TestPayoutListPlans(t *testing.T) {
 		{"one state", PayoutFilter{States: []string{"failed"}}, "payouts_state_created", false},
 		{"several states", PayoutFilter{States: []string{"failed", "expired", "rejected"}}, "payouts_state_created", false},
 		{"several states and a maker", PayoutFilter{States: []string{"failed", "expired"}, MakerID: 3}, "payouts_", false},
-		{"approver", PayoutFilter{ApproverID: 4}, "approvals_user", true},
+		{"approver", PayoutFilter{ApproverID: 4}, "SEARCH pa USING PRIMARY KEY (user_id=?", false},
+		{"approver and a state", PayoutFilter{ApproverID: 4, States: []string{"succeeded"}}, "SEARCH pa USING PRIMARY KEY (user_id=?", false},
+		{"name contains", PayoutFilter{Recipient: "mill"}, "payout_names", true}, // sorts the matches only
 	}
 	for _, tt := range tests {
 		for _, key := range []PayoutKey{{}, after} {
 			f := tt.filter
 			f.Limit, f.After = 51, key
-			q, args := f.listQuery()
+			q, args := f.listQuery(db.dialect)
 			plan := explain(t, db, q, args...)
 			if !strings.Contains(plan, tt.wantUses) {
 				t.Errorf("%s (after %v): plan does not use %s:\n%s", tt.name, key, tt.wantUses, plan)
@@ -492,4 +494,51 @@ func explain(t *testing.T, db *DB, q string, args ...any) string {
 		fmt.Fprintln(&b, detail)
 	}
 	return b.String()
+}
+
+// TestKeptTotalsMatchTheSums: the totals the triggers keep (filters of
+// states and currency) are what summing the payouts gives, after payouts
+// are created, move between states and are returned.
+func TestKeptTotalsMatchTheSums(t *testing.T) {
+	f := newListFixture(t)
+	ctx := t.Context()
+	check := func(when string) {
+		t.Helper()
+		for _, filter := range []PayoutFilter{{}, {Currency: "usd"}, {States: []string{"succeeded", "pending_approval"}},
+			{States: []string{"succeeded"}, Currency: "USD"}} {
+			if !filter.byStateAndCurrency() {
+				t.Fatalf("%+v is not answered from the kept totals", filter)
+			}
+			kept, err := f.db.PayoutTotals(ctx, filter)
+			if err != nil {
+				t.Fatal(err)
+			}
+			summed, err := f.db.summedTotals(ctx, filter)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(kept, summed) {
+				t.Errorf("%s, %+v: kept %v, summed %v", when, filter, kept, summed)
+			}
+		}
+	}
+	check("as created")
+	p, err := f.db.PayoutByID(ctx, f.ids["p1"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = f.db.InTx(ctx, func(tx *Tx) error {
+		p.State, p.FinishedAt = "succeeded", tx.Now()
+		if err := tx.SavePayout(ctx, p); err != nil {
+			return err
+		}
+		return tx.RecordReturn(ctx, p, f.ann, "2026-11-02", "account closed")
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("after a success and a return")
+	if (PayoutFilter{MakerID: f.ann}).byStateAndCurrency() || (PayoutFilter{Returned: OnlyReturned}).byStateAndCurrency() {
+		t.Error("a filter by maker or by return is answered from the kept totals")
+	}
 }

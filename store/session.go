@@ -45,7 +45,7 @@ func (d *DB) CreateSession(ctx context.Context, s *SessionRow) error {
 	if s.UserID != 0 {
 		userID = s.UserID
 	}
-	_, err := d.db.ExecContext(ctx, `INSERT INTO sessions (id_hash, user_id, data, created_at, last_seen_at) VALUES (?, ?, ?, ?, ?)`,
+	_, err := d.exec(ctx, `INSERT INTO sessions (id_hash, user_id, data, created_at, last_seen_at) VALUES (?, ?, ?, ?, ?)`,
 		s.IDHash, userID, s.Data, formatTime(s.CreatedAt), formatTime(s.LastSeenAt))
 	if err != nil {
 		return fmt.Errorf("create session: %w", err)
@@ -58,7 +58,7 @@ func (d *DB) CreateSession(ctx context.Context, s *SessionRow) error {
 // a session before someone ended it (a logout, "end sessions", a password
 // reset) must not bring it back when it saves afterwards.
 func (d *DB) UpdateSession(ctx context.Context, s *SessionRow) (bool, error) {
-	res, err := d.db.ExecContext(ctx, `UPDATE sessions SET data = ?, last_seen_at = ? WHERE id_hash = ?`,
+	res, err := d.exec(ctx, `UPDATE sessions SET data = ?, last_seen_at = ? WHERE id_hash = ?`,
 		s.Data, formatTime(s.LastSeenAt), s.IDHash)
 	if err != nil {
 		return false, fmt.Errorf("save session: %w", err)
@@ -69,19 +69,19 @@ func (d *DB) UpdateSession(ctx context.Context, s *SessionRow) (bool, error) {
 
 // TouchSession records activity on a session, for the idle timeout.
 func (d *DB) TouchSession(ctx context.Context, idHash string, at time.Time) error {
-	_, err := d.db.ExecContext(ctx, `UPDATE sessions SET last_seen_at = ? WHERE id_hash = ?`, formatTime(at), idHash)
+	_, err := d.exec(ctx, `UPDATE sessions SET last_seen_at = ? WHERE id_hash = ?`, formatTime(at), idHash)
 	return err
 }
 
 // DeleteSession ends one session.
 func (d *DB) DeleteSession(ctx context.Context, idHash string) error {
-	_, err := d.db.ExecContext(ctx, `DELETE FROM sessions WHERE id_hash = ?`, idHash)
+	_, err := d.exec(ctx, `DELETE FROM sessions WHERE id_hash = ?`, idHash)
 	return err
 }
 
 // DeleteUserSessions ends every session of a user and reports how many there were.
 func (d *DB) DeleteUserSessions(ctx context.Context, userID int64) (int64, error) {
-	res, err := d.db.ExecContext(ctx, `DELETE FROM sessions WHERE user_id = ?`, userID)
+	res, err := d.exec(ctx, `DELETE FROM sessions WHERE user_id = ?`, userID)
 	if err != nil {
 		return 0, fmt.Errorf("end sessions: %w", err)
 	}
@@ -106,7 +106,7 @@ func (d *DB) CountUserSessions(ctx context.Context, userID int64) (int, error) {
 
 // DeleteStaleSessions removes sessions idle since before idleBefore or created before createdBefore.
 func (d *DB) DeleteStaleSessions(ctx context.Context, idleBefore, createdBefore time.Time) error {
-	_, err := d.db.ExecContext(ctx, `DELETE FROM sessions WHERE last_seen_at < ? OR created_at < ?`, formatTime(idleBefore), formatTime(createdBefore))
+	_, err := d.exec(ctx, `DELETE FROM sessions WHERE last_seen_at < ? OR created_at < ?`, formatTime(idleBefore), formatTime(createdBefore))
 	return err
 }
 
@@ -140,6 +140,19 @@ func (d *DB) AddFlash(ctx context.Context, sessionHash string, f Flash) error {
 // deletes them in the same statement: two pages shown at once never both
 // show one, and a message queued meanwhile waits for the next page.
 func (d *DB) TakeFlashes(ctx context.Context, sessionHash string) ([]Flash, error) {
+	// Most pages have none: a read finds that without waiting to write.
+	var n int
+	if err := d.db.QueryRowContext(ctx, `SELECT count(*) FROM flashes WHERE session_hash = ?`, sessionHash).Scan(&n); err != nil {
+		return nil, fmt.Errorf("take flashes: %w", err)
+	}
+	if n == 0 {
+		return nil, nil
+	}
+	unlock, err := d.lockWriter(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("take flashes: %w", err)
+	}
+	defer unlock()
 	rows, err := d.db.QueryContext(ctx, `DELETE FROM flashes WHERE session_hash = ? RETURNING id, kind, text`, sessionHash)
 	if err != nil {
 		return nil, fmt.Errorf("take flashes: %w", err)

@@ -54,7 +54,7 @@ func (d *DB) settingOnce(ctx context.Context, key string, fresh func() string) (
 	if v, err := d.Setting(ctx, key, ""); err != nil || v != "" {
 		return v, err
 	}
-	if _, err := d.db.ExecContext(ctx, `INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING`, key, fresh()); err != nil {
+	if _, err := d.exec(ctx, `INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING`, key, fresh()); err != nil {
 		return "", fmt.Errorf("setting %s: %w", key, err)
 	}
 	return d.Setting(ctx, key, "")

@@ -45,6 +45,12 @@ type DB struct {
 	installation string                 // see InstallationID
 	// pgConfig is how to open a connection outside the pool (PostgreSQL only).
 	pgConfig *pgx.ConnConfig
+	// writer is held by whoever writes to a SQLite file (nil on PostgreSQL,
+	// whose advisory lock serialises writers across instances): writers queue
+	// here in the process, in order and without polling, instead of in
+	// SQLite's busy handler, which sleeps and retries and after its timeout
+	// hands a client "database is locked".
+	writer chan struct{}
 	// Now is the clock every stored time comes from; tests replace it.
 	Now func() time.Time
 }
@@ -77,19 +83,53 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 func (d *DB) Postgres() bool { return d.dialect.postgres }
 
 func openSQLite(ctx context.Context, path string) (*DB, error) {
-	// Pragmas go in the DSN so that every pooled connection gets them; modernc reads
-	// only _pragma=name(value). Writes take the lock up front (_txlock=immediate) so a
-	// transaction never fails half-way when it upgrades from read to write.
+	sqldb, err := sql.Open("sqlite", SQLiteDSN(path))
+	if err != nil {
+		return nil, fmt.Errorf("open database: %w", err)
+	}
+	return &DB{db: sqldb, writer: make(chan struct{}, 1), Now: func() time.Time { return time.Now().UTC() }}, nil
+}
+
+// lockWriter waits for this process's turn to write (SQLite), or for ctx to
+// end; the returned function gives the turn back. On PostgreSQL it returns at
+// once: the write transaction's advisory lock serialises writers there.
+func (d *DB) lockWriter(ctx context.Context) (unlock func(), err error) {
+	if d.writer == nil {
+		return func() {}, nil
+	}
+	select {
+	case d.writer <- struct{}{}:
+		return func() { <-d.writer }, nil
+	case <-ctx.Done():
+		return nil, fmt.Errorf("wait to write: %w", ctx.Err())
+	}
+}
+
+// exec runs one writing statement outside a transaction, in its turn (see lockWriter).
+func (d *DB) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	unlock, err := d.lockWriter(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	return d.db.ExecContext(ctx, query, args...)
+}
+
+// SQLiteDSN is how the store opens the SQLite file at path: the modernc
+// driver's data source name with the console's pragmas (the benchmark's
+// ceiling opens its bare table the same way).
+//
+// Pragmas go in the DSN so that every pooled connection gets them; modernc
+// reads only _pragma=name(value). Writes take the lock up front
+// (_txlock=immediate) so a transaction never fails half-way when it upgrades
+// from read to write.
+func SQLiteDSN(path string) string {
 	q := url.Values{}
 	for _, p := range []string{"foreign_keys(1)", "busy_timeout(10000)", "journal_mode(WAL)", "synchronous(FULL)"} {
 		q.Add("_pragma", p)
 	}
 	q.Set("_txlock", "immediate")
-	sqldb, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
-	if err != nil {
-		return nil, fmt.Errorf("open database: %w", err)
-	}
-	return &DB{db: sqldb, Now: func() time.Time { return time.Now().UTC() }}, nil
+	return "file:" + path + "?" + q.Encode()
 }
 
 // Close closes the database.
@@ -183,6 +223,11 @@ func migrationNames(d dialect) ([]string, error) {
 // commit, and it still runs when fn panics (Echo recovers the panic and the
 // process goes on), so the write lock is never left held.
 func (d *DB) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	unlock, err := d.lockWriter(ctx)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	defer unlock()
 	tx, err := d.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
@@ -218,6 +263,36 @@ func (d *DB) InTx(ctx context.Context, fn func(tx *Tx) error) error {
 
 // Now is the time of the transaction, the same for every row it writes.
 func (t *Tx) Now() time.Time { return t.now }
+
+// Savepoint runs fn inside the transaction so that what fn wrote is undone
+// when it fails, and the rest of the transaction goes on: several
+// independent pieces of work (a group of webhooks) commit together, and one
+// that fails takes none of the others with it.
+func (t *Tx) Savepoint(ctx context.Context, fn func() error) error {
+	if _, err := t.tx.ExecContext(ctx, `SAVEPOINT piece`); err != nil {
+		return fmt.Errorf("savepoint: %w", err)
+	}
+	if err := fn(); err != nil {
+		if _, rerr := t.tx.ExecContext(ctx, `ROLLBACK TO SAVEPOINT piece`); rerr != nil {
+			return fmt.Errorf("%w (and rolling back to the savepoint: %w)", err, rerr)
+		}
+		// Released too, so that savepoints do not pile up over a long group.
+		if _, rerr := t.tx.ExecContext(ctx, `RELEASE SAVEPOINT piece`); rerr != nil {
+			return fmt.Errorf("%w (and releasing the savepoint: %w)", err, rerr)
+		}
+		return err
+	}
+	if _, err := t.tx.ExecContext(ctx, `RELEASE SAVEPOINT piece`); err != nil {
+		return fmt.Errorf("release savepoint: %w", err)
+	}
+	return nil
+}
+
+// SetNow moves the transaction's clock: the rows written after it carry at.
+// It is for a loader that writes a long history in one transaction (the
+// benchmark's generator dates each step of each payout as it happened); the
+// console never calls it, so its rows carry the time of their transaction.
+func (t *Tx) SetNow(at time.Time) { t.now = at.UTC() }
 
 const timeLayout = "2006-01-02T15:04:05.000000Z"
 

@@ -30,8 +30,21 @@ type WebhookEvent struct {
 	ReceivedAt time.Time
 }
 
-// InsertWebhookEvent stores an event unless one with the same key exists; it
-// reports whether it was new. Call it first in the transaction that applies the event.
+// WebhookEventSeen reports whether a delivery with that key is stored. Writers
+// are serialised (see lockWriter and dialect.lockWrites), so in a write
+// transaction the answer still holds when it commits.
+func (t *Tx) WebhookEventSeen(ctx context.Context, key string) (bool, error) {
+	var n int
+	if err := t.tx.QueryRowContext(ctx, `SELECT count(*) FROM webhook_events WHERE event_key = ?`, key).Scan(&n); err != nil {
+		return false, fmt.Errorf("webhook seen: %w", err)
+	}
+	return n > 0, nil
+}
+
+// InsertWebhookEvent stores an event, with its outcome, unless one with the
+// same key exists; it reports whether it was new. The row is written once,
+// when what the event did is known: ask WebhookEventSeen first, apply the
+// event, then insert it.
 func (t *Tx) InsertWebhookEvent(ctx context.Context, e *WebhookEvent) (bool, error) {
 	e.ReceivedAt = t.now
 	err := t.tx.QueryRowContext(ctx, `INSERT INTO webhook_events (event_key, type, session_id, payout_id, outcome, detail, body, received_at)
@@ -44,12 +57,6 @@ func (t *Tx) InsertWebhookEvent(ctx context.Context, e *WebhookEvent) (bool, err
 		return false, fmt.Errorf("store webhook: %w", err)
 	}
 	return true, nil
-}
-
-// SetWebhookOutcome records what applying a stored event did.
-func (t *Tx) SetWebhookOutcome(ctx context.Context, id, payoutID int64, outcome, detail string) error {
-	_, err := t.tx.ExecContext(ctx, `UPDATE webhook_events SET payout_id = ?, outcome = ?, detail = ? WHERE id = ?`, nullID(payoutID), outcome, detail, id)
-	return err
 }
 
 // WebhookEvents returns stored events for a payout (payoutID > 0) or with an outcome, newest first.
@@ -72,4 +79,13 @@ func (d *DB) WebhookEvents(ctx context.Context, payoutID int64, outcome string, 
 		out = append(out, e)
 	}
 	return out, rows.Err()
+}
+
+// CountWebhookEvents reports how many webhook deliveries are stored.
+func (d *DB) CountWebhookEvents(ctx context.Context) (int64, error) {
+	var n int64
+	if err := d.db.QueryRowContext(ctx, `SELECT count(*) FROM webhook_events`).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count webhook events: %w", err)
+	}
+	return n, nil
 }

@@ -1,0 +1,203 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/rsa"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"countersign/payout"
+	sg "countersign/smartglocal"
+	"countersign/store"
+)
+
+// signer signs webhooks with the embedded sandbox's key, as the sandbox does.
+type signer struct{ key *rsa.PrivateKey }
+
+// delivery is one signed webhook, ready to send.
+type delivery struct {
+	body []byte
+	sig  string
+}
+
+// signAll signs bodies on every core (signing is far slower than verifying:
+// it is done before any clock starts).
+func (s signer) signAll(bodies [][]byte) ([]delivery, error) {
+	out := make([]delivery, len(bodies))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	var firstErr atomic.Pointer[error]
+	for range runtime.GOMAXPROCS(0) {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= len(bodies) {
+					return
+				}
+				sig, err := sg.Sign(s.key, bodies[i])
+				if err != nil {
+					firstErr.CompareAndSwap(nil, &err)
+					return
+				}
+				out[i] = delivery{bodies[i], sig}
+			}
+		})
+	}
+	wg.Wait()
+	if err := firstErr.Load(); err != nil {
+		return nil, *err
+	}
+	return out, nil
+}
+
+// post sends one webhook and returns its status.
+func post(hc *http.Client, url string, d delivery) (int, error) {
+	req, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(d.body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set(sg.HeaderSign, d.sig)
+	resp, err := hc.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode, nil
+}
+
+// ingestResult is one webhook burst: distinct events sent by clients at
+// once, with some sent twice.
+type ingestResult struct {
+	Clients          int
+	Distinct, Sent   int
+	Stored           int64 // new rows in webhook_events
+	Lat              sample
+	Status5xx, Other int
+}
+
+// withDuplicates is the order a burst sends ds in: each one once, and every
+// twentieth again ten places later (while the first may still be in
+// flight), so that duplicates arrive both together and apart.
+func withDuplicates(ds []delivery) []delivery {
+	out := make([]delivery, 0, len(ds)+len(ds)/20)
+	for i, d := range ds {
+		out = append(out, d)
+		if i%20 == 19 {
+			out = append(out, ds[i-10])
+		}
+	}
+	return out
+}
+
+// ingest sends ds (withDuplicates) from clients at once and counts what the
+// console stored.
+func ingest(ctx context.Context, db *store.DB, url string, ds []delivery, clients int) (ingestResult, error) {
+	r := ingestResult{Clients: clients, Distinct: len(ds)}
+	before, err := db.CountWebhookEvents(ctx)
+	if err != nil {
+		return r, err
+	}
+	send := withDuplicates(ds)
+	r.Sent = len(send)
+	hc := &http.Client{Transport: transport, Timeout: time.Minute}
+	var mu sync.Mutex
+	r.Lat = measure(clients, bounds{min: len(send), max: len(send)}, func(i int) error {
+		status, err := post(hc, url, send[i])
+		if err == nil && status != http.StatusOK {
+			mu.Lock()
+			if status >= 500 {
+				r.Status5xx++
+			} else {
+				r.Other++
+			}
+			mu.Unlock()
+			err = fmt.Errorf("webhook answered %d", status)
+		}
+		return err
+	})
+	after, err := db.CountWebhookEvents(ctx)
+	r.Stored = after - before
+	return r, err
+}
+
+// finishedBodies are payment_finished webhooks, each saying that one of ps
+// (payouts the provider confirmed) succeeded.
+func finishedBodies(ps []*store.Payout) [][]byte {
+	out := make([][]byte, len(ps))
+	for i, p := range ps {
+		sessionAt := p.CreatedAt
+		q := *p
+		q.State, q.FinishedAt = string(payout.StateSucceeded), time.Now().UTC()
+		out[i] = webhookBody(sg.WebhookPaymentFinished, &q, sessionAt, q.FinishedAt)
+	}
+	return out
+}
+
+// redeliveries are n webhooks about finished payouts of ps that the console
+// already knows the end of: the provider's retries and late copies, each
+// with its own updated_at, so each is a new delivery to store (its outcome
+// "stale"). They are the steady stream beside which the pages are measured.
+func redeliveries(ps []*store.Payout, n int, seed uint64) [][]byte {
+	rng := rand.New(rand.NewPCG(seed, 7))
+	base := time.Now().UTC()
+	out := make([][]byte, n)
+	for i := range out {
+		p := ps[rng.IntN(len(ps))]
+		out[i] = webhookBody(sg.WebhookPaymentFinished, p, p.CreatedAt, base.Add(time.Duration(i)*time.Microsecond))
+	}
+	return out
+}
+
+// stream sends ds round and round at a steady rate until stopped.
+type stream struct {
+	stop            chan struct{}
+	done            sync.WaitGroup
+	sent, bad, late atomic.Int64
+}
+
+func startStream(url string, ds []delivery, perSecond float64) *stream {
+	s := &stream{stop: make(chan struct{})}
+	work := make(chan delivery, 64)
+	hc := &http.Client{Transport: transport, Timeout: time.Minute}
+	for range 8 {
+		s.done.Go(func() {
+			for d := range work {
+				if status, err := post(hc, url, d); err != nil || status != http.StatusOK {
+					s.bad.Add(1)
+				}
+				s.sent.Add(1)
+			}
+		})
+	}
+	s.done.Go(func() {
+		defer close(work)
+		gap := time.Duration(float64(time.Second) / perSecond)
+		next := time.Now()
+		for i := 0; ; i++ {
+			next = next.Add(gap)
+			select {
+			case <-s.stop:
+				return
+			case <-time.After(time.Until(next)):
+			}
+			select {
+			case work <- ds[i%len(ds)]:
+			default:
+				s.late.Add(1) // the console is behind: not sent, counted
+			}
+		}
+	})
+	return s
+}
+
+// halt stops the stream and waits for what is in flight.
+func (s *stream) halt() {
+	close(s.stop)
+	s.done.Wait()
+}
