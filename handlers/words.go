@@ -148,10 +148,14 @@ var refusals, adminRefusals = refusalMap(payout.ErrNotApprover, payout.ErrOwnPay
 	payout.ErrCannotCancel, payout.ErrReasonRequired, payout.ErrReasonInvalid, payout.ErrVersionChanged, payout.ErrStepUp,
 	payout.ErrOverdraw, payout.ErrDuplicate, payout.ErrNotMaker, payout.ErrOwnCard, payout.ErrCardChanged, payout.ErrCardNotFound,
 	payout.ErrProviderUnavailable, password.ErrTooShort, password.ErrTooLong, store.ErrEmailTaken, store.ErrCardExists,
-	notify.ErrKindNotForYou, stepup.ErrMustEnrol, stepup.ErrWrongCode, stepup.ErrReplayed, stepup.ErrLocked),
+	notify.ErrKindNotForYou, stepup.ErrMustEnrol, stepup.ErrWrongCode, stepup.ErrReplayed, stepup.ErrLocked, reasonTooLong),
 	refusalMap(admin.ErrNotAdmin, admin.ErrOwnChange, admin.ErrNotProposer, admin.ErrProposerGone, admin.ErrDecided, admin.ErrStale,
 		admin.ErrReasonRequired, admin.ErrReasonInvalid, admin.ErrSelfLockout, stepup.ErrMustEnrol, stepup.ErrCodeRequired,
-		stepup.ErrWrongCode, stepup.ErrReplayed, stepup.ErrLocked)
+		stepup.ErrWrongCode, stepup.ErrReplayed, stepup.ErrLocked, reasonTooLong)
+
+// reasonTooLong is the code older logs hold for a reason refused for its
+// length alone, before reasons followed text.CheckReason (now reason_invalid).
+var reasonTooLong = fail.New(fail.Invalid, "reason_too_long", "The reason was longer than 500 characters")
 
 func refusalMap(errs ...*fail.Error) map[string]string {
 	m := map[string]string{}

@@ -28,6 +28,8 @@ func TestEventsInWords(t *testing.T) {
 			"Alex Approver", "Tried to approve", "Refused: This payout is no longer waiting for approval", "bad"},
 		{store.AuditEntry{Actor: "alex@example.com", Action: "payout.cancel", Outcome: "denied", Detail: "reason_required"},
 			"Alex Approver", "Tried to cancel", "Refused: Give a reason for cancelling this payout", "bad"},
+		{store.AuditEntry{Actor: "alex@example.com", Action: "payout.cancel", Outcome: "denied", Detail: "reason_too_long"}, // an older log's code
+			"Alex Approver", "Tried to cancel", "Refused: The reason was longer than 500 characters", "bad"},
 		{store.AuditEntry{Actor: "alex@example.com", Action: "payout.cancel", Outcome: "ok", Detail: "reason: Wrong card"},
 			"Alex Approver", "Cancelled", "Reason: “Wrong card”", ""},
 		{store.AuditEntry{Actor: "admin@example.com", Action: "policy.update", Outcome: "ok", Detail: "thresholds EUR=0,USD=100000"},
