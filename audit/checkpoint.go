@@ -202,30 +202,17 @@ func (p *Problem) Error() string {
 // the key, a log shorter than the checkpoint, or a keyed log whose
 // checkpoint file is missing.
 func Verify(ctx context.Context, db *store.DB, key *secret.Key, checkpointPath string) (Report, error) {
-	var r Report
-	cp, err := ReadCheckpoint(checkpointPath, key)
-	noCheckpoint := errors.Is(err, ErrNoCheckpoint)
-	if err != nil && !noCheckpoint {
-		return r, err
-	}
-	c, err := db.VerifyAudit(ctx, key.Derive(secret.PurposeAuditChain), cp.Entry)
+	r, cp, c, err := verifyChain(ctx, db, key, checkpointPath, false)
 	if err != nil {
 		return r, err
 	}
-	r.Entries, r.KeyedFrom = c.Checked, c.KeyedFrom
-	if c.Break != nil {
-		return r, &Problem{c.Break.ID, c.Break.Reason}
-	}
-	if p := keyedWhereTheKeyFileSays(c, key, false); p != nil {
-		return r, p
-	}
-	if noCheckpoint {
+	if cp == nil {
 		if c.KeyedFrom != 0 {
 			return r, &Problem{c.LastID + 1, fmt.Sprintf("there is no checkpoint file at %s, so removed newest entries would go unseen; restore it, or a saved checkpoint line from the log", checkpointPath)}
 		}
 		return r, nil
 	}
-	r.Checkpoint = cp
+	r.Checkpoint = *cp
 	switch {
 	case c.LastID < cp.Entry:
 		return r, &Problem{c.LastID + 1, fmt.Sprintf("the log ends at entry %d, but on %s it had reached entry %d: entries %d to %d were removed",
@@ -242,30 +229,46 @@ func Verify(ctx context.Context, db *store.DB, key *secret.Key, checkpointPath s
 // log. Where the copy reaches the checkpoint's entry, it must carry the
 // checkpoint's hash; Report.Checkpoint is set only then.
 func VerifyCopy(ctx context.Context, db *store.DB, key *secret.Key, checkpointPath string) (Report, error) {
-	var r Report
-	cp, err := ReadCheckpoint(checkpointPath, key)
-	if err != nil && !errors.Is(err, ErrNoCheckpoint) {
-		return r, err
-	}
-	c, err := db.VerifyAudit(ctx, key.Derive(secret.PurposeAuditChain), cp.Entry)
+	r, cp, c, err := verifyChain(ctx, db, key, checkpointPath, true)
 	if err != nil {
 		return r, err
 	}
-	r.Entries, r.KeyedFrom = c.Checked, c.KeyedFrom
-	if c.Break != nil {
-		return r, &Problem{c.Break.ID, c.Break.Reason}
-	}
-	if p := keyedWhereTheKeyFileSays(c, key, true); p != nil {
-		return r, p
-	}
 	switch {
-	case cp.Entry == 0 || c.LastID < cp.Entry:
+	case cp == nil || cp.Entry == 0 || c.LastID < cp.Entry:
 		return r, nil
 	case c.MarkHash != cp.Head:
 		return r, &Problem{cp.Entry, fmt.Sprintf("the entry does not match the checkpoint of %s: the log up to it was rewritten", cp.At.Format(time.RFC3339))}
 	}
-	r.Checkpoint = cp
+	r.Checkpoint = *cp
 	return r, nil
+}
+
+// verifyChain is what Verify and VerifyCopy share: it reads the checkpoint
+// (nil when there is no file), checks the chain under key up
+// to it, and that the chain is keyed where the key file says (a prefix, for
+// a copy, may end before that).
+func verifyChain(ctx context.Context, db *store.DB, key *secret.Key, checkpointPath string, prefix bool) (Report, *Checkpoint, store.AuditCheck, error) {
+	var r Report
+	read, err := ReadCheckpoint(checkpointPath, key)
+	cp := &read
+	switch {
+	case errors.Is(err, ErrNoCheckpoint):
+		cp = nil
+	case err != nil:
+		return r, nil, store.AuditCheck{}, err
+	}
+	c, err := db.VerifyAudit(ctx, key.Derive(secret.PurposeAuditChain), read.Entry)
+	if err != nil {
+		return r, cp, c, err
+	}
+	r.Entries, r.KeyedFrom = c.Checked, c.KeyedFrom
+	if c.Break != nil {
+		return r, cp, c, &Problem{c.Break.ID, c.Break.Reason}
+	}
+	if p := keyedWhereTheKeyFileSays(c, key, prefix); p != nil {
+		return r, cp, c, p
+	}
+	return r, cp, c, nil
 }
 
 // keyedWhereTheKeyFileSays checks that an intact chain is keyed from the
