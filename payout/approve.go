@@ -456,9 +456,20 @@ func (s *Service) ReleaseMet(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	// Only a payout somebody approved can be released: one read finds them,
+	// so a queue of thousands does not cost a write transaction each, on
+	// every reconciler pass and after every payout that ends unpaid.
+	ids := make([]int64, len(ps))
+	for i, p := range ps {
+		ids[i] = p.ID
+	}
+	approvals, err := s.db.ApprovalsOf(ctx, ids)
+	if err != nil {
+		return err
+	}
 	var errs []error
 	for _, p := range ps {
-		if s.isInflight(p.ID) || ctx.Err() != nil {
+		if len(approvals[p.ID]) == 0 || s.isInflight(p.ID) || ctx.Err() != nil {
 			continue
 		}
 		if err := s.release(ctx, p.ID); err != nil {
