@@ -233,8 +233,8 @@ type AuditFilter struct {
 	AfterID    int64 // and, oldest first, entries after this one
 	// With From or To, entries come in time order (at, then id) and the
 	// keyset is the cursor entry's place in it; otherwise in id order.
-	Limit      int
-	Ascending  bool // oldest first (a payout's timeline)
+	Limit     int
+	Ascending bool // oldest first (a payout's timeline)
 }
 
 // AuditEntries returns matching entries, newest first unless Ascending.
