@@ -542,3 +542,84 @@ func TestKeptTotalsMatchTheSums(t *testing.T) {
 		t.Error("a filter by maker or by return is answered from the kept totals")
 	}
 }
+
+// TestPayoutTotalsUpTo: a filter the kept totals do not answer is summed
+// when at most n payouts match, exactly as PayoutTotals sums it, returned
+// payouts included; past n it says so and sums nothing.
+func TestPayoutTotalsUpTo(t *testing.T) {
+	f := newListFixture(t)
+	ctx := t.Context()
+	p, err := f.db.PayoutByID(ctx, f.ids["p1"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.db.InTx(ctx, func(tx *Tx) error { return tx.RecordReturn(ctx, p, f.ann, "2026-11-02", "account closed") }); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		filter  PayoutFilter
+		matches int
+	}{
+		{PayoutFilter{MakerID: f.ann}, 5},
+		{PayoutFilter{ApproverID: f.dan}, 3},
+		{PayoutFilter{States: []string{"succeeded", "failed"}, MakerID: f.bob}, 2},
+		{PayoutFilter{Returned: OnlyReturned}, 1},
+		{PayoutFilter{Last4: "0000"}, 0},
+		{PayoutFilter{}, 8}, // kept: complete whatever n
+	} {
+		want, err := f.db.PayoutTotals(ctx, tt.filter)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var matching int64
+		for _, w := range want {
+			matching += w.Count
+		}
+		if matching != int64(tt.matches) {
+			t.Fatalf("%+v: %d payouts match, the test expects %d", tt.filter, matching, tt.matches)
+		}
+		for _, n := range []int{tt.matches, tt.matches - 1} {
+			if n < 0 {
+				continue
+			}
+			got, complete, err := f.db.PayoutTotalsUpTo(ctx, tt.filter, n)
+			if err != nil {
+				t.Fatal(err)
+			}
+			kept := tt.filter.byStateAndCurrency()
+			switch {
+			case n == tt.matches || kept:
+				if !complete || !slices.Equal(got, want) {
+					t.Errorf("%+v up to %d: %v (complete %v), want %v", tt.filter, n, got, complete, want)
+				}
+			case complete || got != nil:
+				t.Errorf("%+v up to %d of %d: %v, complete %v; want none, incomplete", tt.filter, n, tt.matches, got, complete)
+			}
+		}
+	}
+}
+
+// TestHistoryFiltersWalkAnIndexInOrder: each history filter's page (and the
+// bounded totals, which read the same keys) walks an index ordered like the
+// page, never sorting the matching set.
+func TestHistoryFiltersWalkAnIndexInOrder(t *testing.T) {
+	f := newListFixture(t)
+	for _, tt := range []struct {
+		filter PayoutFilter
+		index  string
+	}{
+		{PayoutFilter{MakerID: 1}, "payouts_maker"},
+		{PayoutFilter{ApproverID: 1}, "pa USING PRIMARY KEY"}, // payout_approvers
+		{PayoutFilter{Method: "bank_account"}, "payouts_method"},
+		{PayoutFilter{Country: "GBR"}, "payouts_account_country"},
+		{PayoutFilter{Returned: OnlyReturned}, "payouts_returned_created"},
+		{PayoutFilter{From: day(1), To: day(30)}, "payouts_created"},
+	} {
+		tt.filter.Limit = 51
+		q, args := tt.filter.keysQuery(f.db.dialect)
+		plan := explain(t, f.db, q, args...)
+		if !strings.Contains(plan, tt.index) || strings.Contains(plan, "TEMP B-TREE") {
+			t.Errorf("%+v does not walk %s in order:\n%s", tt.filter, tt.index, plan)
+		}
+	}
+}
