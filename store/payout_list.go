@@ -474,27 +474,58 @@ type Outflow struct {
 // currency, for those finished at or after since, oldest first. Hours
 // without any are left out. Hours, not days, so that the pages can add them
 // up into days of each person's own time zone.
+//
+// Whole hours come from outflow_hours, the roll-up the triggers keep
+// (migration 088). When since is not on the hour (a time zone 30 or 45
+// minutes off UTC), the part of its hour from since on is summed from the
+// payouts: at most an hour's, along payouts_finished.
 func (d *DB) Outflows(ctx context.Context, since time.Time) ([]Outflow, error) {
-	rows, err := d.db.QueryContext(ctx, `SELECT `+d.dialect.hour("finished_at")+`, currency, count(*), sum(amount) FROM payouts
-		WHERE state = 'succeeded' AND finished_at >= ? GROUP BY 1, 2 ORDER BY 1, 2`, formatTime(since))
+	since = since.UTC()
+	whole := since.Truncate(time.Hour)
+	var out []Outflow
+	if whole.Before(since) {
+		whole = whole.Add(time.Hour)
+		rows, err := d.db.QueryContext(ctx, `SELECT currency, count(*), sum(amount) FROM payouts
+			WHERE state = 'succeeded' AND finished_at >= ? AND finished_at < ? GROUP BY currency ORDER BY currency`,
+			formatTime(since), formatTime(whole))
+		if err != nil {
+			return nil, fmt.Errorf("outflow: %w", err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			o := Outflow{Hour: since.Truncate(time.Hour)}
+			if err := rows.Scan(&o.Currency, &o.Count, &o.Amount); err != nil {
+				return nil, err
+			}
+			out = append(out, o)
+		}
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("outflow: %w", err)
+		}
+		rows.Close()
+	}
+	rows, err := d.db.QueryContext(ctx, `SELECT hour, currency, payouts, amount FROM outflow_hours
+		WHERE hour >= ? AND payouts > 0 ORDER BY hour, currency`, whole.Format(outflowHour))
 	if err != nil {
 		return nil, fmt.Errorf("outflow: %w", err)
 	}
 	defer rows.Close()
-	var out []Outflow
 	for rows.Next() {
 		var o Outflow
 		var hour string
 		if err := rows.Scan(&hour, &o.Currency, &o.Count, &o.Amount); err != nil {
 			return nil, err
 		}
-		if o.Hour, err = time.Parse("2006-01-02T15", hour); err != nil {
+		if o.Hour, err = time.Parse(outflowHour, hour); err != nil {
 			return nil, fmt.Errorf("outflow: hour %q: %w", hour, err)
 		}
 		out = append(out, o)
 	}
 	return out, rows.Err()
 }
+
+// outflowHour is how outflow_hours writes an hour (UTC).
+const outflowHour = "2006-01-02T15"
 
 // CardChoice is a saved card someone may pay to: verified, not removed.
 type CardChoice struct {

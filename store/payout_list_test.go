@@ -373,6 +373,77 @@ func TestOutflow(t *testing.T) {
 	}
 }
 
+// TestOutflowHoursMatchTheSums: the roll-up the triggers keep says what
+// summing the succeeded payouts by the hour they finished says, after
+// payouts succeed, fail, are returned and change, and from a time that is
+// not on the hour (a time zone half an hour off UTC).
+func TestOutflowHoursMatchTheSums(t *testing.T) {
+	f := newListFixture(t)
+	ctx := t.Context()
+	summed := func(since time.Time) []Outflow {
+		t.Helper()
+		rows, err := f.db.db.QueryContext(ctx, `SELECT finished_at, currency, amount FROM payouts WHERE state = 'succeeded' AND finished_at >= ?`, formatTime(since))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		byHour := map[Outflow]Outflow{}
+		for rows.Next() {
+			var at, cur string
+			var amount int64
+			if err := rows.Scan(&at, &cur, &amount); err != nil {
+				t.Fatal(err)
+			}
+			key := Outflow{Hour: parseTime(at).Truncate(time.Hour), Currency: cur}
+			o := byHour[key]
+			o.Hour, o.Currency, o.Count, o.Amount = key.Hour, cur, o.Count+1, o.Amount+amount
+			byHour[key] = o
+		}
+		return slices.SortedFunc(maps.Values(byHour), func(a, b Outflow) int {
+			if c := a.Hour.Compare(b.Hour); c != 0 {
+				return c
+			}
+			return strings.Compare(a.Currency, b.Currency)
+		})
+	}
+	check := func(when string) {
+		t.Helper()
+		for _, since := range []time.Time{day(-10), day(1).Add(9*time.Hour + 30*time.Minute), day(1).Add(11 * time.Hour)} {
+			got, err := f.db.Outflows(ctx, since)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := summed(since); !slices.Equal(got, want) {
+				t.Errorf("%s, since %v: kept %v, summed %v", when, since, got, want)
+			}
+		}
+	}
+	check("as created")
+	save := func(name string, change func(*Payout)) {
+		t.Helper()
+		p, err := f.db.PayoutByID(ctx, f.ids[name])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := f.db.InTx(ctx, func(tx *Tx) error { change(p); return tx.SavePayout(ctx, p) }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f.clock.now = day(1).Add(9*time.Hour + 45*time.Minute)
+	save("p5", func(p *Payout) { p.State, p.FinishedAt = "succeeded", f.clock.now })
+	check("after a success")
+	save("p1", func(p *Payout) { p.State = "failed" })
+	check("after a success became a failure")
+	p6, err := f.db.PayoutByID(ctx, f.ids["p6"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.db.InTx(ctx, func(tx *Tx) error { return tx.RecordReturn(ctx, p6, f.ann, "2026-11-02", "account closed") }); err != nil {
+		t.Fatal(err)
+	}
+	check("after a return")
+}
+
 func TestPayableCards(t *testing.T) {
 	f := newListFixture(t)
 	ctx := t.Context()
@@ -465,8 +536,9 @@ func TestPayoutListPlans(t *testing.T) {
 			}
 		}
 	}
-	plan := explain(t, db, `SELECT substr(finished_at, 1, 10), currency, count(*), sum(amount) FROM payouts
-		WHERE state = 'succeeded' AND finished_at >= ? GROUP BY 1, 2 ORDER BY 1, 2`, "x")
+	// The part of an hour Outflows sums from the payouts.
+	plan := explain(t, db, `SELECT currency, count(*), sum(amount) FROM payouts
+		WHERE state = 'succeeded' AND finished_at >= ? AND finished_at < ? GROUP BY currency ORDER BY currency`, "x", "y")
 	if !strings.Contains(plan, "COVERING INDEX payouts_finished") {
 		t.Errorf("outflow does not use the covering index:\n%s", plan)
 	}
