@@ -695,3 +695,25 @@ func TestHistoryFiltersWalkAnIndexInOrder(t *testing.T) {
 		}
 	}
 }
+
+// TestSameDestinationPlans: the payouts to a card are found along
+// payouts_last4, to a bank account along payouts_bank_account, never by
+// walking every payout of the day by method.
+func TestSameDestinationPlans(t *testing.T) {
+	f := newListFixture(t)
+	since := day(1)
+	for _, tt := range []struct {
+		q     SameDestination
+		index string
+	}{
+		{SameDestination{Since: since, Last4: "4242", Brand: "visa", Fingerprint: "f", Ended: []string{"failed"}}, "payouts_last4"},
+		{SameDestination{Since: since, Last4: "4242", Brand: "visa", CardID: 1}, "payouts_last4"},
+		{SameDestination{Since: since, BankAccountID: 1, Ended: []string{"failed"}}, "payouts_bank_account"},
+	} {
+		arm, args := sameDestinationArm(tt.q)
+		plan := explain(t, f.db, `SELECT p.currency, count(*)`+arm+` GROUP BY p.currency`, args...)
+		if !strings.Contains(plan, "p USING INDEX "+tt.index) && !strings.Contains(plan, "p USING COVERING INDEX "+tt.index) {
+			t.Errorf("%+v does not walk %s:\n%s", tt.q, tt.index, plan)
+		}
+	}
+}

@@ -136,9 +136,13 @@ func sameDestinationArm(q SameDestination) (string, []any) {
 			WHERE b.identity = (SELECT identity FROM bank_accounts WHERE id = ?) AND p.created_at >= ? AND p.id != ?`
 		args = []any{q.BankAccountID, formatTime(q.Since), q.ExcludeID}
 	default:
-		// payouts_last4 (card_last4, created_at, id) finds the card's recent rows.
+		// payouts_last4 (card_last4, created_at, id) finds the card's recent
+		// rows. The method is compared as an expression so that SQLite, which
+		// has no statistics to tell the two apart, does not walk
+		// payouts_method (method, created_at, id) instead: every card payout
+		// of the last day, for each payout weighed.
 		query = ` FROM payouts p LEFT JOIN cards c ON c.id = p.card_id
-			WHERE p.card_last4 = ? AND p.created_at >= ? AND p.id != ? AND p.method = 'card' AND `
+			WHERE p.card_last4 = ? AND p.created_at >= ? AND p.id != ? AND p.method || '' = 'card' AND `
 		args = []any{q.Last4, formatTime(q.Since), q.ExcludeID}
 		typedLikeThis := `(p.card_id IS NULL AND lower(p.card_brand) = lower(?))`
 		savedLikeThis := `(p.card_id IS NOT NULL AND lower(p.card_brand) = lower(?))`
