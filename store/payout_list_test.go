@@ -717,3 +717,13 @@ func TestSameDestinationPlans(t *testing.T) {
 		}
 	}
 }
+
+// TestPayoutsDueBeforePlan: the dashboard's payouts close to their deadline
+// are read along payouts_state (state, deadline_at), in order.
+func TestPayoutsDueBeforePlan(t *testing.T) {
+	f := newListFixture(t)
+	plan := explain(t, f.db, `SELECT p.id`+payoutFrom+` WHERE p.state = ? AND p.deadline_at < ? ORDER BY p.deadline_at, p.id LIMIT ?`, "pending_approval", "x", 10)
+	if !strings.Contains(plan, "payouts_state") || strings.Contains(plan, "TEMP B-TREE") {
+		t.Errorf("the payouts due do not walk payouts_state in order:\n%s", plan)
+	}
+}
