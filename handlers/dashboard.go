@@ -117,14 +117,24 @@ func (a *app) dashboardCounts(c echo.Context) (views.DashboardCounts, error) {
 		return m, err
 	}
 	m.Paid = paidRows(outflow, today)
-	pending, err := a.DB.PayoutsInStates(ctx, string(payout.StatePendingApproval))
+	// What waits, per currency, from the kept totals; and the few closest to
+	// their deadline: neither reads every waiting payout (the page is polled).
+	waiting := string(payout.StatePendingApproval)
+	totals, err := a.DB.PayoutTotals(ctx, store.PayoutFilter{States: []string{waiting}})
 	if err != nil {
 		return m, err
 	}
-	m.PendingCount = len(pending)
-	m.Pending, m.NearDeadline = pendingRows(pending, now)
+	m.PendingCount, m.Pending = pendingRows(totals)
+	due, err := a.DB.PayoutsDueBefore(ctx, waiting, now.Add(nearDeadline), nearDeadlineRows)
+	if err != nil {
+		return m, err
+	}
+	m.NearDeadline = deadlineRows(due, now)
 	return m, nil
 }
+
+// nearDeadlineRows is how many payouts close to their deadline the dashboard lists.
+const nearDeadlineRows = 10
 
 // mayOpen reports whether the signed-in person may open the page at path,
 // as the routes table says.
@@ -170,31 +180,28 @@ func paidRows(outflow []store.Outflow, today time.Time) []views.PaidRow {
 	return out
 }
 
-// pendingRows totals the payouts waiting for approval per currency and picks
-// those close to their deadline (they come soonest deadline first).
-func pendingRows(pending []*store.Payout, now time.Time) ([]views.MoneyRow, []views.DeadlineRow) {
-	type sum struct{ n, amount int64 }
-	by := map[string]*sum{}
-	var near []views.DeadlineRow
-	for _, p := range pending {
-		s := by[p.Currency]
-		if s == nil {
-			s = &sum{}
-			by[p.Currency] = s
-		}
-		s.n++
-		s.amount += p.Amount
-		if !p.DeadlineAt.IsZero() && p.DeadlineAt.Sub(now) < nearDeadline && len(near) < 10 {
-			left := p.DeadlineAt.Sub(now)
-			near = append(near, views.DeadlineRow{ID: p.ID, Href: "/payouts/" + itoa(p.ID), Amount: payout.FormatAmount(p.Amount, p.Currency),
-				Currency: p.Currency, FullName: p.FullName, TimeLeft: humanDuration(left), Urgent: left < 30*time.Minute})
-		}
-	}
+// pendingRows is what waits for approval: how many payouts, and per currency
+// how many and how much.
+func pendingRows(totals []store.Total) (int, []views.MoneyRow) {
+	n := 0
 	var rows []views.MoneyRow
-	for _, cur := range slices.Sorted(maps.Keys(by)) {
-		rows = append(rows, views.MoneyRow{Currency: cur, Count: by[cur].n, Amount: payout.FormatAmount(by[cur].amount, cur)})
+	for _, t := range totals {
+		n += int(t.Count)
+		rows = append(rows, views.MoneyRow{Currency: t.Currency, Count: t.Count, Amount: payout.FormatAmount(t.Amount, t.Currency)})
 	}
-	return rows, near
+	return n, rows
+}
+
+// deadlineRows lists the payouts close to their deadline, as they come
+// (soonest first).
+func deadlineRows(due []*store.Payout, now time.Time) []views.DeadlineRow {
+	var near []views.DeadlineRow
+	for _, p := range due {
+		left := p.DeadlineAt.Sub(now)
+		near = append(near, views.DeadlineRow{ID: p.ID, Href: "/payouts/" + itoa(p.ID), Amount: payout.FormatAmount(p.Amount, p.Currency),
+			Currency: p.Currency, FullName: p.FullName, TimeLeft: humanDuration(left), Urgent: left < 30*time.Minute})
+	}
+	return near
 }
 
 func failureRow(p *store.PayoutRow, clk views.Clock) views.FailureRow {

@@ -24,6 +24,10 @@ import (
 // historyPageSize is how many payouts one page of the history shows.
 const historyPageSize = 50
 
+// historyTotalsBound is how many matching payouts the first page sums for
+// totals that are not kept; more are summed on request.
+const historyTotalsBound = 1000
+
 // readHistoryFilter reads the history's query: the store filter, what was
 // typed (to show it again), and what is wrong with it.
 func readHistoryFilter(q url.Values, clk views.Clock) (store.PayoutFilter, views.HistoryFilter, views.FieldErrors) {
@@ -180,14 +184,26 @@ func (a *app) history(c echo.Context) error {
 		for _, r := range rows {
 			m.Rows = append(m.Rows, historyRow(r, clk))
 		}
-		// The totals are the filter's, the same on every page: summed once,
-		// on the first (where they are not kept, see store.PayoutTotals).
+		// The totals are the filter's, the same on every page: shown on the
+		// first. Kept ones, or those of a small set, come with the page; a
+		// larger set's are summed when asked (totals=all), since that reads
+		// every matching payout.
 		if f.After.IsZero() {
-			totals, err := a.DB.PayoutTotals(ctx, f)
+			totals, complete := []store.Total(nil), true
+			if c.QueryParam("totals") == "all" {
+				totals, err = a.DB.PayoutTotals(ctx, f)
+			} else {
+				totals, complete, err = a.DB.PayoutTotalsUpTo(ctx, f, historyTotalsBound)
+			}
 			if err != nil {
 				return err
 			}
 			m.Totals = totalRows(totals)
+			if !complete {
+				all := filterQuery(typed)
+				all.Set("totals", "all")
+				m.TotalsHref, m.TotalsBound = "/payouts?"+all.Encode(), historyTotalsBound
+			}
 		}
 	}
 	if m.Frame, err = a.frame(c, "Payouts", "/payouts"); err != nil {

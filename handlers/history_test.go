@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -358,5 +359,51 @@ func TestCSVExportMasksCardNumbersInTheAudit(t *testing.T) {
 	want := []string{"recipient=************4242", "currency=USD&recipient=**** **** **** 4242"}
 	if !slices.Equal(got, want) {
 		t.Errorf("export audit details %q; want %q", got, want)
+	}
+}
+
+// TestHistoryTotalsOnRequest: a filter whose totals are not kept gets them
+// with the page while few payouts match; past historyTotalsBound the page
+// offers to add them up instead, and doing so gives every payout's.
+func TestHistoryTotalsOnRequest(t *testing.T) {
+	h := newMoneyHarness(t, nil)
+	maker := h.user("maker@example.com", "maker")
+	other := h.user("other@example.com", "maker")
+	ctx := context.Background()
+	err := h.db.InTx(ctx, func(tx *store.Tx) error {
+		for range historyTotalsBound + 1 {
+			p := &store.Payout{State: "succeeded", MakerID: maker.ID, FullName: "Bulk", Amount: 100, Currency: "USD", CardLast4: "4242", CardBrand: "visa"}
+			if err := tx.CreatePayout(ctx, p); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.seed(t, seed{maker: other, name: "Few", amount: 5, state: payout.StateSucceeded})
+	b := h.browser()
+	b.login("maker@example.com")
+
+	few := b.get("/payouts?maker=" + itoa(other.ID)).body
+	if got := attrs(few, "total-row", "data-currency"); !slices.Equal(got, []string{"USD"}) || strings.Contains(few, `data-testid="sum-totals"`) {
+		t.Errorf("a filter of one payout: totals %v, or an offer to add them up", got)
+	}
+	many := b.get("/payouts?maker=" + itoa(maker.ID)).body
+	sum := attrs(many, "sum-totals", "href")
+	if len(sum) != 1 || strings.Contains(many, `data-testid="total-row"`) || len(attrs(many, "history-row", "data-payout")) != historyPageSize {
+		t.Fatalf("past the bound: offer %v, and the page should list its rows without totals", sum)
+	}
+	summed := b.get(html.UnescapeString(sum[0]))
+	if summed.status != http.StatusOK || !strings.Contains(sum[0], "maker="+itoa(maker.ID)) {
+		t.Fatalf("adding up: status %d from %s", summed.status, sum[0])
+	}
+	var counts []string
+	for _, row := range findAll(doc(t, summed.body), testID("total-row")) {
+		counts = append(counts, attr(row, "data-currency")+" "+text(findAll(row, func(n *html.Node) bool { return n.Data == "td" })[2]))
+	}
+	if want := []string{"USD " + strconv.Itoa(historyTotalsBound+1)}; !slices.Equal(counts, want) {
+		t.Errorf("added up: %v, want %v", counts, want)
 	}
 }

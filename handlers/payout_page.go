@@ -236,13 +236,19 @@ func (a *app) payoutView(c echo.Context, p *store.Payout) (views.PayoutView, err
 	if err != nil {
 		return views.PayoutView{}, err
 	}
-	return a.payoutViewWith(c, p, approvals)
+	var need payout.Need
+	if payout.State(p.State) == payout.StatePendingApproval {
+		if need, err = a.Payouts.Requirement(c.Request().Context(), p); err != nil {
+			return views.PayoutView{}, err
+		}
+	}
+	return a.payoutViewWith(c, p, approvals, need)
 }
 
-// payoutViewWith is payoutView for a payout whose approvals were read
-// already (a page of the queue reads them all in one query).
-func (a *app) payoutViewWith(c echo.Context, p *store.Payout, approvals []store.Approval) (views.PayoutView, error) {
-	ctx := c.Request().Context()
+// payoutViewWith is payoutView for a payout whose approvals, and while it
+// waits what it needs, were read already (a page of the queue reads them
+// for all its payouts at once).
+func (a *app) payoutViewWith(c echo.Context, p *store.Payout, approvals []store.Approval, need payout.Need) (views.PayoutView, error) {
 	clk := a.clock(c)
 	now := a.Now()
 	s := payout.State(p.State)
@@ -284,10 +290,6 @@ func (a *app) payoutViewWith(c echo.Context, p *store.Payout, approvals []store.
 	}
 	v.ApprovalsHave = len(current)
 	if waiting {
-		need, err := a.Payouts.Requirement(ctx, p)
-		if err != nil {
-			return v, err
-		}
 		v.ApprovalsNeeded, v.NeedReason = need.Count, need.Reason
 	} else {
 		// What a finished payout needed is in its timeline; here, what it had.

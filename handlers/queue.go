@@ -41,9 +41,13 @@ func (a *app) queueModel(c echo.Context) (views.QueueModel, error) {
 	if err != nil {
 		return m, err
 	}
+	needs, err := a.Payouts.Requirements(ctx, qp.Payouts)
+	if err != nil {
+		return m, err
+	}
 	above := qp.Above
 	for _, p := range qp.Payouts {
-		v, err := a.payoutViewWith(c, p, approvals[p.ID])
+		v, err := a.payoutViewWith(c, p, approvals[p.ID], needs[p.ID])
 		if err != nil {
 			return m, err
 		}

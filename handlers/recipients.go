@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 
 	"github.com/labstack/echo/v4"
@@ -15,7 +16,7 @@ import (
 	"countersign/views"
 )
 
-// recipientListLimit bounds the recipient book page; a search narrows it.
+// recipientListLimit is how many recipients one page of the book shows.
 const recipientListLimit = 200
 
 func recipientRow(r *store.Recipient) views.RecipientRow {
@@ -30,25 +31,46 @@ func (a *app) recipients(c echo.Context) error {
 func (a *app) renderRecipients(c echo.Context, status int, form views.RecipientForm) error {
 	search := strings.TrimSpace(c.QueryParam("q"))
 	country := strings.ToUpper(strings.TrimSpace(c.QueryParam("country")))
-	all, err := a.DB.Recipients(c.Request().Context(), search)
+	// One more than a page: whether there is a next one.
+	f := store.RecipientFilter{Search: search, Country: country, Limit: recipientListLimit + 1}
+	if after, err := strconv.ParseInt(c.QueryParam("after"), 10, 64); err == nil && after > 0 {
+		f.AfterID = after
+	}
+	page, err := a.DB.Recipients(c.Request().Context(), f)
 	if err != nil {
 		return err
 	}
 	m := views.RecipientsModel{Search: search, Country: country, New: form, CanCreate: currentUser(c).HasRole(string(payout.RoleMaker))}
-	for _, r := range all {
-		if country != "" && r.Country != country {
-			continue
-		}
-		if len(m.Rows) == recipientListLimit {
-			m.More = true
-			break
-		}
+	if f.AfterID > 0 {
+		m.FirstHref = "/recipients?" + recipientsQuery(search, country, 0)
+	}
+	if len(page) > recipientListLimit {
+		page = page[:recipientListLimit]
+		m.NextHref = "/recipients?" + recipientsQuery(search, country, page[len(page)-1].ID)
+	}
+	for _, r := range page {
 		m.Rows = append(m.Rows, recipientRow(r))
 	}
 	if m.Frame, err = a.frame(c, "Recipients", "/recipients"); err != nil {
 		return err
 	}
 	return render(c, status, views.RecipientsPage(m))
+}
+
+// recipientsQuery is the recipient book's query: the search, and the
+// recipient the page starts after (0: the first page).
+func recipientsQuery(search, country string, after int64) string {
+	q := url.Values{}
+	if search != "" {
+		q.Set("q", search)
+	}
+	if country != "" {
+		q.Set("country", country)
+	}
+	if after > 0 {
+		q.Set("after", itoa(after))
+	}
+	return q.Encode()
 }
 
 func (a *app) createRecipient(c echo.Context) error {

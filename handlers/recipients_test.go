@@ -2,6 +2,8 @@ package handlers
 
 import (
 	"bytes"
+	"fmt"
+	"html"
 	"net/http"
 	"net/url"
 	"os"
@@ -30,7 +32,7 @@ func TestRecipientFormKeepsWhatWasTyped(t *testing.T) {
 			t.Errorf("re-rendered form lacks %q", want)
 		}
 	}
-	rs, _ := h.db.Recipients(t.Context(), "")
+	rs, _ := h.db.Recipients(t.Context(), store.RecipientFilter{})
 	if len(rs) != 0 {
 		t.Errorf("an invalid recipient was saved: %v", rs)
 	}
@@ -39,7 +41,7 @@ func TestRecipientFormKeepsWhatWasTyped(t *testing.T) {
 	if p.status != http.StatusSeeOther || !strings.HasPrefix(p.location, "/recipients/") {
 		t.Fatalf("create: status %d location %q", p.status, p.location)
 	}
-	rs, _ = h.db.Recipients(t.Context(), "")
+	rs, _ = h.db.Recipients(t.Context(), store.RecipientFilter{})
 	if len(rs) != 1 || rs[0].FullName != "Jane Doe" || rs[0].Country != "DE" || rs[0].Email != "jane@example.com" || rs[0].CustomerReference != "C-1" {
 		t.Fatalf("saved %+v", rs)
 	}
@@ -84,6 +86,65 @@ func TestRecipientSearch(t *testing.T) {
 		if got := attrs(p.body, "recipient-row", "data-recipient"); !slices.Equal(got, tt.want) {
 			t.Errorf("%q: got %v, want %v", tt.query, got, tt.want)
 		}
+	}
+}
+
+// TestRecipientPages: the book shows a page at a time, by name, and "More
+// recipients" continues it, with the search kept, until every recipient was
+// shown exactly once (names that differ only in case, or not at all, included).
+func TestRecipientPages(t *testing.T) {
+	h := newMoneyHarness(t, nil)
+	maker := h.user("maker@example.com", "maker")
+	ctx := t.Context()
+	var names []string
+	for i := range recipientListLimit + 20 {
+		names = append(names, fmt.Sprintf("Name %03d", i))
+	}
+	// Alike names across the end of the first page.
+	names[recipientListLimit-2], names[recipientListLimit-1], names[recipientListLimit] = "name 198", "Name 198", "Name 198"
+	if err := h.db.InTx(ctx, func(tx *store.Tx) error {
+		for _, n := range names {
+			r := store.Recipient{FullName: n, Country: "DE", CreatedBy: maker.ID}
+			if err := tx.CreateRecipient(ctx, &r); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	b := h.browser()
+	b.login("maker@example.com")
+	seen := map[string]bool{}
+	pages := 0
+	for href := "/recipients?country=de"; href != ""; pages++ {
+		if pages > 2 {
+			t.Fatal("more pages than the book holds")
+		}
+		p := b.get(href)
+		ids := attrs(p.body, "recipient-row", "data-recipient")
+		if pages == 0 && len(ids) != recipientListLimit {
+			t.Errorf("first page: %d rows, want %d", len(ids), recipientListLimit)
+		}
+		for _, id := range ids {
+			if seen[id] {
+				t.Errorf("recipient %s shown twice", id)
+			}
+			seen[id] = true
+		}
+		href = ""
+		if next := attrs(p.body, "recipients-more", "href"); len(next) == 1 {
+			href = html.UnescapeString(next[0])
+			if !strings.Contains(href, "country=DE") {
+				t.Errorf("the next page drops the search: %s", href)
+			}
+		}
+		if first := attrs(p.body, "recipients-first", "href"); (len(first) == 1) != (pages > 0) {
+			t.Errorf("page %d: link to the first page %v", pages+1, first)
+		}
+	}
+	if pages != 2 || len(seen) != len(names) {
+		t.Errorf("%d pages showed %d recipients, want 2 pages and %d", pages, len(seen), len(names))
 	}
 }
 

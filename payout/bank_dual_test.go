@@ -179,8 +179,39 @@ func TestSplittingToABankAccountNeedsTwoApprovals(t *testing.T) {
 		t.Errorf("another account: %+v, %v; want one approver", need, err)
 	}
 	// Card payouts to a card in the holder's name are another destination too.
-	if need, err := e.s().Requirement(ctx, e.pending(Draft{FullName: "Jane Smith", Amount: "999.00", Currency: "GBP", CardNumber: visa})); err != nil || need.Count != 1 {
+	card := e.pending(Draft{FullName: "Jane Smith", Amount: "999.00", Currency: "GBP", CardNumber: visa})
+	if need, err := e.s().Requirement(ctx, card); err != nil || need.Count != 1 {
 		t.Errorf("a card in the same name: %+v, %v; want one approver", need, err)
+	}
+	// A second payout to that card now counts the first.
+	card2 := e.pending(Draft{FullName: "Jane Smith", Amount: "2.00", Currency: "GBP", CardNumber: visa, ConfirmDuplicate: true})
+	checkRequirements(t, e, p1, p2, p3, card, card2)
+}
+
+// checkRequirements: the queue's reading of a page of payouts at once
+// (Requirements) says what Requirement says of each alone.
+func checkRequirements(t *testing.T, e *env, ps ...*store.Payout) {
+	t.Helper()
+	ctx := context.Background()
+	needs, err := e.s().Requirements(ctx, ps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	twos := 0
+	for _, p := range ps {
+		one, err := e.s().Requirement(ctx, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if needs[p.ID] != one {
+			t.Errorf("payout %d: the page says %+v, alone %+v", p.ID, needs[p.ID], one)
+		}
+		if strings.Contains(one.Reason, "other payout") {
+			twos++
+		}
+	}
+	if twos < 2 {
+		t.Errorf("only %d of the payouts count others: the comparison proves little", twos)
 	}
 }
 

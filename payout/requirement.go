@@ -40,6 +40,30 @@ func (s *Service) Requirement(ctx context.Context, p *store.Payout) (Need, error
 	return requirement(ctx, s.db, p, s.db.Now())
 }
 
+// Requirements is Requirement for a page of payouts (the queue's), by
+// payout id: the policy read once, and the payouts to each one's
+// destination in one query for the page rather than one per payout.
+func (s *Service) Requirements(ctx context.Context, ps []*store.Payout) (map[int64]Need, error) {
+	pol, err := ReadPolicy(ctx, s.db)
+	if err != nil {
+		return nil, err
+	}
+	now := s.db.Now()
+	qs := make([]store.SameDestination, len(ps))
+	for i, p := range ps {
+		qs[i] = sameDestination(p, now)
+	}
+	others, err := s.db.SameDestinationTotalsOf(ctx, qs)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[int64]Need, len(ps))
+	for i, p := range ps {
+		out[p.ID] = pol.need(p, others[i])
+	}
+	return out, nil
+}
+
 // requirement reads the policy and the payouts to the same destination in
 // the last SplitWindow through r, and weighs them against the thresholds.
 func requirement(ctx context.Context, r policyReader, p *store.Payout, now time.Time) (Need, error) {
@@ -47,17 +71,23 @@ func requirement(ctx context.Context, r policyReader, p *store.Payout, now time.
 	if err != nil {
 		return Need{}, err
 	}
+	others, err := r.SameDestinationTotals(ctx, sameDestination(p, now))
+	if err != nil {
+		return Need{}, err
+	}
+	return pol.need(p, others), nil
+}
+
+// sameDestination picks the payouts that count with p: to its card or bank
+// account, in the last SplitWindow, not ended.
+func sameDestination(p *store.Payout, now time.Time) store.SameDestination {
 	q := store.SameDestination{Since: now.Add(-SplitWindow), ExcludeID: p.ID, Ended: endedStates()}
 	if p.Method == MethodBankAccount {
 		q.BankAccountID = p.BankAccountID
 	} else {
 		q.CardID, q.Fingerprint, q.Brand, q.Last4 = p.CardID, p.CardFingerprint, p.CardBrand, p.CardLast4
 	}
-	others, err := r.SameDestinationTotals(ctx, q)
-	if err != nil {
-		return Need{}, err
-	}
-	return pol.need(p, others), nil
+	return q
 }
 
 // need explains Required for p, counting the others payouts to the same

@@ -229,10 +229,12 @@ type AuditFilter struct {
 	ObjectType string
 	ObjectID   string
 	From, To   time.Time
-	BeforeID   int64 // keyset pagination: entries older than this id
-	AfterID    int64 // and, oldest first, newer than this id
-	Limit      int
-	Ascending  bool // oldest first (a payout's timeline)
+	BeforeID   int64 // keyset pagination: entries after this one in the page's order
+	AfterID    int64 // and, oldest first, entries after this one
+	// With From or To, entries come in time order (at, then id) and the
+	// keyset is the cursor entry's place in it; otherwise in id order.
+	Limit     int
+	Ascending bool // oldest first (a payout's timeline)
 }
 
 // AuditEntries returns matching entries, newest first unless Ascending.
@@ -248,17 +250,25 @@ func (d *DB) AuditEntries(ctx context.Context, f AuditFilter) ([]AuditEntry, err
 	if f.ObjectID != "" {
 		where, args = append(where, `object_id = ?`), append(args, f.ObjectID)
 	}
-	if !f.From.IsZero() {
-		where, args = append(where, `at >= ?`), append(args, formatTime(f.From))
-	}
-	if !f.To.IsZero() {
-		where, args = append(where, `at < ?`), append(args, formatTime(f.To))
-	}
-	if f.BeforeID > 0 {
-		where, args = append(where, `id < ?`), append(args, f.BeforeID)
-	}
-	if f.AfterID > 0 {
-		where, args = append(where, `id > ?`), append(args, f.AfterID)
+	// A date range is listed in time order, (at, id), along audit_at: the
+	// page walks the range from its end and stops after a page. In id order
+	// it would have to sort the whole range first, and ids and times do not
+	// agree across instances (each stamps its own clock), so an id cursor
+	// could skip or repeat entries of a time-ordered page.
+	byTime := !f.From.IsZero() || !f.To.IsZero()
+	if byTime {
+		conds, a, err := d.auditTimeRange(ctx, f)
+		if err != nil || conds == nil {
+			return nil, err
+		}
+		where, args = append(where, conds...), append(args, a...)
+	} else {
+		if f.BeforeID > 0 {
+			where, args = append(where, `id < ?`), append(args, f.BeforeID)
+		}
+		if f.AfterID > 0 {
+			where, args = append(where, `id > ?`), append(args, f.AfterID)
+		}
 	}
 	// An action prefix is asked as one arm per action it covers, merged in
 	// id order: each arm walks audit_action (action, id) from the newest and
@@ -294,9 +304,14 @@ func (d *DB) AuditEntries(ctx context.Context, f AuditFilter) ([]AuditEntry, err
 		all = append(append(all, a...), args...)
 	}
 	q := strings.Join(parts, ` UNION ALL `)
-	if f.Ascending {
+	switch {
+	case byTime && f.Ascending:
+		q += ` ORDER BY at, id`
+	case byTime:
+		q += ` ORDER BY at DESC, id DESC`
+	case f.Ascending:
 		q += ` ORDER BY id`
-	} else {
+	default:
 		q += ` ORDER BY id DESC`
 	}
 	if f.Limit > 0 {
@@ -316,6 +331,61 @@ func (d *DB) AuditEntries(ctx context.Context, f AuditFilter) ([]AuditEntry, err
 		out = append(out, e)
 	}
 	return out, rows.Err()
+}
+
+// auditTimeRange is the conditions of a date-filtered listing: the range,
+// and the keyset (BeforeID, AfterID) as the cursor entry's place in (at, id)
+// order. Each end of the range is bounded once, by the range or by the
+// cursor, whichever is nearer: SQLite seeks audit_at by one bound per end, and
+// with two it may take the range's and walk every entry up to the cursor.
+// nil conditions: the cursor names no entry, so nothing follows it.
+func (d *DB) auditTimeRange(ctx context.Context, f AuditFilter) ([]string, []any, error) {
+	cursor := func(id int64) (string, bool, error) {
+		var at string
+		err := d.db.QueryRowContext(ctx, `SELECT at FROM audit_log WHERE id = ?`, id).Scan(&at)
+		if errors.Is(err, sql.ErrNoRows) {
+			return "", false, nil
+		}
+		if err != nil {
+			return "", false, fmt.Errorf("audit entries: %w", err)
+		}
+		return formatTime(parseTime(at)), true, nil
+	}
+	conds, args := []string{}, []any{}
+	from, to := "", ""
+	if !f.From.IsZero() {
+		from = formatTime(f.From)
+	}
+	if !f.To.IsZero() {
+		to = formatTime(f.To)
+	}
+	if f.BeforeID > 0 {
+		at, ok, err := cursor(f.BeforeID)
+		if err != nil || !ok {
+			return nil, nil, err
+		}
+		if to == "" || at < to {
+			conds, args = append(conds, `(at, id) < (?, ?)`), append(args, at, f.BeforeID)
+			to = ""
+		}
+	}
+	if f.AfterID > 0 {
+		at, ok, err := cursor(f.AfterID)
+		if err != nil || !ok {
+			return nil, nil, err
+		}
+		if from == "" || at >= from {
+			conds, args = append(conds, `(at, id) > (?, ?)`), append(args, at, f.AfterID)
+			from = ""
+		}
+	}
+	if from != "" {
+		conds, args = append(conds, `at >= ?`), append(args, from)
+	}
+	if to != "" {
+		conds, args = append(conds, `at < ?`), append(args, to)
+	}
+	return conds, args, nil
 }
 
 // auditActions lists the actions in the log that start with prefix, ignoring

@@ -404,3 +404,76 @@ func TestAuditActionPrefix(t *testing.T) {
 		t.Errorf("the arms do not walk audit_action in order:\n%s", plan)
 	}
 }
+
+// TestAuditDateRangeInTimeOrder: two instances stamp entries with their own
+// clocks, so ids and times disagree; a date-filtered listing is in time
+// order and its pages, either way, hold every entry of the range once.
+func TestAuditDateRangeInTimeOrder(t *testing.T) {
+	db, _ := openTest(t)
+	ctx := t.Context()
+	base := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	// Minutes after base of entries 1, 2, 3, …: two clocks, one behind.
+	minutes := []int{5, 1, 6, 2, 6, 3, 40, 4, -10, 1}
+	for _, m := range minutes {
+		db.Now = func() time.Time { return base.Add(time.Duration(m) * time.Minute) }
+		if err := db.Audit(ctx, AuditEntry{Actor: "a@example.com", Action: "login.ok", Outcome: "ok"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	from, to := base, base.Add(30*time.Minute)
+	// In the range, newest first by time, then by id: entries 3 and 5 share
+	// minute 6, entries 2 and 10 minute 1.
+	want := []int64{5, 3, 1, 8, 6, 4, 10, 2}
+	page := func(f AuditFilter) []int64 {
+		t.Helper()
+		es, err := db.AuditEntries(ctx, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ids []int64
+		for _, e := range es {
+			ids = append(ids, e.ID)
+		}
+		return ids
+	}
+	if got := page(AuditFilter{From: from, To: to}); !slices.Equal(got, want) {
+		t.Errorf("one page: %v, want %v", got, want)
+	}
+	var paged []int64
+	f := AuditFilter{From: from, To: to, Limit: 3}
+	for range len(want) {
+		p := page(f)
+		paged = append(paged, p...)
+		if len(p) < f.Limit {
+			break
+		}
+		f.BeforeID = p[len(p)-1]
+	}
+	if !slices.Equal(paged, want) {
+		t.Errorf("pages of 3: %v, want %v", paged, want)
+	}
+	// Only a start: entry 7 (minute 40) comes first.
+	if got := page(AuditFilter{From: from, Limit: 2}); !slices.Equal(got, []int64{7, 5}) {
+		t.Errorf("from only: %v, want [7 5]", got)
+	}
+	var oldest []int64
+	if err := db.EachAuditEntry(ctx, AuditFilter{From: from, To: to}, func(e AuditEntry) error {
+		oldest = append(oldest, e.ID)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	back := slices.Clone(want)
+	slices.Reverse(back)
+	if !slices.Equal(oldest, back) {
+		t.Errorf("oldest first: %v, want %v", oldest, back)
+	}
+	if got := page(AuditFilter{From: from, To: to, BeforeID: 999}); len(got) != 0 {
+		t.Errorf("after an entry that does not exist: %v", got)
+	}
+	plan := explain(t, db, `SELECT id FROM audit_log WHERE (at, id) < (?, ?) AND at >= ? ORDER BY at DESC, id DESC LIMIT 100`,
+		formatTime(to), 5, formatTime(from))
+	if !strings.Contains(plan, "audit_at") || strings.Contains(plan, "TEMP B-TREE") {
+		t.Errorf("a date range does not walk audit_at in order:\n%s", plan)
+	}
+}

@@ -106,7 +106,7 @@ func TestRecipients(t *testing.T) {
 		{"de", []string{"Bob Brown"}},
 	}
 	for _, tt := range tests {
-		rs, err := db.Recipients(ctx, tt.search)
+		rs, err := db.Recipients(ctx, RecipientFilter{Search: tt.search})
 		if err != nil {
 			t.Fatal(err)
 		}

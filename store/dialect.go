@@ -98,14 +98,6 @@ func (d dialect) timeParam() string {
 	return `?`
 }
 
-// hour is the UTC hour (YYYY-MM-DDTHH) of a time column.
-func (d dialect) hour(col string) string {
-	if d.postgres {
-		return `to_char(` + col + `, 'YYYY-MM-DD"T"HH24')`
-	}
-	return `substr(` + col + `, 1, 13)`
-}
-
 // nameContains is the condition "the payout's name contains s", case
 // insensitively, and its argument. SQLite answers it from payout_names, the
 // FTS5 trigram index of the names, when s has three characters or more and

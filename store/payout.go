@@ -195,6 +195,14 @@ func (d *DB) PayoutsInStates(ctx context.Context, states ...string) ([]*Payout, 
 	return queryPayouts(ctx, d.db, q, args...)
 }
 
+// PayoutsDueBefore returns the payouts in state whose deadline is before
+// before, soonest first, at most limit of them: along payouts_state (state,
+// deadline_at), never every payout in the state.
+func (d *DB) PayoutsDueBefore(ctx context.Context, state string, before time.Time, limit int) ([]*Payout, error) {
+	return queryPayouts(ctx, d.db, `SELECT `+payoutColumns+payoutFrom+` WHERE p.state = ? AND p.deadline_at < ?
+		ORDER BY p.deadline_at, p.id LIMIT ?`, state, formatTime(before), limit)
+}
+
 func queryPayouts(ctx context.Context, q querier, query string, args ...any) ([]*Payout, error) {
 	rows, err := q.QueryContext(ctx, query, args...)
 	if err != nil {

@@ -154,6 +154,12 @@ func (f PayoutFilter) where(dl dialect) (string, []any) {
 // "state IN (…)" instead would sort every matching row first, and "failed or
 // succeeded" is nearly every row.
 func (f PayoutFilter) listQuery(dl dialect) (string, []any) {
+	q, args := f.keysQuery(dl)
+	return withApprovers(q), args
+}
+
+// keysQuery is the page of a filter as keys (key_at, key_id) only.
+func (f PayoutFilter) keysQuery(dl dialect) (string, []any) {
 	var states []string
 	for _, s := range f.States {
 		if !slices.Contains(states, s) {
@@ -167,7 +173,7 @@ func (f PayoutFilter) listQuery(dl dialect) (string, []any) {
 			q += ` LIMIT ?`
 			args = append(args, f.Limit)
 		}
-		return withApprovers(q), args
+		return q, args
 	}
 	var arms []string
 	var args []any
@@ -183,7 +189,7 @@ func (f PayoutFilter) listQuery(dl dialect) (string, []any) {
 		q += ` LIMIT ?`
 		args = append(args, f.Limit)
 	}
-	return withApprovers(q), args
+	return q, args
 }
 
 // withApprovers turns a page of keys into the page's rows, with the names of
@@ -331,6 +337,45 @@ func (d *DB) PayoutTotals(ctx context.Context, f PayoutFilter) ([]Total, error) 
 	return d.summedTotals(ctx, f)
 }
 
+// PayoutTotalsUpTo is PayoutTotals for a page that must stay fast whatever
+// the filter: the totals payout_totals keeps, or the sum of the matching
+// payouts when at most n match. When more match it returns complete false
+// and no totals, having read n+1 of them: the page walks the filter's index
+// for them as it does for its rows, never the whole matching set (a
+// million payouts by one country would take the page seconds). Totals of a
+// larger set are PayoutTotals, summed when someone asks.
+func (d *DB) PayoutTotalsUpTo(ctx context.Context, f PayoutFilter, n int) (totals []Total, complete bool, err error) {
+	if f.byStateAndCurrency() {
+		totals, err := d.keptTotals(ctx, f)
+		return totals, err == nil, err
+	}
+	f.After, f.Limit = PayoutKey{}, n+1
+	keys, args := f.keysQuery(d.dialect)
+	rows, err := d.db.QueryContext(ctx, `SELECT p.currency, p.state, count(*), sum(p.amount), count(p.returned_at),
+		coalesce(sum(CASE WHEN p.returned_at IS NOT NULL THEN p.amount END), 0)
+		FROM (`+keys+`) k JOIN payouts p ON p.id = k.key_id GROUP BY p.currency, p.state ORDER BY p.currency, p.state`, args...)
+	if err != nil {
+		return nil, false, fmt.Errorf("payout totals: %w", err)
+	}
+	defer rows.Close()
+	var read int64
+	for rows.Next() {
+		var t Total
+		if err := rows.Scan(&t.Currency, &t.State, &t.Count, &t.Amount, &t.ReturnedCount, &t.ReturnedAmount); err != nil {
+			return nil, false, err
+		}
+		read += t.Count
+		totals = append(totals, t)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, false, err
+	}
+	if read > int64(n) {
+		return nil, false, nil
+	}
+	return totals, true, nil
+}
+
 // summedTotals is PayoutTotals summed from the payouts that match.
 func (d *DB) summedTotals(ctx context.Context, f PayoutFilter) ([]Total, error) {
 	where, args := f.where(d.dialect)
@@ -429,27 +474,58 @@ type Outflow struct {
 // currency, for those finished at or after since, oldest first. Hours
 // without any are left out. Hours, not days, so that the pages can add them
 // up into days of each person's own time zone.
+//
+// Whole hours come from outflow_hours, the roll-up the triggers keep
+// (migration 088). When since is not on the hour (a time zone 30 or 45
+// minutes off UTC), the part of its hour from since on is summed from the
+// payouts: at most an hour's, along payouts_finished.
 func (d *DB) Outflows(ctx context.Context, since time.Time) ([]Outflow, error) {
-	rows, err := d.db.QueryContext(ctx, `SELECT `+d.dialect.hour("finished_at")+`, currency, count(*), sum(amount) FROM payouts
-		WHERE state = 'succeeded' AND finished_at >= ? GROUP BY 1, 2 ORDER BY 1, 2`, formatTime(since))
+	since = since.UTC()
+	whole := since.Truncate(time.Hour)
+	var out []Outflow
+	if whole.Before(since) {
+		whole = whole.Add(time.Hour)
+		rows, err := d.db.QueryContext(ctx, `SELECT currency, count(*), sum(amount) FROM payouts
+			WHERE state = 'succeeded' AND finished_at >= ? AND finished_at < ? GROUP BY currency ORDER BY currency`,
+			formatTime(since), formatTime(whole))
+		if err != nil {
+			return nil, fmt.Errorf("outflow: %w", err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			o := Outflow{Hour: since.Truncate(time.Hour)}
+			if err := rows.Scan(&o.Currency, &o.Count, &o.Amount); err != nil {
+				return nil, err
+			}
+			out = append(out, o)
+		}
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("outflow: %w", err)
+		}
+		rows.Close()
+	}
+	rows, err := d.db.QueryContext(ctx, `SELECT hour, currency, payouts, amount FROM outflow_hours
+		WHERE hour >= ? AND payouts > 0 ORDER BY hour, currency`, whole.Format(outflowHour))
 	if err != nil {
 		return nil, fmt.Errorf("outflow: %w", err)
 	}
 	defer rows.Close()
-	var out []Outflow
 	for rows.Next() {
 		var o Outflow
 		var hour string
 		if err := rows.Scan(&hour, &o.Currency, &o.Count, &o.Amount); err != nil {
 			return nil, err
 		}
-		if o.Hour, err = time.Parse("2006-01-02T15", hour); err != nil {
+		if o.Hour, err = time.Parse(outflowHour, hour); err != nil {
 			return nil, fmt.Errorf("outflow: hour %q: %w", hour, err)
 		}
 		out = append(out, o)
 	}
 	return out, rows.Err()
 }
+
+// outflowHour is how outflow_hours writes an hour (UTC).
+const outflowHour = "2006-01-02T15"
 
 // CardChoice is a saved card someone may pay to: verified, not removed.
 type CardChoice struct {

@@ -373,6 +373,77 @@ func TestOutflow(t *testing.T) {
 	}
 }
 
+// TestOutflowHoursMatchTheSums: the roll-up the triggers keep says what
+// summing the succeeded payouts by the hour they finished says, after
+// payouts succeed, fail, are returned and change, and from a time that is
+// not on the hour (a time zone half an hour off UTC).
+func TestOutflowHoursMatchTheSums(t *testing.T) {
+	f := newListFixture(t)
+	ctx := t.Context()
+	summed := func(since time.Time) []Outflow {
+		t.Helper()
+		rows, err := f.db.db.QueryContext(ctx, `SELECT finished_at, currency, amount FROM payouts WHERE state = 'succeeded' AND finished_at >= ?`, formatTime(since))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		byHour := map[Outflow]Outflow{}
+		for rows.Next() {
+			var at, cur string
+			var amount int64
+			if err := rows.Scan(&at, &cur, &amount); err != nil {
+				t.Fatal(err)
+			}
+			key := Outflow{Hour: parseTime(at).Truncate(time.Hour), Currency: cur}
+			o := byHour[key]
+			o.Hour, o.Currency, o.Count, o.Amount = key.Hour, cur, o.Count+1, o.Amount+amount
+			byHour[key] = o
+		}
+		return slices.SortedFunc(maps.Values(byHour), func(a, b Outflow) int {
+			if c := a.Hour.Compare(b.Hour); c != 0 {
+				return c
+			}
+			return strings.Compare(a.Currency, b.Currency)
+		})
+	}
+	check := func(when string) {
+		t.Helper()
+		for _, since := range []time.Time{day(-10), day(1).Add(9*time.Hour + 30*time.Minute), day(1).Add(11 * time.Hour)} {
+			got, err := f.db.Outflows(ctx, since)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := summed(since); !slices.Equal(got, want) {
+				t.Errorf("%s, since %v: kept %v, summed %v", when, since, got, want)
+			}
+		}
+	}
+	check("as created")
+	save := func(name string, change func(*Payout)) {
+		t.Helper()
+		p, err := f.db.PayoutByID(ctx, f.ids[name])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := f.db.InTx(ctx, func(tx *Tx) error { change(p); return tx.SavePayout(ctx, p) }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f.clock.now = day(1).Add(9*time.Hour + 45*time.Minute)
+	save("p5", func(p *Payout) { p.State, p.FinishedAt = "succeeded", f.clock.now })
+	check("after a success")
+	save("p1", func(p *Payout) { p.State = "failed" })
+	check("after a success became a failure")
+	p6, err := f.db.PayoutByID(ctx, f.ids["p6"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.db.InTx(ctx, func(tx *Tx) error { return tx.RecordReturn(ctx, p6, f.ann, "2026-11-02", "account closed") }); err != nil {
+		t.Fatal(err)
+	}
+	check("after a return")
+}
+
 func TestPayableCards(t *testing.T) {
 	f := newListFixture(t)
 	ctx := t.Context()
@@ -465,8 +536,9 @@ func TestPayoutListPlans(t *testing.T) {
 			}
 		}
 	}
-	plan := explain(t, db, `SELECT substr(finished_at, 1, 10), currency, count(*), sum(amount) FROM payouts
-		WHERE state = 'succeeded' AND finished_at >= ? GROUP BY 1, 2 ORDER BY 1, 2`, "x")
+	// The part of an hour Outflows sums from the payouts.
+	plan := explain(t, db, `SELECT currency, count(*), sum(amount) FROM payouts
+		WHERE state = 'succeeded' AND finished_at >= ? AND finished_at < ? GROUP BY currency ORDER BY currency`, "x", "y")
 	if !strings.Contains(plan, "COVERING INDEX payouts_finished") {
 		t.Errorf("outflow does not use the covering index:\n%s", plan)
 	}
@@ -540,5 +612,118 @@ func TestKeptTotalsMatchTheSums(t *testing.T) {
 	check("after a success and a return")
 	if (PayoutFilter{MakerID: f.ann}).byStateAndCurrency() || (PayoutFilter{Returned: OnlyReturned}).byStateAndCurrency() {
 		t.Error("a filter by maker or by return is answered from the kept totals")
+	}
+}
+
+// TestPayoutTotalsUpTo: a filter the kept totals do not answer is summed
+// when at most n payouts match, exactly as PayoutTotals sums it, returned
+// payouts included; past n it says so and sums nothing.
+func TestPayoutTotalsUpTo(t *testing.T) {
+	f := newListFixture(t)
+	ctx := t.Context()
+	p, err := f.db.PayoutByID(ctx, f.ids["p1"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.db.InTx(ctx, func(tx *Tx) error { return tx.RecordReturn(ctx, p, f.ann, "2026-11-02", "account closed") }); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		filter  PayoutFilter
+		matches int
+	}{
+		{PayoutFilter{MakerID: f.ann}, 5},
+		{PayoutFilter{ApproverID: f.dan}, 3},
+		{PayoutFilter{States: []string{"succeeded", "failed"}, MakerID: f.bob}, 2},
+		{PayoutFilter{Returned: OnlyReturned}, 1},
+		{PayoutFilter{Last4: "0000"}, 0},
+		{PayoutFilter{}, 8}, // kept: complete whatever n
+	} {
+		want, err := f.db.PayoutTotals(ctx, tt.filter)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var matching int64
+		for _, w := range want {
+			matching += w.Count
+		}
+		if matching != int64(tt.matches) {
+			t.Fatalf("%+v: %d payouts match, the test expects %d", tt.filter, matching, tt.matches)
+		}
+		for _, n := range []int{tt.matches, tt.matches - 1} {
+			if n < 0 {
+				continue
+			}
+			got, complete, err := f.db.PayoutTotalsUpTo(ctx, tt.filter, n)
+			if err != nil {
+				t.Fatal(err)
+			}
+			kept := tt.filter.byStateAndCurrency()
+			switch {
+			case n == tt.matches || kept:
+				if !complete || !slices.Equal(got, want) {
+					t.Errorf("%+v up to %d: %v (complete %v), want %v", tt.filter, n, got, complete, want)
+				}
+			case complete || got != nil:
+				t.Errorf("%+v up to %d of %d: %v, complete %v; want none, incomplete", tt.filter, n, tt.matches, got, complete)
+			}
+		}
+	}
+}
+
+// TestHistoryFiltersWalkAnIndexInOrder: each history filter's page (and the
+// bounded totals, which read the same keys) walks an index ordered like the
+// page, never sorting the matching set.
+func TestHistoryFiltersWalkAnIndexInOrder(t *testing.T) {
+	f := newListFixture(t)
+	for _, tt := range []struct {
+		filter PayoutFilter
+		index  string
+	}{
+		{PayoutFilter{MakerID: 1}, "payouts_maker"},
+		{PayoutFilter{ApproverID: 1}, "pa USING PRIMARY KEY"}, // payout_approvers
+		{PayoutFilter{Method: "bank_account"}, "payouts_method"},
+		{PayoutFilter{Country: "GBR"}, "payouts_account_country"},
+		{PayoutFilter{Returned: OnlyReturned}, "payouts_returned_created"},
+		{PayoutFilter{From: day(1), To: day(30)}, "payouts_created"},
+	} {
+		tt.filter.Limit = 51
+		q, args := tt.filter.keysQuery(f.db.dialect)
+		plan := explain(t, f.db, q, args...)
+		if !strings.Contains(plan, tt.index) || strings.Contains(plan, "TEMP B-TREE") {
+			t.Errorf("%+v does not walk %s in order:\n%s", tt.filter, tt.index, plan)
+		}
+	}
+}
+
+// TestSameDestinationPlans: the payouts to a card are found along
+// payouts_last4, to a bank account along payouts_bank_account, never by
+// walking every payout of the day by method.
+func TestSameDestinationPlans(t *testing.T) {
+	f := newListFixture(t)
+	since := day(1)
+	for _, tt := range []struct {
+		q     SameDestination
+		index string
+	}{
+		{SameDestination{Since: since, Last4: "4242", Brand: "visa", Fingerprint: "f", Ended: []string{"failed"}}, "payouts_last4"},
+		{SameDestination{Since: since, Last4: "4242", Brand: "visa", CardID: 1}, "payouts_last4"},
+		{SameDestination{Since: since, BankAccountID: 1, Ended: []string{"failed"}}, "payouts_bank_account"},
+	} {
+		arm, args := sameDestinationArm(tt.q)
+		plan := explain(t, f.db, `SELECT p.currency, count(*)`+arm+` GROUP BY p.currency`, args...)
+		if !strings.Contains(plan, "p USING INDEX "+tt.index) && !strings.Contains(plan, "p USING COVERING INDEX "+tt.index) {
+			t.Errorf("%+v does not walk %s:\n%s", tt.q, tt.index, plan)
+		}
+	}
+}
+
+// TestPayoutsDueBeforePlan: the dashboard's payouts close to their deadline
+// are read along payouts_state (state, deadline_at), in order.
+func TestPayoutsDueBeforePlan(t *testing.T) {
+	f := newListFixture(t)
+	plan := explain(t, f.db, `SELECT p.id`+payoutFrom+` WHERE p.state = ? AND p.deadline_at < ? ORDER BY p.deadline_at, p.id LIMIT ?`, "pending_approval", "x", 10)
+	if !strings.Contains(plan, "payouts_state") || strings.Contains(plan, "TEMP B-TREE") {
+		t.Errorf("the payouts due do not walk payouts_state in order:\n%s", plan)
 	}
 }

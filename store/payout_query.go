@@ -3,6 +3,8 @@ package store
 import (
 	"context"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -72,19 +74,75 @@ func (d *DB) SameDestinationTotals(ctx context.Context, q SameDestination) ([]Cu
 }
 
 func sameDestinationTotals(ctx context.Context, db querier, q SameDestination) ([]CurrencyTotal, error) {
+	out, err := sameDestinationTotalsOf(ctx, db, []SameDestination{q})
+	if err != nil {
+		return nil, err
+	}
+	return out[0], nil
+}
+
+// SameDestinationTotalsOf is SameDestinationTotals for several payouts at
+// once (a page of the queue), in one query: the i-th answer is qs[i]'s.
+func (d *DB) SameDestinationTotalsOf(ctx context.Context, qs []SameDestination) ([][]CurrencyTotal, error) {
+	return sameDestinationTotalsOf(ctx, d.db, qs)
+}
+
+// sameDestinationArms is how many payouts one query weighs at most: each
+// is an arm of a UNION ALL, and SQLite takes at most 500 arms.
+const sameDestinationArms = 100
+
+func sameDestinationTotalsOf(ctx context.Context, db querier, qs []SameDestination) ([][]CurrencyTotal, error) {
+	out := make([][]CurrencyTotal, len(qs))
+	for start := 0; start < len(qs); start += sameDestinationArms {
+		end := min(start+sameDestinationArms, len(qs))
+		var arms []string
+		var args []any
+		for i := start; i < end; i++ {
+			arm, a := sameDestinationArm(qs[i])
+			// The arm's number is ours, never typed by anyone.
+			arms = append(arms, `SELECT `+strconv.Itoa(i)+` AS q, p.currency, count(*), coalesce(sum(p.amount), 0)`+arm+` GROUP BY p.currency`)
+			args = append(args, a...)
+		}
+		rows, err := db.QueryContext(ctx, strings.Join(arms, ` UNION ALL `)+` ORDER BY 1, 2`, args...)
+		if err != nil {
+			return nil, fmt.Errorf("payouts to the same destination: %w", err)
+		}
+		for rows.Next() {
+			var i int
+			var t CurrencyTotal
+			if err := rows.Scan(&i, &t.Currency, &t.Count, &t.Amount); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("payouts to the same destination: %w", err)
+			}
+			out[i] = append(out[i], t)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("payouts to the same destination: %w", err)
+		}
+	}
+	return out, nil
+}
+
+// sameDestinationArm is the FROM and WHERE of the payouts q picks.
+func sameDestinationArm(q SameDestination) (string, []any) {
 	var query string
 	var args []any
 	switch {
 	case q.BankAccountID > 0:
 		// bank_accounts_identity finds the account's other rows, and
 		// payouts_bank_account their recent payouts.
-		query = `SELECT p.currency, count(*), coalesce(sum(p.amount), 0) FROM payouts p JOIN bank_accounts b ON b.id = p.bank_account_id
+		query = ` FROM payouts p JOIN bank_accounts b ON b.id = p.bank_account_id
 			WHERE b.identity = (SELECT identity FROM bank_accounts WHERE id = ?) AND p.created_at >= ? AND p.id != ?`
 		args = []any{q.BankAccountID, formatTime(q.Since), q.ExcludeID}
 	default:
-		// payouts_last4 (card_last4, created_at, id) finds the card's recent rows.
-		query = `SELECT p.currency, count(*), coalesce(sum(p.amount), 0) FROM payouts p LEFT JOIN cards c ON c.id = p.card_id
-			WHERE p.card_last4 = ? AND p.created_at >= ? AND p.id != ? AND p.method = 'card' AND `
+		// payouts_last4 (card_last4, created_at, id) finds the card's recent
+		// rows. The method is compared as an expression so that SQLite, which
+		// has no statistics to tell the two apart, does not walk
+		// payouts_method (method, created_at, id) instead: every card payout
+		// of the last day, for each payout weighed.
+		query = ` FROM payouts p LEFT JOIN cards c ON c.id = p.card_id
+			WHERE p.card_last4 = ? AND p.created_at >= ? AND p.id != ? AND p.method || '' = 'card' AND `
 		args = []any{q.Last4, formatTime(q.Since), q.ExcludeID}
 		typedLikeThis := `(p.card_id IS NULL AND lower(p.card_brand) = lower(?))`
 		savedLikeThis := `(p.card_id IS NOT NULL AND lower(p.card_brand) = lower(?))`
@@ -106,20 +164,7 @@ func sameDestinationTotals(ctx context.Context, db querier, q SameDestination) (
 			args = append(args, s)
 		}
 	}
-	rows, err := db.QueryContext(ctx, query+` GROUP BY p.currency ORDER BY p.currency`, args...)
-	if err != nil {
-		return nil, fmt.Errorf("payouts to the same destination: %w", err)
-	}
-	defer rows.Close()
-	var out []CurrencyTotal
-	for rows.Next() {
-		var t CurrencyTotal
-		if err := rows.Scan(&t.Currency, &t.Count, &t.Amount); err != nil {
-			return nil, fmt.Errorf("payouts to the same destination: %w", err)
-		}
-		out = append(out, t)
-	}
-	return out, rows.Err()
+	return query, args
 }
 
 // ProviderCalls returns every provider call made for a payout, in order, as

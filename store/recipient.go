@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -55,13 +57,55 @@ func (t *Tx) RecipientByID(ctx context.Context, id int64) (*Recipient, error) {
 	return recipientByID(ctx, t.tx, id)
 }
 
-// Recipients returns recipients whose name, customer reference or email
-// contains search (case-insensitive; "" matches all), by name.
-func (d *DB) Recipients(ctx context.Context, search string) ([]*Recipient, error) {
-	pat := likePattern(strings.TrimSpace(search))
-	rows, err := d.db.QueryContext(ctx, `SELECT `+recipientColumns+` FROM recipients
-		WHERE full_name LIKE ? ESCAPE '\' OR customer_reference LIKE ? ESCAPE '\' OR email LIKE ? ESCAPE '\' OR country = upper(?)
-		ORDER BY full_name COLLATE NOCASE, id`, pat, pat, pat, strings.TrimSpace(search))
+// RecipientFilter picks a page of the recipient book. Zero fields do not filter.
+type RecipientFilter struct {
+	// Search: the name, customer reference or email contains it
+	// (case-insensitive), or it is the two-letter country.
+	Search  string
+	Country string // the two-letter country, exactly
+	AfterID int64  // keyset: recipients after this one, in the book's order
+	Limit   int    // 0 is no limit
+}
+
+// Recipients returns the recipients f picks, by name (ignoring case), then
+// id: at most f.Limit of them, after f.AfterID. The page walks
+// recipients_name from the cursor and stops after a page; a search that
+// matches few reads further, never more than the book.
+func (d *DB) Recipients(ctx context.Context, f RecipientFilter) ([]*Recipient, error) {
+	var conds []string
+	var args []any
+	if search := strings.TrimSpace(f.Search); search != "" {
+		pat := likePattern(search)
+		conds = append(conds, `(full_name LIKE ? ESCAPE '\' OR customer_reference LIKE ? ESCAPE '\' OR email LIKE ? ESCAPE '\' OR country = upper(?))`)
+		args = append(args, pat, pat, pat, search)
+	}
+	if f.Country != "" {
+		conds, args = append(conds, `country = ?`), append(args, strings.ToUpper(f.Country))
+	}
+	if f.AfterID > 0 {
+		var name string
+		err := d.db.QueryRowContext(ctx, `SELECT full_name FROM recipients WHERE id = ?`, f.AfterID).Scan(&name)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil, nil // nothing follows a recipient that is not there
+		}
+		if err != nil {
+			return nil, fmt.Errorf("recipients: %w", err)
+		}
+		// The plain bound is what SQLite seeks recipients_name by; the row
+		// value alone it would only check on every row from the start.
+		conds = append(conds, `full_name COLLATE NOCASE >= ?`, `(full_name COLLATE NOCASE, id) > (?, ?)`)
+		args = append(args, name, name, f.AfterID)
+	}
+	q := `SELECT ` + recipientColumns + ` FROM recipients`
+	if len(conds) > 0 {
+		q += ` WHERE ` + strings.Join(conds, ` AND `)
+	}
+	q += ` ORDER BY full_name COLLATE NOCASE, id`
+	if f.Limit > 0 {
+		q += ` LIMIT ?`
+		args = append(args, f.Limit)
+	}
+	rows, err := d.db.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("recipients: %w", err)
 	}
