@@ -3,6 +3,9 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -104,6 +107,10 @@ func TestRecipients(t *testing.T) {
 		{"zoe@", []string{"Zoe Zed"}},
 		{"nobody", nil},
 		{"de", []string{"Bob Brown"}},
+		{"BROWN", []string{"Bob Brown"}},
+		{"me-", []string{"Bob Brown"}},
+		{`b"r`, nil},
+		{"example.com", []string{"Zoe Zed"}},
 	}
 	for _, tt := range tests {
 		rs, err := db.Recipients(ctx, RecipientFilter{Search: tt.search})
@@ -127,6 +134,54 @@ func TestRecipients(t *testing.T) {
 	}
 	if _, err := db.RecipientByID(ctx, 999); !errors.Is(err, ErrNotFound) {
 		t.Errorf("RecipientByID(missing) = %v; want ErrNotFound", err)
+	}
+	// A search that matches few is read from the trigram index, not walked
+	// through the whole book; one that matches many walks the book, which
+	// fills a page soon. Both give the same page.
+	var many []string
+	if err := db.InTx(ctx, func(tx *Tx) error {
+		for i := range fewMatches + 1 {
+			r := Recipient{FullName: fmt.Sprintf("Many Common %04d", i), CreatedBy: by}
+			many = append(many, r.FullName)
+			if err := tx.CreateRecipient(ctx, &r); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		search string
+		want   []string
+	}{{"brown", []string{"Bob Brown"}}, {"many common", many[:5]}, {"common 0007", many[7:8]}} {
+		rs, err := db.Recipients(ctx, RecipientFilter{Search: tt.search, Limit: 5})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, r := range rs {
+			got = append(got, r.FullName)
+		}
+		if !slices.Equal(got, tt.want) {
+			t.Errorf("Recipients(%q) = %v; want %v", tt.search, got, tt.want)
+		}
+	}
+	if !db.Postgres() {
+		for search, index := range map[string]bool{"brown": true, "common 0007": true, "many common": false} {
+			from, cond, args, err := db.recipientSearch(ctx, search)
+			if err != nil {
+				t.Fatal(err)
+			}
+			q := `SELECT id FROM ` + from
+			if cond != "" {
+				q += ` WHERE ` + cond
+			}
+			plan := explain(t, db, q+` ORDER BY full_name COLLATE NOCASE, id LIMIT 200`, args...)
+			if strings.Contains(plan, "recipient_search") != index {
+				t.Errorf("search %q: reads the trigram index %v, want %v:\n%s", search, !index, index, plan)
+			}
+		}
 	}
 }
 
