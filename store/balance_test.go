@@ -119,3 +119,59 @@ func TestLatestBalancesDoesNotReadEverySnapshot(t *testing.T) {
 		t.Errorf("what finished since a reading is not a range of payouts_finished:\n%s", plan)
 	}
 }
+
+// TestBalanceStoredWhenChangedOrHourly: a poller reads every minute; an
+// unchanged amount within the hour only moves the latest row's CheckedAt,
+// so the gauges do not call a just-checked balance old, while what finished
+// since the reading still goes by when the amount was first read.
+func TestBalanceStoredWhenChangedOrHourly(t *testing.T) {
+	db, _ := openTest(t)
+	clk := &listClock{}
+	db.Now = clk.Now
+	ctx := t.Context()
+	at := func(h, m int) time.Time { return time.Date(2026, 11, 20, h, m, 0, 0, time.UTC) }
+	type step struct {
+		at     time.Time
+		amount int64
+	}
+	for _, s := range []step{
+		{at(10, 0), 500}, {at(10, 1), 500}, {at(10, 2), 500}, // one row, checked at 10:02
+		{at(10, 3), 400}, {at(10, 59), 400}, // changed: a new row, checked at 10:59
+		{at(11, 0), 400}, {at(11, 30), 400}, // a new hour: a new row, checked at 11:30
+	} {
+		clk.now = s.at
+		snap := []BalanceSnapshot{{Currency: "usd", Amount: s.amount}}
+		if err := db.InsertBalanceSnapshot(ctx, snap...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var rows int
+	if err := db.db.QueryRowContext(ctx, `SELECT count(*) FROM balance_snapshots`).Scan(&rows); err != nil {
+		t.Fatal(err)
+	}
+	if rows != 3 {
+		t.Errorf("stored %d rows for 7 readings, want 3 (10:00, 10:03, 11:00)", rows)
+	}
+	latest, err := db.LatestBalances(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(latest) != 1 || latest[0].Amount != 400 || !latest[0].ReadAt.Equal(at(11, 0)) || !latest[0].CheckedAt.Equal(at(11, 30)) {
+		t.Errorf("LatestBalances = %+v, want 400 read at 11:00, checked at 11:30", latest)
+	}
+	hist, err := db.BalanceHistory(ctx, "USD", time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(hist) != 2 || hist[0].Amount != 400 || !hist[0].ReadAt.Equal(at(10, 3)) || hist[1].Amount != 400 || !hist[1].ReadAt.Equal(at(11, 0)) {
+		t.Errorf("BalanceHistory = %+v, want 400 at 10:03 and 400 at 11:00", hist)
+	}
+	// A reading older than the latest row (a slow reply) never moves it back.
+	clk.now = at(11, 10)
+	if err := db.InsertBalanceSnapshot(ctx, BalanceSnapshot{Currency: "USD", Amount: 400}); err != nil {
+		t.Fatal(err)
+	}
+	if latest, _ := db.LatestBalances(ctx); !latest[0].CheckedAt.Equal(at(11, 30)) {
+		t.Errorf("an older reading moved CheckedAt to %v", latest[0].CheckedAt)
+	}
+}
