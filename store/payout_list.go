@@ -154,6 +154,12 @@ func (f PayoutFilter) where(dl dialect) (string, []any) {
 // "state IN (…)" instead would sort every matching row first, and "failed or
 // succeeded" is nearly every row.
 func (f PayoutFilter) listQuery(dl dialect) (string, []any) {
+	q, args := f.pageKeys(dl)
+	return withApprovers(q), args
+}
+
+// pageKeys is the page of a filter as keys (key_at, key_id), in order.
+func (f PayoutFilter) pageKeys(dl dialect) (string, []any) {
 	var states []string
 	for _, s := range f.States {
 		if !slices.Contains(states, s) {
@@ -167,7 +173,7 @@ func (f PayoutFilter) listQuery(dl dialect) (string, []any) {
 			q += ` LIMIT ?`
 			args = append(args, f.Limit)
 		}
-		return withApprovers(q), args
+		return q, args
 	}
 	var arms []string
 	var args []any
@@ -183,7 +189,7 @@ func (f PayoutFilter) listQuery(dl dialect) (string, []any) {
 		q += ` LIMIT ?`
 		args = append(args, f.Limit)
 	}
-	return withApprovers(q), args
+	return q, args
 }
 
 // withApprovers turns a page of keys into the page's rows, with the names of
@@ -273,37 +279,6 @@ type scanExtra struct {
 }
 
 func (s scanExtra) Scan(dest ...any) error { return s.row.Scan(append(dest, s.extra...)...) }
-
-// exportBatch is how many rows EachPayout reads per query.
-const exportBatch = 500
-
-// EachPayout calls fn for every payout that matches the filter, newest first,
-// ignoring f.Limit. It reads in keyset batches, so an export of a million rows
-// never holds one read transaction open for its whole length; a row that
-// changes state meanwhile appears once, as it was when its batch was read.
-func (d *DB) EachPayout(ctx context.Context, f PayoutFilter, fn func(*PayoutRow) error) error {
-	return d.eachInBatches(ctx, f, exportBatch, fn)
-}
-
-func (d *DB) eachInBatches(ctx context.Context, f PayoutFilter, batch int, fn func(*PayoutRow) error) error {
-	f.Limit = batch
-	for {
-		n := 0
-		var last PayoutKey
-		err := d.eachPayoutPage(ctx, f, func(r *PayoutRow) error {
-			n++
-			last = r.Key()
-			return fn(r)
-		})
-		if err != nil {
-			return err
-		}
-		if n < batch {
-			return nil
-		}
-		f.After = last
-	}
-}
 
 // Total is how many payouts, and how much money, in one currency and state;
 // and of those, how many the receiving bank sent back, and how much.
