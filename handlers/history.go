@@ -311,7 +311,7 @@ const exportBatchWindow = time.Minute
 
 // exportBatch is how many rows an export writes between flushes, each time
 // extending its write deadline.
-const exportBatch = 2000
+const exportBatch = 500
 
 // extendWriteDeadline gives the response exportBatchWindow more to write.
 func (a *app) extendWriteDeadline(c echo.Context) {
