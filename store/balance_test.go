@@ -1,6 +1,7 @@
 package store
 
 import (
+	"database/sql"
 	"slices"
 	"strings"
 	"testing"
@@ -173,5 +174,76 @@ func TestBalanceStoredWhenChangedOrHourly(t *testing.T) {
 	}
 	if latest, _ := db.LatestBalances(ctx); !latest[0].CheckedAt.Equal(at(11, 30)) {
 		t.Errorf("an older reading moved CheckedAt to %v", latest[0].CheckedAt)
+	}
+}
+
+// TestBalanceMigrationThinsReadings: migration 090 keeps, of the readings
+// stored a minute apart before it, those a reader storing only changes and
+// one row an hour would have kept, each checked at the last reading of its run.
+func TestBalanceMigrationThinsReadings(t *testing.T) {
+	db, _ := openTest(t)
+	ctx := t.Context()
+	// The table as it was before 090, and the readings of a minute poller.
+	if _, err := db.db.ExecContext(ctx, `ALTER TABLE balance_snapshots DROP COLUMN checked_at`); err != nil {
+		t.Fatal(err)
+	}
+	at := func(h, m int) time.Time { return time.Date(2026, 11, 20, h, m, 0, 0, time.UTC) }
+	for _, r := range []struct {
+		cur    string
+		at     time.Time
+		amount int64
+	}{
+		{"USD", at(10, 0), 500}, {"EUR", at(10, 0), 90}, {"USD", at(10, 1), 500}, {"USD", at(10, 2), 500},
+		{"USD", at(10, 3), 400}, {"USD", at(10, 59), 400}, {"USD", at(11, 0), 400}, {"USD", at(11, 30), 400},
+	} {
+		if _, err := db.db.ExecContext(ctx, `INSERT INTO balance_snapshots (currency, amount, read_at) VALUES (?, ?, ?)`,
+			r.cur, r.amount, formatTime(r.at)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	names, err := migrationNames(db.dialect)
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := slices.IndexFunc(names, func(n string) bool { return strings.Contains(n, "/090_") })
+	if i < 0 {
+		t.Fatal("no migration 090")
+	}
+	body, err := migrations.ReadFile(names[i])
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = db.inTx(ctx, func(tx *sql.Tx) error { _, err := tx.ExecContext(ctx, string(body)); return err })
+	if err != nil {
+		t.Fatal(err)
+	}
+	type row struct {
+		cur             string
+		amount          int64
+		read, checkedAt time.Time
+	}
+	rows, err := db.db.QueryContext(ctx, `SELECT currency, amount, read_at, checked_at FROM balance_snapshots ORDER BY currency, read_at`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var got []row
+	for rows.Next() {
+		var r row
+		var read, checked string
+		if err := rows.Scan(&r.cur, &r.amount, &read, &checked); err != nil {
+			t.Fatal(err)
+		}
+		r.read, r.checkedAt = parseTime(read), parseTime(checked)
+		got = append(got, r)
+	}
+	want := []row{
+		{"EUR", 90, at(10, 0), at(10, 0)},
+		{"USD", 500, at(10, 0), at(10, 2)},
+		{"USD", 400, at(10, 3), at(10, 59)},
+		{"USD", 400, at(11, 0), at(11, 30)},
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("after 090:\n got %v\nwant %v", got, want)
 	}
 }
