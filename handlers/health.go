@@ -67,8 +67,8 @@ func (a *app) ready(c echo.Context) error {
 		var read time.Time
 		if readings, err := a.DB.LatestBalances(ctx); err == nil {
 			for _, b := range readings {
-				if b.ReadAt.After(read) {
-					read = b.ReadAt
+				if b.CheckedAt.After(read) {
+					read = b.CheckedAt
 				}
 			}
 		}

@@ -62,7 +62,7 @@ type Position struct {
 	Currency string
 	Read     bool      // there is a reading of the balance; if not, Balance is 0 and means nothing
 	Balance  int64     // the provider's balance at AsOf, minor units
-	AsOf     time.Time // when it was read
+	AsOf     time.Time // when the provider last gave this balance (its age goes by this)
 	// Settled is what payouts that succeeded after the reading took: it may not
 	// show in the reading yet.
 	Settled      int64
@@ -147,7 +147,7 @@ func Positions(in store.BalanceInputs) []Position {
 	}
 	for _, r := range in.Readings {
 		p := get(r.Currency)
-		p.Read, p.Balance, p.AsOf = true, r.Amount, r.ReadAt
+		p.Read, p.Balance, p.AsOf = true, r.Amount, r.CheckedAt
 	}
 	for _, e := range in.Open {
 		switch WeightOf(State(e.State), e.ConfirmAttempted) {

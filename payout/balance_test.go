@@ -48,7 +48,7 @@ func TestWeightOfEveryState(t *testing.T) {
 var asOf = time.Date(2026, 11, 21, 9, 0, 0, 0, time.UTC)
 
 func reading(cur string, amount int64) store.BalanceSnapshot {
-	return store.BalanceSnapshot{Currency: cur, Amount: amount, ReadAt: asOf}
+	return store.BalanceSnapshot{Currency: cur, Amount: amount, ReadAt: asOf, CheckedAt: asOf}
 }
 
 func exposure(cur string, s State, confirmed bool, count, amount int64) store.Exposure {
@@ -374,7 +374,7 @@ func TestRefreshBalanceThroughTheSandbox(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []store.BalanceSnapshot{{ID: got[0].ID, Currency: "EUR", Amount: 700, ReadAt: asOf}, {ID: got[1].ID, Currency: "USD", Amount: 123456, ReadAt: asOf}}
+	want := []store.BalanceSnapshot{{ID: got[0].ID, Currency: "EUR", Amount: 700, ReadAt: asOf, CheckedAt: asOf}, {ID: got[1].ID, Currency: "USD", Amount: 123456, ReadAt: asOf, CheckedAt: asOf}}
 	if !slices.Equal(got, want) {
 		t.Errorf("got %+v, want %+v", got, want)
 	}
@@ -420,5 +420,19 @@ func TestPollBalanceReadsUntilCancelled(t *testing.T) {
 	case <-done:
 	case <-time.After(5 * time.Second):
 		t.Fatal("PollBalance did not stop when its context ended")
+	}
+}
+
+// TestPositionAgeGoesByTheLastCheck: an unchanged balance read a minute ago
+// is not an old reading, though the amount was first read an hour earlier.
+func TestPositionAgeGoesByTheLastCheck(t *testing.T) {
+	r := reading("USD", 1000)
+	r.CheckedAt = asOf.Add(59 * time.Minute)
+	p := PositionFor(Positions(store.BalanceInputs{Readings: []store.BalanceSnapshot{r}}), "USD")
+	if !p.AsOf.Equal(r.CheckedAt) {
+		t.Errorf("AsOf = %v, want the last check %v", p.AsOf, r.CheckedAt)
+	}
+	if now := asOf.Add(time.Hour); p.Stale(now, 5*time.Minute) {
+		t.Errorf("a balance checked a minute ago is stale at %v", now)
 	}
 }

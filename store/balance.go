@@ -3,18 +3,25 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
 )
 
-// BalanceSnapshot is one reading of the provider's prefunding balance in one
-// currency (upper-case ISO 4217), in minor units, and when it was read.
+// BalanceSnapshot is one stored reading of the provider's prefunding balance
+// in one currency (upper-case ISO 4217), in minor units: the amount, when it
+// was first read, and when the provider last said the same.
 type BalanceSnapshot struct {
 	ID       int64
 	Currency string
 	Amount   int64
-	ReadAt   time.Time
+	ReadAt   time.Time // when this amount was read (and stored)
+	// CheckedAt is when the provider last gave this amount: ReadAt, or later
+	// when later readings found it unchanged. How old the reading is shown to
+	// be goes by it; what finished since the reading goes by ReadAt, because
+	// the amount has not moved since then.
+	CheckedAt time.Time
 }
 
 // InsertBalanceSnapshot records one reading of the wallets: every currency in
@@ -24,15 +31,39 @@ func (d *DB) InsertBalanceSnapshot(ctx context.Context, snaps ...BalanceSnapshot
 }
 
 // InsertBalanceSnapshot records one reading of the wallets as part of the
-// transaction. A zero ReadAt is the transaction's time.
+// transaction. A zero ReadAt is the transaction's time. A currency's reading
+// is stored as a new row only when its amount changed since the latest row
+// or that row was read in an earlier UTC hour (so the hourly roll-up keeps a
+// point an hour); otherwise the latest row's CheckedAt moves to ReadAt. A
+// poller reading every minute then stores a few rows an hour, not sixty.
+// Each snapshot gets the ID of the row that holds it.
 func (t *Tx) InsertBalanceSnapshot(ctx context.Context, snaps ...BalanceSnapshot) error {
 	for i := range snaps {
 		s := &snaps[i]
 		if s.ReadAt.IsZero() {
 			s.ReadAt = t.now
 		}
-		err := t.tx.QueryRowContext(ctx, `INSERT INTO balance_snapshots (currency, amount, read_at) VALUES (?, ?, ?) RETURNING id`,
-			strings.ToUpper(s.Currency), s.Amount, formatTime(s.ReadAt)).Scan(&s.ID)
+		s.Currency = strings.ToUpper(s.Currency)
+		s.CheckedAt = s.ReadAt
+		var last BalanceSnapshot
+		var at string
+		err := t.tx.QueryRowContext(ctx, `SELECT id, amount, read_at FROM balance_snapshots
+			WHERE currency = ? ORDER BY read_at DESC, id DESC LIMIT 1`, s.Currency).Scan(&last.ID, &last.Amount, &at)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("latest balance snapshot: %w", err)
+		}
+		last.ReadAt = parseTime(at)
+		if err == nil && last.Amount == s.Amount && !s.ReadAt.Before(last.ReadAt) &&
+			last.ReadAt.Truncate(time.Hour).Equal(s.ReadAt.Truncate(time.Hour)) {
+			if _, err := t.tx.ExecContext(ctx, `UPDATE balance_snapshots SET checked_at = ? WHERE id = ? AND checked_at < ?`,
+				formatTime(s.ReadAt), last.ID, formatTime(s.ReadAt)); err != nil {
+				return fmt.Errorf("balance snapshot checked: %w", err)
+			}
+			s.ID, s.ReadAt = last.ID, last.ReadAt
+			continue
+		}
+		err = t.tx.QueryRowContext(ctx, `INSERT INTO balance_snapshots (currency, amount, read_at, checked_at) VALUES (?, ?, ?, ?) RETURNING id`,
+			s.Currency, s.Amount, formatTime(s.ReadAt), formatTime(s.ReadAt)).Scan(&s.ID)
 		if err != nil {
 			return fmt.Errorf("insert balance snapshot: %w", err)
 		}
@@ -48,10 +79,11 @@ const latestBalances = `WITH RECURSIVE cur(c) AS (
 		SELECT min(currency) FROM balance_snapshots
 		UNION ALL
 		SELECT (SELECT min(currency) FROM balance_snapshots WHERE currency > cur.c) FROM cur WHERE cur.c IS NOT NULL)
-	SELECT s.id, s.currency, s.amount, s.read_at FROM cur
+	SELECT s.id, s.currency, s.amount, s.read_at, s.checked_at FROM cur
 	JOIN balance_snapshots s ON s.id = (SELECT id FROM balance_snapshots WHERE currency = cur.c ORDER BY read_at DESC, id DESC LIMIT 1)
 	ORDER BY s.currency`
 
+// scanSnapshots reads rows of id, currency, amount, read_at, checked_at.
 func scanSnapshots(rows *sql.Rows, err error) ([]BalanceSnapshot, error) {
 	if err != nil {
 		return nil, fmt.Errorf("balance snapshots: %w", err)
@@ -60,11 +92,11 @@ func scanSnapshots(rows *sql.Rows, err error) ([]BalanceSnapshot, error) {
 	var out []BalanceSnapshot
 	for rows.Next() {
 		var s BalanceSnapshot
-		var at string
-		if err := rows.Scan(&s.ID, &s.Currency, &s.Amount, &at); err != nil {
+		var at, checked string
+		if err := rows.Scan(&s.ID, &s.Currency, &s.Amount, &at, &checked); err != nil {
 			return nil, err
 		}
-		s.ReadAt = parseTime(at)
+		s.ReadAt, s.CheckedAt = parseTime(at), parseTime(checked)
 		out = append(out, s)
 	}
 	return out, rows.Err()
@@ -80,8 +112,9 @@ func (d *DB) LatestBalances(ctx context.Context) ([]BalanceSnapshot, error) {
 // makes 43,200 readings a month, and a chart needs a few hundred points.
 // They come from balance_hours, which triggers keep as readings are stored
 // (migration 072), so a month's chart reads at most 720 rows, not every reading.
+// Their CheckedAt is their ReadAt: the chart plots amounts, not checks.
 func (d *DB) BalanceHistory(ctx context.Context, currency string, since time.Time) ([]BalanceSnapshot, error) {
-	return scanSnapshots(d.db.QueryContext(ctx, `SELECT snapshot_id, currency, amount, read_at FROM balance_hours
+	return scanSnapshots(d.db.QueryContext(ctx, `SELECT snapshot_id, currency, amount, read_at, read_at FROM balance_hours
 		WHERE currency = ? AND read_at >= ? ORDER BY hour`, strings.ToUpper(currency), formatTime(since)))
 }
 

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"database/sql"
 	"slices"
 	"strings"
 	"testing"
@@ -117,5 +118,132 @@ func TestLatestBalancesDoesNotReadEverySnapshot(t *testing.T) {
 		WHERE p.state = ? AND p.finished_at > ? AND p.currency = ? AND p.id != ?)`, "succeeded", "x", "USD", 0)
 	if !strings.Contains(plan, "payouts_finished (state=? AND finished_at>?)") {
 		t.Errorf("what finished since a reading is not a range of payouts_finished:\n%s", plan)
+	}
+}
+
+// TestBalanceStoredWhenChangedOrHourly: a poller reads every minute; an
+// unchanged amount within the hour only moves the latest row's CheckedAt,
+// so the gauges do not call a just-checked balance old, while what finished
+// since the reading still goes by when the amount was first read.
+func TestBalanceStoredWhenChangedOrHourly(t *testing.T) {
+	db, _ := openTest(t)
+	clk := &listClock{}
+	db.Now = clk.Now
+	ctx := t.Context()
+	at := func(h, m int) time.Time { return time.Date(2026, 11, 20, h, m, 0, 0, time.UTC) }
+	type step struct {
+		at     time.Time
+		amount int64
+	}
+	for _, s := range []step{
+		{at(10, 0), 500}, {at(10, 1), 500}, {at(10, 2), 500}, // one row, checked at 10:02
+		{at(10, 3), 400}, {at(10, 59), 400}, // changed: a new row, checked at 10:59
+		{at(11, 0), 400}, {at(11, 30), 400}, // a new hour: a new row, checked at 11:30
+	} {
+		clk.now = s.at
+		snap := []BalanceSnapshot{{Currency: "usd", Amount: s.amount}}
+		if err := db.InsertBalanceSnapshot(ctx, snap...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var rows int
+	if err := db.db.QueryRowContext(ctx, `SELECT count(*) FROM balance_snapshots`).Scan(&rows); err != nil {
+		t.Fatal(err)
+	}
+	if rows != 3 {
+		t.Errorf("stored %d rows for 7 readings, want 3 (10:00, 10:03, 11:00)", rows)
+	}
+	latest, err := db.LatestBalances(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(latest) != 1 || latest[0].Amount != 400 || !latest[0].ReadAt.Equal(at(11, 0)) || !latest[0].CheckedAt.Equal(at(11, 30)) {
+		t.Errorf("LatestBalances = %+v, want 400 read at 11:00, checked at 11:30", latest)
+	}
+	hist, err := db.BalanceHistory(ctx, "USD", time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(hist) != 2 || hist[0].Amount != 400 || !hist[0].ReadAt.Equal(at(10, 3)) || hist[1].Amount != 400 || !hist[1].ReadAt.Equal(at(11, 0)) {
+		t.Errorf("BalanceHistory = %+v, want 400 at 10:03 and 400 at 11:00", hist)
+	}
+	// A reading older than the latest row (a slow reply) never moves it back.
+	clk.now = at(11, 10)
+	if err := db.InsertBalanceSnapshot(ctx, BalanceSnapshot{Currency: "USD", Amount: 400}); err != nil {
+		t.Fatal(err)
+	}
+	if latest, _ := db.LatestBalances(ctx); !latest[0].CheckedAt.Equal(at(11, 30)) {
+		t.Errorf("an older reading moved CheckedAt to %v", latest[0].CheckedAt)
+	}
+}
+
+// TestBalanceMigrationThinsReadings: migration 090 keeps, of the readings
+// stored a minute apart before it, those a reader storing only changes and
+// one row an hour would have kept, each checked at the last reading of its run.
+func TestBalanceMigrationThinsReadings(t *testing.T) {
+	db, _ := openTest(t)
+	ctx := t.Context()
+	// The table as it was before 090, and the readings of a minute poller.
+	if _, err := db.db.ExecContext(ctx, `ALTER TABLE balance_snapshots DROP COLUMN checked_at`); err != nil {
+		t.Fatal(err)
+	}
+	at := func(h, m int) time.Time { return time.Date(2026, 11, 20, h, m, 0, 0, time.UTC) }
+	for _, r := range []struct {
+		cur    string
+		at     time.Time
+		amount int64
+	}{
+		{"USD", at(10, 0), 500}, {"EUR", at(10, 0), 90}, {"USD", at(10, 1), 500}, {"USD", at(10, 2), 500},
+		{"USD", at(10, 3), 400}, {"USD", at(10, 59), 400}, {"USD", at(11, 0), 400}, {"USD", at(11, 30), 400},
+	} {
+		if _, err := db.db.ExecContext(ctx, `INSERT INTO balance_snapshots (currency, amount, read_at) VALUES (?, ?, ?)`,
+			r.cur, r.amount, formatTime(r.at)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	names, err := migrationNames(db.dialect)
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := slices.IndexFunc(names, func(n string) bool { return strings.Contains(n, "/090_") })
+	if i < 0 {
+		t.Fatal("no migration 090")
+	}
+	body, err := migrations.ReadFile(names[i])
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = db.inTx(ctx, func(tx *sql.Tx) error { _, err := tx.ExecContext(ctx, string(body)); return err })
+	if err != nil {
+		t.Fatal(err)
+	}
+	type row struct {
+		cur             string
+		amount          int64
+		read, checkedAt time.Time
+	}
+	rows, err := db.db.QueryContext(ctx, `SELECT currency, amount, read_at, checked_at FROM balance_snapshots ORDER BY currency, read_at`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var got []row
+	for rows.Next() {
+		var r row
+		var read, checked string
+		if err := rows.Scan(&r.cur, &r.amount, &read, &checked); err != nil {
+			t.Fatal(err)
+		}
+		r.read, r.checkedAt = parseTime(read), parseTime(checked)
+		got = append(got, r)
+	}
+	want := []row{
+		{"EUR", 90, at(10, 0), at(10, 0)},
+		{"USD", 500, at(10, 0), at(10, 2)},
+		{"USD", 400, at(10, 3), at(10, 59)},
+		{"USD", 400, at(11, 0), at(11, 30)},
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("after 090:\n got %v\nwant %v", got, want)
 	}
 }

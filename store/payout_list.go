@@ -280,37 +280,6 @@ type scanExtra struct {
 
 func (s scanExtra) Scan(dest ...any) error { return s.row.Scan(append(dest, s.extra...)...) }
 
-// exportBatch is how many rows EachPayout reads per query.
-const exportBatch = 500
-
-// EachPayout calls fn for every payout that matches the filter, newest first,
-// ignoring f.Limit. It reads in keyset batches, so an export of a million rows
-// never holds one read transaction open for its whole length; a row that
-// changes state meanwhile appears once, as it was when its batch was read.
-func (d *DB) EachPayout(ctx context.Context, f PayoutFilter, fn func(*PayoutRow) error) error {
-	return d.eachInBatches(ctx, f, exportBatch, fn)
-}
-
-func (d *DB) eachInBatches(ctx context.Context, f PayoutFilter, batch int, fn func(*PayoutRow) error) error {
-	f.Limit = batch
-	for {
-		n := 0
-		var last PayoutKey
-		err := d.eachPayoutPage(ctx, f, func(r *PayoutRow) error {
-			n++
-			last = r.Key()
-			return fn(r)
-		})
-		if err != nil {
-			return err
-		}
-		if n < batch {
-			return nil
-		}
-		f.After = last
-	}
-}
-
 // Total is how many payouts, and how much money, in one currency and state;
 // and of those, how many the receiving bank sent back, and how much.
 type Total struct {

@@ -60,6 +60,7 @@ func TestInstancesMigrateTogether(t *testing.T) {
 		t.Fatal(err)
 	}
 	want, _ := migrationNames(db.dialect)
+	want = append(want, packedBodiesDone) // the step that needs Go, recorded beside them
 	if rows != len(want) || names != len(want) {
 		t.Errorf("migrations table: %d rows, %d names; want each of the %d once", rows, names, len(want))
 	}

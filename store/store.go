@@ -188,7 +188,7 @@ func (d *DB) migrate(ctx context.Context) error {
 			return fmt.Errorf("migration %s: %w", name, err)
 		}
 	}
-	return nil
+	return d.packStoredBodies(ctx, applied)
 }
 
 // appliedMigrations reads the names of the migrations applied; an error

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"maps"
 	"testing"
 	"time"
 )
@@ -78,5 +79,72 @@ func TestOpeningAnUpToDateDatabaseWritesNothing(t *testing.T) {
 	other.Close()
 	if err := <-done; err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestWebhookBodiesPacked: a webhook's body is stored packed, far smaller,
+// and read back byte for byte (it may have to prove what the provider said);
+// bodies stored plain before are packed when the store opens, once.
+func TestWebhookBodiesPacked(t *testing.T) {
+	db, path := openTest(t)
+	ctx := t.Context()
+	body := `{"type":"payment_finished","session":{"id":"ps_71a3b04f11ddb2ff65601af0","status":"accepted","created_at":"2025-12-06T15:50:21.057743Z",` +
+		`"updated_at":"2025-12-06T15:53:51.311208Z","payments":[{"id":"po_fbdce1125b401c3fde2c89ba","status":"succeeded",` +
+		`"created_at":"2025-12-06T15:50:21.057743Z","finished_at":"2025-12-06T15:53:51.311208Z","payment_method":{"type":"card",` +
+		`"card":{"type":"bank_card","last4":"8784","brand":"mastercard","bin":"424242","country_iso3":"GBR"}},"amount_details":` +
+		`{"amount":1414,"currency":"eur"},"participant_details":{"recipient":{"full_name":"Sophia Álvarez"}},"customer":` +
+		`{"reference":"INV-6523186"},"transaction_info":{"rrn":"000000015838","auth_code":"000002"},"metadata":{"payout_id":2}}]}}`
+	err := db.InTx(ctx, func(tx *Tx) error {
+		_, err := tx.InsertWebhookEvent(ctx, &WebhookEvent{Key: "k1", Type: "payment_finished", SessionID: "ps_1", Outcome: WebhookUnknownSession, Body: body})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stored int
+	if err := db.db.QueryRowContext(ctx, `SELECT length(body) + length(body_packed) FROM webhook_events`).Scan(&stored); err != nil {
+		t.Fatal(err)
+	}
+	if stored*3 > len(body) {
+		t.Errorf("a %d-byte body takes %d bytes stored, want under a third", len(body), stored)
+	}
+	// A row from before: plain, unpacked until the store opens again.
+	if _, err := db.db.ExecContext(ctx, `INSERT INTO webhook_events (event_key, type, session_id, outcome, body, received_at)
+		VALUES ('k0', 'ready_to_confirm', 'ps_0', 'stale', '{"plain": true}', '2026-01-01T00:00:00.000000Z')`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.db.ExecContext(ctx, `DELETE FROM migrations WHERE name = ?`, packedBodiesDone); err != nil {
+		t.Fatal(err)
+	}
+	read := func(db *DB) map[string]string {
+		evs, err := db.WebhookEvents(ctx, 0, "", 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]string{}
+		for _, e := range evs {
+			out[e.Key] = e.Body
+		}
+		return out
+	}
+	want := map[string]string{"k1": body, "k0": `{"plain": true}`}
+	if got := read(db); !maps.Equal(got, want) {
+		t.Errorf("bodies read = %q, want %q", got, want)
+	}
+	db.Close()
+	db, err = Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var plain int
+	if err := db.db.QueryRowContext(ctx, `SELECT count(*) FROM webhook_events WHERE body_packed IS NULL OR body <> ''`).Scan(&plain); err != nil {
+		t.Fatal(err)
+	}
+	if plain != 0 {
+		t.Errorf("%d bodies still plain after the store opened", plain)
+	}
+	if got := read(db); !maps.Equal(got, want) {
+		t.Errorf("bodies read after packing = %q, want %q", got, want)
 	}
 }

@@ -26,7 +26,7 @@ type WebhookEvent struct {
 	PayoutID   int64
 	Outcome    string
 	Detail     string
-	Body       string
+	Body       string // exactly as signed (stored packed: see packBody)
 	ReceivedAt time.Time
 }
 
@@ -47,9 +47,9 @@ func (t *Tx) WebhookEventSeen(ctx context.Context, key string) (bool, error) {
 // event, then insert it.
 func (t *Tx) InsertWebhookEvent(ctx context.Context, e *WebhookEvent) (bool, error) {
 	e.ReceivedAt = t.now
-	err := t.tx.QueryRowContext(ctx, `INSERT INTO webhook_events (event_key, type, session_id, payout_id, outcome, detail, body, received_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (event_key) DO NOTHING RETURNING id`,
-		e.Key, e.Type, e.SessionID, nullID(e.PayoutID), e.Outcome, e.Detail, e.Body, formatTime(t.now)).Scan(&e.ID)
+	err := t.tx.QueryRowContext(ctx, `INSERT INTO webhook_events (event_key, type, session_id, payout_id, outcome, detail, body, body_packed, received_at)
+		VALUES (?, ?, ?, ?, ?, ?, '', ?, ?) ON CONFLICT (event_key) DO NOTHING RETURNING id`,
+		e.Key, e.Type, e.SessionID, nullID(e.PayoutID), e.Outcome, e.Detail, packBody(e.Body), formatTime(t.now)).Scan(&e.ID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return false, nil // stored already: a duplicate
 	}
@@ -61,7 +61,7 @@ func (t *Tx) InsertWebhookEvent(ctx context.Context, e *WebhookEvent) (bool, err
 
 // WebhookEvents returns stored events for a payout (payoutID > 0) or with an outcome, newest first.
 func (d *DB) WebhookEvents(ctx context.Context, payoutID int64, outcome string, limit int) ([]WebhookEvent, error) {
-	rows, err := d.db.QueryContext(ctx, `SELECT id, event_key, type, session_id, coalesce(payout_id, 0), outcome, detail, body, received_at
+	rows, err := d.db.QueryContext(ctx, `SELECT id, event_key, type, session_id, coalesce(payout_id, 0), outcome, detail, body, body_packed, received_at
 		FROM webhook_events WHERE (? = 0 OR payout_id = ?) AND (? = '' OR outcome = ?) ORDER BY id DESC LIMIT ?`,
 		payoutID, payoutID, outcome, outcome, limit)
 	if err != nil {
@@ -72,10 +72,15 @@ func (d *DB) WebhookEvents(ctx context.Context, payoutID int64, outcome string, 
 	for rows.Next() {
 		var e WebhookEvent
 		var at string
-		if err := rows.Scan(&e.ID, &e.Key, &e.Type, &e.SessionID, &e.PayoutID, &e.Outcome, &e.Detail, &e.Body, &at); err != nil {
+		var packed []byte
+		if err := rows.Scan(&e.ID, &e.Key, &e.Type, &e.SessionID, &e.PayoutID, &e.Outcome, &e.Detail, &e.Body, &packed, &at); err != nil {
 			return nil, err
 		}
-		e.ReceivedAt = parseTime(at)
+		body, err := unpackBody(e.Body, packed)
+		if err != nil {
+			return nil, fmt.Errorf("webhook event %d: %w", e.ID, err)
+		}
+		e.Body, e.ReceivedAt = body, parseTime(at)
 		out = append(out, e)
 	}
 	return out, rows.Err()

@@ -1,0 +1,162 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// exportBatch is how many rows EachPayout reads per query.
+const exportBatch = 2000
+
+// exportColumns are the payout's columns the export writes, and the user ids
+// of its approvers: names come from one read of the users, not a look-up
+// per row (the history page's query scans the users for every row).
+const exportColumns = `p.id, p.created_at, p.state, p.amount, p.currency, p.full_name, coalesce(p.recipient_id, 0),
+	p.card_brand, p.card_last4, p.maker_id, p.customer_reference, p.purpose, p.note, coalesce(p.provider_session_id, ''),
+	p.finished_at, p.failure_code, p.failure_reason, p.cancel_reason, p.method, p.account_label, p.account_country,
+	p.returned_on, p.return_reason,
+	coalesce((SELECT string_agg(CAST(a.user_id AS TEXT), ',') FROM approvals a WHERE a.payout_id = p.id), '')`
+
+// EachPayout calls fn for every payout that matches the filter, newest first,
+// ignoring f.Limit, with the columns the export writes (the rest are zero).
+// fn gets the same row, refilled, every time: it must not keep it.
+//
+// It reads in keyset batches, each one query walking the filter's index, so
+// an export of a million rows never holds one read transaction open for its
+// whole length; a row that changes state meanwhile appears once, as it was
+// when its batch was read.
+func (d *DB) EachPayout(ctx context.Context, f PayoutFilter, fn func(*PayoutRow) error) error {
+	return d.eachInBatches(ctx, f, exportBatch, fn)
+}
+
+func (d *DB) eachInBatches(ctx context.Context, f PayoutFilter, batch int, fn func(*PayoutRow) error) error {
+	names, err := d.userNames(ctx)
+	if err != nil {
+		return err
+	}
+	x := exporter{names: names, row: PayoutRow{Payout: &Payout{}}}
+	f.Limit = batch
+	for {
+		n, err := d.exportBatch(ctx, f, &x, fn)
+		if err != nil || n < batch {
+			return err
+		}
+		f.After = x.row.Key()
+	}
+}
+
+// exporter is what an export keeps from row to row: the users' names and
+// the one row it refills.
+type exporter struct {
+	names     map[int64]string
+	row       PayoutRow
+	approvers []int64
+	ids       string
+	created   string
+	finished  *string
+}
+
+func (d *DB) exportBatch(ctx context.Context, f PayoutFilter, x *exporter, fn func(*PayoutRow) error) (int, error) {
+	keys, args := f.keysQuery(d.dialect)
+	rows, err := d.db.QueryContext(ctx, `SELECT `+exportColumns+` FROM (`+keys+`) k JOIN payouts p ON p.id = k.key_id
+		ORDER BY k.key_at DESC, k.key_id DESC`, args...)
+	if err != nil {
+		return 0, fmt.Errorf("export payouts: %w", err)
+	}
+	defer rows.Close()
+	n := 0
+	p := x.row.Payout
+	for rows.Next() {
+		*p = Payout{}
+		err := rows.Scan(&p.ID, &x.created, &p.State, &p.Amount, &p.Currency, &p.FullName, &p.RecipientID,
+			&p.CardBrand, &p.CardLast4, &p.MakerID, &p.CustomerReference, &p.Purpose, &p.Note, &p.ProviderSessionID,
+			&x.finished, &p.FailureCode, &p.FailureReason, &p.CancelReason, &p.Method, &p.AccountLabel, &p.AccountCountry,
+			&p.ReturnedOn, &p.ReturnReason, &x.ids)
+		if err != nil {
+			return n, fmt.Errorf("export payouts: %w", err)
+		}
+		p.CreatedAt = parseTime(x.created)
+		if x.finished != nil {
+			p.FinishedAt = parseTime(*x.finished)
+		}
+		if p.MakerName, err = d.userName(ctx, x, p.MakerID); err != nil {
+			return n, err
+		}
+		if x.row.Approvers, err = d.approverNames(ctx, x); err != nil {
+			return n, err
+		}
+		n++
+		if err := fn(&x.row); err != nil {
+			return n, err
+		}
+	}
+	return n, rows.Err()
+}
+
+// approverNames are the names of the distinct users in x.ids, by user id,
+// joined as the history page joins them.
+func (d *DB) approverNames(ctx context.Context, x *exporter) (string, error) {
+	if x.ids == "" {
+		return "", nil
+	}
+	x.approvers = x.approvers[:0]
+	for s := range strings.SplitSeq(x.ids, ",") {
+		id, err := strconv.ParseInt(s, 10, 64)
+		if err != nil {
+			return "", fmt.Errorf("export payouts: approver %q: %w", s, err)
+		}
+		x.approvers = append(x.approvers, id)
+	}
+	if len(x.approvers) == 1 {
+		return d.userName(ctx, x, x.approvers[0])
+	}
+	slices.Sort(x.approvers)
+	var b strings.Builder
+	for i, id := range slices.Compact(x.approvers) {
+		name, err := d.userName(ctx, x, id)
+		if err != nil {
+			return "", err
+		}
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(name)
+	}
+	return b.String(), nil
+}
+
+// userName is a user's name from x.names, read again once a user the
+// export has not seen appears (one created while it runs).
+func (d *DB) userName(ctx context.Context, x *exporter, id int64) (string, error) {
+	if name, ok := x.names[id]; ok {
+		return name, nil
+	}
+	names, err := d.userNames(ctx)
+	if err != nil {
+		return "", err
+	}
+	x.names = names
+	return names[id], nil
+}
+
+// userNames maps every user's id to their name.
+func (d *DB) userNames(ctx context.Context) (map[int64]string, error) {
+	rows, err := d.db.QueryContext(ctx, `SELECT id, name FROM users`)
+	if err != nil {
+		return nil, fmt.Errorf("user names: %w", err)
+	}
+	defer rows.Close()
+	names := map[int64]string{}
+	for rows.Next() {
+		var id int64
+		var name string
+		if err := rows.Scan(&id, &name); err != nil {
+			return nil, fmt.Errorf("user names: %w", err)
+		}
+		names[id] = name
+	}
+	return names, rows.Err()
+}
