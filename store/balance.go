@@ -112,11 +112,19 @@ func (d *DB) LatestBalances(ctx context.Context) ([]BalanceSnapshot, error) {
 // makes 43,200 readings a month, and a chart needs a few hundred points.
 // They come from balance_hours, which triggers keep as readings are stored
 // (migration 072), so a month's chart reads at most 720 rows, not every reading.
-// Their CheckedAt is their ReadAt: the chart plots amounts, not checks.
+// Their CheckedAt is their ReadAt: the chart plots amounts, not checks. The
+// hour bounds the walk of the key (currency, hour); read_at alone is no key,
+// and the walk read the currency's whole year to keep a month of it.
 func (d *DB) BalanceHistory(ctx context.Context, currency string, since time.Time) ([]BalanceSnapshot, error) {
-	return scanSnapshots(d.db.QueryContext(ctx, `SELECT snapshot_id, currency, amount, read_at, read_at FROM balance_hours
-		WHERE currency = ? AND read_at >= ? ORDER BY hour`, strings.ToUpper(currency), formatTime(since)))
+	hour := any(since.UTC().Format(hourLayout))
+	if d.dialect.postgres { // there the hour is a timestamptz, see its migration 072
+		hour = formatTime(since.Truncate(time.Hour))
+	}
+	return scanSnapshots(d.db.QueryContext(ctx, balanceHistory, strings.ToUpper(currency), hour, formatTime(since)))
 }
+
+const balanceHistory = `SELECT snapshot_id, currency, amount, read_at, read_at FROM balance_hours
+	WHERE currency = ? AND hour >= ? AND read_at >= ? ORDER BY hour`
 
 // Exposure is the total of the payouts in one state and currency, split by
 // whether session/confirm was ever sent for them.

@@ -58,6 +58,14 @@ func TestBalanceSnapshots(t *testing.T) {
 	if none, err := db.BalanceHistory(ctx, "GBP", time.Time{}); err != nil || len(none) != 0 {
 		t.Errorf("GBP history = %v, %v; want nothing", none, err)
 	}
+	if db.Postgres() {
+		return // the plan below is SQLite's
+	}
+	// A month's chart seeks its first hour, not the currency's first reading.
+	plan := explain(t, db, balanceHistory, "USD", "2026-01-01T00", "2026-01-01T00:00:00.000000Z")
+	if !strings.Contains(plan, "hour>?") {
+		t.Errorf("the balance history does not seek by hour:\n%s", plan)
+	}
 }
 
 func TestBalanceInputs(t *testing.T) {

@@ -474,7 +474,7 @@ func (d *DB) Outflows(ctx context.Context, since time.Time) ([]Outflow, error) {
 		rows.Close()
 	}
 	rows, err := d.db.QueryContext(ctx, `SELECT hour, currency, payouts, amount FROM outflow_hours
-		WHERE hour >= ? AND payouts > 0 ORDER BY hour, currency`, whole.Format(outflowHour))
+		WHERE hour >= ? AND payouts > 0 ORDER BY hour, currency`, whole.Format(hourLayout))
 	if err != nil {
 		return nil, fmt.Errorf("outflow: %w", err)
 	}
@@ -485,16 +485,13 @@ func (d *DB) Outflows(ctx context.Context, since time.Time) ([]Outflow, error) {
 		if err := rows.Scan(&hour, &o.Currency, &o.Count, &o.Amount); err != nil {
 			return nil, err
 		}
-		if o.Hour, err = time.Parse(outflowHour, hour); err != nil {
+		if o.Hour, err = time.Parse(hourLayout, hour); err != nil {
 			return nil, fmt.Errorf("outflow: hour %q: %w", hour, err)
 		}
 		out = append(out, o)
 	}
 	return out, rows.Err()
 }
-
-// outflowHour is how outflow_hours writes an hour (UTC).
-const outflowHour = "2006-01-02T15"
 
 // CardChoice is a saved card someone may pay to: verified, not removed.
 type CardChoice struct {

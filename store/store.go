@@ -296,6 +296,10 @@ func (t *Tx) SetNow(at time.Time) { t.now = at.UTC() }
 
 const timeLayout = "2006-01-02T15:04:05.000000Z"
 
+// hourLayout is how the hourly roll-ups (balance_hours, outflow_hours) key an
+// hour: YYYY-MM-DDTHH, UTC, the first 13 characters of a stored time.
+const hourLayout = "2006-01-02T15"
+
 func formatTime(t time.Time) string { return t.UTC().Format(timeLayout) }
 
 // parseTime reads a stored time: SQLite's text, or PostgreSQL's timestamptz,
