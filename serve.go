@@ -307,6 +307,13 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err != nil {
 		return err
 	}
+	if path := getenv("COUNTERSIGN_CPU_PROFILE"); path != "" {
+		stopProfile, err := startCPUProfile(path)
+		if err != nil {
+			return err
+		}
+		defer stopProfile()
+	}
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {

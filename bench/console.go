@@ -39,9 +39,9 @@ type console struct {
 	stopErr error
 }
 
-// startConsole runs bin over f's database on a free loopback port and waits
-// until it serves.
-func startConsole(bin string, f files) (*console, error) {
+// startConsole runs bin over f's database on a free loopback port, with env
+// added to its environment, and waits until it serves.
+func startConsole(bin string, f files, env ...string) (*console, error) {
 	port, err := freePort()
 	if err != nil {
 		return nil, err
@@ -54,6 +54,7 @@ func startConsole(bin string, f files) (*console, error) {
 	cmd := exec.Command(bin)
 	cmd.Env = append(cleanEnv(), "COUNTERSIGN_ADDR="+addr, "COUNTERSIGN_DB="+f.db(), "COUNTERSIGN_SECRET_KEY_FILE="+f.key(),
 		"COUNTERSIGN_AUDIT_CHECKPOINT_FILE="+f.checkpoint())
+	cmd.Env = append(cmd.Env, env...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	c := &console{cmd: cmd, url: "http://" + addr, logFile: logFile, exited: make(chan error, 1)}
 	start := time.Now()

@@ -57,10 +57,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	approvals := fs.Int("approvals", 30, "approval round trips")
 	generateOnly := fs.Bool("generate-only", false, "generate the datasets into -dir and stop (a later run takes them with -reuse)")
 	cpuProfile := fs.String("cpuprofile", "", "write the benchmark's own CPU profile (the generator's, mostly) to this file")
+	only := fs.String("only", "", `measure only this part: "webhooks" (the ingest bursts, no pages, stream, approvals or export)`)
+	consoleProfile := fs.String("console-profile", "", "write the console's CPU profile, from start to stop, into this folder (one file per size and run)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	o := options{dir: *dir, pages: bounds{dur: *pageTime, min: *pageMin, max: 100_000}, webhookEvents: *events, streamRate: *rate, approvals: *approvals,
+	if *only != "" && *only != "webhooks" {
+		return fmt.Errorf(`-only: want "webhooks", not %q`, *only)
+	}
+	o := options{onlyWebhooks: *only == "webhooks", consoleProfile: *consoleProfile, dir: *dir, pages: bounds{dur: *pageTime, min: *pageMin, max: 100_000}, webhookEvents: *events, streamRate: *rate, approvals: *approvals,
 		say: func(format string, a ...any) {
 			fmt.Fprintf(stderr, "%s "+format+"\n", append([]any{time.Now().Format("15:04:05")}, a...)...)
 		}}
@@ -73,6 +78,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	if err := os.MkdirAll(o.dir, 0o700); err != nil {
 		return err
+	}
+	if o.consoleProfile != "" {
+		if err := os.MkdirAll(o.consoleProfile, 0o700); err != nil {
+			return err
+		}
 	}
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)

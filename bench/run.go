@@ -37,6 +37,8 @@ type options struct {
 	webhookClients []int   // clients per burst
 	streamRate     float64 // webhooks a second while pages are measured beside them
 	approvals      int     // approval round trips
+	onlyWebhooks   bool    // measure the ingest bursts only
+	consoleProfile string  // folder for the console's CPU profiles ("": none)
 	say            func(string, ...any)
 }
 
@@ -173,17 +175,25 @@ func runOnce(ctx context.Context, o options, d *dataset, rep int) (*runResult, e
 	if err != nil {
 		return nil, err
 	}
-	finished, err := finishedPayouts(ctx, db, seed)
-	if err != nil {
-		return nil, err
-	}
-	streamLen := int(o.streamRate * (float64(len(reqs)+1)*o.pages.dur.Seconds()*1.5 + 60))
-	streamDs, err := sign.signAll(redeliveries(finished, streamLen, seed))
-	if err != nil {
-		return nil, err
+	var streamDs []delivery
+	if !o.onlyWebhooks {
+		finished, err := finishedPayouts(ctx, db, seed)
+		if err != nil {
+			return nil, err
+		}
+		streamLen := int(o.streamRate * (float64(len(reqs)+1)*o.pages.dur.Seconds()*1.5 + 60))
+		if streamDs, err = sign.signAll(redeliveries(finished, streamLen, seed)); err != nil {
+			return nil, err
+		}
 	}
 
-	c, err := startConsole(o.bin, work)
+	var env []string
+	if o.consoleProfile != "" {
+		path := filepath.Join(o.consoleProfile, fmt.Sprintf("console-%d-run%d.pprof", d.Payouts, rep+1))
+		env = append(env, "COUNTERSIGN_CPU_PROFILE="+path)
+		o.say("%d payouts, run %d: the console's CPU profile goes to %s", d.Payouts, rep+1, path)
+	}
+	c, err := startConsole(o.bin, work, env...)
 	if err != nil {
 		return nil, err
 	}
@@ -192,6 +202,15 @@ func runOnce(ctx context.Context, o options, d *dataset, rep int) (*runResult, e
 	time.Sleep(3 * time.Second) // let the first balance reading and reconcile pass settle
 	if r.RSSIdle, _, err = c.memory(); err != nil {
 		return nil, err
+	}
+	if o.onlyWebhooks {
+		if err := ingestBursts(ctx, o, db, d, rep, seed, sign, c, r); err != nil {
+			return nil, err
+		}
+		if _, r.RSSPeak, err = c.memory(); err != nil {
+			return nil, err
+		}
+		return r, c.stop()
 	}
 	people := map[string]*person{}
 	for email, cred := range demo {
@@ -237,26 +256,34 @@ func runOnce(ctx context.Context, o options, d *dataset, rep int) (*runResult, e
 	st.halt()
 	r.Pages = slices.Insert(r.Pages, 2, big)
 
-	for i, clients := range o.webhookClients {
-		o.say("%d payouts, run %d: %d webhooks from %d clients", d.Payouts, rep+1, o.webhookEvents, clients)
-		ps, err := addConfirmed(ctx, db, o.webhookEvents, seed+10+uint64(i))
-		if err != nil {
-			return nil, err
-		}
-		ds, err := sign.signAll(finishedBodies(ps))
-		if err != nil {
-			return nil, err
-		}
-		res, err := ingest(ctx, db, c.url+"/webhooks/smartglocal", ds, clients)
-		if err != nil {
-			return nil, err
-		}
-		r.Ingest = append(r.Ingest, res)
+	if err := ingestBursts(ctx, o, db, d, rep, seed, sign, c, r); err != nil {
+		return nil, err
 	}
 	if _, r.RSSPeak, err = c.memory(); err != nil {
 		return nil, err
 	}
 	return r, c.stop()
+}
+
+// ingestBursts measures webhook ingest at each client count into r.Ingest.
+func ingestBursts(ctx context.Context, o options, db *store.DB, d *dataset, rep int, seed uint64, sign signer, c *console, r *runResult) error {
+	for i, clients := range o.webhookClients {
+		o.say("%d payouts, run %d: %d webhooks from %d clients", d.Payouts, rep+1, o.webhookEvents, clients)
+		ps, err := addConfirmed(ctx, db, o.webhookEvents, seed+10+uint64(i))
+		if err != nil {
+			return err
+		}
+		ds, err := sign.signAll(finishedBodies(ps))
+		if err != nil {
+			return err
+		}
+		res, err := ingest(ctx, db, c.url+"/webhooks/smartglocal", ds, clients)
+		if err != nil {
+			return err
+		}
+		r.Ingest = append(r.Ingest, res)
+	}
+	return nil
 }
 
 // finishedPayouts picks up to 2,000 finished payouts with a session, at random.

@@ -39,8 +39,7 @@ func (s *Service) HandleWebhook(ctx context.Context, rawBody []byte, signature s
 		s.observeWebhook("", "malformed")
 		return fmt.Errorf("payout: webhook: %w: %w", ErrBadWebhook, err)
 	}
-	sum := sha256.Sum256(rawBody)
-	ev := &webhookEvent{wh: wh, raw: rawBody, key: hex.EncodeToString(sum[:]), done: make(chan struct{})}
+	ev := newWebhookEvent(wh, rawBody)
 	if err := s.writeWebhook(ctx, ev); err != nil {
 		s.observeWebhook(wh.Type, "error")
 		return fmt.Errorf("payout: webhook %s for session %s: %w", wh.Type, wh.Session.ID, err)
@@ -53,21 +52,26 @@ func (s *Service) HandleWebhook(ctx context.Context, rawBody []byte, signature s
 	return nil
 }
 
+// newWebhookEvent is a verified delivery, keyed by the SHA-256 of its body
+// and packed for storage here, in the request's goroutine, so that the one
+// writer only writes.
+func newWebhookEvent(wh *smartglocal.Webhook, rawBody []byte) *webhookEvent {
+	sum := sha256.Sum256(rawBody)
+	return &webhookEvent{wh: wh, raw: rawBody, key: hex.EncodeToString(sum[:]), packed: store.PackWebhookBody(string(rawBody)),
+		done: make(chan struct{})}
+}
+
 // applyWebhookEvent stores one verified delivery in tx with what it did: the
 // payout it moved, the audit entry, an attention item when a person must look.
 // The event's row is written once, with its outcome.
-func (s *Service) applyWebhookEvent(ctx context.Context, tx *store.Tx, ev *webhookEvent) error {
+func (s *Service) applyWebhookEvent(ctx context.Context, tx *store.Tx, g *webhookGroup, ev *webhookEvent) error {
 	wh := ev.wh
-	seen, err := tx.WebhookEventSeen(ctx, ev.key)
-	if err != nil {
-		return err
-	}
-	if seen {
+	if g.seen[ev.key] {
 		ev.result = "duplicate"
 		return nil
 	}
-	e := &store.WebhookEvent{Key: ev.key, Type: wh.Type, SessionID: wh.Session.ID, Body: string(ev.raw)}
-	p, err := webhookPayout(ctx, tx, wh)
+	e := &store.WebhookEvent{Key: ev.key, Type: wh.Type, SessionID: wh.Session.ID, Body: string(ev.raw), Packed: ev.packed}
+	p, err := webhookPayout(ctx, tx, g, wh)
 	if err != nil {
 		return err
 	}
@@ -109,7 +113,7 @@ func (s *Service) applyWebhookEvent(ctx context.Context, tx *store.Tx, ev *webho
 	return s.flag(ctx, tx, *flag, p.ID)
 }
 
-// insertWebhookEvent stores e, which WebhookEventSeen said was new. Writers
+// insertWebhookEvent stores e, which the group's WebhookEventsSeen said was new. Writers
 // are serialised, so it is; should that ever not hold, the event's changes
 // are undone rather than applied twice.
 func insertWebhookEvent(ctx context.Context, tx *store.Tx, e *store.WebhookEvent) error {
@@ -132,9 +136,9 @@ var (
 // webhookPayout finds the payout a webhook is about: by session id, or by the
 // payout_id we put in the metadata, since the webhook can beat our recording
 // of the session/create reply. nil when none is ours.
-func webhookPayout(ctx context.Context, tx *store.Tx, wh *smartglocal.Webhook) (*store.Payout, error) {
-	p, err := tx.PayoutBySessionID(ctx, wh.Session.ID)
-	if err == nil || !errors.Is(err, store.ErrNotFound) {
+func webhookPayout(ctx context.Context, tx *store.Tx, g *webhookGroup, wh *smartglocal.Webhook) (*store.Payout, error) {
+	p, err := g.payoutBySession(ctx, tx, wh.Session.ID)
+	if p != nil || err != nil {
 		return p, err
 	}
 	po := wh.Session.Payout()

@@ -148,18 +148,23 @@ func (d *DB) Audit(ctx context.Context, e AuditEntry) error {
 //
 // Appends are serialised by the database, not by this process: the write
 // transaction that reads the head and inserts after it holds the write lock
-// (SQLite's immediate transactions; a PostgreSQL port must lock the head the
-// same way), so two processes on one database still make one chain. The id is
-// the head's plus one and is part of a keyed hash, so a checkpoint's entry
-// number pins one entry.
+// (SQLite's immediate transactions; on PostgreSQL the advisory lock every
+// write transaction takes first, see dialect), so two processes on one
+// database still make one chain. For the same reason the head is read once
+// per transaction and then carried along: a group of webhooks appends
+// hundreds of entries and reads the head once. The id is the head's plus one
+// and is part of a keyed hash, so a checkpoint's entry number pins one entry.
 func (t *Tx) Audit(ctx context.Context, e AuditEntry) error {
 	e.At = t.now
-	var lastID int64
-	err := t.tx.QueryRowContext(ctx, `SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1`).Scan(&lastID, &e.PrevHash)
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return fmt.Errorf("audit: %w", err)
+	if t.head == nil {
+		var head auditLink
+		err := t.tx.QueryRowContext(ctx, `SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1`).Scan(&head.id, &head.hash)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("audit: %w", err)
+		}
+		t.head = &head
 	}
-	e.ID = lastID + 1
+	e.ID, e.PrevHash = t.head.id+1, t.head.hash
 	if t.auditKey == nil {
 		keyedFrom, err := t.auditKeyedFrom(ctx)
 		if err != nil {
@@ -176,13 +181,25 @@ func (t *Tx) Audit(ctx context.Context, e AuditEntry) error {
 	if e.ActorID != 0 {
 		actorID = e.ActorID
 	}
-	_, err = t.tx.ExecContext(ctx, `INSERT INTO audit_log (id, at, actor_id, actor, action, object_type, object_id, ip, outcome, detail, prev_hash, hash)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	_, err := t.execPrepared(ctx, sqlInsertAudit,
 		e.ID, formatTime(e.At), actorID, e.Actor, e.Action, e.ObjectType, e.ObjectID, e.IP, e.Outcome, e.Detail, e.PrevHash, e.Hash)
 	if err != nil {
+		// The statement may have failed after the row went in (it did
+		// not, on either engine, but the head is cheap to read again).
+		t.head = nil
 		return fmt.Errorf("audit: %w", err)
 	}
+	t.head = &auditLink{e.ID, e.Hash}
 	return nil
+}
+
+const sqlInsertAudit = `INSERT INTO audit_log (id, at, actor_id, actor, action, object_type, object_id, ip, outcome, detail, prev_hash, hash)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+
+// auditLink is an entry's place in the chain: its id and hash.
+type auditLink struct {
+	id   int64
+	hash string
 }
 
 // auditFields are an entry's chained fields, in order.

@@ -477,3 +477,50 @@ func TestAuditDateRangeInTimeOrder(t *testing.T) {
 		t.Errorf("a date range does not walk audit_at in order:\n%s", plan)
 	}
 }
+
+// TestAuditHeadAfterARolledBackSavepoint: a transaction carries the chain's
+// head from entry to entry; entries a savepoint rolled back are gone, and the
+// next entry chains to the one before them, in one id sequence.
+func TestAuditHeadAfterARolledBackSavepoint(t *testing.T) {
+	db, _ := openTest(t)
+	ctx := t.Context()
+	if err := db.UseAuditKey(ctx, testAuditKey, AuditStart{From: 1}); err != nil {
+		t.Fatal(err)
+	}
+	entry := func(what string) AuditEntry {
+		return AuditEntry{Actor: "system", Action: "test." + what, Outcome: "ok"}
+	}
+	refused := errors.New("refused")
+	err := db.InTx(ctx, func(tx *Tx) error {
+		if err := tx.Audit(ctx, entry("kept")); err != nil {
+			return err
+		}
+		err := tx.Savepoint(ctx, func() error {
+			if err := tx.Audit(ctx, entry("undone")); err != nil {
+				return err
+			}
+			return refused
+		})
+		if !errors.Is(err, refused) {
+			return fmt.Errorf("savepoint: %v; want refused", err)
+		}
+		return tx.Audit(ctx, entry("after"))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	es, err := db.AuditEntries(ctx, AuditFilter{Action: "test."})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range es {
+		got = append(got, fmt.Sprintf("%d %s", e.ID, e.Action))
+	}
+	if want := []string{"3 test.after", "2 test.kept"}; !slices.Equal(got, want) {
+		t.Errorf("entries %q; want %q (newest first)", got, want)
+	}
+	if c, err := db.VerifyAudit(ctx, testAuditKey, 0); err != nil || c.Break != nil || c.Checked != 3 {
+		t.Errorf("verify: %+v, err %v; want the switch-over and two entries intact", c, err)
+	}
+}

@@ -123,14 +123,16 @@ func (t *Tx) CreatePayout(ctx context.Context, p *Payout) error {
 	return nil
 }
 
+const sqlSavePayout = `UPDATE payouts SET state = ?, version = version + 1, provider_session_id = ?, provider_payout_id = ?,
+		confirm_attempted = ?, failure_code = ?, failure_reason = ?, cancel_reason = ?, ready_at = ?, deadline_at = ?, updated_at = ?, finished_at = ?
+		WHERE id = ? AND version = ?`
+
 // SavePayout writes every mutable field of p, but only if the stored payout is
 // still at p.Version; it then bumps the version. This conditional update is how
 // a payout is claimed: of many concurrent callers exactly one wins, the others
 // get ErrConflict.
 func (t *Tx) SavePayout(ctx context.Context, p *Payout) error {
-	res, err := t.tx.ExecContext(ctx, `UPDATE payouts SET state = ?, version = version + 1, provider_session_id = ?, provider_payout_id = ?,
-		confirm_attempted = ?, failure_code = ?, failure_reason = ?, cancel_reason = ?, ready_at = ?, deadline_at = ?, updated_at = ?, finished_at = ?
-		WHERE id = ? AND version = ?`,
+	res, err := t.execPrepared(ctx, sqlSavePayout,
 		p.State, nullString(p.ProviderSessionID), p.ProviderPayoutID, p.ConfirmAttempted, p.FailureCode, p.FailureReason, p.CancelReason,
 		timeOrNull(p.ReadyAt), timeOrNull(p.DeadlineAt), formatTime(t.now), timeOrNull(p.FinishedAt), p.ID, p.Version)
 	if err != nil {
@@ -177,9 +179,42 @@ func (t *Tx) PayoutByID(ctx context.Context, id int64) (*Payout, error) {
 	return payoutByID(ctx, t.tx, id)
 }
 
+const sqlPayoutBySessionID = `SELECT ` + payoutColumns + payoutFrom + ` WHERE p.provider_session_id = ?`
+
 // PayoutBySessionID returns the payout that owns a provider session.
 func (t *Tx) PayoutBySessionID(ctx context.Context, sessionID string) (*Payout, error) {
-	return scanPayout(t.tx.QueryRowContext(ctx, `SELECT `+payoutColumns+payoutFrom+` WHERE p.provider_session_id = ?`, sessionID))
+	row, err := t.queryRowPrepared(ctx, sqlPayoutBySessionID, sessionID)
+	if err != nil {
+		return nil, err
+	}
+	return scanPayout(row)
+}
+
+// PayoutsBySessionIDs returns the payouts that own the given provider
+// sessions, by session id, in one query (sessions no payout owns are
+// absent): a group of webhooks reads its payouts together.
+func (t *Tx) PayoutsBySessionIDs(ctx context.Context, sessionIDs []string) (map[string]*Payout, error) {
+	out := map[string]*Payout{}
+	if len(sessionIDs) == 0 {
+		return out, nil
+	}
+	ps, err := queryPayouts(ctx, t.tx, `SELECT `+payoutColumns+payoutFrom+` WHERE p.provider_session_id IN (?`+repeat(",?", len(sessionIDs)-1)+`)`, anys(sessionIDs)...)
+	if err != nil {
+		return nil, fmt.Errorf("payouts by session: %w", err)
+	}
+	for _, p := range ps {
+		out[p.ProviderSessionID] = p
+	}
+	return out, nil
+}
+
+// anys is ss as statement arguments.
+func anys(ss []string) []any {
+	out := make([]any, len(ss))
+	for i, s := range ss {
+		out[i] = s
+	}
+	return out
 }
 
 // PayoutsInStates returns payouts whose state is one of states, oldest deadline first.

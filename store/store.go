@@ -51,6 +51,8 @@ type DB struct {
 	// SQLite's busy handler, which sleeps and retries and after its timeout
 	// hands a client "database is locked".
 	writer chan struct{}
+	// stmts are hotStatements, prepared once at Open (read-only after).
+	stmts map[string]*sql.Stmt
 	// Now is the clock every stored time comes from; tests replace it.
 	Now func() time.Time
 }
@@ -68,6 +70,10 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 		return nil, err
 	}
 	if err := d.migrate(ctx); err != nil {
+		d.db.Close()
+		return nil, err
+	}
+	if err := d.prepareHot(ctx); err != nil {
 		d.db.Close()
 		return nil, err
 	}
@@ -133,7 +139,10 @@ func SQLiteDSN(path string) string {
 }
 
 // Close closes the database.
-func (d *DB) Close() error { return d.db.Close() }
+func (d *DB) Close() error {
+	d.closeStmts()
+	return d.db.Close()
+}
 
 // Ping checks that the database answers.
 func (d *DB) Ping(ctx context.Context) error {
@@ -248,8 +257,14 @@ func (d *DB) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 // Tx is a write transaction handed to callers that must change several tables at once.
 type Tx struct {
 	tx       *sql.Tx
+	db       *DB
 	now      time.Time
 	auditKey []byte // nil: the log is not keyed (yet)
+	// stmts are the prepared statements bound to tx so far (see stmt).
+	stmts map[string]*sql.Stmt
+	// head is the audit chain's last entry once read (see Audit): the
+	// transaction holds the only write lock, so no one else moves it.
+	head *auditLink
 }
 
 // InTx runs fn in one immediate transaction: everything it does commits together or not at all.
@@ -258,7 +273,7 @@ func (d *DB) InTx(ctx context.Context, fn func(tx *Tx) error) error {
 	if k := d.auditKey.Load(); k != nil {
 		key = *k
 	}
-	return d.inTx(ctx, func(tx *sql.Tx) error { return fn(&Tx{tx: tx, now: d.now(), auditKey: key}) })
+	return d.inTx(ctx, func(tx *sql.Tx) error { return fn(&Tx{tx: tx, db: d, now: d.now(), auditKey: key}) })
 }
 
 // Now is the time of the transaction, the same for every row it writes.
@@ -272,7 +287,10 @@ func (t *Tx) Savepoint(ctx context.Context, fn func() error) error {
 	if _, err := t.tx.ExecContext(ctx, `SAVEPOINT piece`); err != nil {
 		return fmt.Errorf("savepoint: %w", err)
 	}
+	head := t.head
 	if err := fn(); err != nil {
+		// The entries fn appended are undone: so is the chain's head.
+		t.head = head
 		if _, rerr := t.tx.ExecContext(ctx, `ROLLBACK TO SAVEPOINT piece`); rerr != nil {
 			return fmt.Errorf("%w (and rolling back to the savepoint: %w)", err, rerr)
 		}

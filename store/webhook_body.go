@@ -45,8 +45,10 @@ var packers = sync.Pool{New: func() any {
 	return w
 }}
 
-// packBody packs a webhook body for the body_packed column.
-func packBody(body string) []byte {
+// PackWebhookBody packs a webhook body for the body_packed column. The
+// webhook writer's callers pack in the request's goroutine, on any core,
+// rather than in the one writer (see WebhookEvent.Packed).
+func PackWebhookBody(body string) []byte {
 	var buf bytes.Buffer
 	buf.Grow(len(body)/3 + 16)
 	buf.WriteByte(bodyPackedV1)
@@ -116,7 +118,7 @@ func (d *DB) packStoredBodies(ctx context.Context, applied map[string]bool) erro
 				return err
 			}
 			for _, p := range todo {
-				if _, err := tx.ExecContext(ctx, `UPDATE webhook_events SET body = '', body_packed = ? WHERE id = ?`, packBody(p.body), p.id); err != nil {
+				if _, err := tx.ExecContext(ctx, `UPDATE webhook_events SET body = '', body_packed = ? WHERE id = ?`, PackWebhookBody(p.body), p.id); err != nil {
 					return err
 				}
 				after = p.id

@@ -26,30 +26,53 @@ type WebhookEvent struct {
 	PayoutID   int64
 	Outcome    string
 	Detail     string
-	Body       string // exactly as signed (stored packed: see packBody)
+	Body       string // exactly as signed (stored packed: see PackWebhookBody)
+	Packed     []byte // Body packed, when the caller packed it already; nil: InsertWebhookEvent packs it
 	ReceivedAt time.Time
 }
 
-// WebhookEventSeen reports whether a delivery with that key is stored. Writers
+// WebhookEventsSeen returns which of keys are stored, in one query. Writers
 // are serialised (see lockWriter and dialect.lockWrites), so in a write
 // transaction the answer still holds when it commits.
-func (t *Tx) WebhookEventSeen(ctx context.Context, key string) (bool, error) {
-	var n int
-	if err := t.tx.QueryRowContext(ctx, `SELECT count(*) FROM webhook_events WHERE event_key = ?`, key).Scan(&n); err != nil {
-		return false, fmt.Errorf("webhook seen: %w", err)
+func (t *Tx) WebhookEventsSeen(ctx context.Context, keys []string) (map[string]bool, error) {
+	seen := map[string]bool{}
+	if len(keys) == 0 {
+		return seen, nil
 	}
-	return n > 0, nil
+	rows, err := t.tx.QueryContext(ctx, `SELECT event_key FROM webhook_events WHERE event_key IN (?`+repeat(",?", len(keys)-1)+`)`, anys(keys)...)
+	if err != nil {
+		return nil, fmt.Errorf("webhooks seen: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var k string
+		if err := rows.Scan(&k); err != nil {
+			return nil, fmt.Errorf("webhooks seen: %w", err)
+		}
+		seen[k] = true
+	}
+	return seen, rows.Err()
 }
+
+const sqlInsertWebhookEvent = `INSERT INTO webhook_events (event_key, type, session_id, payout_id, outcome, detail, body, body_packed, received_at)
+		VALUES (?, ?, ?, ?, ?, ?, '', ?, ?) ON CONFLICT (event_key) DO NOTHING RETURNING id`
 
 // InsertWebhookEvent stores an event, with its outcome, unless one with the
 // same key exists; it reports whether it was new. The row is written once,
-// when what the event did is known: ask WebhookEventSeen first, apply the
+// when what the event did is known: ask WebhookEventsSeen first, apply the
 // event, then insert it.
 func (t *Tx) InsertWebhookEvent(ctx context.Context, e *WebhookEvent) (bool, error) {
 	e.ReceivedAt = t.now
-	err := t.tx.QueryRowContext(ctx, `INSERT INTO webhook_events (event_key, type, session_id, payout_id, outcome, detail, body, body_packed, received_at)
-		VALUES (?, ?, ?, ?, ?, ?, '', ?, ?) ON CONFLICT (event_key) DO NOTHING RETURNING id`,
-		e.Key, e.Type, e.SessionID, nullID(e.PayoutID), e.Outcome, e.Detail, packBody(e.Body), formatTime(t.now)).Scan(&e.ID)
+	packed := e.Packed
+	if packed == nil {
+		packed = PackWebhookBody(e.Body)
+	}
+	row, err := t.queryRowPrepared(ctx, sqlInsertWebhookEvent,
+		e.Key, e.Type, e.SessionID, nullID(e.PayoutID), e.Outcome, e.Detail, packed, formatTime(t.now))
+	if err != nil {
+		return false, fmt.Errorf("store webhook: %w", err)
+	}
+	err = row.Scan(&e.ID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return false, nil // stored already: a duplicate
 	}
