@@ -354,12 +354,28 @@ func (s *Service) recordDecision(ctx context.Context, a Actor, payoutID int64, s
 // so it no longer counts towards the threshold of its destination.
 func endedUnpaid(state State) bool { return slices.Contains(endedStates(), string(state)) }
 
-// releaseAfterEnd runs ReleaseMet once payoutID ended unpaid: payouts to the
-// same destination may now need fewer approvals than they have. A failure is
-// logged, not returned: what ended is recorded, and the reconciler's next
-// pass tries again.
+// releaseAfterEnd releases what payoutID's end lets go: it ended unpaid, so
+// the approved payouts waiting to the same destination may now need fewer
+// approvals than they have. Only those are weighed, not the whole queue (a
+// burst of failed payouts would otherwise weigh the queue once each). A
+// failure is logged, not returned: what ended is recorded, and the
+// reconciler's next pass (ReleaseMet, the whole queue) tries again.
 func (s *Service) releaseAfterEnd(ctx context.Context, payoutID int64) {
-	if err := s.ReleaseMet(context.WithoutCancel(ctx)); err != nil {
+	ctx = context.WithoutCancel(ctx)
+	err := func() error {
+		ended, err := s.db.PayoutByID(ctx, payoutID)
+		if err != nil {
+			return err
+		}
+		q := sameDestination(ended, s.db.Now())
+		q.Ended = nil
+		ids, err := s.db.SameDestinationIDs(ctx, q, string(StatePendingApproval))
+		if err != nil {
+			return err
+		}
+		return s.releaseApproved(ctx, ids)
+	}()
+	if err != nil {
 		s.log.Error("release payouts whose approvals now meet the policy", "after", payoutID, "err", err)
 	}
 }
@@ -463,17 +479,23 @@ func (s *Service) ReleaseMet(ctx context.Context) error {
 	for i, p := range ps {
 		ids[i] = p.ID
 	}
+	return s.releaseApproved(ctx, ids)
+}
+
+// releaseApproved releases those of the payouts ids that somebody approved
+// and whose approvals now meet the policy.
+func (s *Service) releaseApproved(ctx context.Context, ids []int64) error {
 	approvals, err := s.db.ApprovalsOf(ctx, ids)
 	if err != nil {
 		return err
 	}
 	var errs []error
-	for _, p := range ps {
-		if len(approvals[p.ID]) == 0 || s.isInflight(p.ID) || ctx.Err() != nil {
+	for _, id := range ids {
+		if len(approvals[id]) == 0 || s.isInflight(id) || ctx.Err() != nil {
 			continue
 		}
-		if err := s.release(ctx, p.ID); err != nil {
-			errs = append(errs, fmt.Errorf("payout %d: %w", p.ID, err))
+		if err := s.release(ctx, id); err != nil {
+			errs = append(errs, fmt.Errorf("payout %d: %w", id, err))
 		}
 	}
 	return errors.Join(errs...)

@@ -215,6 +215,49 @@ func checkRequirements(t *testing.T, e *env, ps ...*store.Payout) {
 	}
 }
 
+// TestCancellingABankSiblingReleasesTheOther: two payouts to one bank
+// account need two approvals together; one is approved once, the other is
+// cancelled, and the first is released (once) by the end of its sibling,
+// while an approved payout to another destination is left to the
+// reconciler's pass over the whole queue.
+func TestCancellingABankSiblingReleasesTheOther(t *testing.T) {
+	e := newBankEnv(t, envOptions{})
+	ctx := context.Background()
+	acc := e.verifiedAccount(bankCases[0].account)
+	sibling := e.pending(bankDraft(acc, "6000.00", "SALARY_PAYMENT"))
+	second := bankDraft(acc, "6000.00", "SALARY_PAYMENT")
+	second.ConfirmDuplicate = true
+	p := e.pending(second)
+	if got := e.approve(e.approvers[0], p); State(got.State) != StatePendingApproval {
+		t.Fatalf("12,000 GBP to one account on one approval:\n%s", e.timeline(p.ID))
+	}
+	// Elsewhere: a large payout to another account, approved once, whose
+	// rule then eases (the threshold is raised).
+	elsewhere := e.pending(bankDraft(e.verifiedAccount(bankCases[1].account), "15000.00", "SALARY_PAYMENT"))
+	if got := e.approve(e.approvers[0], elsewhere); State(got.State) != StatePendingApproval {
+		t.Fatalf("15,000 GBP on one approval:\n%s", e.timeline(elsewhere.ID))
+	}
+	eased := bankPolicy()
+	eased.Thresholds["GBP"] = 2000000 // 20,000.00
+	e.setPolicy(eased)
+
+	if _, err := e.s().Cancel(ctx, e.approvers[1], sibling.ID, sibling.Version, "sent twice"); err != nil {
+		t.Fatal(err)
+	}
+	e.waitState(sibling.ID, StateCancelled)
+	e.waitState(p.ID, StateSucceeded)
+	if n := e.countAudit(p.ID, "payout.release", "ok"); n != 1 {
+		t.Errorf("releases audited: %d; want 1\n%s", n, e.timeline(p.ID))
+	}
+	if got := e.payout(elsewhere.ID); State(got.State) != StatePendingApproval {
+		t.Errorf("a payout to another account moved on the sibling's end: %s", got.State)
+	}
+	if err := e.s().ReleaseMet(ctx); err != nil {
+		t.Fatal(err)
+	}
+	e.waitState(elsewhere.ID, StateSucceeded)
+}
+
 // TestBankApprovalsLapseWithTheirApprovers: an approval of a bank payout
 // counts only while its approver is active and holds the role, as a card
 // payout's.

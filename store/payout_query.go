@@ -81,6 +81,27 @@ func sameDestinationTotals(ctx context.Context, db querier, q SameDestination) (
 	return out[0], nil
 }
 
+// SameDestinationIDs returns the ids of the payouts q picks that are in
+// state: after a payout ends, the ones waiting beside it whose rule may have
+// eased.
+func (d *DB) SameDestinationIDs(ctx context.Context, q SameDestination, state string) ([]int64, error) {
+	arm, args := sameDestinationArm(q)
+	rows, err := d.db.QueryContext(ctx, `SELECT p.id`+arm+` AND p.state = ? ORDER BY p.id`, append(args, state)...)
+	if err != nil {
+		return nil, fmt.Errorf("payouts to the same destination: %w", err)
+	}
+	defer rows.Close()
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("payouts to the same destination: %w", err)
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
+}
+
 // SameDestinationTotalsOf is SameDestinationTotals for several payouts at
 // once (a page of the queue), in one query: the i-th answer is qs[i]'s.
 func (d *DB) SameDestinationTotalsOf(ctx context.Context, qs []SameDestination) ([][]CurrencyTotal, error) {
