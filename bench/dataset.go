@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/sha256"
+	"database/sql"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -140,6 +141,24 @@ func dbBytes(f files) (int64, error) {
 		n += st.Size()
 	}
 	return n, nil
+}
+
+// bytesInUse is how much of the database file at path holds data: its pages
+// less the free ones (a migration that deletes rows leaves free pages, which
+// the file keeps until a VACUUM).
+func bytesInUse(ctx context.Context, path string) (int64, error) {
+	db, err := sql.Open("sqlite", "file:"+path+"?mode=ro")
+	if err != nil {
+		return 0, err
+	}
+	defer db.Close()
+	var pages, free, size int64
+	for pragma, v := range map[string]*int64{"page_count": &pages, "freelist_count": &free, "page_size": &size} {
+		if err := db.QueryRowContext(ctx, "PRAGMA "+pragma).Scan(v); err != nil {
+			return 0, fmt.Errorf("%s: %w", pragma, err)
+		}
+	}
+	return (pages - free) * size, nil
 }
 
 // topUp brings a working copy of the dataset up to now: the payouts and

@@ -152,7 +152,7 @@ func secondPage(ctx context.Context, db *store.DB) (string, error) {
 
 // runOnce runs the console over a working copy of d and measures it.
 func runOnce(ctx context.Context, o options, d *dataset, rep int) (*runResult, error) {
-	r := &runResult{Payouts: d.Payouts, DBBytes: d.Bytes}
+	r := &runResult{Payouts: d.Payouts}
 	work := files{dir: filepath.Join(o.dir, "run")}
 	o.say("%d payouts, run %d: copying the dataset", d.Payouts, rep+1)
 	if err := copyTree(d.dir, work.dir); err != nil {
@@ -166,6 +166,11 @@ func runOnce(ctx context.Context, o options, d *dataset, rep int) (*runResult, e
 	seed := d.Seed*1000 + uint64(rep)
 	if err := topUp(ctx, db, d, seed); err != nil {
 		return nil, fmt.Errorf("top up: %w", err)
+	}
+	// The size that counts is the copy's after the console's migrations
+	// (opening it ran them), not the dataset's as generated.
+	if r.DBBytes, err = bytesInUse(ctx, work.db()); err != nil {
+		return nil, err
 	}
 	reqs, err := requests(ctx, db, seed)
 	if err != nil {
