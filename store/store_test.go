@@ -2,7 +2,10 @@ package store
 
 import (
 	"context"
+	"fmt"
 	"maps"
+	"os"
+	"strings"
 	"testing"
 	"time"
 )
@@ -146,5 +149,50 @@ func TestWebhookBodiesPacked(t *testing.T) {
 	}
 	if got := read(db); !maps.Equal(got, want) {
 		t.Errorf("bodies read after packing = %q, want %q", got, want)
+	}
+}
+
+// TestTheLogIsCheckpointedBesideTheWriters: the connections never
+// checkpoint the write-ahead log themselves (a commit would do it while its
+// writer holds the turn to write); the DB's checkpointer copies the log
+// into the database file on its own, so the file grows with what was
+// written and the log does not grow for ever.
+func TestTheLogIsCheckpointedBesideTheWriters(t *testing.T) {
+	db, path := openTest(t)
+	if db.Postgres() {
+		t.Skip("SQLite's write-ahead log")
+	}
+	ctx := t.Context()
+	st, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := st.Size()
+	// About 2 MB in 1,000 commits: past the thousand pages at which a
+	// connection would checkpoint inside its commit.
+	for i := range 1000 {
+		if err := db.InTx(ctx, func(tx *Tx) error {
+			return tx.SetSetting(ctx, fmt.Sprintf("padding.%d", i), strings.Repeat("x", 2000))
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var autocheckpoint int
+	if err := db.db.QueryRowContext(ctx, `PRAGMA wal_autocheckpoint`).Scan(&autocheckpoint); err != nil || autocheckpoint != 0 {
+		t.Errorf("wal_autocheckpoint = %d, %v; want 0 (the commits never checkpoint)", autocheckpoint, err)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		st, err := os.Stat(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Size() >= before+2_000_000 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the database file is %d bytes after 2 MB written (it was %d): the log was not checkpointed", st.Size(), before)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }
