@@ -190,6 +190,7 @@ func topUp(ctx context.Context, db *store.DB, d *dataset, seed uint64) error {
 // addWaiting adds n payouts waiting for approval, made in the last hour.
 func addWaiting(ctx context.Context, db *store.DB, n int, seed uint64) error {
 	g := newGen(ctx, db, seed)
+	g.beside = true
 	if err := g.loadPeople(); err != nil {
 		return err
 	}
@@ -204,6 +205,7 @@ func addWaiting(ctx context.Context, db *store.DB, n int, seed uint64) error {
 // confirmed payout only after five minutes without news.)
 func addConfirmed(ctx context.Context, db *store.DB, n int, seed uint64) ([]*store.Payout, error) {
 	g := newGen(ctx, db, seed)
+	g.beside = true
 	if err := g.loadPeople(); err != nil {
 		return nil, err
 	}

@@ -278,6 +278,9 @@ func ingestBursts(ctx context.Context, o options, db *store.DB, d *dataset, rep 
 		if err != nil {
 			return err
 		}
+		if len(ps) < o.webhookEvents {
+			o.say("  the console moved %d of the burst's payouts while they were generated; the burst has %d", o.webhookEvents-len(ps), len(ps))
+		}
 		ds, err := sign.signAll(finishedBodies(ps))
 		if err != nil {
 			return err
