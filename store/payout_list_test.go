@@ -764,3 +764,15 @@ func TestEachPayoutMatchesTheList(t *testing.T) {
 		t.Error("no exported row has two approvers: the test proves less than it says")
 	}
 }
+
+// TestAmountRangeReadsOnlyTheIndex: the history by currency and amount range
+// sorts its matches by creation; it reads them from payouts_amount alone,
+// never each matching payout's row.
+func TestAmountRangeReadsOnlyTheIndex(t *testing.T) {
+	f := newListFixture(t)
+	q, args := PayoutFilter{Currency: "USD", MinAmount: 1000, MaxAmount: 2000, Limit: 51}.keysQuery(f.db.dialect)
+	plan := explain(t, f.db, q, args...)
+	if !strings.Contains(plan, "COVERING INDEX payouts_amount") {
+		t.Errorf("an amount range reads payouts' rows to sort:\n%s", plan)
+	}
+}
