@@ -100,15 +100,26 @@ func (d dialect) timeParam() string {
 
 // nameContains is the condition "the payout's name contains s", case
 // insensitively, and its argument. SQLite answers it from payout_names, the
-// FTS5 trigram index of the names, when s has three characters or more and
-// no LIKE wildcard (FTS5 takes LIKE without an ESCAPE clause only);
+// FTS5 trigram index of the names, when s has three characters or more: s as
+// a quoted phrase (a substring, whatever it holds), which the trigrams answer
+// without reading the names. The page then reads the matches by id and sorts
+// them, unless many match (see DB.weighName): then the page walks
+// payouts_created in its order and asks of each payout whether it is a match
+// (the unary + keeps SQLite from driving by id), and stops after a page.
 // PostgreSQL's ILIKE uses the payouts_name_trgm index by itself.
-func (d dialect) nameContains(s string) (string, any) {
-	if !d.postgres && utf8.RuneCountInString(s) >= 3 && !strings.ContainsAny(s, `%_\`) {
-		return `p.id IN (SELECT rowid FROM payout_names WHERE full_name LIKE ?)`, "%" + s + "%"
+func (d dialect) nameContains(s string, many bool) (string, any) {
+	if !d.postgres && utf8.RuneCountInString(s) >= 3 {
+		id := `p.id`
+		if many {
+			id = `+p.id`
+		}
+		return id + ` IN (SELECT rowid FROM payout_names WHERE payout_names MATCH ?)`, ftsPhrase(s)
 	}
 	return `p.full_name LIKE ? ESCAPE '\'`, likePattern(s)
 }
+
+// ftsPhrase is s as an FTS5 phrase: quoted, its quotes doubled.
+func ftsPhrase(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
 
 // isUniqueViolation reports whether err is a UNIQUE or PRIMARY KEY constraint failure.
 func isUniqueViolation(err error) bool {

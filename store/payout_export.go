@@ -38,6 +38,9 @@ func (d *DB) eachInBatches(ctx context.Context, f PayoutFilter, batch int, fn fu
 		return err
 	}
 	x := exporter{names: names, row: PayoutRow{Payout: &Payout{}}}
+	if err := d.weighName(ctx, &f); err != nil {
+		return err
+	}
 	f.Limit = batch
 	for {
 		n, err := d.exportBatch(ctx, f, &x, fn)

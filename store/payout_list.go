@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // PayoutFilter selects payouts for the history page and its export. Zero
@@ -33,6 +34,25 @@ type PayoutFilter struct {
 	Limit int // 0 is no limit
 
 	byApprover bool // arm: the approver is the driving table's key, not a condition
+	manyNames  bool // the name search matches more than fewMatches payouts (see DB.weighName)
+}
+
+// weighName sets f.manyNames: whether more than fewMatches payouts have
+// names that contain f.Recipient, counted in payout_names (SQLite, three
+// characters or more), so that a page of a rare name reads its matches and
+// a page of a common one walks the payouts in order (see nameContains).
+func (d *DB) weighName(ctx context.Context, f *PayoutFilter) error {
+	s := strings.TrimSpace(f.Recipient)
+	if d.dialect.postgres || utf8.RuneCountInString(s) < 3 {
+		return nil
+	}
+	var n int
+	err := d.db.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT 1 FROM payout_names WHERE payout_names MATCH ? LIMIT ?)`, ftsPhrase(s), fewMatches+1).Scan(&n)
+	if err != nil {
+		return fmt.Errorf("payouts by name: %w", err)
+	}
+	f.manyNames = n > fewMatches
+	return nil
 }
 
 // Returned filters payouts by whether the receiving bank sent them back.
@@ -115,7 +135,7 @@ func (f PayoutFilter) where(dl dialect) (string, []any) {
 		add(`p.recipient_id = ?`, f.RecipientID)
 	}
 	if s := strings.TrimSpace(f.Recipient); s != "" {
-		add(dl.nameContains(s))
+		add(dl.nameContains(s, f.manyNames))
 	}
 	if f.Currency != "" {
 		add(`p.currency = ?`, strings.ToUpper(f.Currency))
@@ -249,6 +269,9 @@ func (d *DB) Payouts(ctx context.Context, f PayoutFilter) ([]*PayoutRow, error) 
 }
 
 func (d *DB) eachPayoutPage(ctx context.Context, f PayoutFilter, fn func(*PayoutRow) error) error {
+	if err := d.weighName(ctx, &f); err != nil {
+		return err
+	}
 	q, args := f.listQuery(d.dialect)
 	rows, err := d.db.QueryContext(ctx, q, args...)
 	if err != nil {
@@ -319,6 +342,9 @@ func (d *DB) PayoutTotalsUpTo(ctx context.Context, f PayoutFilter, n int) (total
 		return totals, err == nil, err
 	}
 	f.After, f.Limit = PayoutKey{}, n+1
+	if err := d.weighName(ctx, &f); err != nil {
+		return nil, false, err
+	}
 	keys, args := f.keysQuery(d.dialect)
 	rows, err := d.db.QueryContext(ctx, `SELECT p.currency, p.state, count(*), sum(p.amount), count(p.returned_at),
 		coalesce(sum(CASE WHEN p.returned_at IS NOT NULL THEN p.amount END), 0)

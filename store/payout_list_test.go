@@ -776,3 +776,19 @@ func TestAmountRangeReadsOnlyTheIndex(t *testing.T) {
 		t.Errorf("an amount range reads payouts' rows to sort:\n%s", plan)
 	}
 }
+
+// TestNameContainsPlans: a name searched in the trigram index drives the
+// page by the matches' ids when few match, and walks payouts_created in the
+// page's order when many do (a common surname at a million payouts).
+func TestNameContainsPlans(t *testing.T) {
+	f := newListFixture(t)
+	for _, many := range []bool{false, true} {
+		filter := PayoutFilter{Recipient: "smith", Limit: 51, manyNames: many}
+		q, args := filter.keysQuery(f.db.dialect)
+		plan := explain(t, f.db, q, args...)
+		walks := strings.Contains(plan, "payouts_created") && !strings.Contains(plan, "TEMP B-TREE")
+		if !strings.Contains(plan, "payout_names") || walks != many {
+			t.Errorf("many %v: walks payouts_created in order %v:\n%s", many, walks, plan)
+		}
+	}
+}

@@ -58,9 +58,10 @@ func (t *Tx) RecipientByID(ctx context.Context, id int64) (*Recipient, error) {
 	return recipientByID(ctx, t.tx, id)
 }
 
-// fewMatches is how many recipients a search may match and still be read
-// from the trigram index and sorted; a search that matches more is common
-// enough that walking the book in name order fills a page sooner.
+// fewMatches is how many rows a trigram search (recipients, payout names)
+// may match and still be read from the trigram index and sorted; a search
+// that matches more is common enough that walking the list in its own order
+// fills a page sooner.
 const fewMatches = 2000
 
 // recipientSearch says how to find the recipients whose name, customer
@@ -78,7 +79,7 @@ func (d *DB) recipientSearch(ctx context.Context, s string) (from, cond string, 
 	if d.dialect.postgres || utf8.RuneCountInString(s) < 3 {
 		return from, cond, args, nil
 	}
-	phrase := `"` + strings.ReplaceAll(s, `"`, `""`) + `"`
+	phrase := ftsPhrase(s)
 	var n int
 	if err := d.db.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT 1 FROM recipient_search WHERE recipient_search MATCH ? LIMIT ?)`, phrase, fewMatches+1).Scan(&n); err != nil {
 		return "", "", nil, fmt.Errorf("recipients: %w", err)
