@@ -32,12 +32,14 @@ func (d *DB) prepareHot(ctx context.Context) error {
 	return nil
 }
 
-// closeStmts closes the prepared statements (at Close).
+// closeStmts closes the prepared statements (at Close). The map stays as it
+// is, read-only after Open: a webhook writer still finishing its group while
+// the database closes may read it, and gets "statement is closed" from
+// database/sql rather than a data race.
 func (d *DB) closeStmts() {
 	for _, s := range d.stmts {
 		s.Close()
 	}
-	d.stmts = nil
 }
 
 // stmt is query prepared for this transaction: one of hotStatements bound
