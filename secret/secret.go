@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 )
@@ -84,15 +85,15 @@ func LoadOrCreate(path string, auditFrom int64) (k *Key, created bool, err error
 	}
 	master := make([]byte, keyLen)
 	rand.Read(master)
-	// O_EXCL: if two processes start at once, one creates and the other loads.
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if errors.Is(err, fs.ErrExist) {
-		k, err = Load(path)
-		return k, false, err
-	}
+	// The key is written whole to a file of its own, then linked into place:
+	// a link never replaces a file, so if two processes start at once one
+	// creates and the other loads, and the loser never reads a file the
+	// winner is still writing.
+	f, err := os.CreateTemp(filepath.Dir(path), ".countersign-key-*")
 	if err != nil {
 		return nil, false, fmt.Errorf("create secret key file: %w", err)
 	}
+	defer os.Remove(f.Name())
 	_, err = fmt.Fprintf(f, "%s\n%s%d\n", hex.EncodeToString(master), auditFromLabel, auditFrom)
 	if err == nil {
 		err = f.Sync()
@@ -101,8 +102,15 @@ func LoadOrCreate(path string, auditFrom int64) (k *Key, created bool, err error
 		err = cerr
 	}
 	if err != nil {
-		os.Remove(path)
 		return nil, false, fmt.Errorf("write secret key file: %w", err)
+	}
+	err = os.Link(f.Name(), path)
+	if errors.Is(err, fs.ErrExist) {
+		k, err = Load(path)
+		return k, false, err
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("create secret key file: %w", err)
 	}
 	return &Key{master: master, auditFrom: auditFrom}, true, nil
 }
