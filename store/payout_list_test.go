@@ -792,3 +792,43 @@ func TestNameContainsPlans(t *testing.T) {
 		}
 	}
 }
+
+// TestCommonNameTotalsNeedAsking: totals of a name more than fewMatches
+// payouts hold, asked for alone, come back incomplete from the count the
+// page already makes (on SQLite); narrowed by anything else, they are summed
+// up to n as every filter is.
+func TestCommonNameTotalsNeedAsking(t *testing.T) {
+	f := newListFixture(t)
+	ctx := t.Context()
+	err := f.db.InTx(ctx, func(tx *Tx) error {
+		for i := range fewMatches + 1 {
+			p := &Payout{State: "pending_approval", MakerID: f.ann, FullName: fmt.Sprintf("Many Common %04d", i), Amount: 100,
+				Currency: "USD", CardLast4: "4242", CardBrand: "VISA"}
+			if i == 0 {
+				p.Currency = "EUR"
+			}
+			if err := tx.CreatePayout(ctx, p); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	alone := PayoutFilter{Recipient: "many common"}
+	if err := f.db.weighName(ctx, &alone); err != nil {
+		t.Fatal(err)
+	}
+	if !f.db.Postgres() && (!alone.manyNames || !alone.byNameAlone()) {
+		t.Fatalf("%d payouts named alike are not weighed as many: %+v", fewMatches+1, alone)
+	}
+	if got, complete, err := f.db.PayoutTotalsUpTo(ctx, PayoutFilter{Recipient: "many common"}, 1000); err != nil || complete || got != nil {
+		t.Errorf("a common name alone: %v, complete %v, %v; want none, incomplete", got, complete, err)
+	}
+	got, complete, err := f.db.PayoutTotalsUpTo(ctx, PayoutFilter{Recipient: "many common", Currency: "EUR"}, 1000)
+	want := []Total{{Currency: "EUR", State: "pending_approval", Count: 1, Amount: 100}}
+	if err != nil || !complete || !slices.Equal(got, want) {
+		t.Errorf("a common name in one currency: %v, complete %v, %v; want %v", got, complete, err, want)
+	}
+}
