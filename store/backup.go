@@ -64,7 +64,7 @@ func OpenCopy(ctx context.Context, path string) (*DB, error) {
 		}
 		return nil, fmt.Errorf("%s: integrity check: %w", path, err)
 	}
-	return &DB{db: sqldb, Now: func() time.Time { return time.Now().UTC() }}, nil
+	return &DB{db: &pool{DB: sqldb}, Now: func() time.Time { return time.Now().UTC() }}, nil
 }
 
 // Restore puts the backup at from in place of the SQLite database at

@@ -48,7 +48,7 @@ func openPostgres(ctx context.Context, url string) (*DB, error) {
 	sqldb.SetMaxIdleConns(poolMaxIdle)
 	sqldb.SetConnMaxIdleTime(poolMaxIdleTime)
 	sqldb.SetConnMaxLifetime(poolMaxLifetime)
-	d := &DB{db: sqldb, dialect: dialect{postgres: true}, pgConfig: cfg, Now: func() time.Time { return time.Now().UTC() }}
+	d := &DB{db: &pool{DB: sqldb}, dialect: dialect{postgres: true}, pgConfig: cfg, Now: func() time.Time { return time.Now().UTC() }}
 	if err := d.Ping(ctx); err != nil {
 		sqldb.Close()
 		return nil, fmt.Errorf("open database: %w", err)

@@ -39,7 +39,7 @@ var migrations embed.FS
 
 // DB is the console's database.
 type DB struct {
-	db           *sql.DB
+	db           *pool
 	dialect      dialect
 	auditKey     atomic.Pointer[[]byte] // set by UseAuditKey
 	installation string                 // see InstallationID
@@ -96,7 +96,7 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
 	}
-	d := &DB{db: sqldb, writer: make(chan struct{}, 1), Now: func() time.Time { return time.Now().UTC() }}
+	d := &DB{db: &pool{DB: sqldb, reads: newReadStatements()}, writer: make(chan struct{}, 1), Now: func() time.Time { return time.Now().UTC() }}
 	d.stopCheckpoints = d.checkpoints(time.Second)
 	return d, nil
 }

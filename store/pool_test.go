@@ -1,0 +1,111 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// TestReadStatementsAreKept: on SQLite a read query's text is prepared once
+// and kept; at most maxReadStatements texts are, the least recently used
+// going first; a long text is never kept; every query answers the same
+// whether or not its statement was kept.
+func TestReadStatementsAreKept(t *testing.T) {
+	db, _ := openTest(t)
+	if db.Postgres() {
+		t.Skip("pgx keeps PostgreSQL's statements prepared itself")
+	}
+	ctx := t.Context()
+	r := db.db.reads
+	r.close() // start empty: Open's own queries were kept too
+	r.closed = false
+	ask := func(i int) {
+		t.Helper()
+		var got int
+		if err := db.db.QueryRowContext(ctx, fmt.Sprintf(`SELECT %d + ?`, i), 1).Scan(&got); err != nil || got != i+1 {
+			t.Fatalf("query %d: %d, %v", i, got, err)
+		}
+	}
+	ask(0)
+	first := r.byText[`SELECT 0 + ?`]
+	ask(0)
+	if len(r.byText) != 1 || first == nil || r.byText[`SELECT 0 + ?`] != first {
+		t.Fatalf("one text asked twice: kept %d statements", len(r.byText))
+	}
+	for i := 1; i <= maxReadStatements; i++ {
+		ask(i)
+		ask(1) // keeps 1 recently used
+	}
+	if len(r.byText) != maxReadStatements {
+		t.Errorf("kept %d statements; want at most %d", len(r.byText), maxReadStatements)
+	}
+	if r.byText[`SELECT 0 + ?`] != nil || r.byText[`SELECT 1 + ?`] == nil || r.byText[fmt.Sprintf(`SELECT %d + ?`, maxReadStatements)] == nil {
+		t.Error("the least recently used statement was not the one dropped")
+	}
+	long := `SELECT ? /*` + strings.Repeat("x", maxReadStatementText) + `*/`
+	var got int
+	if err := db.db.QueryRowContext(ctx, long, 7).Scan(&got); err != nil || got != 7 || r.byText[long] != nil {
+		t.Errorf("a long text: %d, %v, kept %v", got, err, r.byText[long] != nil)
+	}
+	if err := db.db.QueryRowContext(ctx, `SELECT nonsense FROM nowhere`).Scan(&got); err == nil || !strings.Contains(err.Error(), "nowhere") {
+		t.Errorf("a query that does not compile: %v", err)
+	}
+}
+
+// TestReadStatementEvictedInUse: a statement dropped while a query holds it
+// stays open for that query and closes when it is released.
+func TestReadStatementEvictedInUse(t *testing.T) {
+	db, _ := openTest(t)
+	if db.Postgres() {
+		t.Skip("pgx keeps PostgreSQL's statements prepared itself")
+	}
+	ctx := t.Context()
+	r := db.db.reads
+	held := r.acquire(ctx, db.db.DB, `SELECT 40 + ?`)
+	for i := range maxReadStatements {
+		r.release(r.acquire(ctx, db.db.DB, fmt.Sprintf(`SELECT %d`, i)))
+	}
+	if r.byText[`SELECT 40 + ?`] != nil || !held.evicted {
+		t.Fatal("the held statement was not the one dropped")
+	}
+	var got int
+	if err := held.stmt.QueryRowContext(ctx, 2).Scan(&got); err != nil || got != 42 {
+		t.Fatalf("a dropped statement in use: %d, %v", got, err)
+	}
+	r.release(held)
+	if err := held.stmt.QueryRowContext(ctx, 2).Scan(&got); err == nil {
+		t.Error("a dropped statement still runs after its last user released it")
+	}
+}
+
+// TestReadStatementsUnderLoad: many goroutines asking more texts than are
+// kept (run with -race) all get their own answers.
+func TestReadStatementsUnderLoad(t *testing.T) {
+	db, _ := openTest(t)
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Go(func() {
+			for i := range 3 * maxReadStatements {
+				n := (i*7 + g) % (2 * maxReadStatements)
+				var got int
+				rows, err := db.db.QueryContext(ctx, fmt.Sprintf(`SELECT %d + ?`, n), g)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				for rows.Next() {
+					err = rows.Scan(&got)
+				}
+				rows.Close()
+				if err != nil || got != n+g {
+					t.Errorf("query %d + %d: %d, %v", n, g, got, err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+}
