@@ -54,7 +54,7 @@ func (a *app) gauges(c echo.Context, runway bool) ([]views.Gauge, error) {
 	now := a.Now()
 	paid := map[string]int64{}
 	if runway {
-		outflow, err := a.DB.Outflows(ctx, now.Add(-runwayDays*24*time.Hour))
+		outflow, err := a.DB.Outflows(ctx, []time.Time{now.Add(-runwayDays * 24 * time.Hour), now.Add(time.Hour)})
 		if err != nil {
 			return nil, err
 		}

@@ -65,7 +65,11 @@ func (a *app) dashboard(c echo.Context) error {
 		return err
 	}
 	chartFrom := localMidnight(now, clk).AddDate(0, 0, 1-m.ChartDays)
-	outflow, err := a.DB.Outflows(ctx, chartFrom)
+	days := make([]time.Time, m.ChartDays+1) // the chart's days, in the person's zone
+	for i := range days {
+		days[i] = chartFrom.AddDate(0, 0, i)
+	}
+	outflow, err := a.DB.Outflows(ctx, days)
 	if err != nil {
 		return err
 	}
@@ -112,11 +116,12 @@ func (a *app) dashboardCounts(c echo.Context) (views.DashboardCounts, error) {
 	if a.mayOpen(c, "/queue") {
 		m.QueueHref = "/queue"
 	}
-	outflow, err := a.DB.Outflows(ctx, week)
+	// Span 0 is the week before today, span 1 today.
+	outflow, err := a.DB.Outflows(ctx, []time.Time{week, today, today.AddDate(0, 0, 1)})
 	if err != nil {
 		return m, err
 	}
-	m.Paid = paidRows(outflow, today)
+	m.Paid = paidRows(outflow)
 	// What waits, per currency, from the kept totals; and the few closest to
 	// their deadline: neither reads every waiting payout (the page is polled).
 	waiting := string(payout.StatePendingApproval)
@@ -155,7 +160,7 @@ func localMidnight(t time.Time, clk views.Clock) time.Time {
 
 // paidRows sums the hours of outflow since the week began into today and
 // this week, per currency.
-func paidRows(outflow []store.Outflow, today time.Time) []views.PaidRow {
+func paidRows(outflow []store.Outflow) []views.PaidRow {
 	type sums struct{ today, week, todayN, weekN int64 }
 	by := map[string]*sums{}
 	for _, o := range outflow {
@@ -166,7 +171,7 @@ func paidRows(outflow []store.Outflow, today time.Time) []views.PaidRow {
 		}
 		s.week += o.Amount
 		s.weekN += o.Count
-		if !o.Hour.Before(today) {
+		if o.Span == 1 {
 			s.today += o.Amount
 			s.todayN += o.Count
 		}
@@ -250,14 +255,10 @@ func (a *app) charts(c echo.Context, outflow []store.Outflow, from, now time.Tim
 	}
 	perDay := map[string][]int64{}
 	for _, o := range outflow {
-		i := dayIndex(from, o.Hour)
-		if i < 0 || i >= days {
-			continue
-		}
 		if perDay[o.Currency] == nil {
 			perDay[o.Currency] = make([]int64, days)
 		}
-		perDay[o.Currency][i] += o.Amount
+		perDay[o.Currency][o.Span] += o.Amount
 		currencies[o.Currency] = true
 	}
 	var out []views.Chart
@@ -270,19 +271,6 @@ func (a *app) charts(c echo.Context, outflow []store.Outflow, from, now time.Tim
 		out = append(out, ch)
 	}
 	return out, nil
-}
-
-// dayIndex is which day since from (a midnight in the person's zone) t
-// falls on: days are counted in that zone, so a day may be 23 or 25 hours.
-func dayIndex(from, t time.Time) int {
-	if t.Before(from) {
-		return -1
-	}
-	d := 0
-	for next := from.AddDate(0, 0, 1); !t.Before(next) && d <= 400; next = next.AddDate(0, 0, 1) {
-		d++
-	}
-	return d
 }
 
 func drawChart(cur string, hist []store.BalanceSnapshot, perDay []int64, from, now time.Time, days int, clk views.Clock) views.Chart {

@@ -116,11 +116,17 @@ func (d *DB) LatestBalances(ctx context.Context) ([]BalanceSnapshot, error) {
 // hour bounds the walk of the key (currency, hour); read_at alone is no key,
 // and the walk read the currency's whole year to keep a month of it.
 func (d *DB) BalanceHistory(ctx context.Context, currency string, since time.Time) ([]BalanceSnapshot, error) {
-	hour := any(since.UTC().Format(hourLayout))
-	if d.dialect.postgres { // there the hour is a timestamptz, see its migration 072
-		hour = formatTime(since.Truncate(time.Hour))
+	return scanSnapshots(d.db.QueryContext(ctx, balanceHistory, strings.ToUpper(currency), d.balanceHour(since), formatTime(since)))
+}
+
+// balanceHour is the key of t's UTC hour in balance_hours: its first 13
+// characters (hourLayout) on SQLite, a timestamptz on PostgreSQL (see its
+// migration 072).
+func (d *DB) balanceHour(t time.Time) any {
+	if d.dialect.postgres {
+		return formatTime(t.Truncate(time.Hour))
 	}
-	return scanSnapshots(d.db.QueryContext(ctx, balanceHistory, strings.ToUpper(currency), hour, formatTime(since)))
+	return t.UTC().Format(hourLayout)
 }
 
 const balanceHistory = `SELECT snapshot_id, currency, amount, read_at, read_at FROM balance_hours
@@ -163,7 +169,7 @@ func (d *DB) BalanceInputs(ctx context.Context, q BalanceQuery) (BalanceInputs, 
 		return BalanceInputs{}, fmt.Errorf("begin: %w", err)
 	}
 	defer tx.Rollback()
-	return balanceInputs(ctx, tx, q)
+	return balanceInputs(ctx, d.db.reading(tx), q)
 }
 
 // BalanceInputs reads the same as DB.BalanceInputs, as this transaction sees

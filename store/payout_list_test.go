@@ -343,33 +343,35 @@ func TestOutflow(t *testing.T) {
 	f.clock.now = day(1).Add(-48 * time.Hour)
 	f.create(t, fixturePayout{name: "p11", maker: f.ann, fullName: "Early", amount: 7, currency: "USD", last4: "1", state: "succeeded", finished: true, confirmed: true})
 
-	got, err := f.db.Outflows(t.Context(), day(1))
+	got, err := f.db.Outflows(t.Context(), []time.Time{day(1), day(2), day(3)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	sums := map[Outflow]Outflow{} // summed per UTC day, to compare with the fixture's days
-	for _, o := range got {
-		if o.Hour.Minute() != 0 || o.Hour.Location() != time.UTC {
-			t.Errorf("hour %v is not the start of a UTC hour", o.Hour)
-		}
-		key := Outflow{Hour: o.Hour.Truncate(24 * time.Hour), Currency: o.Currency}
-		s := sums[key]
-		s.Hour, s.Currency, s.Count, s.Amount = key.Hour, key.Currency, s.Count+o.Count, s.Amount+o.Amount
-		sums[key] = s
-	}
-	days := slices.SortedFunc(maps.Values(sums), func(a, b Outflow) int {
-		if c := a.Hour.Compare(b.Hour); c != 0 {
-			return c
-		}
-		return strings.Compare(a.Currency, b.Currency)
-	})
 	want := []Outflow{
-		{Hour: day(1), Currency: "JPY", Count: 1, Amount: 99},
-		{Hour: day(1), Currency: "USD", Count: 1, Amount: 1000}, // p3 failed, p5 not finished
-		{Hour: day(2), Currency: "USD", Count: 2, Amount: 500},
+		{Span: 0, Currency: "JPY", Count: 1, Amount: 99},
+		{Span: 0, Currency: "USD", Count: 1, Amount: 1000}, // p3 failed, p5 not finished
+		{Span: 1, Currency: "USD", Count: 2, Amount: 500},
 	}
-	if !slices.Equal(days, want) {
-		t.Errorf("got %v, want %v", days, want)
+	if !slices.Equal(got, want) {
+		t.Errorf("got %v, want %v", got, want)
+	}
+	// p9 and p10 finished at 10:30 on day 2. A span that starts off the
+	// hour (a midnight 30 minutes off UTC) takes the payouts from its start
+	// on; a bound off the hour counts the whole hour it falls in before it.
+	at := func(h, m int) time.Time { return day(2).Add(time.Duration(h)*time.Hour + time.Duration(m)*time.Minute) }
+	for _, tt := range []struct {
+		bounds []time.Time
+		want   []Outflow
+	}{
+		{[]time.Time{at(10, 20), at(11, 30), day(3)}, []Outflow{{Span: 0, Currency: "USD", Count: 2, Amount: 500}}},
+		{[]time.Time{at(10, 40), at(11, 30), day(3)}, nil},
+		{[]time.Time{at(9, 30), at(10, 30), day(3)}, []Outflow{{Span: 0, Currency: "USD", Count: 2, Amount: 500}}},
+		{[]time.Time{at(8, 0), at(9, 0), at(10, 0), at(11, 0)}, []Outflow{{Span: 2, Currency: "USD", Count: 2, Amount: 500}}},
+	} {
+		got, err := f.db.Outflows(t.Context(), tt.bounds)
+		if err != nil || !slices.Equal(got, tt.want) {
+			t.Errorf("%v: got %v (%v), want %v", tt.bounds, got, err, tt.want)
+		}
 	}
 }
 
@@ -380,28 +382,40 @@ func TestOutflow(t *testing.T) {
 func TestOutflowHoursMatchTheSums(t *testing.T) {
 	f := newListFixture(t)
 	ctx := t.Context()
-	summed := func(since time.Time) []Outflow {
+	// summed is what Outflows should say for bounds, from the payouts: a
+	// payout before the first whole hour counts in span 0, any other in the
+	// span its hour's start falls in.
+	summed := func(bounds []time.Time) []Outflow {
 		t.Helper()
-		rows, err := f.db.db.QueryContext(ctx, `SELECT finished_at, currency, amount FROM payouts WHERE state = 'succeeded' AND finished_at >= ?`, formatTime(since))
+		rows, err := f.db.db.QueryContext(ctx, `SELECT finished_at, currency, amount FROM payouts WHERE state = 'succeeded' AND finished_at >= ?`, formatTime(bounds[0]))
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer rows.Close()
-		byHour := map[Outflow]Outflow{}
+		bySpan := map[Outflow]Outflow{}
 		for rows.Next() {
 			var at, cur string
 			var amount int64
 			if err := rows.Scan(&at, &cur, &amount); err != nil {
 				t.Fatal(err)
 			}
-			key := Outflow{Hour: parseTime(at).Truncate(time.Hour), Currency: cur}
-			o := byHour[key]
-			o.Hour, o.Currency, o.Count, o.Amount = key.Hour, cur, o.Count+1, o.Amount+amount
-			byHour[key] = o
+			hour, span := parseTime(at).Truncate(time.Hour), 0
+			if !hour.Before(bounds[0]) {
+				for span < len(bounds)-2 && !hour.Before(ceilHour(bounds[span+1])) {
+					span++
+				}
+			}
+			if !hour.Before(ceilHour(bounds[len(bounds)-1])) {
+				continue
+			}
+			key := Outflow{Span: span, Currency: cur}
+			o := bySpan[key]
+			o.Span, o.Currency, o.Count, o.Amount = span, cur, o.Count+1, o.Amount+amount
+			bySpan[key] = o
 		}
-		return slices.SortedFunc(maps.Values(byHour), func(a, b Outflow) int {
-			if c := a.Hour.Compare(b.Hour); c != 0 {
-				return c
+		return slices.SortedFunc(maps.Values(bySpan), func(a, b Outflow) int {
+			if a.Span != b.Span {
+				return a.Span - b.Span
 			}
 			return strings.Compare(a.Currency, b.Currency)
 		})
@@ -409,12 +423,25 @@ func TestOutflowHoursMatchTheSums(t *testing.T) {
 	check := func(when string) {
 		t.Helper()
 		for _, since := range []time.Time{day(-10), day(1).Add(9*time.Hour + 30*time.Minute), day(1).Add(11 * time.Hour)} {
-			got, err := f.db.Outflows(ctx, since)
-			if err != nil {
-				t.Fatal(err)
+			// Every hour from since to day 3, and days from since.
+			hours := []time.Time{since}
+			for h := ceilHour(since); h.Before(day(3)); h = h.Add(time.Hour) {
+				if h.After(since) {
+					hours = append(hours, h)
+				}
 			}
-			if want := summed(since); !slices.Equal(got, want) {
-				t.Errorf("%s, since %v: kept %v, summed %v", when, since, got, want)
+			days := []time.Time{since}
+			for d := since.AddDate(0, 0, 1); d.Before(day(4)); d = d.AddDate(0, 0, 1) {
+				days = append(days, d)
+			}
+			for _, bounds := range [][]time.Time{hours, days} {
+				got, err := f.db.Outflows(ctx, bounds)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if want := summed(bounds); !slices.Equal(got, want) {
+					t.Errorf("%s, %d spans from %v: kept %v, summed %v", when, len(bounds)-1, since, got, want)
+				}
 			}
 		}
 	}

@@ -37,6 +37,41 @@ func (p *pool) QueryRowContext(ctx context.Context, query string, args ...any) *
 	return s.stmt.QueryRowContext(ctx, args...)
 }
 
+// reading is tx, a read transaction, as a querier whose queries run the
+// pool's kept statements on the transaction's connection (the pages'
+// consistent reads: the balance banner on every page, the queue).
+func (p *pool) reading(tx *sql.Tx) querier { return txReads{Tx: tx, pool: p} }
+
+// txReads is what pool.reading returns.
+type txReads struct {
+	*sql.Tx
+	pool *pool
+}
+
+// QueryContext runs a query in the transaction, prepared if the pool keeps
+// statements: database/sql reuses the statement its connection already
+// has, and leaves it prepared when the transaction ends.
+func (t txReads) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	// A statement new to the pool is prepared on a connection of its own
+	// (SQLite's pool has no limit), then again on the transaction's.
+	s := t.pool.reads.acquire(ctx, t.pool.DB, query)
+	if s == nil {
+		return t.Tx.QueryContext(ctx, query, args...)
+	}
+	defer t.pool.reads.release(s)
+	return t.Tx.StmtContext(ctx, s.stmt).QueryContext(ctx, args...)
+}
+
+// QueryRowContext is QueryContext for at most one row.
+func (t txReads) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	s := t.pool.reads.acquire(ctx, t.pool.DB, query)
+	if s == nil {
+		return t.Tx.QueryRowContext(ctx, query, args...)
+	}
+	defer t.pool.reads.release(s)
+	return t.Tx.StmtContext(ctx, s.stmt).QueryRowContext(ctx, args...)
+}
+
 // Close closes the kept statements, then the pool.
 func (p *pool) Close() error {
 	p.reads.close()

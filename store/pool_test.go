@@ -109,3 +109,44 @@ func TestReadStatementsUnderLoad(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// TestReadStatementsInATransaction: a read transaction's queries run the
+// kept statements on its own connection, seeing its snapshot, and the
+// statement stays kept, and usable, after the transaction ends.
+func TestReadStatementsInATransaction(t *testing.T) {
+	db, _ := openTest(t)
+	if db.Postgres() {
+		t.Skip("pgx keeps PostgreSQL's statements prepared itself")
+	}
+	ctx := t.Context()
+	const count = `SELECT count(*) FROM users`
+	users := func(q querier) int {
+		t.Helper()
+		var n int
+		if err := q.QueryRowContext(ctx, count).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	tx, err := db.db.BeginTx(ctx, db.dialect.readOnly())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	rd := db.db.reading(tx)
+	before := users(rd)
+	if err := db.CreateUser(ctx, &User{Email: "new@example.com", Name: "New", PasswordHash: "x", Active: true}); err != nil {
+		t.Fatal(err)
+	}
+	if got := users(rd); got != before {
+		t.Errorf("the transaction saw a user created after its first read: %d, then %d", before, got)
+	}
+	kept := db.db.reads.byText[count]
+	tx.Rollback()
+	if kept == nil {
+		t.Fatal("a read transaction's query was not kept")
+	}
+	if got := users(db.db); got != before+1 || db.db.reads.byText[count] != kept {
+		t.Errorf("after the transaction: %d users (want %d), same statement %v", got, before+1, db.db.reads.byText[count] == kept)
+	}
+}

@@ -27,12 +27,13 @@ func (d *DB) QueuePage(ctx context.Context, state string, offset, limit int) (*Q
 		return nil, fmt.Errorf("queue page: %w", err)
 	}
 	defer tx.Rollback()
+	rd := d.db.reading(tx)
 	qp := &QueuePage{Above: map[string]int64{}}
-	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM payouts WHERE state = ?`, state).Scan(&qp.Total); err != nil {
+	if err := rd.QueryRowContext(ctx, `SELECT count(*) FROM payouts WHERE state = ?`, state).Scan(&qp.Total); err != nil {
 		return nil, fmt.Errorf("queue page: %w", err)
 	}
 	if offset > 0 {
-		rows, err := tx.QueryContext(ctx, `SELECT currency, sum(amount) FROM (SELECT p.currency, p.amount FROM payouts p
+		rows, err := rd.QueryContext(ctx, `SELECT currency, sum(amount) FROM (SELECT p.currency, p.amount FROM payouts p
 			WHERE p.state = ? ORDER BY `+queueOrder+` LIMIT ?) above GROUP BY currency`, state, offset)
 		if err != nil {
 			return nil, fmt.Errorf("queue page: %w", err)
@@ -51,7 +52,7 @@ func (d *DB) QueuePage(ctx context.Context, state string, offset, limit int) (*Q
 			return nil, err
 		}
 	}
-	qp.Payouts, err = queryPayouts(ctx, tx, `SELECT `+payoutColumns+payoutFrom+` WHERE p.state = ? ORDER BY `+queueOrder+` LIMIT ? OFFSET ?`, state, limit, offset)
+	qp.Payouts, err = queryPayouts(ctx, rd, `SELECT `+payoutColumns+payoutFrom+` WHERE p.state = ? ORDER BY `+queueOrder+` LIMIT ? OFFSET ?`, state, limit, offset)
 	if err != nil {
 		return nil, err
 	}
