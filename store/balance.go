@@ -179,6 +179,14 @@ func (t *Tx) BalanceInputs(ctx context.Context, q BalanceQuery) (BalanceInputs, 
 	return balanceInputs(ctx, t.tx, q)
 }
 
+// openExposures sums the payouts in n states but one, from payouts_state
+// alone (migration 093).
+func openExposures(n int) string {
+	return `SELECT currency, state, confirm_attempted != 0, count(*), sum(amount) FROM payouts
+		WHERE id != ? AND state IN (?` + repeat(",?", n-1) + `) GROUP BY currency, state, confirm_attempted != 0
+		ORDER BY currency, state, 3`
+}
+
 func balanceInputs(ctx context.Context, q querier, bq BalanceQuery) (BalanceInputs, error) {
 	var in BalanceInputs
 	var err error
@@ -190,9 +198,7 @@ func balanceInputs(ctx context.Context, q querier, bq BalanceQuery) (BalanceInpu
 		for _, s := range bq.OpenStates {
 			args = append(args, s)
 		}
-		rows, err := q.QueryContext(ctx, `SELECT currency, state, confirm_attempted != 0, count(*), sum(amount) FROM payouts
-			WHERE id != ? AND state IN (?`+repeat(",?", len(bq.OpenStates)-1)+`) GROUP BY currency, state, confirm_attempted != 0
-			ORDER BY currency, state, 3`, args...)
+		rows, err := q.QueryContext(ctx, openExposures(len(bq.OpenStates)), args...)
 		if err != nil {
 			return in, fmt.Errorf("open payouts: %w", err)
 		}

@@ -255,3 +255,13 @@ func TestBalanceMigrationThinsReadings(t *testing.T) {
 		t.Errorf("after 090:\n got %v\nwant %v", got, want)
 	}
 }
+
+// TestOpenExposuresReadTheIndexAlone: the balance banner's sums of the open
+// payouts never read the payouts' rows.
+func TestOpenExposuresReadTheIndexAlone(t *testing.T) {
+	f := newListFixture(t)
+	plan := explain(t, f.db, openExposures(3), 0, "pending_approval", "approved", "confirming")
+	if !strings.Contains(plan, "COVERING INDEX payouts_state") {
+		t.Errorf("the open payouts' sums read the payouts' rows:\n%s", plan)
+	}
+}

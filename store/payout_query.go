@@ -103,9 +103,25 @@ func (d *DB) SameDestinationIDs(ctx context.Context, q SameDestination, state st
 }
 
 // SameDestinationTotalsOf is SameDestinationTotals for several payouts at
-// once (a page of the queue), in one query: the i-th answer is qs[i]'s.
+// once (a page of the queue): the i-th answer is qs[i]'s.
+//
+// On PostgreSQL it is one query, one round trip for the page. On SQLite,
+// where a query costs no round trip, each payout is weighed by the kept
+// statement of its kind of destination: a page's query of fifty arms is
+// 18 KB of SQL, too long to keep, and compiling it was half its 3.6 ms at
+// a million payouts; fifty kept ones take 2.2 ms.
 func (d *DB) SameDestinationTotalsOf(ctx context.Context, qs []SameDestination) ([][]CurrencyTotal, error) {
-	return sameDestinationTotalsOf(ctx, d.db, qs)
+	if d.db.reads == nil {
+		return sameDestinationTotalsOf(ctx, d.db, qs)
+	}
+	out := make([][]CurrencyTotal, len(qs))
+	for i, q := range qs {
+		var err error
+		if out[i], err = sameDestinationTotals(ctx, d.db, q); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
 }
 
 // sameDestinationArms is how many payouts one query weighs at most: each
