@@ -263,7 +263,7 @@ func (a *app) charts(c echo.Context, outflow []store.Outflow, from, now time.Tim
 	}
 	var out []views.Chart
 	for _, cur := range slices.Sorted(maps.Keys(currencies)) {
-		hist, err := a.DB.BalanceHistory(c.Request().Context(), cur, from)
+		hist, err := a.DB.BalanceHistory(c.Request().Context(), cur, from, chartHoursPerPoint(days))
 		if err != nil {
 			return nil, err
 		}
@@ -271,6 +271,16 @@ func (a *app) charts(c echo.Context, outflow []store.Outflow, from, now time.Tim
 		out = append(out, ch)
 	}
 	return out, nil
+}
+
+// chartHoursPerPoint is how many hours apart a chart of so many days
+// plots the balance: every hour for a week (168 points), every fourth for
+// a month (180), so that points stay a few pixels apart.
+func chartHoursPerPoint(days int) int {
+	if days > 7 {
+		return 4
+	}
+	return 1
 }
 
 func drawChart(cur string, hist []store.BalanceSnapshot, perDay []int64, from, now time.Time, days int, clk views.Clock) views.Chart {

@@ -403,7 +403,7 @@ func TestPollBalanceReadsUntilCancelled(t *testing.T) {
 	go func() { PollBalance(ctx, b.db, client, 10*time.Millisecond, nil); close(done) }()
 	deadline := time.Now().Add(5 * time.Second)
 	for {
-		h, err := b.db.BalanceHistory(context.Background(), "usd", time.Time{})
+		h, err := b.db.BalanceHistory(context.Background(), "usd", time.Time{}, 1)
 		if err != nil {
 			t.Fatal(err)
 		}

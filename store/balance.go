@@ -115,8 +115,22 @@ func (d *DB) LatestBalances(ctx context.Context) ([]BalanceSnapshot, error) {
 // Their CheckedAt is their ReadAt: the chart plots amounts, not checks. The
 // hour bounds the walk of the key (currency, hour); read_at alone is no key,
 // and the walk read the currency's whole year to keep a month of it.
-func (d *DB) BalanceHistory(ctx context.Context, currency string, since time.Time) ([]BalanceSnapshot, error) {
-	return scanSnapshots(d.db.QueryContext(ctx, balanceHistory, strings.ToUpper(currency), d.balanceHour(since), formatTime(since)))
+//
+// every thins further, to the hours of the day divisible by it (every 4:
+// 00:00, 04:00, … UTC), and the last every hours whole, so that the line
+// still reaches the latest reading: a month's chart of four currencies
+// handed 2,880 rows to Go, and drew them 1.5 pixels apart. 1 is every hour.
+func (d *DB) BalanceHistory(ctx context.Context, currency string, since time.Time, every int) ([]BalanceSnapshot, error) {
+	every = max(every, 1)
+	latest := d.Now().Truncate(time.Hour).Add(-time.Duration(every-1) * time.Hour)
+	return scanSnapshots(d.db.QueryContext(ctx, d.balanceHistory(), strings.ToUpper(currency), d.balanceHour(since), formatTime(since),
+		every, d.balanceHour(latest)))
+}
+
+// balanceHistory is BalanceHistory's query.
+func (d *DB) balanceHistory() string {
+	return `SELECT snapshot_id, currency, amount, read_at, read_at FROM balance_hours
+	WHERE currency = ? AND hour >= ? AND read_at >= ? AND (` + d.dialect.hourOfDay("hour") + ` % ? = 0 OR hour >= ?) ORDER BY hour`
 }
 
 // balanceHour is the key of t's UTC hour in balance_hours: its first 13
@@ -128,9 +142,6 @@ func (d *DB) balanceHour(t time.Time) any {
 	}
 	return t.UTC().Format(hourLayout)
 }
-
-const balanceHistory = `SELECT snapshot_id, currency, amount, read_at, read_at FROM balance_hours
-	WHERE currency = ? AND hour >= ? AND read_at >= ? ORDER BY hour`
 
 // Exposure is the total of the payouts in one state and currency, split by
 // whether session/confirm was ever sent for them.

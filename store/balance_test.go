@@ -47,7 +47,7 @@ func TestBalanceSnapshots(t *testing.T) {
 	if got, want := rows(latest), []row{{"EUR", 90, at(10, 0)}, {"USD", 200, at(11, 5)}}; !slices.Equal(got, want) {
 		t.Errorf("LatestBalances = %v, want %v", got, want)
 	}
-	hist, err := db.BalanceHistory(ctx, "usd", at(10, 10))
+	hist, err := db.BalanceHistory(ctx, "usd", at(10, 10), 1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,14 +55,14 @@ func TestBalanceSnapshots(t *testing.T) {
 	if got, want := rows(hist), []row{{"USD", 300, at(10, 40)}, {"USD", 200, at(11, 5)}}; !slices.Equal(got, want) {
 		t.Errorf("BalanceHistory = %v, want %v", got, want)
 	}
-	if none, err := db.BalanceHistory(ctx, "GBP", time.Time{}); err != nil || len(none) != 0 {
+	if none, err := db.BalanceHistory(ctx, "GBP", time.Time{}, 1); err != nil || len(none) != 0 {
 		t.Errorf("GBP history = %v, %v; want nothing", none, err)
 	}
 	if db.Postgres() {
 		return // the plan below is SQLite's
 	}
 	// A month's chart seeks its first hour, not the currency's first reading.
-	plan := explain(t, db, balanceHistory, "USD", "2026-01-01T00", "2026-01-01T00:00:00.000000Z")
+	plan := explain(t, db, db.balanceHistory(), "USD", "2026-01-01T00", "2026-01-01T00:00:00.000000Z", 1, "2026-01-02T00")
 	if !strings.Contains(plan, "hour>?") {
 		t.Errorf("the balance history does not seek by hour:\n%s", plan)
 	}
@@ -168,7 +168,7 @@ func TestBalanceStoredWhenChangedOrHourly(t *testing.T) {
 	if len(latest) != 1 || latest[0].Amount != 400 || !latest[0].ReadAt.Equal(at(11, 0)) || !latest[0].CheckedAt.Equal(at(11, 30)) {
 		t.Errorf("LatestBalances = %+v, want 400 read at 11:00, checked at 11:30", latest)
 	}
-	hist, err := db.BalanceHistory(ctx, "USD", time.Time{})
+	hist, err := db.BalanceHistory(ctx, "USD", time.Time{}, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -263,5 +263,38 @@ func TestOpenExposuresReadTheIndexAlone(t *testing.T) {
 	plan := explain(t, f.db, openExposures(3), 0, "pending_approval", "approved", "confirming")
 	if !strings.Contains(plan, "COVERING INDEX payouts_state") {
 		t.Errorf("the open payouts' sums read the payouts' rows:\n%s", plan)
+	}
+}
+
+// TestBalanceHistoryThinned: every 4 keeps the hours of the day divisible
+// by 4 and the last four hours whole, so the line reaches the latest.
+func TestBalanceHistoryThinned(t *testing.T) {
+	db, _ := openTest(t)
+	clk := &listClock{}
+	db.Now = clk.Now
+	ctx := t.Context()
+	at := func(h, m int) time.Time { return time.Date(2026, 11, 20, h, m, 0, 0, time.UTC) }
+	for h := range 12 {
+		clk.now = at(h, 30)
+		if err := db.InsertBalanceSnapshot(ctx, BalanceSnapshot{Currency: "USD", Amount: int64(100 + h)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	clk.now = at(11, 45)
+	for every, want := range map[int][]int{1: {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11}, 4: {0, 4, 8, 9, 10, 11}, 6: {0, 6, 7, 8, 9, 10, 11}} {
+		hist, err := db.BalanceHistory(ctx, "USD", at(0, 0), every)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []int
+		for _, s := range hist {
+			got = append(got, s.ReadAt.Hour())
+			if s.Amount != int64(100+s.ReadAt.Hour()) {
+				t.Errorf("every %d: %d at %v", every, s.Amount, s.ReadAt)
+			}
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("every %d: hours %v, want %v", every, got, want)
+		}
 	}
 }

@@ -31,6 +31,8 @@ import (
 //     back a time.Time that parseTime also reads. Where nothing around a
 //     parameter says it is a time (a CASE's result), timeParam casts it.
 //     Sessions are in UTC, so an hour (hour, balanceHistory) is a UTC one on both;
+//     balance_hours keys its hour as text on SQLite and as a timestamptz on
+//     PostgreSQL (balanceHour, hourOfDay);
 //   - locking: a SQLite write transaction takes the database's write lock at
 //     BEGIN (_txlock=immediate). PostgreSQL's transactions are READ COMMITTED
 //     and lock rows as they touch them, so every write transaction first
@@ -96,6 +98,15 @@ func (d dialect) timeParam() string {
 		return `CAST(? AS timestamptz)`
 	}
 	return `?`
+}
+
+// hourOfDay is the UTC hour of the day, 0–23, of a balance_hours key
+// column: text (hourLayout) on SQLite, a timestamptz on PostgreSQL.
+func (d dialect) hourOfDay(col string) string {
+	if d.postgres {
+		return `CAST(extract(hour FROM ` + col + ` AT TIME ZONE 'UTC') AS INTEGER)`
+	}
+	return `CAST(substr(` + col + `, 12, 2) AS INTEGER)`
 }
 
 // nameContains is the condition "the payout's name contains s", case
