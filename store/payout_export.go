@@ -22,81 +22,162 @@ const exportColumns = `p.id, p.created_at, p.state, p.amount, p.currency, p.full
 
 // EachPayout calls fn for every payout that matches the filter, newest first,
 // ignoring f.Limit, with the columns the export writes (the rest are zero).
-// fn gets the same row, refilled, every time: it must not keep it.
+// fn must not keep the row it gets: its memory is refilled later.
 //
 // It reads in keyset batches, each one query walking the filter's index, so
 // an export of a million rows never holds one read transaction open for its
 // whole length; a row that changes state meanwhile appears once, as it was
 // when its batch was read.
+//
+// A batch is read while fn works through the one before it (two goroutines:
+// reading and writing out a row cost about the same, and the machine has a
+// core for each). When fn fails, reading stops and EachPayout returns fn's
+// error; when reading fails, fn has had every row read before the failure.
 func (d *DB) EachPayout(ctx context.Context, f PayoutFilter, fn func(*PayoutRow) error) error {
 	return d.eachInBatches(ctx, f, exportBatch, fn)
 }
 
 func (d *DB) eachInBatches(ctx context.Context, f PayoutFilter, batch int, fn func(*PayoutRow) error) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	// Two batches go round: one filled by the reader while fn empties the other.
+	free := make(chan *exportPage, 2)
+	free <- &exportPage{}
+	free <- &exportPage{}
+	full := make(chan *exportPage)
+	var readErr error
+	go func() {
+		defer close(full)
+		readErr = d.readBatches(ctx, f, batch, free, full)
+	}()
+	stop := func(err error) error {
+		cancel()
+		for range full { // the reader sees the cancel and ends
+		}
+		return err
+	}
+	for page := range full {
+		if err := ctx.Err(); err != nil { // the caller went away: no more rows
+			return stop(err)
+		}
+		for i := range page.n {
+			if err := fn(&page.rows[i]); err != nil {
+				return stop(err)
+			}
+		}
+		free <- page
+	}
+	return readErr // written before full was closed
+}
+
+// readBatches reads the filter's rows a batch at a time into pages taken
+// from free and hands each filled page to full, until the rows end, reading
+// fails or ctx is done.
+func (d *DB) readBatches(ctx context.Context, f PayoutFilter, batch int, free <-chan *exportPage, full chan<- *exportPage) error {
 	names, err := d.userNames(ctx)
 	if err != nil {
 		return err
 	}
-	x := exporter{names: names, row: PayoutRow{Payout: &Payout{}}}
+	x := exporter{names: names}
 	if err := d.weighName(ctx, &f); err != nil {
 		return err
 	}
 	f.Limit = batch
 	for {
-		n, err := d.exportBatch(ctx, f, &x, fn)
-		if err != nil || n < batch {
+		var page *exportPage
+		select {
+		case page = <-free:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		page.reset(batch)
+		err := d.exportBatch(ctx, f, &x, page)
+		if page.n > 0 {
+			f.After = page.last().Key()
+			select {
+			case full <- page:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+		if err != nil || page.n < batch {
 			return err
 		}
-		f.After = x.row.Key()
 	}
 }
 
-// exporter is what an export keeps from row to row: the users' names and
-// the one row it refills.
+// exportPage is one batch of rows on its way from the reader to fn: the
+// first n of rows, whose payouts are refilled batch after batch.
+type exportPage struct {
+	rows []PayoutRow
+	n    int
+}
+
+// reset empties the page for a batch of size rows.
+func (p *exportPage) reset(size int) {
+	if len(p.rows) < size {
+		payouts := make([]Payout, size)
+		p.rows = make([]PayoutRow, size)
+		for i := range p.rows {
+			p.rows[i].Payout = &payouts[i]
+		}
+	}
+	p.n = 0
+}
+
+// next is the row after the page's last, zeroed; keep adds it to the page.
+func (p *exportPage) next() *PayoutRow {
+	r := &p.rows[p.n]
+	*r.Payout = Payout{}
+	r.Approvers = ""
+	return r
+}
+
+func (p *exportPage) keep() { p.n++ }
+
+// last is the page's last row.
+func (p *exportPage) last() *PayoutRow { return &p.rows[p.n-1] }
+
+// exporter is what an export keeps from batch to batch: the users' names.
 type exporter struct {
 	names     map[int64]string
-	row       PayoutRow
 	approvers []int64
 	ids       string
 	created   string
 	finished  *string
 }
 
-func (d *DB) exportBatch(ctx context.Context, f PayoutFilter, x *exporter, fn func(*PayoutRow) error) (int, error) {
+func (d *DB) exportBatch(ctx context.Context, f PayoutFilter, x *exporter, page *exportPage) error {
 	keys, args := f.keysQuery(d.dialect)
 	rows, err := d.db.QueryContext(ctx, `SELECT `+exportColumns+` FROM (`+keys+`) k JOIN payouts p ON p.id = k.key_id
 		ORDER BY k.key_at DESC, k.key_id DESC`, args...)
 	if err != nil {
-		return 0, fmt.Errorf("export payouts: %w", err)
+		return fmt.Errorf("export payouts: %w", err)
 	}
 	defer rows.Close()
-	n := 0
-	p := x.row.Payout
 	for rows.Next() {
-		*p = Payout{}
+		r := page.next()
+		p := r.Payout
 		err := rows.Scan(&p.ID, &x.created, &p.State, &p.Amount, &p.Currency, &p.FullName, &p.RecipientID,
 			&p.CardBrand, &p.CardLast4, &p.MakerID, &p.CustomerReference, &p.Purpose, &p.Note, &p.ProviderSessionID,
 			&x.finished, &p.FailureCode, &p.FailureReason, &p.CancelReason, &p.Method, &p.AccountLabel, &p.AccountCountry,
 			&p.ReturnedOn, &p.ReturnReason, &x.ids)
 		if err != nil {
-			return n, fmt.Errorf("export payouts: %w", err)
+			return fmt.Errorf("export payouts: %w", err)
 		}
 		p.CreatedAt = parseTime(x.created)
 		if x.finished != nil {
 			p.FinishedAt = parseTime(*x.finished)
 		}
 		if p.MakerName, err = d.userName(ctx, x, p.MakerID); err != nil {
-			return n, err
+			return err
 		}
-		if x.row.Approvers, err = d.approverNames(ctx, x); err != nil {
-			return n, err
+		if r.Approvers, err = d.approverNames(ctx, x); err != nil {
+			return err
 		}
-		n++
-		if err := fn(&x.row); err != nil {
-			return n, err
-		}
+		page.keep()
 	}
-	return n, rows.Err()
+	return rows.Err()
 }
 
 // approverNames are the names of the distinct users in x.ids, by user id,
