@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"slices"
 	"strconv"
@@ -11,14 +12,18 @@ import (
 // exportBatch is how many rows EachPayout reads per query.
 const exportBatch = 2000
 
-// exportColumns are the payout's columns the export writes, and the user ids
-// of its approvers: names come from one read of the users, not a look-up
-// per row (the history page's query scans the users for every row).
+// exportColumns are the payout's columns the export writes. The names of
+// the maker and the approvers come from one read of the users, not a
+// look-up per row (the history page's query scans the users for every row).
 const exportColumns = `p.id, p.created_at, p.state, p.amount, p.currency, p.full_name, coalesce(p.recipient_id, 0),
 	p.card_brand, p.card_last4, p.maker_id, p.customer_reference, p.purpose, p.note, coalesce(p.provider_session_id, ''),
 	p.finished_at, p.failure_code, p.failure_reason, p.cancel_reason, p.method, p.account_label, p.account_country,
-	p.returned_on, p.return_reason,
-	coalesce((SELECT string_agg(CAST(a.user_id AS TEXT), ',') FROM approvals a WHERE a.payout_id = p.id), '')`
+	p.returned_on, p.return_reason`
+
+// approversOfKeys is, for each payout of a batch's keys (a keysQuery), the
+// user ids of its approvals: one query a batch instead of a sub-query a row.
+const approversOfKeys = `SELECT a.payout_id, string_agg(CAST(a.user_id AS TEXT), ',')
+	FROM (%s) k JOIN approvals a ON a.payout_id = k.key_id GROUP BY a.payout_id`
 
 // EachPayout calls fn for every payout that matches the filter, newest first,
 // ignoring f.Limit, with the columns the export writes (the rest are zero).
@@ -78,7 +83,7 @@ func (d *DB) readBatches(ctx context.Context, f PayoutFilter, batch int, free <-
 	if err != nil {
 		return err
 	}
-	x := exporter{names: names}
+	x := exporter{names: names, joined: map[string]string{}, approvers: map[int64]string{}}
 	if err := d.weighName(ctx, &f); err != nil {
 		return err
 	}
@@ -138,18 +143,32 @@ func (p *exportPage) keep() { p.n++ }
 // last is the page's last row.
 func (p *exportPage) last() *PayoutRow { return &p.rows[p.n-1] }
 
-// exporter is what an export keeps from batch to batch: the users' names.
+// exporter is what an export keeps from batch to batch: the users' names,
+// each set of approvers' names as it was first joined (the same few sets
+// recur batch after batch), and the batch's approvers by payout.
 type exporter struct {
 	names     map[int64]string
-	approvers []int64
-	ids       string
-	created   string
-	finished  *string
+	joined    map[string]string // approvers' user ids as string_agg lists them → their names
+	approvers map[int64]string  // payout id → names, for the batch being read
+	ids       []int64
+	created   sql.RawBytes
+	finished  sql.RawBytes
 }
 
+// exportBatch reads one batch into page: its approvers, then its rows, in
+// one read transaction, so that both see the same instant (an approval that
+// lands between them is in neither or in both).
 func (d *DB) exportBatch(ctx context.Context, f PayoutFilter, x *exporter, page *exportPage) error {
+	tx, err := d.db.BeginTx(ctx, d.dialect.readOnly())
+	if err != nil {
+		return fmt.Errorf("export payouts: %w", err)
+	}
+	defer tx.Rollback() // it only read
 	keys, args := f.keysQuery(d.dialect)
-	rows, err := d.db.QueryContext(ctx, `SELECT `+exportColumns+` FROM (`+keys+`) k JOIN payouts p ON p.id = k.key_id
+	if err := d.batchApprovers(ctx, tx, keys, args, x); err != nil {
+		return err
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT `+exportColumns+` FROM (`+keys+`) k JOIN payouts p ON p.id = k.key_id
 		ORDER BY k.key_at DESC, k.key_id DESC`, args...)
 	if err != nil {
 		return fmt.Errorf("export payouts: %w", err)
@@ -161,45 +180,64 @@ func (d *DB) exportBatch(ctx context.Context, f PayoutFilter, x *exporter, page 
 		err := rows.Scan(&p.ID, &x.created, &p.State, &p.Amount, &p.Currency, &p.FullName, &p.RecipientID,
 			&p.CardBrand, &p.CardLast4, &p.MakerID, &p.CustomerReference, &p.Purpose, &p.Note, &p.ProviderSessionID,
 			&x.finished, &p.FailureCode, &p.FailureReason, &p.CancelReason, &p.Method, &p.AccountLabel, &p.AccountCountry,
-			&p.ReturnedOn, &p.ReturnReason, &x.ids)
+			&p.ReturnedOn, &p.ReturnReason)
 		if err != nil {
 			return fmt.Errorf("export payouts: %w", err)
 		}
-		p.CreatedAt = parseTime(x.created)
+		p.CreatedAt = parseTimeBytes(x.created)
 		if x.finished != nil {
-			p.FinishedAt = parseTime(*x.finished)
+			p.FinishedAt = parseTimeBytes(x.finished)
 		}
 		if p.MakerName, err = d.userName(ctx, x, p.MakerID); err != nil {
 			return err
 		}
-		if r.Approvers, err = d.approverNames(ctx, x); err != nil {
-			return err
-		}
+		r.Approvers = x.approvers[p.ID]
 		page.keep()
 	}
 	return rows.Err()
 }
 
-// approverNames are the names of the distinct users in x.ids, by user id,
-// joined as the history page joins them.
-func (d *DB) approverNames(ctx context.Context, x *exporter) (string, error) {
-	if x.ids == "" {
-		return "", nil
+// batchApprovers fills x.approvers with the names of the approvers of the
+// payouts that keys (with args) selects.
+func (d *DB) batchApprovers(ctx context.Context, tx *sql.Tx, keys string, args []any, x *exporter) error {
+	clear(x.approvers)
+	rows, err := tx.QueryContext(ctx, fmt.Sprintf(approversOfKeys, keys), args...)
+	if err != nil {
+		return fmt.Errorf("export approvers: %w", err)
 	}
-	x.approvers = x.approvers[:0]
-	for s := range strings.SplitSeq(x.ids, ",") {
+	defer rows.Close()
+	var id int64
+	var ids sql.RawBytes
+	for rows.Next() {
+		if err := rows.Scan(&id, &ids); err != nil {
+			return fmt.Errorf("export approvers: %w", err)
+		}
+		names, ok := x.joined[string(ids)]
+		if !ok {
+			if names, err = d.approverNames(ctx, x, string(ids)); err != nil {
+				return err
+			}
+			x.joined[string(ids)] = names
+		}
+		x.approvers[id] = names
+	}
+	return rows.Err()
+}
+
+// approverNames are the names of the distinct users in ids (user ids,
+// comma-separated), by user id, joined as the history page joins them.
+func (d *DB) approverNames(ctx context.Context, x *exporter, ids string) (string, error) {
+	x.ids = x.ids[:0]
+	for s := range strings.SplitSeq(ids, ",") {
 		id, err := strconv.ParseInt(s, 10, 64)
 		if err != nil {
 			return "", fmt.Errorf("export payouts: approver %q: %w", s, err)
 		}
-		x.approvers = append(x.approvers, id)
+		x.ids = append(x.ids, id)
 	}
-	if len(x.approvers) == 1 {
-		return d.userName(ctx, x, x.approvers[0])
-	}
-	slices.Sort(x.approvers)
+	slices.Sort(x.ids)
 	var b strings.Builder
-	for i, id := range slices.Compact(x.approvers) {
+	for i, id := range slices.Compact(x.ids) {
 		name, err := d.userName(ctx, x, id)
 		if err != nil {
 			return "", err

@@ -3,8 +3,10 @@ package store
 import (
 	"context"
 	"errors"
+	"maps"
 	"slices"
 	"testing"
+	"time"
 )
 
 // TestEachPayoutStopsWhenFnFails: a failure in the second batch ends the
@@ -47,4 +49,95 @@ func TestEachPayoutStopsWhenTheCallerGoes(t *testing.T) {
 	if n > 3 {
 		t.Errorf("fn had %d rows after the context ended in the first batch of 3", n)
 	}
+}
+
+// TestEachPayoutApproversAcrossBatches: the approvers read once a batch land
+// on their own rows whatever the batch size, as the history page lists them.
+func TestEachPayoutApproversAcrossBatches(t *testing.T) {
+	f := newListFixture(t)
+	list, err := f.db.Payouts(t.Context(), PayoutFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[int64]string{}
+	for _, r := range list {
+		want[r.ID] = r.Approvers
+	}
+	for batch := 1; batch <= len(list)+1; batch++ {
+		got := map[int64]string{}
+		err := f.db.eachInBatches(t.Context(), PayoutFilter{}, batch, func(r *PayoutRow) error { got[r.ID] = r.Approvers; return nil })
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !maps.Equal(got, want) {
+			t.Errorf("batches of %d: approvers %v, want %v", batch, got, want)
+		}
+	}
+	if want[f.ids["p4"]] != "Cat, Dan" {
+		t.Errorf("p4's approvers %q, want two: the test proves less than it says", want[f.ids["p4"]])
+	}
+}
+
+// TestEachPayoutSeesApprovalsAsItsBatchIsRead: approvals given while an
+// export runs show on the rows read after them (with a user created
+// meanwhile), and never on a row already read.
+func TestEachPayoutSeesApprovalsAsItsBatchIsRead(t *testing.T) {
+	f := newListFixture(t)
+	ctx := t.Context()
+	got := map[string]string{}
+	// Batches of two: p8 p7 | p6 p5 | p4 p3 | p2 p1. While fn has the first,
+	// the reader is at most one batch ahead (two pages go round).
+	err := f.db.eachInBatches(ctx, PayoutFilter{}, 2, func(r *PayoutRow) error {
+		name := f.names([]*PayoutRow{r})[0]
+		got[name] = r.Approvers
+		if name != "p8" {
+			return nil
+		}
+		eve := &User{Email: "eve@example.com", Name: "Eve", PasswordHash: "x", Active: true}
+		if err := f.db.CreateUser(ctx, eve); err != nil {
+			return err
+		}
+		return f.db.InTx(ctx, func(tx *Tx) error {
+			for _, a := range []Approval{{PayoutID: f.ids["p8"], UserID: f.bob, Version: 1}, {PayoutID: f.ids["p3"], UserID: f.bob, Version: 1},
+				{PayoutID: f.ids["p1"], UserID: eve.ID, Version: 1}} {
+				if err := tx.AddApproval(ctx, a); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"p8": "", "p7": "", "p6": "Cat", "p5": "Dan", "p4": "Cat, Dan", "p3": "Bob, Dan", "p2": "", "p1": "Cat, Eve"}
+	if !maps.Equal(got, want) {
+		t.Errorf("approvers %v, want %v", got, want)
+	}
+}
+
+// FuzzParseLayout: what the hand-written reader of timeLayout reads,
+// time.Parse reads as the same time. (time.Parse is more lenient — a
+// one-digit hour, a comma before the fraction — and parseTime hands it
+// whatever parseLayout refuses.)
+func FuzzParseLayout(f *testing.F) {
+	for _, s := range []string{"2026-11-01T09:00:00.000000Z", "2024-02-29T23:59:59.999999Z", "2023-02-29T00:00:00.000000Z",
+		"2026-13-01T00:00:00.000000Z", "2026-04-31T00:00:00.000000Z", "2026-11-01T24:00:00.000000Z", "2026-11-01T09:60:00.000000Z",
+		"2026-11-01T09:00:60.000000Z", "2026-11-01T09:00:00.00000aZ", "2026-11-01T09:00:00+00:00", "0000-01-01T00:00:00.000000Z",
+		"2026-11-01T09:00:00.000000z", "2026-1a-01T09:00:00.000000Z", "0000-01-01T0:00:00,000000Z"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		want, err := time.Parse(timeLayout, s)
+		got, ok := parseLayout(s)
+		if ok && (err != nil || !got.Equal(want) || got.Location() != time.UTC) {
+			t.Errorf("parseLayout(%q) = %v, %v; time.Parse: %v, %v", s, got, ok, want, err)
+		}
+		if err == nil && s == formatTime(want) && !ok {
+			t.Errorf("parseLayout(%q) refuses a time as the store writes it", s)
+		}
+		if gotBytes, okBytes := parseLayout([]byte(s)); okBytes != ok || !gotBytes.Equal(got) {
+			t.Errorf("parseLayout([]byte(%q)) = %v, %v; of the string %v, %v", s, gotBytes, okBytes, got, ok)
+		}
+	})
 }
