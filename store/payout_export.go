@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"slices"
 	"strconv"
 	"strings"
 )
@@ -20,10 +19,20 @@ const exportColumns = `p.id, p.created_at, p.state, p.amount, p.currency, p.full
 	p.finished_at, p.failure_code, p.failure_reason, p.cancel_reason, p.method, p.account_label, p.account_country,
 	p.returned_on, p.return_reason`
 
-// approversOfKeys is, for each payout of a batch's keys (a keysQuery), the
-// user ids of its approvals: one query a batch instead of a sub-query a row.
-const approversOfKeys = `SELECT a.payout_id, string_agg(CAST(a.user_id AS TEXT), ',')
-	FROM (%s) k JOIN approvals a ON a.payout_id = k.key_id GROUP BY a.payout_id`
+// approvalsBetween are the approvals of the payouts with ids in a range, in
+// the order of their index (payout, user): one walk of the index, no sort.
+const approvalsBetween = `SELECT payout_id, user_id FROM approvals WHERE payout_id BETWEEN ? AND ? ORDER BY payout_id, user_id`
+
+// approvalsOfKeys are the approvals of the payouts a keysQuery selects, in
+// the same order: one index descent a payout.
+const approvalsOfKeys = `SELECT a.payout_id, a.user_id FROM (%s) k JOIN approvals a ON a.payout_id = k.key_id ORDER BY a.payout_id, a.user_id`
+
+// denseBatch is how many payout ids a batch may span, per row it holds, for
+// its approvals to be read as one range (approvalsBetween) rather than a
+// look-up per payout (approvalsOfKeys). A batch of one currency spans about
+// four ids a row; walking the range reads the others' approvals too, which
+// costs less than a descent of the index for each row up to a few dozen.
+const denseBatch = 16
 
 // EachPayout calls fn for every payout that matches the filter, newest first,
 // ignoring f.Limit, with the columns the export writes (the rest are zero).
@@ -83,7 +92,7 @@ func (d *DB) readBatches(ctx context.Context, f PayoutFilter, batch int, free <-
 	if err != nil {
 		return err
 	}
-	x := exporter{names: names, joined: map[string]string{}, approvers: map[int64]string{}}
+	x := exporter{names: names, joined: map[string]string{}, index: map[int64]int{}}
 	if err := d.weighName(ctx, &f); err != nil {
 		return err
 	}
@@ -145,19 +154,20 @@ func (p *exportPage) last() *PayoutRow { return &p.rows[p.n-1] }
 
 // exporter is what an export keeps from batch to batch: the users' names,
 // each set of approvers' names as it was first joined (the same few sets
-// recur batch after batch), and the batch's approvers by payout.
+// recur batch after batch), and scratch space.
 type exporter struct {
-	names     map[int64]string
-	joined    map[string]string // approvers' user ids as string_agg lists them → their names
-	approvers map[int64]string  // payout id → names, for the batch being read
-	ids       []int64
-	created   sql.RawBytes
-	finished  sql.RawBytes
+	names    map[int64]string
+	joined   map[string]string // user ids, comma-separated → their names
+	index    map[int64]int     // payout id → its row in the batch
+	ids      []int64
+	key      []byte
+	created  sql.RawBytes
+	finished sql.RawBytes
 }
 
-// exportBatch reads one batch into page: its approvers, then its rows, in
+// exportBatch reads one batch into page: its rows, then their approvers, in
 // one read transaction, so that both see the same instant (an approval that
-// lands between them is in neither or in both).
+// lands between the two queries is in neither).
 func (d *DB) exportBatch(ctx context.Context, f PayoutFilter, x *exporter, page *exportPage) error {
 	tx, err := d.db.BeginTx(ctx, d.dialect.readOnly())
 	if err != nil {
@@ -165,9 +175,13 @@ func (d *DB) exportBatch(ctx context.Context, f PayoutFilter, x *exporter, page 
 	}
 	defer tx.Rollback() // it only read
 	keys, args := f.keysQuery(d.dialect)
-	if err := d.batchApprovers(ctx, tx, keys, args, x); err != nil {
+	if err := d.batchRows(ctx, tx, keys, args, x, page); err != nil {
 		return err
 	}
+	return d.batchApprovers(ctx, tx, keys, args, x, page)
+}
+
+func (d *DB) batchRows(ctx context.Context, tx *sql.Tx, keys string, args []any, x *exporter, page *exportPage) error {
 	rows, err := tx.QueryContext(ctx, `SELECT `+exportColumns+` FROM (`+keys+`) k JOIN payouts p ON p.id = k.key_id
 		ORDER BY k.key_at DESC, k.key_id DESC`, args...)
 	if err != nil {
@@ -191,63 +205,84 @@ func (d *DB) exportBatch(ctx context.Context, f PayoutFilter, x *exporter, page 
 		if p.MakerName, err = d.userName(ctx, x, p.MakerID); err != nil {
 			return err
 		}
-		r.Approvers = x.approvers[p.ID]
 		page.keep()
 	}
 	return rows.Err()
 }
 
-// batchApprovers fills x.approvers with the names of the approvers of the
-// payouts that keys (with args) selects.
-func (d *DB) batchApprovers(ctx context.Context, tx *sql.Tx, keys string, args []any, x *exporter) error {
-	clear(x.approvers)
-	rows, err := tx.QueryContext(ctx, fmt.Sprintf(approversOfKeys, keys), args...)
+// batchApprovers sets the Approvers of the page's rows (read by keys with
+// args): the names of everyone who approved any version, by user id.
+func (d *DB) batchApprovers(ctx context.Context, tx *sql.Tx, keys string, args []any, x *exporter, page *exportPage) error {
+	if page.n == 0 {
+		return nil
+	}
+	clear(x.index)
+	lo, hi := page.rows[0].ID, page.rows[0].ID
+	for i, r := range page.rows[:page.n] {
+		x.index[r.ID] = i
+		lo, hi = min(lo, r.ID), max(hi, r.ID)
+	}
+	q, qargs := approvalsBetween, []any{lo, hi}
+	if hi-lo >= int64(denseBatch*page.n) {
+		q, qargs = fmt.Sprintf(approvalsOfKeys, keys), args
+	}
+	rows, err := tx.QueryContext(ctx, q, qargs...)
 	if err != nil {
 		return fmt.Errorf("export approvers: %w", err)
 	}
 	defer rows.Close()
-	var id int64
-	var ids sql.RawBytes
+	// Rows come by payout, then user: a payout's approvers are a run of rows.
+	var payout, user, last int64
+	x.ids = x.ids[:0]
 	for rows.Next() {
-		if err := rows.Scan(&id, &ids); err != nil {
+		if err := rows.Scan(&payout, &user); err != nil {
 			return fmt.Errorf("export approvers: %w", err)
 		}
-		names, ok := x.joined[string(ids)]
-		if !ok {
-			if names, err = d.approverNames(ctx, x, string(ids)); err != nil {
+		if payout != last {
+			if err := d.setApprovers(ctx, x, page, last); err != nil {
 				return err
 			}
-			x.joined[string(ids)] = names
+			last, x.ids = payout, x.ids[:0]
 		}
-		x.approvers[id] = names
+		if len(x.ids) == 0 || x.ids[len(x.ids)-1] != user { // one name for several versions
+			x.ids = append(x.ids, user)
+		}
 	}
-	return rows.Err()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("export approvers: %w", err)
+	}
+	return d.setApprovers(ctx, x, page, last)
 }
 
-// approverNames are the names of the distinct users in ids (user ids,
-// comma-separated), by user id, joined as the history page joins them.
-func (d *DB) approverNames(ctx context.Context, x *exporter, ids string) (string, error) {
-	x.ids = x.ids[:0]
-	for s := range strings.SplitSeq(ids, ",") {
-		id, err := strconv.ParseInt(s, 10, 64)
-		if err != nil {
-			return "", fmt.Errorf("export payouts: approver %q: %w", s, err)
-		}
-		x.ids = append(x.ids, id)
+// setApprovers sets the Approvers of payout's row in the page, if it has one
+// there, to the names of the users in x.ids.
+func (d *DB) setApprovers(ctx context.Context, x *exporter, page *exportPage, payout int64) error {
+	i, ok := x.index[payout]
+	if !ok || len(x.ids) == 0 {
+		return nil
 	}
-	slices.Sort(x.ids)
-	var b strings.Builder
-	for i, id := range slices.Compact(x.ids) {
-		name, err := d.userName(ctx, x, id)
-		if err != nil {
-			return "", err
-		}
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		b.WriteString(name)
+	x.key = x.key[:0]
+	for _, id := range x.ids {
+		x.key = strconv.AppendInt(append(x.key, ','), id, 10)
 	}
-	return b.String(), nil
+	names, ok := x.joined[string(x.key)]
+	if !ok {
+		var b strings.Builder
+		for j, id := range x.ids {
+			name, err := d.userName(ctx, x, id)
+			if err != nil {
+				return err
+			}
+			if j > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString(name)
+		}
+		names = b.String()
+		x.joined[string(x.key)] = names
+	}
+	page.rows[i].Approvers = names
+	return nil
 }
 
 // userName is a user's name from x.names, read again once a user the

@@ -52,30 +52,53 @@ func TestEachPayoutStopsWhenTheCallerGoes(t *testing.T) {
 }
 
 // TestEachPayoutApproversAcrossBatches: the approvers read once a batch land
-// on their own rows whatever the batch size, as the history page lists them.
+// on their own rows whatever the batch size, as the history page lists them:
+// read as one range of ids when a batch's ids are close (all payouts), and
+// payout by payout when they are far apart (two JPY payouts, 40 ids apart).
 func TestEachPayoutApproversAcrossBatches(t *testing.T) {
 	f := newListFixture(t)
+	for range 40 {
+		f.create(t, fixturePayout{maker: f.ann, fullName: "Filler", amount: 1, currency: "GBP", last4: "0001", state: "succeeded", approvers: []int64{f.bob}})
+	}
+	f.ids["far"] = f.create(t, fixturePayout{maker: f.bob, fullName: "Far", amount: 5, currency: "JPY", last4: "0002", state: "succeeded",
+		approvers: []int64{f.dan, f.ann}})
+	for _, filter := range []PayoutFilter{{}, {Currency: "JPY"}} {
+		list, err := f.db.Payouts(t.Context(), filter)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := map[int64]string{}
+		for _, r := range list {
+			want[r.ID] = r.Approvers
+		}
+		for _, batch := range []int{1, 2, 3, 7, len(list), len(list) + 1} {
+			got := map[int64]string{}
+			err := f.db.eachInBatches(t.Context(), filter, batch, func(r *PayoutRow) error { got[r.ID] = r.Approvers; return nil })
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !maps.Equal(got, want) {
+				t.Errorf("%+v in batches of %d: approvers %v, want %v", filter, batch, got, want)
+			}
+		}
+	}
+	if want := []string{"Cat, Dan", "Ann, Dan"}; f.approversOf(t, "p4") != want[0] || f.approversOf(t, "far") != want[1] {
+		t.Errorf("p4 and far have approvers %q and %q, want %q: the test proves less than it says", f.approversOf(t, "p4"), f.approversOf(t, "far"), want)
+	}
+}
+
+// approversOf is what the history page lists as the approvers of a fixture payout.
+func (f *listFixture) approversOf(t *testing.T, name string) string {
 	list, err := f.db.Payouts(t.Context(), PayoutFilter{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := map[int64]string{}
 	for _, r := range list {
-		want[r.ID] = r.Approvers
-	}
-	for batch := 1; batch <= len(list)+1; batch++ {
-		got := map[int64]string{}
-		err := f.db.eachInBatches(t.Context(), PayoutFilter{}, batch, func(r *PayoutRow) error { got[r.ID] = r.Approvers; return nil })
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !maps.Equal(got, want) {
-			t.Errorf("batches of %d: approvers %v, want %v", batch, got, want)
+		if r.ID == f.ids[name] {
+			return r.Approvers
 		}
 	}
-	if want[f.ids["p4"]] != "Cat, Dan" {
-		t.Errorf("p4's approvers %q, want two: the test proves less than it says", want[f.ids["p4"]])
-	}
+	return ""
 }
 
 // TestEachPayoutSeesApprovalsAsItsBatchIsRead: approvals given while an
