@@ -3,9 +3,11 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // exportBatch is how many rows EachPayout reads per query.
@@ -43,104 +45,165 @@ const denseBatch = 16
 // whole length; a row that changes state meanwhile appears once, as it was
 // when its batch was read.
 //
-// A batch is read while fn works through the one before it (two goroutines:
-// reading and writing out a row cost about the same, and the machine has a
-// core for each). When fn fails, reading stops and EachPayout returns fn's
-// error; when reading fails, fn has had every row read before the failure.
+// Batches are read ahead, exportReaders at once, while fn works through the
+// one before them: reading a row costs SQLite three times what writing it out
+// costs, and the machine has two cores. A batch is a range of keys, fixed
+// before it is read (planBatches), so the batches read side by side neither
+// overlap nor leave a gap. When fn fails, reading stops and EachPayout returns
+// fn's error; when reading fails, fn has had every row read before the
+// failure; when ctx ends, no further batch reaches fn.
 func (d *DB) EachPayout(ctx context.Context, f PayoutFilter, fn func(*PayoutRow) error) error {
 	return d.eachInBatches(ctx, f, exportBatch, fn)
 }
 
+// exportReaders is how many batches an export reads at once, each on its own
+// connection.
+const exportReaders = 2
+
 func (d *DB) eachInBatches(ctx context.Context, f PayoutFilter, batch int, fn func(*PayoutRow) error) error {
 	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	defer wg.Wait()
 	defer cancel()
-	// Two batches go round: one filled by the reader while fn empties the other.
-	free := make(chan *exportPage, 2)
-	free <- &exportPage{}
-	free <- &exportPage{}
-	full := make(chan *exportPage)
-	var readErr error
-	go func() {
-		defer close(full)
-		readErr = d.readBatches(ctx, f, batch, free, full)
-	}()
-	stop := func(err error) error {
-		cancel()
-		for range full { // the reader sees the cancel and ends
-		}
-		return err
-	}
-	for page := range full {
-		if err := ctx.Err(); err != nil { // the caller went away: no more rows
-			return stop(err)
-		}
-		for i := range page.n {
-			if err := fn(&page.rows[i]); err != nil {
-				return stop(err)
-			}
-		}
-		free <- page
-	}
-	return readErr // written before full was closed
-}
-
-// readBatches reads the filter's rows a batch at a time into pages taken
-// from free and hands each filled page to full, until the rows end, reading
-// fails or ctx is done.
-func (d *DB) readBatches(ctx context.Context, f PayoutFilter, batch int, free <-chan *exportPage, full chan<- *exportPage) error {
-	names, err := d.userNames(ctx)
-	if err != nil {
-		return err
-	}
-	x := exporter{names: names, joined: map[string]string{}, index: map[int64]int{}}
 	if err := d.weighName(ctx, &f); err != nil {
 		return err
 	}
-	f.Limit = batch
-	for {
-		var page *exportPage
-		select {
-		case page = <-free:
-		case <-ctx.Done():
-			return ctx.Err()
+	// A page for each reader and one for fn: memory stays flat.
+	pages := make(chan *exportPage, exportReaders+1)
+	for range exportReaders + 1 {
+		pages <- &exportPage{}
+	}
+	tasks := make(chan *exportTask)
+	order := make(chan *exportTask, exportReaders+1) // the batches as fn takes them
+	for range exportReaders {
+		wg.Go(func() { d.readTasks(ctx, tasks) })
+	}
+	wg.Go(func() {
+		defer close(order)
+		defer close(tasks)
+		d.planBatches(ctx, f, batch, pages, tasks, order)
+	})
+	stop := func(err error) error {
+		cancel()
+		for t := range order { // every planned batch ends, read or not
+			<-t.done
 		}
-		page.reset(batch)
-		err := d.exportBatch(ctx, f, &x, page)
-		if page.n > 0 {
-			f.After = page.last().Key()
-			select {
-			case full <- page:
-			case <-ctx.Done():
-				return ctx.Err()
+		return err
+	}
+	for t := range order {
+		<-t.done
+		if err := ctx.Err(); err != nil { // the caller went away: no more rows
+			return stop(err)
+		}
+		if t.page != nil {
+			for i := range t.page.n {
+				if err := fn(&t.page.rows[i]); err != nil {
+					return stop(err)
+				}
 			}
+			pages <- t.page
 		}
-		if err != nil || page.n < batch {
-			return err
+		if t.err != nil {
+			return stop(t.err)
 		}
+	}
+	return nil
+}
+
+// exportTask is one batch to read: the filter's rows after f.After, through
+// f.through (to the end when that is zero), into page. done is closed once
+// the page is filled or err says why not.
+type exportTask struct {
+	f    PayoutFilter
+	page *exportPage
+	err  error
+	done chan struct{}
+}
+
+// planBatches cuts the filter's rows into batches of about batch rows by
+// walking its keys (the index alone, no row read), and hands each batch with
+// a page to a reader (tasks) and, in the same order, to fn (order). It ends
+// after the last batch, at an error (a task carrying it) or once ctx is done.
+func (d *DB) planBatches(ctx context.Context, f PayoutFilter, batch int, pages chan *exportPage, tasks, order chan<- *exportTask) {
+	for {
+		t := &exportTask{f: f, done: make(chan struct{})}
+		select {
+		case t.page = <-pages:
+		case <-ctx.Done():
+			return
+		}
+		last, err := d.batchEnd(ctx, f, batch)
+		t.f.through, t.f.Limit = last, 0 // a zero last: the rest
+		order <- t
+		if err != nil {
+			pages <- t.page
+			t.page, t.err = nil, err
+			close(t.done)
+			return
+		}
+		select {
+		case tasks <- t:
+		case <-ctx.Done():
+			t.err = ctx.Err()
+			close(t.done)
+			return
+		}
+		if last.IsZero() {
+			return
+		}
+		f.After = last
 	}
 }
 
-// exportPage is one batch of rows on its way from the reader to fn: the
-// first n of rows, whose payouts are refilled batch after batch.
+// batchEnd is the key of the batch-th row after f.After, or zero when fewer
+// rows remain.
+func (d *DB) batchEnd(ctx context.Context, f PayoutFilter, batch int) (PayoutKey, error) {
+	f.Limit = batch
+	keys, args := f.keysQuery(d.dialect)
+	var at string
+	var id int64
+	err := d.db.QueryRowContext(ctx, `SELECT key_at, key_id FROM (`+keys+`) k ORDER BY key_at DESC, key_id DESC LIMIT 1 OFFSET ?`,
+		append(args, batch-1)...).Scan(&at, &id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return PayoutKey{}, nil
+	}
+	if err != nil {
+		return PayoutKey{}, fmt.Errorf("export payouts: %w", err)
+	}
+	return PayoutKey{CreatedAt: parseTime(at), ID: id}, nil
+}
+
+// readTasks reads the batches it is handed, one after another, until tasks
+// is closed.
+func (d *DB) readTasks(ctx context.Context, tasks <-chan *exportTask) {
+	x := exporter{joined: map[string]string{}, index: map[int64]int{}}
+	for t := range tasks {
+		t.page.reset()
+		if x.names == nil {
+			x.names, t.err = d.userNames(ctx)
+		}
+		if t.err == nil {
+			t.err = d.exportBatch(ctx, t.f, &x, t.page)
+		}
+		close(t.done)
+	}
+}
+
+// exportPage is one batch of rows on its way from a reader to fn: the first
+// n of rows, whose payouts are refilled batch after batch.
 type exportPage struct {
 	rows []PayoutRow
 	n    int
 }
 
-// reset empties the page for a batch of size rows.
-func (p *exportPage) reset(size int) {
-	if len(p.rows) < size {
-		payouts := make([]Payout, size)
-		p.rows = make([]PayoutRow, size)
-		for i := range p.rows {
-			p.rows[i].Payout = &payouts[i]
-		}
-	}
-	p.n = 0
-}
+// reset empties the page, keeping its memory.
+func (p *exportPage) reset() { p.n = 0 }
 
 // next is the row after the page's last, zeroed; keep adds it to the page.
 func (p *exportPage) next() *PayoutRow {
+	if p.n == len(p.rows) {
+		p.rows = append(p.rows, PayoutRow{Payout: &Payout{}})
+	}
 	r := &p.rows[p.n]
 	*r.Payout = Payout{}
 	r.Approvers = ""
@@ -148,9 +211,6 @@ func (p *exportPage) next() *PayoutRow {
 }
 
 func (p *exportPage) keep() { p.n++ }
-
-// last is the page's last row.
-func (p *exportPage) last() *PayoutRow { return &p.rows[p.n-1] }
 
 // exporter is what an export keeps from batch to batch: the users' names,
 // each set of approvers' names as it was first joined (the same few sets

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"maps"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -108,9 +109,9 @@ func TestEachPayoutSeesApprovalsAsItsBatchIsRead(t *testing.T) {
 	f := newListFixture(t)
 	ctx := t.Context()
 	got := map[string]string{}
-	// Batches of two: p8 p7 | p6 p5 | p4 p3 | p2 p1. While fn has the first,
-	// the reader is at most one batch ahead (two pages go round).
-	err := f.db.eachInBatches(ctx, PayoutFilter{}, 2, func(r *PayoutRow) error {
+	// Batches of one. While fn has p8, at most the next exportReaders
+	// batches (p7, p6) are read: the readers have no page for more.
+	err := f.db.eachInBatches(ctx, PayoutFilter{}, 1, func(r *PayoutRow) error {
 		name := f.names([]*PayoutRow{r})[0]
 		got[name] = r.Approvers
 		if name != "p8" {
@@ -163,4 +164,22 @@ func FuzzParseLayout(f *testing.F) {
 			t.Errorf("parseLayout([]byte(%q)) = %v, %v; of the string %v, %v", s, gotBytes, okBytes, got, ok)
 		}
 	})
+}
+
+// TestExportBatchPlans: a batch's bounds and its range walk the filter's
+// index in order, without sorting.
+func TestExportBatchPlans(t *testing.T) {
+	f := newListFixture(t)
+	key := PayoutKey{CreatedAt: day(2), ID: 5}
+	filter := PayoutFilter{Currency: "USD", After: key, through: PayoutKey{CreatedAt: day(1), ID: 2}}
+	keys, args := filter.keysQuery(f.db.dialect)
+	if plan := explain(t, f.db, keys, args...); !strings.Contains(plan, "payouts_currency") || strings.Contains(plan, "TEMP B-TREE") {
+		t.Errorf("a batch's keys:\n%s", plan)
+	}
+	filter = PayoutFilter{Currency: "USD", After: key, Limit: 2000}
+	keys, args = filter.keysQuery(f.db.dialect)
+	plan := explain(t, f.db, `SELECT key_at, key_id FROM (`+keys+`) k ORDER BY key_at DESC, key_id DESC LIMIT 1 OFFSET ?`, append(args, 1999)...)
+	if !strings.Contains(plan, "payouts_currency") {
+		t.Errorf("a batch's end:\n%s", plan)
+	}
 }
