@@ -182,4 +182,8 @@ func TestExportBatchPlans(t *testing.T) {
 	if !strings.Contains(plan, "payouts_currency") {
 		t.Errorf("a batch's end:\n%s", plan)
 	}
+	plan = explain(t, f.db, approvalsBetween, 1, 8)
+	if !strings.Contains(plan, "sqlite_autoindex_approvals_1 (payout_id>? AND payout_id<?)") || strings.Contains(plan, "TEMP B-TREE") {
+		t.Errorf("a batch's approvals:\n%s", plan)
+	}
 }
