@@ -177,15 +177,10 @@ func (d *DB) batchEnd(ctx context.Context, f PayoutFilter, batch int) (PayoutKey
 // readTasks reads the batches it is handed, one after another, until tasks
 // is closed.
 func (d *DB) readTasks(ctx context.Context, tasks <-chan *exportTask) {
-	x := exporter{joined: map[string]string{}, index: map[int64]int{}}
+	x := exporter{index: map[int64]int{}}
 	for t := range tasks {
 		t.page.reset()
-		if x.names == nil {
-			x.names, t.err = d.userNames(ctx)
-		}
-		if t.err == nil {
-			t.err = d.exportBatch(ctx, t.f, &x, t.page)
-		}
+		t.err = d.exportBatch(ctx, t.f, &x, t.page)
 		close(t.done)
 	}
 }
@@ -213,9 +208,9 @@ func (p *exportPage) next() *PayoutRow {
 
 func (p *exportPage) keep() { p.n++ }
 
-// exporter is what an export keeps from batch to batch: the users' names,
+// exporter is what a reader keeps while it reads a batch: the users' names,
 // each set of approvers' names as it was first joined (the same few sets
-// recur batch after batch), and scratch space.
+// recur row after row), and scratch space kept from batch to batch.
 type exporter struct {
 	names    map[int64]string
 	joined   map[string]string // user ids, comma-separated → their names
@@ -235,6 +230,11 @@ func (d *DB) exportBatch(ctx context.Context, f PayoutFilter, x *exporter, page 
 		return fmt.Errorf("export payouts: %w", err)
 	}
 	defer tx.Rollback() // it only read
+	// The names as of the batch's instant: every user its rows name is there.
+	if x.names, err = userNames(ctx, tx); err != nil {
+		return err
+	}
+	x.joined = map[string]string{}
 	keys, args := f.keysQuery(d.dialect)
 	if err := d.batchRows(ctx, tx, keys, args, x, page); err != nil {
 		return err
@@ -263,9 +263,7 @@ func (d *DB) batchRows(ctx context.Context, tx *sql.Tx, keys string, args []any,
 		if x.finished != nil {
 			p.FinishedAt = parseTimeBytes(x.finished)
 		}
-		if p.MakerName, err = d.userName(ctx, x, p.MakerID); err != nil {
-			return err
-		}
+		p.MakerName = x.names[p.MakerID]
 		page.keep()
 	}
 	return rows.Err()
@@ -300,9 +298,7 @@ func (d *DB) batchApprovers(ctx context.Context, tx *sql.Tx, keys string, args [
 			return fmt.Errorf("export approvers: %w", err)
 		}
 		if payout != last {
-			if err := d.setApprovers(ctx, x, page, last); err != nil {
-				return err
-			}
+			x.setApprovers(page, last)
 			last, x.ids = payout, x.ids[:0]
 		}
 		if len(x.ids) == 0 || x.ids[len(x.ids)-1] != user { // one name for several versions
@@ -312,15 +308,16 @@ func (d *DB) batchApprovers(ctx context.Context, tx *sql.Tx, keys string, args [
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("export approvers: %w", err)
 	}
-	return d.setApprovers(ctx, x, page, last)
+	x.setApprovers(page, last)
+	return nil
 }
 
 // setApprovers sets the Approvers of payout's row in the page, if it has one
 // there, to the names of the users in x.ids.
-func (d *DB) setApprovers(ctx context.Context, x *exporter, page *exportPage, payout int64) error {
+func (x *exporter) setApprovers(page *exportPage, payout int64) {
 	i, ok := x.index[payout]
 	if !ok || len(x.ids) == 0 {
-		return nil
+		return
 	}
 	x.key = x.key[:0]
 	for _, id := range x.ids {
@@ -330,39 +327,20 @@ func (d *DB) setApprovers(ctx context.Context, x *exporter, page *exportPage, pa
 	if !ok {
 		var b strings.Builder
 		for j, id := range x.ids {
-			name, err := d.userName(ctx, x, id)
-			if err != nil {
-				return err
-			}
 			if j > 0 {
 				b.WriteString(", ")
 			}
-			b.WriteString(name)
+			b.WriteString(x.names[id])
 		}
 		names = b.String()
 		x.joined[string(x.key)] = names
 	}
 	page.rows[i].Approvers = names
-	return nil
-}
-
-// userName is a user's name from x.names, read again once a user the
-// export has not seen appears (one created while it runs).
-func (d *DB) userName(ctx context.Context, x *exporter, id int64) (string, error) {
-	if name, ok := x.names[id]; ok {
-		return name, nil
-	}
-	names, err := d.userNames(ctx)
-	if err != nil {
-		return "", err
-	}
-	x.names = names
-	return names[id], nil
 }
 
 // userNames maps every user's id to their name.
-func (d *DB) userNames(ctx context.Context) (map[int64]string, error) {
-	rows, err := d.db.QueryContext(ctx, `SELECT id, name FROM users`)
+func userNames(ctx context.Context, q querier) (map[int64]string, error) {
+	rows, err := q.QueryContext(ctx, `SELECT id, name FROM users`)
 	if err != nil {
 		return nil, fmt.Errorf("user names: %w", err)
 	}
