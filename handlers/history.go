@@ -2,7 +2,6 @@ package handlers
 
 import (
 	"bufio"
-	"encoding/csv"
 	"errors"
 	"io"
 	"maps"
@@ -12,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
 
@@ -257,65 +258,119 @@ var csvHeader = []string{"id", "created_at", "state", "amount", "currency", "rec
 // csvExport writes payouts as the export's CSV: amounts as plain decimals
 // (1500.00) with the currency in its own column, so a spreadsheet reads them
 // as numbers; times in RFC 3339 with the offset of the person's time zone;
-// brands upper case, as on the pages. It writes through one buffer and
-// refills one record, so a row costs its cells' formatting and no more.
+// brands upper case, as on the pages. A row is appended to one reused line
+// and written through one buffer: numbers and times as they are (they need
+// no quoting), text as encoding/csv would quote it (appendCSVCell), so a row
+// costs its cells' formatting and no more.
 type csvExport struct {
-	buf *bufio.Writer
-	csv *csv.Writer
-	loc *time.Location
-	rec []string
+	buf  *bufio.Writer
+	loc  *time.Location
+	line []byte
 }
 
 func newCSVExport(w io.Writer, clk views.Clock) *csvExport {
-	buf := bufio.NewWriterSize(w, 64<<10)
-	x := &csvExport{buf: buf, csv: csv.NewWriter(buf), loc: clk.Loc, rec: make([]string, len(csvHeader))}
+	x := &csvExport{buf: bufio.NewWriterSize(w, 64<<10), loc: clk.Loc}
 	if x.loc == nil {
 		x.loc = time.UTC
 	}
-	x.csv.UseCRLF = true // RFC 4180, as spreadsheets expect
 	return x
 }
 
-func (x *csvExport) header() error { return x.csv.Write(csvHeader) }
-
-func (x *csvExport) write(r *store.PayoutRow) error {
-	rid := ""
-	if r.RecipientID != 0 {
-		rid = itoa(r.RecipientID)
+func (x *csvExport) header() error {
+	b := x.line[:0]
+	for i, name := range csvHeader {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendCSVCell(b, name)
 	}
-	rec := append(x.rec[:0], itoa(r.ID), x.at(r.CreatedAt), r.State, payout.PlainAmount(r.Amount, r.Currency), r.Currency, r.FullName, rid,
-		strings.ToUpper(r.CardBrand), r.CardLast4, r.MakerName, r.Approvers, r.CustomerReference, r.Purpose, r.Note, r.ProviderSessionID,
-		x.at(r.FinishedAt), r.FailureCode, r.FailureReason, r.CancelReason,
-		r.Method, r.AccountLabel, r.AccountCountry, r.ReturnedOn, r.ReturnReason)
-	for i, cell := range rec {
-		rec[i] = csvCell(cell)
-	}
-	return x.csv.Write(rec)
+	return x.writeLine(b)
 }
 
-func (x *csvExport) at(t time.Time) string {
-	if t.IsZero() {
-		return ""
+func (x *csvExport) write(r *store.PayoutRow) error {
+	b := strconv.AppendInt(x.line[:0], r.ID, 10)
+	b = x.appendTime(append(b, ','), r.CreatedAt)
+	b = appendCSVCell(append(b, ','), r.State)
+	b = appendCSVCell(append(b, ','), payout.PlainAmount(r.Amount, r.Currency))
+	b = appendCSVCell(append(b, ','), r.Currency)
+	b = appendCSVCell(append(b, ','), r.FullName)
+	b = append(b, ',')
+	if r.RecipientID != 0 {
+		b = strconv.AppendInt(b, r.RecipientID, 10)
 	}
-	return t.In(x.loc).Format(time.RFC3339)
+	for _, cell := range []string{strings.ToUpper(r.CardBrand), r.CardLast4, r.MakerName, r.Approvers, r.CustomerReference, r.Purpose,
+		r.Note, r.ProviderSessionID} {
+		b = appendCSVCell(append(b, ','), cell)
+	}
+	b = x.appendTime(append(b, ','), r.FinishedAt)
+	for _, cell := range []string{r.FailureCode, r.FailureReason, r.CancelReason, r.Method, r.AccountLabel, r.AccountCountry, r.ReturnedOn,
+		r.ReturnReason} {
+		b = appendCSVCell(append(b, ','), cell)
+	}
+	return x.writeLine(b)
+}
+
+// writeLine ends the line (CRLF, RFC 4180, as spreadsheets expect) and
+// writes it; the line's memory is kept for the next.
+func (x *csvExport) writeLine(b []byte) error {
+	x.line = append(b, '\r', '\n')
+	_, err := x.buf.Write(x.line)
+	return err
+}
+
+// appendTime appends t in RFC 3339 in the person's zone; nothing for a zero time.
+func (x *csvExport) appendTime(b []byte, t time.Time) []byte {
+	if t.IsZero() {
+		return b
+	}
+	return t.In(x.loc).AppendFormat(b, time.RFC3339)
 }
 
 // flush writes out what is buffered.
-func (x *csvExport) flush() error {
-	x.csv.Flush()
-	if err := x.csv.Error(); err != nil {
-		return err
-	}
-	return x.buf.Flush()
-}
+func (x *csvExport) flush() error { return x.buf.Flush() }
 
 // csvCell neutralises a cell that a spreadsheet would read as a formula (or
 // as the start of one after a tab or carriage return) by a leading quote.
 func csvCell(s string) string {
-	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+	if startsFormula(s) {
 		return "'" + s
 	}
 	return s
+}
+
+func startsFormula(s string) bool { return s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) }
+
+// appendCSVCell appends csvCell(s) as encoding/csv's Writer (UseCRLF) writes
+// a field: quoted when it holds a comma, a quote, CR or LF, starts with a
+// space or is \. (quotes doubled, LF as CRLF, a lone CR dropped).
+func appendCSVCell(b []byte, s string) []byte {
+	formula := startsFormula(s)
+	quote := strings.ContainsAny(s, ",\"\r\n")
+	if !formula && s != "" {
+		r, _ := utf8.DecodeRuneInString(s)
+		quote = quote || unicode.IsSpace(r) || s == `\.`
+	}
+	if quote {
+		b = append(b, '"')
+	}
+	if formula {
+		b = append(b, '\'')
+	}
+	if !quote {
+		return append(b, s...)
+	}
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; c {
+		case '"':
+			b = append(b, '"', '"')
+		case '\r':
+		case '\n':
+			b = append(b, '\r', '\n')
+		default:
+			b = append(b, c)
+		}
+	}
+	return append(b, '"')
 }
 
 // exportBatchWindow is how long an export may take to write one batch of

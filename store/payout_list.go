@@ -34,8 +34,9 @@ type PayoutFilter struct {
 	After PayoutKey
 	Limit int // 0 is no limit
 
-	byApprover bool // arm: the approver is the driving table's key, not a condition
-	manyNames  bool // the name search matches more than fewMatches payouts (see DB.weighName)
+	byApprover bool      // arm: the approver is the driving table's key, not a condition
+	through    PayoutKey // ends a listing at this key, inclusive (an export's batch, see EachPayout)
+	manyNames  bool      // the name search matches more than fewMatches payouts (see DB.weighName)
 }
 
 // weighName sets f.manyNames: whether more than fewMatches payouts have
@@ -253,6 +254,10 @@ func (f PayoutFilter) arm(dl dialect) (string, []any) {
 		// A row value comparison: SQLite walks the (…, created_at, id) index from the key.
 		conds = append(conds, `(`+keyAt+`, `+keyID+`) < (?, ?)`)
 		args = append(args, formatTime(f.After.CreatedAt), f.After.ID)
+	}
+	if !f.through.IsZero() {
+		conds = append(conds, `(`+keyAt+`, `+keyID+`) >= (?, ?)`)
+		args = append(args, formatTime(f.through.CreatedAt), f.through.ID)
 	}
 	q := `SELECT ` + keyAt + ` AS key_at, ` + keyID + ` AS key_id` + from
 	if len(conds) > 0 {
