@@ -7,6 +7,7 @@ import (
 	"maps"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -210,5 +211,26 @@ func TestPackedBodiesReadForever(t *testing.T) {
 	const want = `{"type":"ready_to_confirm","session":{"id":"ps_1","status":"accepted"}}`
 	if got, err := unpackBody("", packed); err != nil || got != want {
 		t.Errorf("an earlier build's packed body reads %q, %v; want %q", got, err, want)
+	}
+}
+
+// TestBodiesPackAtOnce: many requests packing at once share the few
+// packers, and every body reads back as it was.
+func TestBodiesPackAtOnce(t *testing.T) {
+	var wg sync.WaitGroup
+	for i := range 64 {
+		wg.Go(func() {
+			body := fmt.Sprintf(`{"type":"payment_finished","session":{"id":"ps_%d","status":"accepted"}}`, i)
+			for range 20 {
+				if got, err := unpackBody("", PackWebhookBody(body)); err != nil || got != body {
+					t.Errorf("%q read back as %q, %v", body, got, err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if len(packers) != cap(packers) {
+		t.Errorf("%d of %d packers back after packing", len(packers), cap(packers))
 	}
 }

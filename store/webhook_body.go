@@ -8,7 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"sync"
+	"runtime"
 )
 
 // A webhook's signed body is kept, byte for byte, because it may have to
@@ -35,15 +35,27 @@ const (
 		`"next_action":"confirm"}}`
 )
 
-// packers are DEFLATE writers primed with bodyDictionary: making one costs
-// more than packing a body, and Reset keeps the dictionary.
-var packers = sync.Pool{New: func() any {
+// packers hold the DEFLATE writers primed with bodyDictionary, one per
+// core: making one costs more than packing a body (Reset keeps the
+// dictionary), and each holds about 600 KB of tables. Packing is CPU work,
+// so more writers than cores would not pack faster; with a writer per
+// request, a burst of 64 webhooks held 64 of them at once and took the
+// console's memory past 100 MB. A slot is nil until its writer is made.
+var packers = func() chan *flate.Writer {
+	c := make(chan *flate.Writer, runtime.GOMAXPROCS(0))
+	for range cap(c) {
+		c <- nil
+	}
+	return c
+}()
+
+func newPacker() *flate.Writer {
 	w, err := flate.NewWriterDict(io.Discard, flate.DefaultCompression, []byte(bodyDictionary))
 	if err != nil {
 		panic(err) // only for a bad level
 	}
 	return w
-}}
+}
 
 // PackWebhookBody packs a webhook body for the body_packed column. The
 // webhook writer's callers pack in the request's goroutine, on any core,
@@ -52,8 +64,11 @@ func PackWebhookBody(body string) []byte {
 	var buf bytes.Buffer
 	buf.Grow(len(body)/3 + 16)
 	buf.WriteByte(bodyPackedV1)
-	w := packers.Get().(*flate.Writer)
-	defer packers.Put(w)
+	w := <-packers
+	if w == nil {
+		w = newPacker()
+	}
+	defer func() { packers <- w }()
 	w.Reset(&buf)
 	// Writing to a bytes.Buffer does not fail.
 	_, _ = io.WriteString(w, body)
