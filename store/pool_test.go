@@ -150,3 +150,56 @@ func TestReadStatementsInATransaction(t *testing.T) {
 		t.Errorf("after the transaction: %d users (want %d), same statement %v", got, before+1, db.db.reads.byText[count] == kept)
 	}
 }
+
+// TestGroupReadsKeepTheirStatements: the webhook writer's reads of a group
+// (which keys are stored) answer right whatever the group's size, and
+// groups of 3 and 4 keys share one kept statement: lists are padded to a
+// power of two.
+func TestGroupReadsKeepTheirStatements(t *testing.T) {
+	if got, args := inList([]string{"a", "b", "c"}); got != `(?,?,?,?)` || len(args) != 4 || args[3] != "c" {
+		t.Errorf("inList of 3 = %s %v", got, args)
+	}
+	if got, args := inList([]string{"a"}); got != `(?)` || len(args) != 1 {
+		t.Errorf("inList of 1 = %s %v", got, args)
+	}
+	db, _ := openTest(t)
+	ctx := t.Context()
+	if err := db.InTx(ctx, func(tx *Tx) error {
+		for _, k := range []string{"k1", "k2"} {
+			if _, err := tx.InsertWebhookEvent(ctx, &WebhookEvent{Key: k, Type: "payment_finished", Outcome: "applied", Body: "{}"}); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	kept := func() int {
+		if db.db.reads == nil {
+			return 0
+		}
+		db.db.reads.mu.Lock()
+		defer db.db.reads.mu.Unlock()
+		n := 0
+		for text := range db.db.reads.byText {
+			if strings.Contains(text, "FROM webhook_events WHERE event_key IN") {
+				n++
+			}
+		}
+		return n
+	}
+	for _, keys := range [][]string{{"k1", "x", "k2"}, {"y", "k2", "z", "w"}} {
+		var seen map[string]bool
+		if err := db.InTx(ctx, func(tx *Tx) (err error) { seen, err = tx.WebhookEventsSeen(ctx, keys); return err }); err != nil {
+			t.Fatal(err)
+		}
+		for _, k := range keys {
+			if seen[k] != (k == "k1" || k == "k2") {
+				t.Errorf("%v: %s seen %v", keys, k, seen[k])
+			}
+		}
+	}
+	if n := kept(); !db.Postgres() && n != 1 {
+		t.Errorf("groups of 3 and 4 keys kept %d statements; want 1", n)
+	}
+}

@@ -39,7 +39,8 @@ func (t *Tx) WebhookEventsSeen(ctx context.Context, keys []string) (map[string]b
 	if len(keys) == 0 {
 		return seen, nil
 	}
-	rows, err := t.tx.QueryContext(ctx, `SELECT event_key FROM webhook_events WHERE event_key IN (?`+repeat(",?", len(keys)-1)+`)`, anys(keys)...)
+	list, args := inList(keys)
+	rows, err := t.db.db.reading(t.tx).QueryContext(ctx, `SELECT event_key FROM webhook_events WHERE event_key IN `+list, args...)
 	if err != nil {
 		return nil, fmt.Errorf("webhooks seen: %w", err)
 	}
