@@ -88,6 +88,17 @@ func startConsole(bin string, f files, env ...string) (*console, error) {
 	}
 }
 
+// readThrough reads the file at path to its end, leaving it in the page cache.
+func readThrough(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	_, err = io.Copy(io.Discard, f)
+	return err
+}
+
 // cleanEnv is this process's environment without the console's own
 // settings, so that the benchmark always runs the embedded sandbox with the
 // defaults.
