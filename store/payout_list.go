@@ -493,9 +493,10 @@ type Outflow struct {
 // most 500 spans (SQLite's arms of a compound query).
 //
 // Whole hours come from outflow_hours, the roll-up the triggers keep
-// (migration 088; its hour is text, YYYY-MM-DDTHH, on both engines), each counted in the span its start falls in: a bound
-// on the hour is exact, one 30 or 45 minutes off it (such a time zone's
-// midnight) counts its whole hour before it. When bounds[0] is not on the
+// (migration 088; its hour is text, YYYY-MM-DDTHH, on both engines), each
+// counted in the span its start falls in: a bound on the hour is exact, one
+// 30 or 45 minutes off it (such a time zone's midnight) counts its whole
+// hour before it. When bounds[0] is not on the
 // hour, the part of its hour from bounds[0] on is summed from the payouts
 // into span 0: at most an hour's, along payouts_finished.
 func (d *DB) Outflows(ctx context.Context, bounds []time.Time) ([]Outflow, error) {
@@ -520,9 +521,6 @@ func (d *DB) Outflows(ctx context.Context, bounds []time.Time) ([]Outflow, error
 	var args []any
 	for i := range len(bounds) - 1 {
 		from, to := ceilHour(bounds[i]), ceilHour(bounds[i+1])
-		if i == 0 {
-			from = whole
-		}
 		// Short, so that a month's query stays one the pool keeps prepared
 		// (maxReadStatementText); hours whose payouts all failed since sum
 		// to 0 and are dropped below.

@@ -37,13 +37,13 @@ func (p *pool) QueryRowContext(ctx context.Context, query string, args ...any) *
 	return s.stmt.QueryRowContext(ctx, args...)
 }
 
-// reading is tx, a read transaction, as a querier whose queries run the
-// pool's kept statements on the transaction's connection (the pages'
-// consistent reads: the balance banner on every page, the queue). The
-// connection has one of each statement: a query must not run again while
-// its own earlier rows in the transaction are still open. (Outside a
-// transaction that cannot happen: open rows hold their connection, and the
-// next query takes another.)
+// reading is tx as a querier whose queries run the pool's kept statements
+// on the transaction's connection: the pages' read transactions (the
+// balance banner on every page, the queue) and the webhook writer's reads
+// of a group in its write transaction. The connection has one of each
+// statement: a query must not run again while its own earlier rows in the
+// transaction are still open. (Outside a transaction that cannot happen:
+// open rows hold their connection, and the next query takes another.)
 func (p *pool) reading(tx *sql.Tx) querier { return txReads{Tx: tx, pool: p} }
 
 // txReads is what pool.reading returns.

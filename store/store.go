@@ -363,10 +363,7 @@ func parseTime(s string) time.Time {
 	if t, ok := parseLayout(s); ok {
 		return t
 	}
-	t, err := time.Parse(timeLayout, s)
-	if err != nil {
-		t, _ = time.Parse(time.RFC3339Nano, s)
-	}
+	t, _ := time.Parse(time.RFC3339Nano, s)
 	return t.UTC()
 }
 
@@ -382,7 +379,8 @@ func parseTimeBytes(b []byte) time.Time {
 // parseLayout reads s when it is exactly in timeLayout, digit by digit: an
 // export reads two times a row, and time.Parse, which interprets its layout
 // as it goes, was a tenth of the export's reading. ok is false for anything
-// else, for parseTime to hand to time.Parse, which also says what is wrong.
+// else (PostgreSQL's times, which database/sql hands over as RFC 3339), for
+// parseTime to hand to time.Parse.
 func parseLayout[T string | []byte](s T) (t time.Time, ok bool) {
 	if len(s) != len(timeLayout) || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' || s[16] != ':' || s[19] != '.' || s[26] != 'Z' {
 		return time.Time{}, false
@@ -402,24 +400,16 @@ func parseLayout[T string | []byte](s T) (t time.Time, ok bool) {
 	ok = true
 	year, month, day := num(0, 4), num(5, 7), num(8, 10)
 	hour, minute, second, micro := num(11, 13), num(14, 16), num(17, 19), num(20, 26)
-	if !ok || month < 1 || month > 12 || day < 1 || day > daysIn(month, year) || hour > 23 || minute > 59 || second > 59 {
+	if !ok || hour > 23 || minute > 59 || second > 59 {
 		return time.Time{}, false
 	}
-	return time.Date(year, time.Month(month), day, hour, minute, second, micro*1000, time.UTC), true
-}
-
-// daysIn is the number of days in a month (1–12) of a year.
-func daysIn(month, year int) int {
-	switch month {
-	case 2:
-		if year%4 == 0 && (year%100 != 0 || year%400 == 0) {
-			return 29
-		}
-		return 28
-	case 4, 6, 9, 11:
-		return 30
+	// time.Date carries an impossible date over (April 31st is May 1st):
+	// only a date that comes back as written is one.
+	t = time.Date(year, time.Month(month), day, hour, minute, second, micro*1000, time.UTC)
+	if t.Year() != year || int(t.Month()) != month || t.Day() != day {
+		return time.Time{}, false
 	}
-	return 31
+	return t, true
 }
 
 func nullTime(s sql.NullString) time.Time {
