@@ -234,7 +234,10 @@ func (d *DB) migrate(ctx context.Context) error {
 			return fmt.Errorf("migration %s: %w", name, err)
 		}
 	}
-	return d.packStoredBodies(ctx, applied)
+	if err := d.packStoredBodies(ctx, applied); err != nil {
+		return err
+	}
+	return d.compactWebhookEvents(ctx, applied)
 }
 
 // appliedMigrations reads the names of the migrations applied; an error

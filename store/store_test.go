@@ -154,6 +154,79 @@ func TestWebhookBodiesPacked(t *testing.T) {
 	}
 }
 
+// TestWebhookEventsCompactedAfterPacking: packing the bodies of an older
+// database shrinks its webhook rows but not the table's pages; the store
+// then rebuilds the table once, so the pages hold about what the rows do,
+// and the rows, the unique event key and the payout index are as before.
+func TestWebhookEventsCompactedAfterPacking(t *testing.T) {
+	db, path := openTest(t)
+	if db.Postgres() {
+		t.Skip("SQLite's pages")
+	}
+	ctx := t.Context()
+	// An older database: 3,000 deliveries stored plain, about 700 bytes each.
+	body := func(i int) string {
+		return fmt.Sprintf(`{"type":"payment_finished","session":{"id":"ps_%024d","status":"accepted","payments":[{"id":"po_%024d",`+
+			`"status":"succeeded","metadata":{"payout_id":%d},"padding":"%s"}]}}`, i, i, i, strings.Repeat("ab", 280))
+	}
+	err := db.InTx(ctx, func(tx *Tx) error {
+		for i := range 3000 {
+			if _, err := tx.tx.ExecContext(ctx, `INSERT INTO webhook_events (event_key, type, session_id, outcome, body, received_at)
+				VALUES (?, 'payment_finished', ?, 'stale', ?, '2026-01-01T00:00:00.000000Z')`, fmt.Sprintf("key-%05d", i), fmt.Sprintf("ps_%d", i), body(i)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.db.ExecContext(ctx, `DELETE FROM migrations WHERE name IN (?, ?)`, packedBodiesDone, webhookEventsCompacted); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+
+	db, err = Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var pages, payload int64
+	if err := db.db.QueryRowContext(ctx, `SELECT count(*), sum(payload) FROM dbstat WHERE name = 'webhook_events'`).Scan(&pages, &payload); err != nil {
+		t.Fatal(err)
+	}
+	// Packed in place, the rows would fill a third of the pages they had;
+	// rebuilt, four fifths and more.
+	if full := float64(payload) / float64(pages*4096); full < 0.8 {
+		t.Errorf("the webhook table's %d pages are %.0f%% full of its rows, want 80%% and more", pages, 100*full)
+	}
+	evs, err := db.WebhookEvents(ctx, 0, "", 3000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(evs) != 3000 {
+		t.Fatalf("%d deliveries after the rebuild, want 3000", len(evs))
+	}
+	for _, e := range evs {
+		var i int
+		fmt.Sscanf(e.Key, "key-%05d", &i)
+		if e.Body != body(i) {
+			t.Fatalf("delivery %s reads back %q, want its body as stored", e.Key, e.Body)
+		}
+	}
+	if _, err := db.db.ExecContext(ctx, `INSERT INTO webhook_events (event_key, type, session_id, outcome, body, received_at)
+		VALUES ('key-00007', 'payment_finished', 'ps_7', 'stale', '', '2026-01-01T00:00:00.000000Z')`); err == nil {
+		t.Error("a second delivery with a stored key was accepted: the rebuilt table lost its unique key")
+	}
+	if plan := explain(t, db, `SELECT id FROM webhook_events WHERE payout_id = ? ORDER BY id`, 7); !strings.Contains(plan, "webhook_events_payout") {
+		t.Errorf("a payout's deliveries are read by %q, want the webhook_events_payout index", plan)
+	}
+	var recorded int
+	if err := db.db.QueryRowContext(ctx, `SELECT count(*) FROM migrations WHERE name = ?`, webhookEventsCompacted).Scan(&recorded); err != nil || recorded != 1 {
+		t.Errorf("the rebuild is recorded %d times (%v), want once", recorded, err)
+	}
+}
+
 // TestTheLogIsCheckpointedBesideTheWriters: the connections never
 // checkpoint the write-ahead log themselves (a commit would do it while its
 // writer holds the turn to write); the DB's checkpointer copies the log

@@ -152,3 +152,60 @@ func (d *DB) packStoredBodies(ctx context.Context, applied map[string]bool) erro
 		}
 	}
 }
+
+// webhookEventsCompacted records that SQLite's webhook table was rebuilt
+// after its bodies were packed (compactWebhookEvents).
+const webhookEventsCompacted = "094_webhook_events_compacted.go"
+
+// compactWebhookEvents rebuilds SQLite's webhook table once, after
+// packStoredBodies. Packing a stored body shrinks its row to a third, but
+// SQLite leaves each page as it was unless it falls below a third full: at a
+// million payouts the table kept 1,985 MB of pages for 827 MB of rows.
+// Copying the rows into a new table in id order fills its pages; the old
+// ones go to the free list, where new rows reuse them. PostgreSQL needs
+// nothing: its vacuum hands the space of updated rows to new ones.
+func (d *DB) compactWebhookEvents(ctx context.Context, applied map[string]bool) error {
+	if d.dialect.postgres || applied[webhookEventsCompacted] {
+		return nil
+	}
+	err := d.inTx(ctx, func(tx *sql.Tx) error {
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM migrations WHERE name = ?`, webhookEventsCompacted).Scan(&n); err != nil || n > 0 {
+			return err
+		}
+		for _, q := range sqlRebuildWebhookEvents {
+			if _, err := tx.ExecContext(ctx, q); err != nil {
+				return err
+			}
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO migrations (name, applied_at) VALUES (?, ?)`, webhookEventsCompacted, formatTime(d.now()))
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("compact webhook events: %w", err)
+	}
+	return nil
+}
+
+// sqlRebuildWebhookEvents copies the webhook table into one of the same
+// shape (migrations 002, 073 and 091) and puts it in the old one's place.
+// Nothing refers to the table, so no foreign key needs to be switched off.
+var sqlRebuildWebhookEvents = []string{
+	`CREATE TABLE webhook_events_new (
+	id           INTEGER PRIMARY KEY,
+	event_key    TEXT NOT NULL UNIQUE,
+	type         TEXT NOT NULL,
+	session_id   TEXT NOT NULL,
+	payout_id    INTEGER REFERENCES payouts(id),
+	outcome      TEXT NOT NULL,
+	detail       TEXT NOT NULL DEFAULT '',
+	body         TEXT NOT NULL,
+	received_at  TEXT NOT NULL,
+	body_packed  BLOB
+)`,
+	`INSERT INTO webhook_events_new (id, event_key, type, session_id, payout_id, outcome, detail, body, received_at, body_packed)
+	SELECT id, event_key, type, session_id, payout_id, outcome, detail, body, received_at, body_packed FROM webhook_events ORDER BY id`,
+	`DROP TABLE webhook_events`,
+	`ALTER TABLE webhook_events_new RENAME TO webhook_events`,
+	`CREATE INDEX webhook_events_payout ON webhook_events(payout_id, id)`,
+}
