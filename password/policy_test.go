@@ -3,6 +3,7 @@ package password
 import (
 	"context"
 	"errors"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -93,5 +94,22 @@ func TestLimiterBoundsConcurrentHashing(t *testing.T) {
 	}
 	if busy == 0 {
 		t.Error("no computation was refused although 20 wanted 2 slots for longer than the wait")
+	}
+}
+
+// TestHashingLeavesNoHeapBehind: a computation's 19 MiB are collected as
+// its slot is given back, so sign-ins one after another do not stack them
+// up before the collector would get round to it.
+func TestHashingLeavesNoHeapBehind(t *testing.T) {
+	l := NewLimiter(2, time.Second)
+	var m runtime.MemStats
+	for i := range 5 {
+		if _, err := l.Hash(t.Context(), "correct horse battery staple"); err != nil {
+			t.Fatal(err)
+		}
+		runtime.ReadMemStats(&m)
+		if m.HeapAlloc > argonMemory<<10 {
+			t.Fatalf("after hash %d the heap holds %d MiB, more than one computation's %d MiB", i+1, m.HeapAlloc>>20, argonMemory>>10)
+		}
 	}
 }
