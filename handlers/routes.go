@@ -52,6 +52,33 @@ const (
 	formBodyLimit    = "64K"
 )
 
+// compressors is how many responses are compressed at once (compressAtMost).
+const compressors = 16
+
+// compressAtMost lets at most n responses through zip at a time; the others
+// go out uncompressed. Each gzip writer holds about 600 KB, and the pool
+// behind zip makes a new one for every response in flight when it has none
+// free: 500 sign-ins at once, each answered with the sign-in page, took 300
+// MB of writers. Sixteen hold about 10 MB, and a busy moment costs bytes on
+// the wire, never memory.
+func compressAtMost(n int, zip echo.MiddlewareFunc) echo.MiddlewareFunc {
+	slots := make(chan struct{}, n)
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		zipped := zip(next)
+		return func(c echo.Context) error {
+			select {
+			case slots <- struct{}{}:
+				defer func() { <-slots }()
+				return zipped(c)
+			default:
+				// Compressed or not, the answer depends on Accept-Encoding.
+				c.Response().Header().Add(echo.HeaderVary, echo.HeaderAcceptEncoding)
+				return next(c)
+			}
+		}
+	}
+}
+
 // table is the whole URL space on one screen, grouped by who calls it and
 // then by feature. Every route states who may reach it; there is no default.
 // The navigation lists the labelled pages in this order.
@@ -62,7 +89,7 @@ func (a *app) table() []group {
 	// replies are two bytes), nor are the probes. The fastest level: pages are
 	// a few kilobytes either way, and a CSV export of a hundred thousand rows
 	// spent more time in level 5's compressor than in the database.
-	zip := middleware.GzipWithConfig(middleware.GzipConfig{Level: gzip.BestSpeed})
+	zip := compressAtMost(compressors, middleware.GzipWithConfig(middleware.GzipConfig{Level: gzip.BestSpeed}))
 	return []group{
 		// Files and probes: no session, nothing to post.
 		{"/static", []echo.MiddlewareFunc{small, zip}, []route{

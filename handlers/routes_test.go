@@ -2,11 +2,17 @@ package handlers
 
 import (
 	"bytes"
+	"compress/gzip"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
 	"golang.org/x/net/html"
 
 	"countersign/payout"
@@ -191,4 +197,68 @@ func attr(n *html.Node, key string) string {
 		}
 	}
 	return ""
+}
+
+// TestCompressionIsBounded: with more responses in flight than there are
+// compressors, the ones beyond go out whole and uncompressed, and every
+// body arrives as the handler wrote it.
+func TestCompressionIsBounded(t *testing.T) {
+	const n, inFlight = 4, 12
+	page := strings.Repeat("<p>a page worth compressing</p>", 100)
+	var entered sync.WaitGroup
+	entered.Add(inFlight)
+	release := make(chan struct{})
+	e := echo.New()
+	e.GET("/", func(c echo.Context) error {
+		entered.Done()
+		<-release
+		return c.HTML(http.StatusOK, page)
+	}, compressAtMost(n, middleware.GzipWithConfig(middleware.GzipConfig{Level: gzip.BestSpeed})))
+	srv := httptest.NewServer(e)
+	defer srv.Close()
+
+	type answer struct {
+		encoding, vary, body string
+	}
+	answers := make(chan answer, inFlight)
+	client := &http.Client{Transport: &http.Transport{DisableCompression: true}}
+	for range inFlight {
+		go func() {
+			req, _ := http.NewRequest("GET", srv.URL, nil)
+			req.Header.Set("Accept-Encoding", "gzip")
+			resp, err := client.Do(req)
+			if err != nil {
+				t.Error(err)
+				answers <- answer{}
+				return
+			}
+			defer resp.Body.Close()
+			var r io.Reader = resp.Body
+			if resp.Header.Get("Content-Encoding") == "gzip" {
+				if r, err = gzip.NewReader(resp.Body); err != nil {
+					t.Error(err)
+				}
+			}
+			body, _ := io.ReadAll(r)
+			answers <- answer{resp.Header.Get("Content-Encoding"), resp.Header.Get("Vary"), string(body)}
+		}()
+	}
+	entered.Wait() // all twelve are in the handler at once
+	close(release)
+	zipped := 0
+	for range inFlight {
+		a := <-answers
+		if a.encoding == "gzip" {
+			zipped++
+		}
+		if a.body != page {
+			t.Errorf("a %q answer's body is %d bytes, want the page's %d", a.encoding, len(a.body), len(page))
+		}
+		if a.vary != "Accept-Encoding" {
+			t.Errorf("a %q answer varies by %q, want Accept-Encoding", a.encoding, a.vary)
+		}
+	}
+	if zipped != n {
+		t.Errorf("%d of %d answers in flight at once were compressed, want %d", zipped, inFlight, n)
+	}
 }
