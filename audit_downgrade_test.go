@@ -71,11 +71,10 @@ func downgrade(t *testing.T, db string) {
 		for _, f := range append([]string{prev}, e.fields...) {
 			fmt.Fprintf(h, "%d:%s;", len(f), f)
 		}
-		hash := hex.EncodeToString(h.Sum(nil))
-		if _, err := raw.Exec(`UPDATE audit_log SET prev_hash = ?, hash = ? WHERE id = ?`, prev, hash, e.id); err != nil {
+		if _, err := raw.Exec(`UPDATE audit_log SET hash = ? WHERE id = ?`, h.Sum(nil), e.id); err != nil {
 			t.Fatal(err)
 		}
-		prev = hash
+		prev = hex.EncodeToString(h.Sum(nil))
 	}
 }
 

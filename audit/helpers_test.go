@@ -19,3 +19,12 @@ func sha256Hex(e store.AuditEntry) string {
 	}
 	return hex.EncodeToString(h.Sum(nil))
 }
+
+// hashLiteral is a hash in hex as the SQL literal of the bytes the audit
+// log stores.
+func hashLiteral(dsn, h string) string {
+	if store.IsPostgres(dsn) {
+		return `'\x` + h + `'::bytea`
+	}
+	return `X'` + h + `'`
+}

@@ -171,6 +171,7 @@ func (a *app) exportAudit(c echo.Context, contentType, ext string, start func(io
 	if len(errs) > 0 {
 		return fail.Malformed("This filter is not valid. Open the audit log, correct it and export again.")
 	}
+	f.PrevHash = true // the export's prev_hash field; the page does without
 	ctx := c.Request().Context()
 	if err := a.audit(c, "audit.export", "audit", "", "ok", ext+" "+exportQuery(vf)); err != nil {
 		return err

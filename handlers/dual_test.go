@@ -7,6 +7,7 @@ import (
 	"image/png"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -621,7 +622,20 @@ func TestAuditExport(t *testing.T) {
 		lines = append(lines, l)
 	}
 	if len(lines) != 1 || lines[0]["action"] != "payout.approve" || lines[0]["hash"] == "" {
-		t.Errorf("JSON lines %v; want ann's one entry with its hash", lines)
+		t.Fatalf("JSON lines %v; want ann's one entry with its hash", lines)
+	}
+	// prev_hash is the hash of the entry before in the log, which a
+	// filtered export does not contain (the log stores no copy of it).
+	log, err := h.db.AuditEntries(t.Context(), store.AuditFilter{Ascending: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := slices.IndexFunc(log, func(e store.AuditEntry) bool { return e.Action == "payout.approve" })
+	if i < 1 || lines[0]["prev_hash"] != log[i-1].Hash || lines[0]["hash"] != log[i].Hash {
+		t.Errorf("JSON line's hashes %v, %v; want %s after %s", lines[0]["prev_hash"], lines[0]["hash"], log[i].Hash, log[i-1].Hash)
+	}
+	if rows[1][10] != log[i-1].Hash || rows[1][11] != log[i].Hash {
+		t.Errorf("CSV row's hashes %q, %q; want %s after %s", rows[1][10], rows[1][11], log[i].Hash, log[i-1].Hash)
 	}
 	if p := b.get("/audit.csv?from=yesterday"); p.status != http.StatusBadRequest {
 		t.Errorf("a bad filter: %d; want 400", p.status)

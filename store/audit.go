@@ -27,8 +27,14 @@ type AuditEntry struct {
 	IP         string
 	Outcome    string // "ok", "denied", "failed", ...
 	Detail     string
-	PrevHash   string
-	Hash       string
+	// PrevHash is the hash of the entry before this one, "" for the first.
+	// It is not stored with the entry (it would be a copy of the previous
+	// row's hash): verification carries it along, and a read fills it in
+	// only when AuditFilter.PrevHash asks for it.
+	PrevHash string
+	// Hash is the entry's chain hash as lower-case hex, the text the next
+	// entry's hash covers; the table keeps its 32 bytes.
+	Hash string
 }
 
 // AuditChainKeyed is the action of the switch-over entry: from it on, entries
@@ -89,7 +95,7 @@ func (d *DB) UseAuditKey(ctx context.Context, key []byte, start AuditStart) erro
 			if start.From != 0 && start.From != keyedFrom {
 				return fmt.Errorf("%w (the key file says entry %d; the log's switch-over is entry %d)", ErrAuditDowngraded, start.From, keyedFrom)
 			}
-			rows, err := tx.tx.QueryContext(ctx, `SELECT `+auditColumns+` FROM audit_log ORDER BY id DESC LIMIT 1`)
+			rows, err := tx.tx.QueryContext(ctx, `SELECT `+auditColumns+`, `+auditPrevHash+` FROM audit_log a ORDER BY id DESC LIMIT 1`)
 			if err != nil {
 				return err
 			}
@@ -97,7 +103,7 @@ func (d *DB) UseAuditKey(ctx context.Context, key []byte, start AuditStart) erro
 			if !rows.Next() {
 				return rows.Err()
 			}
-			head, err := scanAudit(rows)
+			head, err := scanAudit(rows, true)
 			if err != nil {
 				return err
 			}
@@ -158,10 +164,12 @@ func (t *Tx) Audit(ctx context.Context, e AuditEntry) error {
 	e.At = t.now
 	if t.head == nil {
 		var head auditLink
-		err := t.tx.QueryRowContext(ctx, `SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1`).Scan(&head.id, &head.hash)
+		var hash []byte
+		err := t.tx.QueryRowContext(ctx, `SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1`).Scan(&head.id, &hash)
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("audit: %w", err)
 		}
+		head.hash = hex.EncodeToString(hash)
 		t.head = &head
 	}
 	e.ID, e.PrevHash = t.head.id+1, t.head.hash
@@ -182,7 +190,7 @@ func (t *Tx) Audit(ctx context.Context, e AuditEntry) error {
 		actorID = e.ActorID
 	}
 	_, err := t.execPrepared(ctx, sqlInsertAudit,
-		e.ID, formatTime(e.At), actorID, e.Actor, e.Action, e.ObjectType, e.ObjectID, e.IP, e.Outcome, e.Detail, e.PrevHash, e.Hash)
+		e.ID, formatTime(e.At), actorID, e.Actor, e.Action, e.ObjectType, e.ObjectID, e.IP, e.Outcome, e.Detail, packAuditHash(e.Hash))
 	if err != nil {
 		// The statement may have failed after the row went in (it did
 		// not, on either engine, but the head is cheap to read again).
@@ -193,8 +201,19 @@ func (t *Tx) Audit(ctx context.Context, e AuditEntry) error {
 	return nil
 }
 
-const sqlInsertAudit = `INSERT INTO audit_log (id, at, actor_id, actor, action, object_type, object_id, ip, outcome, detail, prev_hash, hash)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+const sqlInsertAudit = `INSERT INTO audit_log (id, at, actor_id, actor, action, object_type, object_id, ip, outcome, detail, hash)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+
+// packAuditHash is the stored form of a hash the chain computed: its 32
+// bytes, half the size of the hex text (two of them, with the copy of the
+// previous hash the table no longer keeps, were 128 of an entry's 313 bytes).
+func packAuditHash(h string) []byte {
+	b, err := hex.DecodeString(h)
+	if err != nil {
+		panic("audit: the chain computed a hash that is not hex: " + h)
+	}
+	return b
+}
 
 // auditLink is an entry's place in the chain: its id and hash.
 type auditLink struct {
@@ -229,13 +248,26 @@ func auditMAC(key []byte, e AuditEntry) string {
 	return hex.EncodeToString(h.Sum(nil))
 }
 
-const auditColumns = `id, at, coalesce(actor_id, 0), actor, action, object_type, object_id, ip, outcome, detail, prev_hash, hash`
+const auditColumns = `id, at, coalesce(actor_id, 0), actor, action, object_type, object_id, ip, outcome, detail, hash`
 
-func scanAudit(rows *sql.Rows) (AuditEntry, error) {
+// auditPrevHash is the column of the hash of the entry before a (the
+// outer audit_log's alias), empty for the first: the greatest id below
+// a's, so that gaps in ids an older version left do not matter. It costs
+// an index probe per entry, so only the reads that show it ask for it.
+const auditPrevHash = `coalesce((SELECT p.hash FROM audit_log p WHERE p.id < a.id ORDER BY p.id DESC LIMIT 1), '')`
+
+// scanAudit reads a row of auditColumns, followed by auditPrevHash if
+// withPrev. Stored hashes are bytes; the entry carries them as hex.
+func scanAudit(rows *sql.Rows, withPrev bool) (AuditEntry, error) {
 	var e AuditEntry
 	var at string
-	err := rows.Scan(&e.ID, &at, &e.ActorID, &e.Actor, &e.Action, &e.ObjectType, &e.ObjectID, &e.IP, &e.Outcome, &e.Detail, &e.PrevHash, &e.Hash)
-	e.At = parseTime(at)
+	var hash, prev []byte
+	dest := []any{&e.ID, &at, &e.ActorID, &e.Actor, &e.Action, &e.ObjectType, &e.ObjectID, &e.IP, &e.Outcome, &e.Detail, &hash}
+	if withPrev {
+		dest = append(dest, &prev)
+	}
+	err := rows.Scan(dest...)
+	e.At, e.Hash, e.PrevHash = parseTime(at), hex.EncodeToString(hash), hex.EncodeToString(prev)
 	return e, err
 }
 
@@ -252,6 +284,9 @@ type AuditFilter struct {
 	// keyset is the cursor entry's place in it; otherwise in id order.
 	Limit     int
 	Ascending bool // oldest first (a payout's timeline)
+	// PrevHash fills in each entry's PrevHash (the export shows it); the
+	// page and the timelines do not, and do not pay for the look-up.
+	PrevHash bool
 }
 
 // AuditEntries returns matching entries, newest first unless Ascending.
@@ -314,6 +349,9 @@ func (d *DB) AuditEntries(ctx context.Context, f AuditFilter) ([]AuditEntry, err
 			a = append(a, armArgs[i]...)
 		}
 		q := `SELECT ` + auditColumns + ` FROM audit_log`
+		if f.PrevHash {
+			q = `SELECT ` + auditColumns + `, ` + auditPrevHash + ` FROM audit_log a`
+		}
 		if len(conds) > 0 {
 			q += ` WHERE ` + strings.Join(conds, ` AND `)
 		}
@@ -341,7 +379,7 @@ func (d *DB) AuditEntries(ctx context.Context, f AuditFilter) ([]AuditEntry, err
 	defer rows.Close()
 	var out []AuditEntry
 	for rows.Next() {
-		e, err := scanAudit(rows)
+		e, err := scanAudit(rows, f.PrevHash)
 		if err != nil {
 			return nil, err
 		}
@@ -484,10 +522,12 @@ type AuditCheck struct {
 }
 
 // VerifyAudit walks the whole log in order and reports the first broken link:
-// an entry that does not point at the one before it (one was removed or
-// inserted), or whose content does not match its hash (it was edited). From
-// the switch-over entry on, hashes are HMACs under key, so a chain recomputed
-// without the key breaks there; without key such a log cannot be verified.
+// an entry whose hash does not match its content and the hash of the entry
+// before it, which the walk carries along. So an entry edited breaks at
+// itself, and one removed or inserted at the entry after the gap (the first
+// that was chained to something else). From the switch-over entry on, hashes
+// are HMACs under key over the entry's id too, so a chain recomputed without
+// the key breaks there; without key such a log cannot be verified.
 func (d *DB) VerifyAudit(ctx context.Context, key []byte, mark int64) (AuditCheck, error) {
 	var c AuditCheck
 	rows, err := d.db.QueryContext(ctx, `SELECT `+auditColumns+` FROM audit_log ORDER BY id`)
@@ -496,22 +536,33 @@ func (d *DB) VerifyAudit(ctx context.Context, key []byte, mark int64) (AuditChec
 	}
 	defer rows.Close()
 	for rows.Next() {
-		e, err := scanAudit(rows)
+		e, err := scanAudit(rows, false)
 		if err != nil {
 			return c, err
 		}
+		e.PrevHash = c.Head
 		if c.KeyedFrom == 0 && e.Action == AuditChainKeyed {
 			if len(key) == 0 {
 				return c, fmt.Errorf("verify audit: the log is chained under the secret key from entry %d: give the key file", e.ID)
 			}
 			c.KeyedFrom = e.ID
 		}
+		var intact bool
+		if c.KeyedFrom == 0 {
+			intact = auditHash(e) == e.Hash
+		} else {
+			intact = hmac.Equal([]byte(auditMAC(key, e)), []byte(e.Hash))
+		}
+		// Which change it was, the hash cannot say: a gap in the ids
+		// (appends number entries one after the other) points at a
+		// removal or an insertion.
 		switch {
-		case e.PrevHash != c.Head:
-			c.Break = &AuditBreak{e.ID, "does not follow the entry before it (an entry was removed or inserted)"}
-		case c.KeyedFrom == 0 && auditHash(e) != e.Hash:
-			c.Break = &AuditBreak{e.ID, "its content does not match its hash (the entry was edited)"}
-		case c.KeyedFrom != 0 && !hmac.Equal([]byte(auditMAC(key, e)), []byte(e.Hash)):
+		case intact:
+		case e.ID != c.LastID+1:
+			c.Break = &AuditBreak{e.ID, "does not follow the entry before it (an entry was removed or inserted, or this one was edited)"}
+		case c.KeyedFrom == 0:
+			c.Break = &AuditBreak{e.ID, "its content does not match its hash (the entry was edited, or the one before it was removed or rewritten)"}
+		default:
 			c.Break = &AuditBreak{e.ID, "its content does not match its keyed hash (the entry was edited, or the chain was recomputed without the key)"}
 		}
 		if c.Break != nil {
@@ -529,7 +580,7 @@ func (d *DB) VerifyAudit(ctx context.Context, key []byte, mark int64) (AuditChec
 // AuditHead returns the newest entry's id and hash (0 and "" for an empty log).
 func (d *DB) AuditHead(ctx context.Context) (int64, string, error) {
 	var id int64
-	var hash string
+	var hash []byte
 	err := d.db.QueryRowContext(ctx, `SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1`).Scan(&id, &hash)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, "", nil
@@ -537,5 +588,5 @@ func (d *DB) AuditHead(ctx context.Context) (int64, string, error) {
 	if err != nil {
 		return 0, "", fmt.Errorf("audit head: %w", err)
 	}
-	return id, hash, nil
+	return id, hex.EncodeToString(hash), nil
 }
