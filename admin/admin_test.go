@@ -268,7 +268,7 @@ func TestTakingPowerAwayAppliesAtOnce(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
 	ivy := f.user("ivy@example.com", "Ivy", "approver", "maker")
-	if err := f.db.CreateSession(ctx, &store.SessionRow{IDHash: "s1", UserID: ivy.ID, Data: []byte{}, CreatedAt: f.clock.Now(), LastSeenAt: f.clock.Now()}); err != nil {
+	if err := f.db.StartSession(ctx, "", &store.SessionRow{IDHash: "s1", UserID: ivy.ID, Data: []byte{}, CreatedAt: f.clock.Now(), LastSeenAt: f.clock.Now()}, store.AuditEntry{ActorID: ivy.ID, Actor: ivy.Email, Action: "login.ok", ObjectType: "user", Outcome: "ok"}); err != nil {
 		t.Fatal(err)
 	}
 	res, err := f.s.UpdateUser(ctx, f.ann, ivy.ID, Access{Name: "Ivy", Roles: []string{"maker", "auditor"}, Active: true})

@@ -202,7 +202,9 @@ func TestCheckpointerRuns(t *testing.T) {
 	go func() { c.Run(ctx); close(done) }()
 	f.append(3)
 	waitFor(t, func() bool { cp, err := ReadCheckpoint(f.checkpoint, f.key); return err == nil && cp.Entry == 4 })
-	if !strings.Contains(logs.String(), "audit checkpoint") || !strings.Contains(logs.String(), "entry=4") {
+	// The line is logged once the file is written: wait for it too.
+	waitFor(t, func() bool { return strings.Contains(logs.String(), "entry=4") })
+	if !strings.Contains(logs.String(), "audit checkpoint") {
 		t.Errorf("no checkpoint log line:\n%s", logs.String())
 	}
 	f.append(1)

@@ -134,28 +134,21 @@ func (a *app) login(c echo.Context) error {
 	return redirect(c, next)
 }
 
-// startSession signs u in on this browser, audited as action. The session
-// gets a new ID: whatever ID the browser had before (perhaps planted by
-// someone else) is dropped, and the old row goes with it. Its values start
-// empty, so nothing of the session before (a step-up window included)
-// carries over a sign-in.
+// startSession signs u in on this browser, audited as action in the same
+// transaction. The session gets a new ID: whatever ID the browser had before
+// (perhaps planted by someone else) is dropped, and the old row goes with
+// it. Its values start empty, so nothing of the session before (a step-up
+// window included) carries over a sign-in.
 func (a *app) startSession(c echo.Context, u *store.User, action string) error {
-	ctx := c.Request().Context()
 	sess := current(c).session
-	if !sess.IsNew {
-		if err := a.DB.DeleteSession(ctx, hashToken(sess.ID)); err != nil {
-			return err
-		}
-	}
-	sess.ID = ""
 	sess.Values = map[any]any{keyUserID: u.ID, keyCSRF: randomToken()}
-	if err := sess.Save(c.Request(), c.Response()); err != nil {
+	e := auditEntry(c, action, "user", itoa(u.ID), "ok", "")
+	e.Actor, e.ActorID = u.Email, u.ID
+	if err := a.sessions.start(c.Request(), c.Response(), sess, e); err != nil {
 		return err
 	}
 	a.dropPreLoginCookie(c)
-	e := auditEntry(c, action, "user", itoa(u.ID), "ok", "")
-	e.Actor, e.ActorID = u.Email, u.ID
-	return a.DB.Audit(ctx, e)
+	return nil
 }
 
 // auditLockout records that a failed attempt locked the account, or locked

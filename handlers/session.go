@@ -107,12 +107,11 @@ func (s *sessionStore) load(r *http.Request, name string) (*sessions.Session, ti
 //
 // Only a signed-in session is stored: an anonymous visitor has no row (the
 // sign-in form's CSRF token lives in a signed cookie instead, see
-// preLoginToken), so a thousand visits to /login write nothing. An empty ID
-// gets a fresh random token and a new row: that is how login renews the ID,
-// and the only way a row comes to exist. Any other save updates the row and
-// never re-creates it: a request that loaded the session before it was
-// ended (a logout, "end sessions", a password reset) leaves it ended, and
-// the browser is told to drop the cookie.
+// preLoginToken), so a thousand visits to /login write nothing. A row comes
+// to exist only through start, with the sign-in's audit entry. Save updates
+// the row and never re-creates it: a request that loaded the session before
+// it was ended (a logout, "end sessions", a password reset) leaves it ended,
+// and the browser is told to drop the cookie.
 func (s *sessionStore) Save(r *http.Request, w http.ResponseWriter, sess *sessions.Session) error {
 	ctx := context.WithoutCancel(r.Context())
 	if sess.Options.MaxAge < 0 {
@@ -124,27 +123,17 @@ func (s *sessionStore) Save(r *http.Request, w http.ResponseWriter, sess *sessio
 		http.SetCookie(w, sessions.NewCookie(sess.Name(), "", sess.Options))
 		return nil
 	}
-	userID, _ := sess.Values[keyUserID].(int64)
-	if userID == 0 {
+	if userID, _ := sess.Values[keyUserID].(int64); userID == 0 {
 		return nil
 	}
-	now := s.now()
-	fresh := sess.ID == ""
-	if fresh {
-		sess.ID = randomToken()
-		sess.Values[keyCreatedAt] = now.UnixNano()
+	if sess.ID == "" {
+		return errors.New("session: a signed-in session is started, not saved")
 	}
-	var buf bytes.Buffer
-	if err := gob.NewEncoder(&buf).Encode(sess.Values); err != nil {
+	row, err := s.row(sess)
+	if err != nil {
 		return err
 	}
-	created, _ := sess.Values[keyCreatedAt].(int64)
-	row := &store.SessionRow{IDHash: hashToken(sess.ID), UserID: userID, Data: buf.Bytes(), CreatedAt: time.Unix(0, created), LastSeenAt: now}
-	if fresh {
-		if err := s.db.CreateSession(ctx, row); err != nil {
-			return err
-		}
-	} else if live, err := s.db.UpdateSession(ctx, row); err != nil {
+	if live, err := s.db.UpdateSession(ctx, row); err != nil {
 		return err
 	} else if !live {
 		ended := *sess.Options
@@ -154,6 +143,40 @@ func (s *sessionStore) Save(r *http.Request, w http.ResponseWriter, sess *sessio
 	}
 	http.SetCookie(w, sessions.NewCookie(sess.Name(), sess.ID, sess.Options))
 	return nil
+}
+
+// start signs sess in under a new random ID: its row is stored with e, the
+// audit entry of the sign-in, in one transaction, in place of the row of the
+// ID the browser came with (perhaps planted by someone else), then the
+// cookie is set.
+func (s *sessionStore) start(r *http.Request, w http.ResponseWriter, sess *sessions.Session, e store.AuditEntry) error {
+	var replaced string
+	if !sess.IsNew && sess.ID != "" {
+		replaced = hashToken(sess.ID)
+	}
+	sess.ID = randomToken()
+	sess.Values[keyCreatedAt] = s.now().UnixNano()
+	row, err := s.row(sess)
+	if err != nil {
+		return err
+	}
+	if err := s.db.StartSession(context.WithoutCancel(r.Context()), replaced, row, e); err != nil {
+		sess.ID = ""
+		return err
+	}
+	http.SetCookie(w, sessions.NewCookie(sess.Name(), sess.ID, sess.Options))
+	return nil
+}
+
+// row is the stored form of a signed-in session, seen active now.
+func (s *sessionStore) row(sess *sessions.Session) (*store.SessionRow, error) {
+	var buf bytes.Buffer
+	if err := gob.NewEncoder(&buf).Encode(sess.Values); err != nil {
+		return nil, err
+	}
+	userID, _ := sess.Values[keyUserID].(int64)
+	created, _ := sess.Values[keyCreatedAt].(int64)
+	return &store.SessionRow{IDHash: hashToken(sess.ID), UserID: userID, Data: buf.Bytes(), CreatedAt: time.Unix(0, created), LastSeenAt: s.now()}, nil
 }
 
 func hashToken(token string) string {

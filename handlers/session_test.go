@@ -1,12 +1,15 @@
 package handlers
 
 import (
+	"database/sql"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
 	"strings"
 	"testing"
 	"time"
+
+	"countersign/store/pgtest"
 )
 
 func TestLoginIssuesNewSessionID(t *testing.T) {
@@ -226,5 +229,57 @@ func TestLastSeenWrittenAtMostOnceAMinute(t *testing.T) {
 	b.get("/")
 	if got := seen(); !got.Equal(h.clock.Now()) {
 		t.Errorf("last seen %v after a page 65 s on; want %v", got, h.clock.Now())
+	}
+}
+
+// TestSignInIsAuditedWithItsSession: the session of a sign-in is stored with
+// its audit entry or not at all. With the entry refused by the database,
+// the sign-in fails and the browser is not signed in; nor is there a row.
+func TestSignInIsAuditedWithItsSession(t *testing.T) {
+	h := newHarness(t)
+	h.user("maker@example.com", "maker")
+	driver, source := "sqlite", "file:"+h.dsn
+	refuse := []string{`CREATE TRIGGER refuse_sign_in BEFORE INSERT ON audit_log
+		WHEN NEW.action = 'login.ok' BEGIN SELECT RAISE(ABORT, 'refused for the test'); END`}
+	if pgtest.Postgres() {
+		driver, source = "pgx", h.dsn
+		refuse = []string{`CREATE FUNCTION refuse_sign_in() RETURNS trigger LANGUAGE plpgsql AS $$
+			BEGIN RAISE EXCEPTION 'refused for the test'; END $$`,
+			`CREATE TRIGGER refuse_sign_in BEFORE INSERT ON audit_log
+			FOR EACH ROW WHEN (NEW.action = 'login.ok') EXECUTE FUNCTION refuse_sign_in()`}
+	}
+	raw, err := sql.Open(driver, source)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	for _, q := range refuse {
+		if _, err := raw.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	b := h.browser()
+	b.get("/login")
+	p := b.post("/login", url.Values{"email": {"maker@example.com"}, "password": {testPassword}})
+	if p.status == http.StatusSeeOther {
+		t.Fatalf("the sign-in went through (to %q) although its audit entry was refused", p.location)
+	}
+	if b.signedIn() {
+		t.Error("the browser is signed in without an audit entry saying so")
+	}
+	if n, err := h.db.CountSessions(t.Context()); err != nil || n != 0 {
+		t.Errorf("%d session rows (%v) after a sign-in whose audit entry was refused, want none", n, err)
+	}
+
+	if _, err := raw.Exec(`DROP TRIGGER refuse_sign_in` + map[bool]string{true: ` ON audit_log`}[pgtest.Postgres()]); err != nil {
+		t.Fatal(err)
+	}
+	b.login("maker@example.com")
+	if !b.signedIn() {
+		t.Fatal("not signed in once the entry could be written")
+	}
+	if got := h.auditActions(t); !strings.Contains(got, "login.ok") {
+		t.Errorf("audit actions %q, want the sign-in", got)
 	}
 }

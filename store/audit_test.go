@@ -323,7 +323,7 @@ func TestDeleteStaleSessions(t *testing.T) {
 		{IDHash: "idle", Data: []byte{}, CreatedAt: base.Add(-time.Hour), LastSeenAt: base.Add(-20 * time.Minute)},
 		{IDHash: "old", Data: []byte{}, CreatedAt: base.Add(-9 * time.Hour), LastSeenAt: base.Add(-time.Minute)},
 	} {
-		if err := db.CreateSession(ctx, &s); err != nil {
+		if err := db.StartSession(ctx, "", &s, AuditEntry{Actor: "test", Action: "login.ok", Outcome: "ok"}); err != nil {
 			t.Fatal(err)
 		}
 	}

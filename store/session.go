@@ -38,17 +38,30 @@ func (d *DB) SessionByHash(ctx context.Context, idHash string) (*SessionRow, err
 	return &s, nil
 }
 
-// CreateSession stores a newly issued session. It is the only way a session
-// row comes to exist: a session whose row is gone stays gone.
-func (d *DB) CreateSession(ctx context.Context, s *SessionRow) error {
+// StartSession stores a newly issued session with e, the audit entry of the
+// sign-in that issued it, in one transaction, and drops the row of the
+// session the browser had before (replaced, its ID's hash; "" if none). It
+// is the only way a session row comes to exist: a session whose row is gone
+// stays gone, and no one is signed in without the log saying so.
+func (d *DB) StartSession(ctx context.Context, replaced string, s *SessionRow, e AuditEntry) error {
 	var userID any
 	if s.UserID != 0 {
 		userID = s.UserID
 	}
-	_, err := d.exec(ctx, `INSERT INTO sessions (id_hash, user_id, data, created_at, last_seen_at) VALUES (?, ?, ?, ?, ?)`,
-		s.IDHash, userID, s.Data, formatTime(s.CreatedAt), formatTime(s.LastSeenAt))
+	err := d.InTx(ctx, func(tx *Tx) error {
+		if replaced != "" {
+			if _, err := tx.tx.ExecContext(ctx, `DELETE FROM sessions WHERE id_hash = ?`, replaced); err != nil {
+				return err
+			}
+		}
+		if _, err := tx.tx.ExecContext(ctx, `INSERT INTO sessions (id_hash, user_id, data, created_at, last_seen_at) VALUES (?, ?, ?, ?, ?)`,
+			s.IDHash, userID, s.Data, formatTime(s.CreatedAt), formatTime(s.LastSeenAt)); err != nil {
+			return err
+		}
+		return tx.Audit(ctx, e)
+	})
 	if err != nil {
-		return fmt.Errorf("create session: %w", err)
+		return fmt.Errorf("start session: %w", err)
 	}
 	return nil
 }

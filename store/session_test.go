@@ -13,7 +13,7 @@ func TestUpdateSessionNeverRecreates(t *testing.T) {
 	ctx := context.Background()
 	now := db.Now()
 	row := &SessionRow{IDHash: "s1", Data: []byte("a"), CreatedAt: now, LastSeenAt: now}
-	if err := db.CreateSession(ctx, row); err != nil {
+	if err := db.StartSession(ctx, "", row, AuditEntry{Actor: "test", Action: "login.ok", Outcome: "ok"}); err != nil {
 		t.Fatal(err)
 	}
 	row.Data = []byte("b")
@@ -35,7 +35,7 @@ func TestFlashesAreTakenOnce(t *testing.T) {
 	db, _ := openTest(t)
 	ctx := context.Background()
 	now := db.Now()
-	if err := db.CreateSession(ctx, &SessionRow{IDHash: "s1", Data: []byte{}, CreatedAt: now, LastSeenAt: now}); err != nil {
+	if err := db.StartSession(ctx, "", &SessionRow{IDHash: "s1", Data: []byte{}, CreatedAt: now, LastSeenAt: now}, AuditEntry{Actor: "test", Action: "login.ok", Outcome: "ok"}); err != nil {
 		t.Fatal(err)
 	}
 	// Two requests of one session each queue a message at once.
