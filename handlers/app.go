@@ -14,6 +14,7 @@ import (
 	"countersign/notify"
 	"countersign/password"
 	"countersign/payout"
+	"countersign/signin"
 	"countersign/smartglocal"
 	"countersign/stepup"
 	"countersign/store"
@@ -81,6 +82,7 @@ type app struct {
 	sessions   *sessionStore
 	signer     signer            // the pre-login CSRF key
 	hasher     *password.Limiter // bounds argon2id computations at once
+	signIn     *signin.Service   // decides sign-in attempts, with the same hasher
 	loginLimit echo.MiddlewareFunc
 	nav        []navEntry // built from the routes table
 }
@@ -119,6 +121,7 @@ func New(cfg Config) http.Handler {
 	}
 	a := &app{Config: cfg, sessions: newSessionStore(cfg.DB, cfg.SecureCookies, cfg.IdleTimeout, cfg.AbsoluteTimeout, cfg.Now),
 		signer: signer{key: cfg.PreLoginKey}, hasher: password.NewLimiter(cfg.HashSlots, cfg.HashWait)}
+	a.signIn = &signin.Service{DB: cfg.DB, Limits: cfg.LoginLimits, Hasher: a.hasher}
 	a.loginLimit = a.loginRateLimit()
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true

@@ -2,7 +2,6 @@ package handlers
 
 import (
 	"errors"
-	"fmt"
 	"math"
 	"net/http"
 	"strconv"
@@ -15,14 +14,11 @@ import (
 
 	"countersign/fail"
 	"countersign/password"
+	"countersign/signin"
 	"countersign/stepup"
 	"countersign/store"
 	"countersign/views"
 )
-
-// loginFailedMessage is the same whether the account is unknown, locked,
-// deactivated or the password is wrong, so that it reveals nothing.
-const loginFailedMessage = "That email and password do not match an active account, or the account is locked. Try again, or ask an admin."
 
 // loginForm shows the sign-in form. next is where to go after signing in
 // (where the person was when the session ended, or the link they followed);
@@ -58,74 +54,19 @@ func (a *app) renderLogin(c echo.Context, status int, email, next, message strin
 	return render(c, status, views.LoginPage(m))
 }
 
-// login signs a person in. Every attempt costs the same (one argon2id
-// computation, against a decoy when there is no password to check) and gets
-// the same answer, so neither reveals whether the account exists. The
-// attempt takes a hashing slot first (none free for a while: 503, nothing
-// counted), then is counted against the account and the address it comes
-// from before the password is checked, atomically, so that parallel guesses
-// cannot outrun the lockout: of a hundred at once, at most the limit is
-// checked.
+// login signs a person in: the sign-in service decides (and audits a
+// refusal); a success starts the session, audited with it.
 func (a *app) login(c echo.Context) error {
-	ctx := c.Request().Context()
 	email := strings.TrimSpace(c.FormValue("email"))
-	pw := c.FormValue("password")
 	next := localPath(c.FormValue("next"))
-	if len(email) > 254 {
-		email = email[:254]
-	}
-	if len(pw) > password.MaxLength {
-		pw = pw[:password.MaxLength]
-	}
-	u, err := a.DB.UserByEmail(ctx, email)
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		return err
-	}
-	release, err := a.hasher.Acquire(ctx)
+	u, err := a.signIn.Check(c.Request().Context(), signin.Attempt{Email: email, Password: c.FormValue("password"), IP: c.RealIP()})
 	if errors.Is(err, password.ErrBusy) {
 		c.Response().Header().Set("Retry-After", retryAfterBusy)
+	}
+	if refused(err) {
 		return a.renderLogin(c, statusOf(err), email, next, fail.MessageOf(err))
 	}
 	if err != nil {
-		return err
-	}
-	defer release()
-	failed := func(reason string) error {
-		e := auditEntry(c, "login.failed", "user", "", "denied", reason)
-		e.Actor = email
-		if u != nil {
-			e.ActorID, e.ObjectID = u.ID, itoa(u.ID)
-		}
-		if err := a.DB.Audit(ctx, e); err != nil {
-			return err
-		}
-		return a.renderLogin(c, http.StatusUnauthorized, email, next, loginFailedMessage)
-	}
-	if u == nil || !u.Active {
-		password.CheckAgainstDecoy(pw) // the same work as a real check
-		if u == nil {
-			return failed("unknown account")
-		}
-		return failed("account deactivated")
-	}
-	attempt, err := a.DB.ReserveLoginAttempt(ctx, u.ID, c.RealIP(), a.LoginLimits)
-	if err != nil {
-		return err
-	}
-	if !attempt.Allowed {
-		password.CheckAgainstDecoy(pw) // not checked, but the same work
-		if attempt.AccountLocked {
-			return failed("account locked")
-		}
-		return failed("locked out from this address")
-	}
-	if !password.Matches(u.PasswordHash, pw) {
-		if err := a.auditLockout(c, u, attempt); err != nil {
-			return err
-		}
-		return failed("wrong password")
-	}
-	if err := a.DB.LoginSucceeded(ctx, u.ID, c.RealIP()); err != nil {
 		return err
 	}
 	if err := a.startSession(c, u, "login.ok"); err != nil {
@@ -149,24 +90,6 @@ func (a *app) startSession(c echo.Context, u *store.User, action string) error {
 	}
 	a.dropPreLoginCookie(c)
 	return nil
-}
-
-// auditLockout records that a failed attempt locked the account, or locked
-// its address out of the account.
-func (a *app) auditLockout(c echo.Context, u *store.User, attempt store.LoginAttempt) error {
-	l := a.LoginLimits
-	var detail string
-	switch {
-	case attempt.LocksAccount:
-		detail = fmt.Sprintf("account locked for %s after %d failures", l.LockFor, l.PerAccount)
-	case attempt.LocksAddress:
-		detail = fmt.Sprintf("%s locked out of the account for %s after %d failures from it", c.RealIP(), l.LockFor, l.PerAddress)
-	default:
-		return nil
-	}
-	e := auditEntry(c, "login.lockout", "user", itoa(u.ID), "denied", detail)
-	e.Actor, e.ActorID = u.Email, u.ID
-	return a.DB.Audit(c.Request().Context(), e)
 }
 
 // retryAfterBusy is the Retry-After of a sign-in refused because every
