@@ -1,7 +1,6 @@
 package handlers
 
 import (
-	"encoding/csv"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -120,19 +119,13 @@ var auditCSVHeader = []string{"id", "at", "actor_id", "actor", "action", "object
 // exportAuditCSV streams the filtered audit log as CSV, oldest first.
 func (a *app) exportAuditCSV(c echo.Context) error {
 	return a.exportAudit(c, "text/csv; charset=utf-8", "csv", func(w io.Writer) (func(store.AuditEntry) error, func() error) {
-		cw := csv.NewWriter(w)
-		cw.UseCRLF = true
-		if err := cw.Write(auditCSVHeader); err != nil {
-			return nil, nil
+		cw := newCSVLines(w)
+		_ = cw.cells(auditCSVHeader...) // a write error sticks to the buffer: flush returns it
+		write := func(e store.AuditEntry) error {
+			return cw.cells(strconv.FormatInt(e.ID, 10), e.At.UTC().Format(time.RFC3339Nano), strconv.FormatInt(e.ActorID, 10),
+				e.Actor, e.Action, e.ObjectType, e.ObjectID, e.IP, e.Outcome, e.Detail, e.PrevHash, e.Hash)
 		}
-		return func(e store.AuditEntry) error {
-				return cw.Write([]string{strconv.FormatInt(e.ID, 10), e.At.UTC().Format(time.RFC3339Nano), strconv.FormatInt(e.ActorID, 10),
-					csvCell(e.Actor), csvCell(e.Action), csvCell(e.ObjectType), csvCell(e.ObjectID), csvCell(e.IP), csvCell(e.Outcome),
-					csvCell(e.Detail), e.PrevHash, e.Hash})
-			}, func() error {
-				cw.Flush()
-				return cw.Error()
-			}
+		return write, cw.flush
 	})
 }
 

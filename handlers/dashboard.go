@@ -158,8 +158,8 @@ func localMidnight(t time.Time, clk views.Clock) time.Time {
 	return time.Date(l.Year(), l.Month(), l.Day(), 0, 0, 0, 0, clk.Loc)
 }
 
-// paidRows sums the hours of outflow since the week began into today and
-// this week, per currency.
+// paidRows sums the outflow of the week's two spans (the days before today,
+// and today) into today and this week, per currency.
 func paidRows(outflow []store.Outflow) []views.PaidRow {
 	type sums struct{ today, week, todayN, weekN int64 }
 	by := map[string]*sums{}

@@ -255,37 +255,59 @@ var csvHeader = []string{"id", "created_at", "state", "amount", "currency", "rec
 	"maker", "approvers", "customer_reference", "purpose", "note", "provider_session_id", "finished_at", "failure_code", "failure_reason", "cancel_reason",
 	"method", "account", "account_country", "returned_on", "return_reason"}
 
-// csvExport writes payouts as the export's CSV: amounts as plain decimals
-// (1500.00) with the currency in its own column, so a spreadsheet reads them
-// as numbers; times in RFC 3339 with the offset of the person's time zone;
-// brands upper case, as on the pages. A row is appended to one reused line
-// and written through one buffer: numbers and times as they are (they need
-// no quoting), text as encoding/csv would quote it (appendCSVCell), so a row
-// costs its cells' formatting and no more.
-type csvExport struct {
+// csvLines writes CSV as encoding/csv's Writer (UseCRLF, RFC 4180, as
+// spreadsheets expect) would, every text cell neutralised against formulas:
+// each line is appended to one reused slice and written through one buffer,
+// so a line costs its cells' formatting and no more. Both exports use it.
+type csvLines struct {
 	buf  *bufio.Writer
-	loc  *time.Location
 	line []byte
 }
 
+func newCSVLines(w io.Writer) csvLines { return csvLines{buf: bufio.NewWriterSize(w, 64<<10)} }
+
+// cells writes a line of text cells.
+func (x *csvLines) cells(cells ...string) error {
+	b := x.line[:0]
+	for i, cell := range cells {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendCSVCell(b, cell)
+	}
+	return x.writeLine(b)
+}
+
+// writeLine ends the line and writes it; the line's memory is kept for the
+// next.
+func (x *csvLines) writeLine(b []byte) error {
+	x.line = append(b, '\r', '\n')
+	_, err := x.buf.Write(x.line)
+	return err
+}
+
+// flush writes out what is buffered.
+func (x *csvLines) flush() error { return x.buf.Flush() }
+
+// csvExport writes payouts as the export's CSV: amounts as plain decimals
+// (1500.00) with the currency in its own column, so a spreadsheet reads them
+// as numbers; times in RFC 3339 with the offset of the person's time zone;
+// brands upper case, as on the pages. Numbers and times are appended as they
+// are (they need no quoting), text through appendCSVCell.
+type csvExport struct {
+	csvLines
+	loc *time.Location
+}
+
 func newCSVExport(w io.Writer, clk views.Clock) *csvExport {
-	x := &csvExport{buf: bufio.NewWriterSize(w, 64<<10), loc: clk.Loc}
+	x := &csvExport{csvLines: newCSVLines(w), loc: clk.Loc}
 	if x.loc == nil {
 		x.loc = time.UTC
 	}
 	return x
 }
 
-func (x *csvExport) header() error {
-	b := x.line[:0]
-	for i, name := range csvHeader {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = appendCSVCell(b, name)
-	}
-	return x.writeLine(b)
-}
+func (x *csvExport) header() error { return x.cells(csvHeader...) }
 
 func (x *csvExport) write(r *store.PayoutRow) error {
 	b := strconv.AppendInt(x.line[:0], r.ID, 10)
@@ -310,14 +332,6 @@ func (x *csvExport) write(r *store.PayoutRow) error {
 	return x.writeLine(b)
 }
 
-// writeLine ends the line (CRLF, RFC 4180, as spreadsheets expect) and
-// writes it; the line's memory is kept for the next.
-func (x *csvExport) writeLine(b []byte) error {
-	x.line = append(b, '\r', '\n')
-	_, err := x.buf.Write(x.line)
-	return err
-}
-
 // appendTime appends t in RFC 3339 in the person's zone; nothing for a zero time.
 func (x *csvExport) appendTime(b []byte, t time.Time) []byte {
 	if t.IsZero() {
@@ -326,23 +340,15 @@ func (x *csvExport) appendTime(b []byte, t time.Time) []byte {
 	return t.In(x.loc).AppendFormat(b, time.RFC3339)
 }
 
-// flush writes out what is buffered.
-func (x *csvExport) flush() error { return x.buf.Flush() }
-
-// csvCell neutralises a cell that a spreadsheet would read as a formula (or
-// as the start of one after a tab or carriage return) by a leading quote.
-func csvCell(s string) string {
-	if startsFormula(s) {
-		return "'" + s
-	}
-	return s
-}
-
+// startsFormula reports whether a spreadsheet would read s as a formula (or
+// as the start of one after a tab or carriage return): the export puts a
+// leading quote before such a cell.
 func startsFormula(s string) bool { return s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) }
 
-// appendCSVCell appends csvCell(s) as encoding/csv's Writer (UseCRLF) writes
-// a field: quoted when it holds a comma, a quote, CR or LF, starts with a
-// space or is \. (quotes doubled, LF as CRLF, a lone CR dropped).
+// appendCSVCell appends s, neutralised by a leading quote when it
+// startsFormula, as encoding/csv's Writer (UseCRLF) writes a field: quoted
+// when it holds a comma, a quote, CR or LF, starts with a space or is \.
+// (quotes doubled, LF as CRLF, a lone CR dropped).
 func appendCSVCell(b []byte, s string) []byte {
 	formula := startsFormula(s)
 	quote := strings.ContainsAny(s, ",\"\r\n")
