@@ -206,7 +206,7 @@ func runOnce(ctx context.Context, o options, d *dataset, rep int) (*runResult, e
 	if err := readThrough(o.bin); err != nil {
 		return nil, err
 	}
-	// The copy and its migrations leave gigabytes of dirty pages, which the
+	// The copy and its migrations leave about a gigabyte of dirty pages, which the
 	// kernel writes back over the next tens of seconds: a start measured
 	// during that took 42-50 ms, against 15-37 ms once they were written.
 	// Write them first, so that start to serving is the console's own.
