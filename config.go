@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"countersign/notify"
+	"countersign/payout"
 	"countersign/store"
 )
 
@@ -41,7 +42,7 @@ type config struct {
 	BalanceStaleAfter time.Duration
 	ReconcileInterval time.Duration
 	StuckAfter        time.Duration
-	MaxAmount         string // largest single payout, in major units, applied to every currency
+	MaxAmount         payout.Limits // largest single payout, in major units: a default and per-currency limits
 	WebhookDelay      time.Duration
 	BanksFile         string // the banks the provider accepts per country; "" is the shipped list
 
@@ -91,7 +92,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 	fs.SetOutput(stderr)
 	f := envFlags{fs, getenv}
 	var c config
-	var proxies string
+	var proxies, maxAmount string
 	f.str(&c.Addr, "addr", "COUNTERSIGN_ADDR", "127.0.0.1:8080", "listen address")
 	f.str(&c.MetricsAddr, "metrics-addr", "COUNTERSIGN_METRICS_ADDR", "", "listen address of Prometheus metrics at /metrics (off when empty)")
 	f.str(&c.DB, "db", "COUNTERSIGN_DB", "countersign.db", "SQLite database file, or a postgres:// URL")
@@ -103,7 +104,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 	f.str(&c.Project, "project", "SMARTGLOCAL_PROJECT", "", "X-PARTNER-PROJECT issued by Smart Glocal")
 	f.str(&c.PrivateKeyFile, "private-key", "SMARTGLOCAL_PRIVATE_KEY_FILE", "", "PEM file of our RSA private key (signs requests)")
 	f.str(&c.PublicKeyFile, "public-key", "SMARTGLOCAL_PUBLIC_KEY_FILE", "", "PEM file of Smart Glocal's public key (verifies webhooks)")
-	f.str(&c.MaxAmount, "max-amount", "COUNTERSIGN_MAX_AMOUNT", "100000", "largest single payout in major units")
+	f.str(&maxAmount, "max-amount", "COUNTERSIGN_MAX_AMOUNT", "100000", "largest single payout in major units; per currency after the default, e.g. 100000,JPY=15000000,KWD=30000")
 	f.str(&c.BanksFile, "banks", "COUNTERSIGN_BANKS_FILE", "", "file of the banks the provider accepts per country (one \"GBR Barclays\" a line); empty uses the shipped list")
 	var smtpURL, mailFrom, hookURL string
 	fromEnv := []func(){
@@ -165,6 +166,9 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (*
 		return nil, fmt.Errorf("-provider-timeout must be more than zero")
 	}
 	var err error
+	if c.MaxAmount, err = payout.ParseLimits(maxAmount); err != nil {
+		return nil, fmt.Errorf("-max-amount: %w", err)
+	}
 	if c.SecretKeyFile, c.AuditCheckpointFile, err = keyFiles(c.DB, c.SecretKeyFile, c.AuditCheckpointFile); err != nil {
 		return nil, err
 	}

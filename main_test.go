@@ -127,6 +127,21 @@ func tamper(t *testing.T, db string, stmts ...string) {
 	}
 }
 
+func TestConfigMaxAmountPerCurrency(t *testing.T) {
+	c, err := parseConfig(nil, env(map[string]string{"COUNTERSIGN_MAX_AMOUNT": "100000,JPY=15000000"}), &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.MaxAmount.String(); got != "100000,JPY=15000000" {
+		t.Errorf("limits %q; want the variable's", got)
+	}
+	for _, bad := range []string{"0", "100000,XYZ=1", "lots"} {
+		if _, err := parseConfig([]string{"-max-amount", bad}, env(nil), &bytes.Buffer{}); err == nil || !strings.Contains(err.Error(), "-max-amount") {
+			t.Errorf("-max-amount %q: %v; want a refusal that names the flag", bad, err)
+		}
+	}
+}
+
 func TestConfigNeedsKeysForARealProvider(t *testing.T) {
 	_, err := parseConfig(nil, env(map[string]string{"SMARTGLOCAL_URL": "https://demo.smart-glocal.com"}), &bytes.Buffer{})
 	if err == nil {

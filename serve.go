@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -117,13 +116,8 @@ func newApp(ctx context.Context, cfg *config, logger *slog.Logger, webhookURL st
 		}
 		client = smartglocal.New(smartglocal.Config{BaseURL: cfg.ProviderURL, Project: cfg.Project, PrivateKey: key, Observe: a.metrics.ProviderCall})
 	}
-	maxAmount, err := strconv.ParseInt(cfg.MaxAmount, 10, 64)
-	if err != nil || maxAmount <= 0 {
-		a.Close()
-		return nil, fmt.Errorf("-max-amount %q: want a whole number of major units", cfg.MaxAmount)
-	}
 	a.payouts = payout.NewService(payout.ServiceConfig{DB: db, Provider: client, WebhookKeys: webhookKeys, Logger: logger,
-		MaxAmount: maxAmount, StuckAfter: cfg.StuckAfter, CallTimeout: cfg.ProviderTimeout, Notify: a.notify, Banks: banks, Observer: a.metrics,
+		MaxAmount: cfg.MaxAmount, StuckAfter: cfg.StuckAfter, CallTimeout: cfg.ProviderTimeout, Notify: a.notify, Banks: banks, Observer: a.metrics,
 		CardKey: a.key.Derive(secret.PurposeCardFingerprint)})
 	if cfg.ProviderURL == "" {
 		if err := ensureDemoPolicy(ctx, db, a.payouts); err != nil {

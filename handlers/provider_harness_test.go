@@ -25,7 +25,7 @@ func newHarnessWithProvider(t *testing.T) (*harness, *sandbox.Server) {
 	h := newHarness(t, func(c *Config) {
 		srv, client := sandboxtest.New(t, sandbox.Config{})
 		sb = srv
-		c.Payouts = payout.NewService(payout.ServiceConfig{DB: c.DB, Provider: client, WebhookKeys: []*rsa.PublicKey{srv.PublicKey()}, Logger: c.Logger, MaxAmount: 100000})
+		c.Payouts = payout.NewService(payout.ServiceConfig{DB: c.DB, Provider: client, WebhookKeys: []*rsa.PublicKey{srv.PublicKey()}, Logger: c.Logger, MaxAmount: payout.Limits{Default: 100000}})
 	})
 	sb.SetWebhookURL(h.srv.URL + "/webhooks/smartglocal")
 	return h, sb

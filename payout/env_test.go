@@ -97,7 +97,7 @@ const published = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 type envOptions struct {
 	sandbox     sandbox.Config
 	callTimeout time.Duration
-	maxAmount   int64
+	maxAmount   Limits
 	approvers   int         // default 3
 	wire        bool        // keep every request body the provider receives (env.wire)
 	banks       *bank.Banks // the console's list of supported banks; nil is the shipped one

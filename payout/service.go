@@ -31,9 +31,9 @@ type ServiceConfig struct {
 	// them is the provider's (several while the provider rotates its key).
 	WebhookKeys []*rsa.PublicKey
 	Logger      *slog.Logger
-	// MaxAmount limits one payout, in major units of its currency (100000 is
-	// 100,000.00 USD or 100,000 JPY); 0 means no limit.
-	MaxAmount     int64
+	// MaxAmount limits one payout, per currency (see Limits); the zero
+	// value is no limit.
+	MaxAmount     Limits
 	CallTimeout   time.Duration // per provider call; default 30s
 	StuckAfter    time.Duration // reconcile payouts with no news for this long; default 5m
 	ConfirmWindow time.Duration // provider's confirm deadline after ready_to_confirm; default 240m
@@ -73,7 +73,7 @@ type Service struct {
 	sg            *smartglocal.Client
 	webhookKeys   []*rsa.PublicKey
 	log           *slog.Logger
-	maxAmount     int64
+	limits        Limits
 	callTimeout   time.Duration
 	stuckAfter    time.Duration
 	confirmWindow time.Duration
@@ -105,7 +105,7 @@ func NewService(cfg ServiceConfig) *Service {
 		sg:            cfg.Provider,
 		webhookKeys:   cfg.WebhookKeys,
 		log:           cfg.Logger,
-		maxAmount:     cfg.MaxAmount,
+		limits:        cfg.MaxAmount,
 		callTimeout:   cfg.CallTimeout,
 		stuckAfter:    cfg.StuckAfter,
 		confirmWindow: cfg.ConfirmWindow,

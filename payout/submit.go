@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"math"
 	"slices"
 	"strings"
 	"time"
@@ -188,7 +187,7 @@ func (s *Service) validate(ctx context.Context, d Draft) (*checked, error) {
 		amount, err := ParseAmount(d.Amount, cur)
 		if err != nil {
 			bad["amount"] = fail.MessageOf(err)
-		} else if limit, ok := s.limit(cur); ok && amount > limit {
+		} else if limit, ok := s.limits.Max(cur); ok && amount > limit {
 			bad["amount"] = fmt.Sprintf("A payout can be at most %s", money(limit, cur))
 		} else {
 			p.Amount = amount
@@ -387,22 +386,6 @@ func checkText(bad map[string]string, field, value string, limit int, missing st
 		bad[field] = missing
 	}
 	return v
-}
-
-// limit is MaxAmount in minor units of currency, if there is a limit.
-func (s *Service) limit(currency string) (int64, bool) {
-	if s.maxAmount <= 0 {
-		return 0, false
-	}
-	exp, _ := Exponent(currency)
-	n := s.maxAmount
-	for range exp {
-		if n > math.MaxInt64/10 {
-			return math.MaxInt64, true
-		}
-		n *= 10
-	}
-	return n, true
 }
 
 // createRequest is the session/create body for p. It is built from the

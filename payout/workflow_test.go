@@ -345,7 +345,7 @@ func TestTokenizedCard(t *testing.T) {
 }
 
 func TestSubmitValidation(t *testing.T) {
-	e := newEnv(t, envOptions{maxAmount: 100_000})
+	e := newEnv(t, envOptions{maxAmount: Limits{Default: 100_000, ByCurrency: map[string]int64{"KWD": 30_000}}})
 	ctx := context.Background()
 	ok := draft(visa)
 	with := func(f func(*Draft)) Draft { d := ok; f(&d); return d }
@@ -365,6 +365,7 @@ func TestSubmitValidation(t *testing.T) {
 		{"too many decimals", with(func(d *Draft) { d.Amount = "1.234" }), []string{"amount"}},
 		{"over the maximum", with(func(d *Draft) { d.Amount = "100,000.01" }), []string{"amount"}},
 		{"JPY over the maximum", with(func(d *Draft) { d.Amount, d.Currency = "100001", "JPY" }), []string{"amount"}},
+		{"KWD over its own maximum", with(func(d *Draft) { d.Amount, d.Currency = "30000.001", "KWD" }), []string{"amount"}},
 		{"bad Luhn", with(func(d *Draft) { d.CardNumber = "4242424242424241" }), []string{"card_number"}},
 		{"too short", with(func(d *Draft) { d.CardNumber = "424242424242" }), []string{"card_number"}},
 		{"letters", with(func(d *Draft) { d.CardNumber = "4242x24242424242" }), []string{"card_number"}},
