@@ -113,6 +113,7 @@ func requests(ctx context.Context, db *store.DB, seed uint64) ([]request, error)
 	a1, au, mk := "approver1@example.com", "auditor@example.com", "maker@example.com"
 	return []request{
 		{"payout page", a1, func(i int) string { return "/payouts/" + strconv.FormatInt(ids[i%len(ids)], 10) }},
+		{"new payout form", mk, fixed("/payouts/new")},
 		{"queue (40 waiting)", a1, fixed("/queue")},
 		{"dashboard, 7 days", a1, fixed("/")},
 		{"dashboard, 30 days", a1, fixed("/?days=30")},

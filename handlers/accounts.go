@@ -238,18 +238,20 @@ func (a *app) changeAccount(c echo.Context, change func(ctx context.Context, a p
 	return redirect(c, "/recipients/"+itoa(r.ID))
 }
 
-// accountOptions lists the saved, verified bank accounts a maker may pay to:
-// of the recipient named by ?recipient= (or the form's recipient_id) when
-// there is one, else of everyone.
-func (a *app) accountOptions(c echo.Context) ([]views.BankAccountOption, error) {
-	accounts, err := a.DB.PayableAccounts(c.Request().Context(), recipientParam(c), cardOptionsLimit)
+// accountOptions lists the saved, verified bank accounts a maker may pay to,
+// as cardOptions lists cards.
+func (a *app) accountOptions(c echo.Context) (_ []views.BankAccountOption, more bool, _ error) {
+	accounts, err := a.DB.PayableAccounts(c.Request().Context(), recipientParam(c), cardOptionsLimit+1)
 	if err != nil {
-		return nil, err
+		return nil, false, err
+	}
+	if more = len(accounts) > cardOptionsLimit; more {
+		accounts = accounts[:cardOptionsLimit]
 	}
 	out := make([]views.BankAccountOption, 0, len(accounts))
 	for _, choice := range accounts {
 		out = append(out, views.BankAccountOption{ID: choice.AccountID, Currency: choice.Currency,
 			Label: strings.Join([]string{choice.Masked, choice.RecipientName, choice.Currency}, " · ")})
 	}
-	return out, nil
+	return out, more, nil
 }

@@ -14,22 +14,27 @@ import (
 	"countersign/views"
 )
 
-// cardOptionsLimit bounds the card picker; past it, pick the recipient first.
+// cardOptionsLimit bounds the card and bank account pickers; past it, the
+// form says so and points to the recipient's page, which pays any of theirs.
 const cardOptionsLimit = 500
 
 // cardOptions lists the saved, verified cards a maker may pay to: of the
 // recipient named by ?recipient= (or the form's recipient_id) when there is
-// one, else of everyone.
-func (a *app) cardOptions(c echo.Context) ([]views.CardOption, error) {
-	cards, err := a.DB.PayableCards(c.Request().Context(), recipientParam(c), cardOptionsLimit)
+// one, else of everyone, the first cardOptionsLimit by name. more says
+// whether there are others.
+func (a *app) cardOptions(c echo.Context) (_ []views.CardOption, more bool, _ error) {
+	cards, err := a.DB.PayableCards(c.Request().Context(), recipientParam(c), cardOptionsLimit+1)
 	if err != nil {
-		return nil, err
+		return nil, false, err
+	}
+	if more = len(cards) > cardOptionsLimit; more {
+		cards = cards[:cardOptionsLimit]
 	}
 	out := make([]views.CardOption, 0, len(cards))
 	for _, choice := range cards {
 		out = append(out, views.CardOption{ID: choice.CardID, Label: card.Label(choice.Brand, choice.Last4) + " · " + choice.RecipientName})
 	}
-	return out, nil
+	return out, more, nil
 }
 
 // recipientParam is the recipient a new payout is for: ?recipient= on the

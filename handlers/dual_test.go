@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/csv"
 	"encoding/json"
+	"fmt"
 	"image/png"
 	"net/http"
 	"net/url"
@@ -711,5 +712,50 @@ func TestAnApproverPressesAgainToReleaseAMetPayout(t *testing.T) {
 	}
 	if got, _ := h.db.PayoutByID(t.Context(), id); payout.State(got.State) == payout.StatePendingApproval || sb.CallCount("session/confirm") != 1 {
 		t.Errorf("payout is %s with %d confirm call(s) after pressing again; want released once", got.State, sb.CallCount("session/confirm"))
+	}
+}
+
+// TestThePickersSayWhenTheyListOnlySome: with more saved cards than the
+// picker lists, the form says so and where the others are paid from; opened
+// from one of the recipients further down, that recipient's card is there.
+func TestThePickersSayWhenTheyListOnlySome(t *testing.T) {
+	h := newHarness(t)
+	mia := h.user("mia@example.com", "maker")
+	alex := h.user("alex@example.com", "approver")
+	ctx := t.Context()
+	var last store.Recipient
+	err := h.db.InTx(ctx, func(tx *store.Tx) error {
+		for i := range cardOptionsLimit + 1 {
+			last = store.Recipient{FullName: fmt.Sprintf("Recipient %04d", i), CreatedBy: mia.ID}
+			if err := tx.CreateRecipient(ctx, &last); err != nil {
+				return err
+			}
+			c := store.Card{RecipientID: last.ID, NumberHash: fmt.Sprintf("hash-%d", i), Last4: "4242", Brand: "visa", AddedBy: mia.ID}
+			if err := tx.CreateCard(ctx, &c); err != nil {
+				return err
+			}
+			if err := tx.VerifyCard(ctx, c.ID, alex.ID); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := h.signedIn("mia@example.com")
+	form := b.get("/payouts/new").body
+	if n := strings.Count(form, "VISA •••• 4242 · Recipient "); n != cardOptionsLimit {
+		t.Errorf("the picker lists %d cards; want the first %d", n, cardOptionsLimit)
+	}
+	if strings.Contains(form, last.FullName) {
+		t.Errorf("%s, the last by name, is listed", last.FullName)
+	}
+	if got := testText(t, form, "more-saved"); !strings.Contains(got, "Only the first 500 saved cards") || !strings.Contains(got, "Recipients") {
+		t.Errorf("the form says %q; want that only some are listed and where the others are", got)
+	}
+	form = b.get("/payouts/new?recipient=" + itoa(last.ID)).body
+	if !strings.Contains(form, last.FullName) || strings.Contains(form, `data-testid="more-saved"`) {
+		t.Error("opened from the last recipient, the form does not offer their card alone")
 	}
 }

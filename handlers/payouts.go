@@ -55,14 +55,14 @@ func (a *app) newPayout(c echo.Context) error {
 			return err
 		}
 		m.FullName = r.FullName
-		cards, err := a.cardOptions(c)
+		cards, _, err := a.cardOptions(c)
 		if err != nil {
 			return err
 		}
 		if len(cards) > 0 {
 			m.CardID = cards[0].ID
 		}
-		accounts, err := a.accountOptions(c)
+		accounts, _, err := a.accountOptions(c)
 		if err != nil {
 			return err
 		}
@@ -94,10 +94,10 @@ func (a *app) renderPayoutForm(c echo.Context, status int, m views.PayoutForm) e
 	if m.HeldCurrencies, m.Currencies, err = a.walletCurrencies(c); err != nil {
 		return err
 	}
-	if m.Cards, err = a.cardOptions(c); err != nil {
+	if m.Cards, m.MoreCards, err = a.cardOptions(c); err != nil {
 		return err
 	}
-	if m.Accounts, err = a.accountOptions(c); err != nil {
+	if m.Accounts, m.MoreAccounts, err = a.accountOptions(c); err != nil {
 		return err
 	}
 	if _, ok, err := a.Payouts.Sender(c.Request().Context()); err != nil {

@@ -165,15 +165,17 @@ type AccountChoice struct {
 // PayableAccounts lists the verified, not removed bank accounts, by
 // recipient name; of one recipient when recipientID is not 0. At most limit
 // (0: no limit).
+//
+// As PayableCards, it walks the recipients' name index first.
 func (d *DB) PayableAccounts(ctx context.Context, recipientID int64, limit int) ([]AccountChoice, error) {
-	q := `SELECT a.id, r.id, r.full_name, a.masked, a.country, a.currency FROM bank_accounts a JOIN recipients r ON r.id = a.recipient_id
-		WHERE a.verified_at IS NOT NULL AND a.removed_at IS NULL`
+	q := `SELECT a.id, r.id, r.full_name, a.masked, a.country, a.currency FROM recipients r CROSS JOIN bank_accounts a
+		WHERE a.recipient_id = r.id AND a.verified_at IS NOT NULL AND a.removed_at IS NULL`
 	var args []any
 	if recipientID != 0 {
 		q += ` AND a.recipient_id = ?`
 		args = append(args, recipientID)
 	}
-	q += ` ORDER BY lower(r.full_name), r.id, a.id`
+	q += ` ORDER BY r.full_name COLLATE NOCASE, r.id, a.id`
 	if limit > 0 {
 		q += ` LIMIT ?`
 		args = append(args, limit)

@@ -590,9 +590,13 @@ type CardChoice struct {
 
 // PayableCards lists the verified, not removed cards, by recipient name; of
 // one recipient when recipientID is not 0. At most limit (0: no limit).
+//
+// The recipients come first, walked in their name index, so that the first
+// limit cards cost limit look-ups: joined the other way SQLite read and sorted
+// all 50,000 cards of the benchmark's dataset to show 500.
 func (d *DB) PayableCards(ctx context.Context, recipientID int64, limit int) ([]CardChoice, error) {
-	q := `SELECT c.id, r.id, r.full_name, c.brand, c.last4 FROM cards c JOIN recipients r ON r.id = c.recipient_id
-		WHERE c.verified_at IS NOT NULL AND c.removed_at IS NULL`
+	q := `SELECT c.id, r.id, r.full_name, c.brand, c.last4 FROM recipients r CROSS JOIN cards c
+		WHERE c.recipient_id = r.id AND c.verified_at IS NOT NULL AND c.removed_at IS NULL`
 	var args []any
 	if recipientID != 0 {
 		q += ` AND c.recipient_id = ?`
