@@ -174,6 +174,9 @@ func (a *app) history(c echo.Context) error {
 			m.FirstHref = "/payouts?" + base.Encode()
 		}
 		f.Limit = historyPageSize + 1
+		if err := a.DB.WeighName(ctx, &f); err != nil { // once, for the rows and the totals
+			return err
+		}
 		rows, err := a.DB.Payouts(ctx, f)
 		if err != nil {
 			return err

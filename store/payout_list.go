@@ -37,7 +37,14 @@ type PayoutFilter struct {
 	byApprover bool      // arm: the approver is the driving table's key, not a condition
 	through    PayoutKey // ends a listing at this key, inclusive (an export's batch, see EachPayout)
 	manyNames  bool      // the name search matches more than fewMatches payouts (see DB.weighName)
+	weighed    bool      // manyNames is known
 }
+
+// WeighName weighs f's name search once, for the several reads of one
+// filter (a history page reads its rows and its totals): each would
+// otherwise count the matches again. Without it, each read weighs the name
+// itself.
+func (d *DB) WeighName(ctx context.Context, f *PayoutFilter) error { return d.weighName(ctx, f) }
 
 // weighName sets f.manyNames: whether more than fewMatches payouts have
 // names that contain f.Recipient, counted in payout_names (SQLite, three
@@ -45,9 +52,10 @@ type PayoutFilter struct {
 // a page of a common one walks the payouts in order (see nameContains).
 func (d *DB) weighName(ctx context.Context, f *PayoutFilter) error {
 	s := strings.TrimSpace(f.Recipient)
-	if d.dialect.postgres || utf8.RuneCountInString(s) < 3 {
+	if f.weighed || d.dialect.postgres || utf8.RuneCountInString(s) < 3 {
 		return nil
 	}
+	f.weighed = true
 	var n int
 	err := d.db.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT 1 FROM payout_names WHERE payout_names MATCH ? LIMIT ?)`, ftsPhrase(s), fewMatches+1).Scan(&n)
 	if err != nil {
@@ -422,7 +430,7 @@ func (f PayoutFilter) byStateAndCurrency() bool {
 // byNameAlone reports whether the filter asks for a recipient name and
 // nothing else.
 func (f PayoutFilter) byNameAlone() bool {
-	g := PayoutFilter{Recipient: f.Recipient, After: f.After, Limit: f.Limit, manyNames: f.manyNames}
+	g := PayoutFilter{Recipient: f.Recipient, After: f.After, Limit: f.Limit, manyNames: f.manyNames, weighed: f.weighed}
 	return reflect.DeepEqual(f, g)
 }
 
