@@ -154,14 +154,8 @@ var ErrStepUp = fail.New(fail.Forbidden, "second_factor_required", "Enter the co
 // payout; otherwise it is refused as already approved. It returns the payout
 // as it stands afterwards; refusals are *fail.Error.
 func (s *Service) Approve(ctx context.Context, a Actor, payoutID, version int64) (*store.Payout, error) {
-	var call *store.ProviderCall
-	var sessionID string
-	var done func()
-	defer func() {
-		if done != nil {
-			done()
-		}
-	}()
+	var claim *confirmClaim
+	defer func() { claim.end() }() // the claim made in the transaction, if any
 	err := s.db.InTx(ctx, func(tx *store.Tx) error {
 		p, err := load(ctx, tx, payoutID)
 		if err != nil {
@@ -226,16 +220,10 @@ func (s *Service) Approve(ctx context.Context, a Actor, payoutID, version int64)
 		if !met {
 			return nil
 		}
-		approved := p.Version
-		p.State, p.ConfirmAttempted = string(StateConfirming), true
-		if err := tx.SavePayout(ctx, p); errors.Is(err, store.ErrConflict) {
+		claim, err = s.claimConfirm(ctx, tx, a, p)
+		if errors.Is(err, store.ErrConflict) {
 			return ErrVersionChanged
-		} else if err != nil {
-			return err
 		}
-		done = s.markInflight(p.ID)
-		sessionID = p.ProviderSessionID
-		call, err = startCall(ctx, tx, a, p, actionConfirm, s.idempotencyKey(p.ID, actionConfirm, approved))
 		return err
 	})
 	if err != nil {
@@ -244,12 +232,43 @@ func (s *Service) Approve(ctx context.Context, a Actor, payoutID, version int64)
 		}
 		return nil, err
 	}
-	if call != nil {
-		if err := s.confirm(ctx, a, payoutID, sessionID, call); err != nil {
+	if claim != nil {
+		if err := s.confirm(ctx, a, payoutID, claim.sessionID, claim.call); err != nil {
 			return nil, err
 		}
 	}
 	return s.reload(ctx, payoutID)
+}
+
+// confirmClaim is a payout claimed for session/confirm by a transaction:
+// once that commits, its claimant calls confirm. end, deferred by the
+// claimant, clears the payout's mark in flight whatever happened.
+type confirmClaim struct {
+	sessionID string
+	call      *store.ProviderCall
+	done      func()
+}
+
+func (c *confirmClaim) end() {
+	if c != nil {
+		c.done()
+	}
+}
+
+// claimConfirm moves p, whose approvals meet the policy, to confirming in tx
+// and records the intent to confirm the approved version. Of callers racing
+// for p, one saves its version and the others get store.ErrConflict.
+func (s *Service) claimConfirm(ctx context.Context, tx *store.Tx, a Actor, p *store.Payout) (*confirmClaim, error) {
+	approved := p.Version
+	p.State, p.ConfirmAttempted = string(StateConfirming), true
+	if err := tx.SavePayout(ctx, p); err != nil {
+		return nil, err
+	}
+	call, err := startCall(ctx, tx, a, p, actionConfirm, s.idempotencyKey(p.ID, actionConfirm, approved))
+	if err != nil {
+		return nil, err
+	}
+	return &confirmClaim{sessionID: p.ProviderSessionID, call: call, done: s.markInflight(p.ID)}, nil
 }
 
 // confirm calls session/confirm for a claimed payout and records the outcome.
@@ -503,14 +522,8 @@ func (s *Service) releaseApproved(ctx context.Context, ids []int64) error {
 
 // release confirms one payout if its approvals now meet the policy.
 func (s *Service) release(ctx context.Context, payoutID int64) error {
-	var call *store.ProviderCall
-	var sessionID string
-	var done func()
-	defer func() {
-		if done != nil {
-			done()
-		}
-	}()
+	var claim *confirmClaim
+	defer func() { claim.end() }() // the claim made in the transaction, if any
 	err := s.db.InTx(ctx, func(tx *store.Tx) error {
 		p, err := load(ctx, tx, payoutID)
 		if err != nil || State(p.State) != StatePendingApproval {
@@ -531,24 +544,17 @@ func (s *Service) release(ctx context.Context, payoutID int64) error {
 			}
 			return err
 		}
-		approved := p.Version
-		p.State, p.ConfirmAttempted = string(StateConfirming), true
-		if err := tx.SavePayout(ctx, p); errors.Is(err, store.ErrConflict) {
+		detail := fmt.Sprintf("the %d approval(s) given for version %d now meet the policy (%s); confirming", len(f.ApproverIDs), p.Version, need.Reason)
+		claim, err = s.claimConfirm(ctx, tx, systemActor, p)
+		if errors.Is(err, store.ErrConflict) {
 			return nil // someone else moved it first
 		} else if err != nil {
 			return err
 		}
-		detail := fmt.Sprintf("the %d approval(s) given for version %d now meet the policy (%s); confirming", len(f.ApproverIDs), approved, need.Reason)
-		if err := tx.Audit(ctx, systemActor.audit("payout.release", p.ID, "ok", detail)); err != nil {
-			return err
-		}
-		done = s.markInflight(p.ID)
-		sessionID = p.ProviderSessionID
-		call, err = startCall(ctx, tx, systemActor, p, actionConfirm, s.idempotencyKey(p.ID, actionConfirm, approved))
-		return err
+		return tx.Audit(ctx, systemActor.audit("payout.release", p.ID, "ok", detail))
 	})
-	if err != nil || call == nil {
+	if err != nil || claim == nil {
 		return err
 	}
-	return s.confirm(ctx, systemActor, payoutID, sessionID, call)
+	return s.confirm(ctx, systemActor, payoutID, claim.sessionID, claim.call)
 }
