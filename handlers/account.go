@@ -16,9 +16,6 @@ import (
 	"countersign/views"
 )
 
-// errZone refuses a time zone that is not on the list.
-var errZone = fail.New(fail.Invalid, "time_zone_unknown", "Pick a time zone from the list")
-
 // account is a person's own page: their second factor (set up here), the
 // time zone they read times in, and which notifications they get.
 func (a *app) account(c echo.Context) error {
@@ -45,7 +42,7 @@ func (a *app) renderAccount(c echo.Context, status int, form accountForm) error 
 		return err
 	}
 	m.TimeZone = views.TimeZoneForm{Zone: u.TimeZone, Now: f.Clock.Time(a.Now()), Regions: zoneRegions()}
-	if form.refused != nil && errors.Is(form.refused, errZone) {
+	if form.refused != nil && errors.Is(form.refused, admin.ErrTimeZone) {
 		m.TimeZone.Zone, m.TimeZone.Error = form.zone, fail.MessageOf(form.refused)
 	}
 	if a.Notify != nil {
@@ -205,20 +202,13 @@ func (a *app) redeemSigninLink(c echo.Context) error {
 	return redirect(c, "/") // the gate sends whoever must set up a second factor to /account first
 }
 
-// saveTimeZone stores the zone a person reads times in, with its audit entry.
+// saveTimeZone stores the zone a person reads times in.
 func (a *app) saveTimeZone(c echo.Context) error {
 	zone := strings.TrimSpace(c.FormValue("time_zone"))
-	if !validZone(zone) {
-		return a.renderAccount(c, statusOf(errZone), accountForm{zone: zone, refused: errZone})
+	err := a.Admin.SetTimeZone(c.Request().Context(), actor(c), zone)
+	if refused(err) {
+		return a.renderAccount(c, statusOf(err), accountForm{zone: zone, refused: err})
 	}
-	u := currentUser(c)
-	ctx := c.Request().Context()
-	err := a.DB.InTx(ctx, func(tx *store.Tx) error {
-		if err := tx.SetUserTimeZone(ctx, u.ID, zone); err != nil {
-			return err
-		}
-		return tx.Audit(ctx, auditEntry(c, "user.time_zone", "user", itoa(u.ID), "ok", u.TimeZone+" → "+zone))
-	})
 	if err != nil {
 		return err
 	}
