@@ -166,20 +166,10 @@ type AccountChoice struct {
 // recipient name; of one recipient when recipientID is not 0. At most limit
 // (0: no limit).
 //
-// As PayableCards, it walks the recipients' name index first.
+// As PayableCards, it walks the recipients' name index first, then
+// bank_accounts_payable.
 func (d *DB) PayableAccounts(ctx context.Context, recipientID int64, limit int) ([]AccountChoice, error) {
-	q := `SELECT a.id, r.id, r.full_name, a.masked, a.country, a.currency FROM recipients r CROSS JOIN bank_accounts a
-		WHERE a.recipient_id = r.id AND a.verified_at IS NOT NULL AND a.removed_at IS NULL`
-	var args []any
-	if recipientID != 0 {
-		q += ` AND a.recipient_id = ?`
-		args = append(args, recipientID)
-	}
-	q += ` ORDER BY r.full_name COLLATE NOCASE, r.id, a.id`
-	if limit > 0 {
-		q += ` LIMIT ?`
-		args = append(args, limit)
-	}
+	q, args := payableQuery(`a.id, r.id, r.full_name, a.masked, a.country, a.currency`, "bank_accounts a", "a", recipientID, limit)
 	rows, err := d.db.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("payable accounts: %w", err)

@@ -596,25 +596,35 @@ type CardChoice struct {
 	Last4         string
 }
 
-// PayableCards lists the verified, not removed cards, by recipient name; of
-// one recipient when recipientID is not 0. At most limit (0: no limit).
-//
-// The recipients come first, walked in their name index, so that the first
-// limit cards cost limit look-ups: joined the other way SQLite read and sorted
-// all 50,000 cards of the benchmark's dataset to show 500.
-func (d *DB) PayableCards(ctx context.Context, recipientID int64, limit int) ([]CardChoice, error) {
-	q := `SELECT c.id, r.id, r.full_name, c.brand, c.last4 FROM recipients r CROSS JOIN cards c
-		WHERE c.recipient_id = r.id AND c.verified_at IS NOT NULL AND c.removed_at IS NULL`
+// payableQuery selects cols of the payable (verified, not removed) rows of
+// table (cards or bank_accounts, named as alias) with their recipients, by
+// recipient name: of one recipient when recipientID is not 0, at most limit
+// (0: no limit). See PayableCards for the join's order.
+func payableQuery(cols, table, alias string, recipientID int64, limit int) (string, []any) {
+	q := `SELECT ` + cols + ` FROM recipients r CROSS JOIN ` + table + `
+		WHERE ` + alias + `.recipient_id = r.id AND ` + alias + `.verified_at IS NOT NULL AND ` + alias + `.removed_at IS NULL`
 	var args []any
 	if recipientID != 0 {
-		q += ` AND c.recipient_id = ?`
+		q += ` AND ` + alias + `.recipient_id = ?`
 		args = append(args, recipientID)
 	}
-	q += ` ORDER BY r.full_name COLLATE NOCASE, r.id, c.id`
+	q += ` ORDER BY r.full_name COLLATE NOCASE, r.id, ` + alias + `.id`
 	if limit > 0 {
 		q += ` LIMIT ?`
 		args = append(args, limit)
 	}
+	return q, args
+}
+
+// PayableCards lists the verified, not removed cards, by recipient name; of
+// one recipient when recipientID is not 0. At most limit (0: no limit).
+//
+// The recipients come first, walked in their name index, so that the first
+// limit cards cost limit look-ups, each one entry of cards_payable (migration
+// 095): joined the other way SQLite read and sorted all 50,000 cards of the
+// benchmark's dataset to show 500.
+func (d *DB) PayableCards(ctx context.Context, recipientID int64, limit int) ([]CardChoice, error) {
+	q, args := payableQuery(`c.id, r.id, r.full_name, c.brand, c.last4`, "cards c", "c", recipientID, limit)
 	rows, err := d.db.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("payable cards: %w", err)

@@ -571,6 +571,28 @@ func TestPayoutListPlans(t *testing.T) {
 	}
 }
 
+// TestPickerPlans: the new payout form's pickers walk the recipients in
+// name order and read each one's payable cards or accounts from an index
+// alone, sorting nothing: the first 500 cost 500 look-ups at any size.
+func TestPickerPlans(t *testing.T) {
+	db, _ := openTest(t)
+	for _, tt := range []struct{ cols, table, alias, index string }{
+		{`c.id, r.id, r.full_name, c.brand, c.last4`, "cards c", "c", "cards_payable"},
+		{`a.id, r.id, r.full_name, a.masked, a.country, a.currency`, "bank_accounts a", "a", "bank_accounts_payable"},
+	} {
+		for _, recipient := range []int64{0, 7} {
+			q, args := payableQuery(tt.cols, tt.table, tt.alias, recipient, 501)
+			plan := explain(t, db, q, args...)
+			if !strings.Contains(plan, "COVERING INDEX "+tt.index) || strings.Contains(plan, "TEMP B-TREE") {
+				t.Errorf("%s of recipient %d: not from %s alone, or sorted:\n%s", tt.table, recipient, tt.index, plan)
+			}
+			if recipient == 0 && !strings.Contains(plan, "SCAN r USING COVERING INDEX recipients_name") {
+				t.Errorf("%s: the recipients are not walked by name first:\n%s", tt.table, plan)
+			}
+		}
+	}
+}
+
 func explain(t *testing.T, db *DB, q string, args ...any) string {
 	t.Helper()
 	if db.Postgres() {
