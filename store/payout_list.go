@@ -346,8 +346,8 @@ func (d *DB) PayoutTotals(ctx context.Context, f PayoutFilter) ([]Total, error) 
 // PayoutTotalsUpTo is PayoutTotals for a page that must stay fast whatever
 // the filter: the totals payout_totals keeps, or the sum of the matching
 // payouts when at most n match. When more match it returns complete false
-// and no totals, having read n+1 of them: the page walks the filter's index
-// for them as it does for its rows, never the whole matching set (a
+// and no totals, having read n+1 of their keys: the page walks the filter's
+// index for them as it does for its rows, never the whole matching set (a
 // million payouts by one country would take the page seconds). Totals of a
 // larger set are PayoutTotals, summed when someone asks.
 func (d *DB) PayoutTotalsUpTo(ctx context.Context, f PayoutFilter, n int) (totals []Total, complete bool, err error) {
@@ -366,6 +366,17 @@ func (d *DB) PayoutTotalsUpTo(ctx context.Context, f PayoutFilter, n int) (total
 		return nil, false, nil
 	}
 	keys, args := f.keysQuery(d.dialect)
+	// The keys are counted first: when more than n match, no totals are
+	// shown, and summing the n+1 read would look up n+1 payouts' rows for
+	// nothing (at a million payouts, an amount range in a currency matches
+	// thousands: 20 ms of rows against 2 of keys).
+	var matched int
+	if err := d.db.QueryRowContext(ctx, `SELECT count(*) FROM (`+keys+`) k`, args...).Scan(&matched); err != nil {
+		return nil, false, fmt.Errorf("payout totals: %w", err)
+	}
+	if matched > n {
+		return nil, false, nil
+	}
 	rows, err := d.db.QueryContext(ctx, `SELECT p.currency, p.state, count(*), sum(p.amount), count(p.returned_at),
 		coalesce(sum(CASE WHEN p.returned_at IS NOT NULL THEN p.amount END), 0)
 		FROM (`+keys+`) k JOIN payouts p ON p.id = k.key_id GROUP BY p.currency, p.state ORDER BY p.currency, p.state`, args...)
@@ -385,7 +396,7 @@ func (d *DB) PayoutTotalsUpTo(ctx context.Context, f PayoutFilter, n int) (total
 	if err := rows.Err(); err != nil {
 		return nil, false, err
 	}
-	if read > int64(n) {
+	if read > int64(n) { // more came in since they were counted
 		return nil, false, nil
 	}
 	return totals, true, nil
