@@ -337,7 +337,7 @@ type Total struct {
 // few, so the second starts from payouts_returned (partial: returned rows
 // only) and checks the filter on each.
 func (d *DB) PayoutTotals(ctx context.Context, f PayoutFilter) ([]Total, error) {
-	if f.byStateAndCurrency() {
+	if f.totalsKept() {
 		return d.keptTotals(ctx, f)
 	}
 	return d.summedTotals(ctx, f)
@@ -351,7 +351,7 @@ func (d *DB) PayoutTotals(ctx context.Context, f PayoutFilter) ([]Total, error) 
 // million payouts by one country would take the page seconds). Totals of a
 // larger set are PayoutTotals, summed when someone asks.
 func (d *DB) PayoutTotalsUpTo(ctx context.Context, f PayoutFilter, n int) (totals []Total, complete bool, err error) {
-	if f.byStateAndCurrency() {
+	if f.totalsKept() {
 		totals, err := d.keptTotals(ctx, f)
 		return totals, err == nil, err
 	}
@@ -431,10 +431,11 @@ func (d *DB) summedTotals(ctx context.Context, f PayoutFilter) ([]Total, error) 
 	return out, err
 }
 
-// byStateAndCurrency reports whether the filter asks for states and a
-// currency at most, so that its totals are payout_totals' rows.
-func (f PayoutFilter) byStateAndCurrency() bool {
-	g := PayoutFilter{States: f.States, Currency: f.Currency, After: f.After, Limit: f.Limit}
+// totalsKept reports whether the filter asks for states, a currency and
+// whether the bank returned the payout at most, so that its totals are
+// payout_totals' rows (which count the returned ones apart).
+func (f PayoutFilter) totalsKept() bool {
+	g := PayoutFilter{States: f.States, Currency: f.Currency, Returned: f.Returned, After: f.After, Limit: f.Limit}
 	return reflect.DeepEqual(f, g)
 }
 
@@ -448,7 +449,16 @@ func (f PayoutFilter) byNameAlone() bool {
 // keptTotals reads the totals payout_totals keeps (migration 071), by
 // currency then state.
 func (d *DB) keptTotals(ctx context.Context, f PayoutFilter) ([]Total, error) {
-	q := `SELECT currency, state, payouts, amount, returned, returned_amount FROM payout_totals WHERE payouts > 0`
+	// Count, amount, returned count and amount: of every payout, or of the
+	// returned ones or the others when the filter says so.
+	cols := []string{`payouts`, `amount`, `returned`, `returned_amount`}
+	switch f.Returned {
+	case OnlyReturned:
+		cols = []string{`returned`, `returned_amount`, `returned`, `returned_amount`}
+	case NotReturned:
+		cols = []string{`payouts - returned`, `amount - returned_amount`, `0`, `0`}
+	}
+	q := `SELECT currency, state, ` + strings.Join(cols, `, `) + ` FROM payout_totals WHERE ` + cols[0] + ` > 0`
 	var args []any
 	if f.Currency != "" {
 		q += ` AND currency = ?`
