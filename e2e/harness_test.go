@@ -214,8 +214,12 @@ func enrol(t *testing.T, ctx context.Context, base string) string {
 	run(t, ctx, chromedp.WaitVisible(chromedp.CSS(`[data-testid="totp-secret"]`)))
 	secret := get(t, ctx, chromedp.Text(chromedp.CSS(`[data-testid="totp-secret"]`)))
 	typeCodeOf(t, ctx, secret, "#otp")
+	// The page that follows no longer shows the key. Waiting for anything
+	// both pages show would return before the form's navigation ended, and
+	// the caller's next Navigate would race it (net::ERR_ABORTED).
 	run(t, ctx,
 		chromedp.Click(chromedp.CSS(`[data-testid="confirm-second-factor"]`)),
+		chromedp.WaitNotPresent(chromedp.CSS(`[data-testid="totp-secret"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="current-user"]`)),
 	)
 	return secret
