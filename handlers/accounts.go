@@ -241,12 +241,12 @@ func (a *app) changeAccount(c echo.Context, change func(ctx context.Context, a p
 // accountOptions lists the saved, verified bank accounts a maker may pay to,
 // as cardOptions lists cards.
 func (a *app) accountOptions(c echo.Context) (_ []views.BankAccountOption, more bool, _ error) {
-	accounts, err := a.DB.PayableAccounts(c.Request().Context(), recipientParam(c), cardOptionsLimit+1)
+	accounts, err := a.DB.PayableAccounts(c.Request().Context(), recipientParam(c), pickerLimit+1)
 	if err != nil {
 		return nil, false, err
 	}
-	if more = len(accounts) > cardOptionsLimit; more {
-		accounts = accounts[:cardOptionsLimit]
+	if more = len(accounts) > pickerLimit; more {
+		accounts = accounts[:pickerLimit]
 	}
 	out := make([]views.BankAccountOption, 0, len(accounts))
 	for _, choice := range accounts {

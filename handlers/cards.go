@@ -14,21 +14,21 @@ import (
 	"countersign/views"
 )
 
-// cardOptionsLimit bounds the card and bank account pickers; past it, the
+// pickerLimit bounds the card and bank account pickers; past it, the
 // form says so and points to the recipient's page, which pays any of theirs.
-const cardOptionsLimit = 500
+const pickerLimit = 500
 
 // cardOptions lists the saved, verified cards a maker may pay to: of the
 // recipient named by ?recipient= (or the form's recipient_id) when there is
-// one, else of everyone, the first cardOptionsLimit by name. more says
+// one, else of everyone, the first pickerLimit by name. more says
 // whether there are others.
 func (a *app) cardOptions(c echo.Context) (_ []views.CardOption, more bool, _ error) {
-	cards, err := a.DB.PayableCards(c.Request().Context(), recipientParam(c), cardOptionsLimit+1)
+	cards, err := a.DB.PayableCards(c.Request().Context(), recipientParam(c), pickerLimit+1)
 	if err != nil {
 		return nil, false, err
 	}
-	if more = len(cards) > cardOptionsLimit; more {
-		cards = cards[:cardOptionsLimit]
+	if more = len(cards) > pickerLimit; more {
+		cards = cards[:pickerLimit]
 	}
 	out := make([]views.CardOption, 0, len(cards))
 	for _, choice := range cards {

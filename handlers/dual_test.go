@@ -725,7 +725,7 @@ func TestThePickersSayWhenTheyListOnlySome(t *testing.T) {
 	ctx := t.Context()
 	var last store.Recipient
 	err := h.db.InTx(ctx, func(tx *store.Tx) error {
-		for i := range cardOptionsLimit + 1 {
+		for i := range pickerLimit + 1 {
 			last = store.Recipient{FullName: fmt.Sprintf("Recipient %04d", i), CreatedBy: mia.ID}
 			if err := tx.CreateRecipient(ctx, &last); err != nil {
 				return err
@@ -745,8 +745,8 @@ func TestThePickersSayWhenTheyListOnlySome(t *testing.T) {
 	}
 	b := h.signedIn("mia@example.com")
 	form := b.get("/payouts/new").body
-	if n := strings.Count(form, "VISA •••• 4242 · Recipient "); n != cardOptionsLimit {
-		t.Errorf("the picker lists %d cards; want the first %d", n, cardOptionsLimit)
+	if n := strings.Count(form, "VISA •••• 4242 · Recipient "); n != pickerLimit {
+		t.Errorf("the picker lists %d cards; want the first %d", n, pickerLimit)
 	}
 	if strings.Contains(form, last.FullName) {
 		t.Errorf("%s, the last by name, is listed", last.FullName)
