@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/mail"
 	"slices"
 	"strings"
 
@@ -47,7 +46,7 @@ func checkName(name string, bad map[string]string) string {
 }
 
 func checkEmail(email string, bad map[string]string) {
-	if a, err := mail.ParseAddress(email); err != nil || a.Address != email || len(email) > 254 {
+	if !text.IsEmail(email) {
 		bad["email"] = "Enter an email address like name@example.com"
 	}
 }

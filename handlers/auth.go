@@ -98,8 +98,8 @@ const retryAfterBusy = "2"
 
 // loginRateLimit limits POST /login per client address (c.RealIP, which
 // believes forwarding headers only from configured proxies). A refused
-// request is answered 429 with Retry-After before anything is counted or
-// hashed: the lockout counts only attempts that got through, and one address
+// request is audited by the sign-in service and answered 429 with
+// Retry-After before anything is counted or hashed: the lockout counts only attempts that got through, and one address
 // can add only a few of those to an account (LoginLimits.PerAddress), so no
 // one address can lock a known account out.
 func (a *app) loginRateLimit() echo.MiddlewareFunc {
@@ -110,12 +110,11 @@ func (a *app) loginRateLimit() echo.MiddlewareFunc {
 		IdentifierExtractor: func(c echo.Context) (string, error) { return c.RealIP(), nil },
 		DenyHandler: func(c echo.Context, _ string, _ error) error {
 			c.Response().Header().Set("Retry-After", retry)
-			e := auditEntry(c, "login.rate_limited", "user", "", "denied", "too many sign-ins from "+c.RealIP())
-			e.Actor = strings.TrimSpace(c.FormValue("email"))
-			if err := a.DB.Audit(c.Request().Context(), e); err != nil {
+			email := strings.TrimSpace(c.FormValue("email"))
+			if err := a.signIn.Throttled(c.Request().Context(), signin.Attempt{Email: email, IP: c.RealIP()}); err != nil {
 				return err
 			}
-			return a.renderLogin(c, http.StatusTooManyRequests, e.Actor, localPath(c.FormValue("next")),
+			return a.renderLogin(c, http.StatusTooManyRequests, email, localPath(c.FormValue("next")),
 				"Too many sign-ins from your address. Wait "+retry+" seconds and try again.")
 		},
 	})

@@ -14,6 +14,7 @@ import (
 
 	"countersign/payout"
 	"countersign/secret"
+	"countersign/store"
 )
 
 // loginPost is a sign-in any goroutine may send: it reports the status
@@ -191,6 +192,10 @@ func TestLoginRateLimitedPerAddress(t *testing.T) {
 	}
 	if got, _ := h.db.UserByID(t.Context(), u.ID); got.FailedLogins != 3 {
 		t.Errorf("failed_logins = %d; a refused attempt must not count", got.FailedLogins)
+	}
+	es, err := h.db.AuditEntries(t.Context(), store.AuditFilter{Action: "login.rate_limited"})
+	if err != nil || len(es) != 1 || es[0].Actor != "maker@example.com" || es[0].IP != "203.0.113.9" || es[0].Outcome != "denied" {
+		t.Errorf("the refusal's audit entries: %+v, %v; want one, denied, naming the email typed and the address", es, err)
 	}
 	other := h.browser().from("198.51.100.20")
 	other.get("/login")

@@ -14,6 +14,7 @@ import (
 	"countersign/fail"
 	"countersign/password"
 	"countersign/store"
+	"countersign/text"
 )
 
 // ErrRefused is the one answer to every refused attempt (an unknown or
@@ -21,8 +22,10 @@ import (
 var ErrRefused = fail.New(fail.Unauthorized, "sign_in_refused",
 	"That email and password do not match an active account, or the account is locked. Try again, or ask an admin.")
 
-// maxEmail bounds the email an attempt is looked up and audited by.
-const maxEmail = 254
+// notAnEmail stands in the audit log for what was typed as the email of a
+// refused attempt when it is not an email address: people type a password
+// into the wrong field, and the log must never hold one.
+const notAnEmail = "(not an email address)"
 
 // Service checks sign-in attempts.
 type Service struct {
@@ -49,10 +52,7 @@ type Attempt struct {
 // success is not, because the caller audits it with the session it starts
 // (store.DB.StartSession).
 func (s *Service) Check(ctx context.Context, a Attempt) (*store.User, error) {
-	email, pw := strings.TrimSpace(a.Email), a.Password
-	if len(email) > maxEmail {
-		email = email[:maxEmail]
-	}
+	email, pw := typedEmail(a.Email), a.Password
 	if len(pw) > password.MaxLength {
 		pw = pw[:password.MaxLength]
 	}
@@ -66,9 +66,9 @@ func (s *Service) Check(ctx context.Context, a Attempt) (*store.User, error) {
 	}
 	defer release()
 	refuse := func(reason string, before ...store.AuditEntry) (*store.User, error) {
-		e := store.AuditEntry{Actor: email, Action: "login.failed", ObjectType: "user", IP: a.IP, Outcome: "denied", Detail: reason}
+		e := store.AuditEntry{Actor: recordedAs(email), Action: "login.failed", ObjectType: "user", IP: a.IP, Outcome: "denied", Detail: reason}
 		if u != nil {
-			e.ActorID, e.ObjectID = u.ID, strconv.FormatInt(u.ID, 10)
+			e.Actor, e.ActorID, e.ObjectID = u.Email, u.ID, strconv.FormatInt(u.ID, 10)
 		}
 		err := s.DB.InTx(ctx, func(tx *store.Tx) error {
 			for _, b := range append(before, e) {
@@ -111,6 +111,35 @@ func (s *Service) Check(ctx context.Context, a Attempt) (*store.User, error) {
 		return nil, err
 	}
 	return u, nil
+}
+
+// Throttled audits an attempt refused before it was looked at, because its
+// address sent too many too fast (the caller's rate limiter answers it):
+// nothing is counted against an account or hashed, and the entry names
+// what was typed, as a refused attempt's does.
+func (s *Service) Throttled(ctx context.Context, a Attempt) error {
+	return s.DB.Audit(ctx, store.AuditEntry{Actor: recordedAs(typedEmail(a.Email)), Action: "login.rate_limited", ObjectType: "user",
+		IP: a.IP, Outcome: "denied", Detail: "too many sign-ins from " + a.IP})
+}
+
+// typedEmail is what an attempt is looked up by: the email as typed,
+// trimmed, and cut to the longest an address can be.
+func typedEmail(email string) string {
+	email = strings.TrimSpace(email)
+	if len(email) > text.MaxEmail {
+		email = email[:text.MaxEmail]
+	}
+	return email
+}
+
+// recordedAs is how the audit log names the person behind an attempt
+// whose account is unknown: by the email typed when it is one, else by
+// notAnEmail.
+func recordedAs(email string) string {
+	if !text.IsEmail(email) {
+		return notAnEmail
+	}
+	return email
 }
 
 // lockout is the entry recording that a failed attempt locked the account,

@@ -93,6 +93,39 @@ func TestRefusalsAreAuditedAndAlike(t *testing.T) {
 	}
 }
 
+// TestAPasswordInTheEmailFieldIsNotLogged: what was typed as the email is
+// recorded for an unknown account, refused or throttled, only when it is an
+// email address. A
+// password typed into the wrong field must not reach the audit log, which
+// everyone with the auditor's role reads and exports; a known account is
+// recorded by its own address, however it was typed.
+func TestAPasswordInTheEmailFieldIsNotLogged(t *testing.T) {
+	s, _ := newService(t)
+	ctx := t.Context()
+	before := len(entries(t, s))
+	for _, typed := range []string{"Summer@2026", "correct horse battery staple", "ANN@example.com", "intruder@example.com"} {
+		if _, err := s.Check(ctx, Attempt{Email: typed, Password: "whatever it is", IP: "192.0.2.9"}); !errors.Is(err, ErrRefused) {
+			t.Fatalf("%q: %v, want ErrRefused", typed, err)
+		}
+	}
+	for _, typed := range []string{"Summer@2026", "intruder@example.com"} {
+		if err := s.Throttled(ctx, Attempt{Email: typed, IP: "192.0.2.9"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := []string{
+		"login.failed: unknown account ((not an email address) from 192.0.2.9)",
+		"login.failed: unknown account ((not an email address) from 192.0.2.9)",
+		"login.failed: wrong password (ann@example.com from 192.0.2.9)",
+		"login.failed: unknown account (intruder@example.com from 192.0.2.9)",
+		"login.rate_limited: too many sign-ins from 192.0.2.9 ((not an email address) from 192.0.2.9)",
+		"login.rate_limited: too many sign-ins from 192.0.2.9 (intruder@example.com from 192.0.2.9)",
+	}
+	if got := entries(t, s)[before:]; !slices.Equal(got, want) {
+		t.Errorf("audit log:\n%q\nwant\n%q", got, want)
+	}
+}
+
 // TestNoSlotNothingCounted: with every hashing slot taken for longer than
 // the wait, the attempt is refused as busy and counts for nothing.
 func TestNoSlotNothingCounted(t *testing.T) {

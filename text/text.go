@@ -5,6 +5,7 @@ package text
 
 import (
 	"fmt"
+	"net/mail"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -107,4 +108,21 @@ func hidden(r rune) bool {
 func DigitsOnly(s string) bool {
 	s = strings.TrimSpace(s)
 	return s != "" && strings.IndexFunc(s, func(r rune) bool { return !unicode.IsDigit(r) && r != ' ' }) < 0
+}
+
+// MaxEmail is the longest email address anything here stores (RFC 5321's
+// limit on a path).
+const MaxEmail = 254
+
+// IsEmail reports whether s is a bare email address, name@example.com,
+// as a person's account, a recipient or a bank's form takes one: no display
+// name, no spaces around it, at most MaxEmail bytes, a dot in the domain.
+// It is the one rule for an address typed into this console. The dot keeps
+// out what RFC 5322 allows but no one here reaches mail at (name@localhost),
+// and makes a password that holds an @ ("Summer@2026") less likely to pass
+// for an address where a refused sign-in records what was typed.
+func IsEmail(s string) bool {
+	a, err := mail.ParseAddress(s)
+	return err == nil && a.Name == "" && a.Address == s && len(s) <= MaxEmail &&
+		strings.Contains(s[strings.LastIndex(s, "@"):], ".")
 }

@@ -103,3 +103,25 @@ func TestCheckReason(t *testing.T) {
 		t.Errorf("cleaned to %q", got)
 	}
 }
+
+func TestIsEmail(t *testing.T) {
+	tests := map[string]bool{
+		"name@example.com":           true,
+		"a.b+tag@mail.example.co.uk": true,
+		"name@localhost":             false, // no dot in the domain
+		"Summer@2026":                false, // a password, typed in the wrong field
+		"P@ssw0rd!":                  false,
+		"Jane <jane@example.com>":    false, // a display name
+		" jane@example.com":          false,
+		"jane@example.com ":          false,
+		"jane example.com":           false,
+		"":                           false,
+		strings.Repeat("a", 243) + "@example.com": false, // 255 bytes
+		strings.Repeat("a", 242) + "@example.com": true,  // 254
+	}
+	for in, want := range tests {
+		if got := IsEmail(in); got != want {
+			t.Errorf("IsEmail(%q) = %v, want %v", in, got, want)
+		}
+	}
+}

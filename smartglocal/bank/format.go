@@ -2,7 +2,6 @@ package bank
 
 import (
 	"fmt"
-	"net/mail"
 	"slices"
 	"strings"
 
@@ -100,8 +99,7 @@ func (f Field) check(c *Country, v string) (string, string) {
 	case kindCPF:
 		return CheckCPF(v)
 	case kindEmail:
-		a, err := mail.ParseAddress(v)
-		if err != nil || a.Address != v || a.Name != "" || len(v) > f.MaxLen || !strings.Contains(v[strings.LastIndex(v, "@"):], ".") {
+		if !text.IsEmail(v) || len(v) > f.MaxLen {
 			return v, "Enter an email address, as name@example.com"
 		}
 		return v, ""
