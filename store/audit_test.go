@@ -302,13 +302,14 @@ func TestPragmasOnEveryConnection(t *testing.T) {
 		conns = append(conns, c)
 	}
 	for i, c := range conns {
-		var fk, timeout int
+		var fk, timeout, temp int
 		var mode string
 		c.QueryRowContext(ctx, `PRAGMA foreign_keys`).Scan(&fk)
 		c.QueryRowContext(ctx, `PRAGMA busy_timeout`).Scan(&timeout)
 		c.QueryRowContext(ctx, `PRAGMA journal_mode`).Scan(&mode)
-		if fk != 1 || timeout < 5000 || mode != "wal" {
-			t.Errorf("connection %d: foreign_keys=%d busy_timeout=%d journal_mode=%s", i, fk, timeout, mode)
+		c.QueryRowContext(ctx, `PRAGMA temp_store`).Scan(&temp) // 2: memory
+		if fk != 1 || timeout < 5000 || mode != "wal" || temp != 2 {
+			t.Errorf("connection %d: foreign_keys=%d busy_timeout=%d journal_mode=%s temp_store=%d", i, fk, timeout, mode, temp)
 		}
 		c.Close()
 	}
