@@ -167,21 +167,13 @@ type AccountChoice struct {
 // (0: no limit).
 //
 // As PayableCards, it walks the recipients' name index first, then
-// bank_accounts_payable.
+// bank_accounts_payable, or sorts the payable accounts where few
+// recipients have one.
 func (d *DB) PayableAccounts(ctx context.Context, recipientID int64, limit int) ([]AccountChoice, error) {
-	q, args := payableQuery(`a.id, r.id, r.full_name, a.masked, a.country, a.currency`, "bank_accounts a", "a", recipientID, limit)
-	rows, err := d.db.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, fmt.Errorf("payable accounts: %w", err)
-	}
-	defer rows.Close()
-	var out []AccountChoice
-	for rows.Next() {
-		var c AccountChoice
-		if err := rows.Scan(&c.AccountID, &c.RecipientID, &c.RecipientName, &c.Masked, &c.Country, &c.Currency); err != nil {
-			return nil, err
-		}
-		out = append(out, c)
-	}
-	return out, rows.Err()
+	return payable(ctx, d, `a.id, r.id, r.full_name, a.masked, a.country, a.currency`, "bank_accounts a", "a", recipientID, limit,
+		func(rows *sql.Rows) (AccountChoice, error) {
+			var c AccountChoice
+			err := rows.Scan(&c.AccountID, &c.RecipientID, &c.RecipientName, &c.Masked, &c.Country, &c.Currency)
+			return c, err
+		})
 }

@@ -521,6 +521,52 @@ func TestPayableCards(t *testing.T) {
 	}
 }
 
+// TestPickersWhereFewRecipientsHaveOne: a picker walks pickerWalk
+// recipients by name for their cards; where that finds fewer than it may
+// list, it lists the payable cards sorted by name instead, and misses none:
+// here one card lies within the walk and three beyond it.
+func TestPickersWhereFewRecipientsHaveOne(t *testing.T) {
+	f := newListFixture(t)
+	ctx := t.Context()
+	var want []CardChoice
+	err := f.db.InTx(ctx, func(tx *Tx) error {
+		for i := range pickerWalk + 100 {
+			r := &Recipient{FullName: fmt.Sprintf("Recipient %05d", i), CreatedBy: f.ann}
+			if i == 7 || i > pickerWalk+96 {
+				r.FullName = fmt.Sprintf("recipient %05d", i) // the walk's order ignores case
+			}
+			if err := tx.CreateRecipient(ctx, r); err != nil {
+				return err
+			}
+			if i != 7 && i <= pickerWalk+96 {
+				continue
+			}
+			card := &Card{RecipientID: r.ID, NumberHash: fmt.Sprintf("few-%d", i), Last4: "4242", Brand: "VISA", AddedBy: f.ann}
+			if err := tx.CreateCard(ctx, card); err != nil {
+				return err
+			}
+			if err := tx.VerifyCard(ctx, card.ID, f.bob); err != nil {
+				return err
+			}
+			want = append(want, CardChoice{card.ID, r.ID, r.FullName, "VISA", "4242"})
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := f.db.PayableCards(ctx, 0, 501)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("listed %v, want the four payable cards in name order %v", got, want)
+	}
+	if got, err := f.db.PayableCards(ctx, 0, 2); err != nil || !slices.Equal(got, want[:2]) {
+		t.Errorf("the first two: %v, %v; want %v", got, err, want[:2])
+	}
+}
+
 // TestPayoutListPlans checks that each filter of the history page is served
 // by an index walked in the page's order: no full scan of payouts, and no sort
 // of every matching row before the first page can be shown.
@@ -573,7 +619,8 @@ func TestPayoutListPlans(t *testing.T) {
 
 // TestPickerPlans: the new payout form's pickers walk the recipients in
 // name order and read each one's payable cards or accounts from an index
-// alone, sorting nothing: the first 500 cost 500 look-ups at any size.
+// alone, sorting nothing: the first 500 cost 500 look-ups at any size. The
+// walk stops at its bound; the list for few payable ones reads them alone.
 func TestPickerPlans(t *testing.T) {
 	db, _ := openTest(t)
 	for _, tt := range []struct{ cols, table, alias, index string }{
@@ -581,7 +628,7 @@ func TestPickerPlans(t *testing.T) {
 		{`a.id, r.id, r.full_name, a.masked, a.country, a.currency`, "bank_accounts a", "a", "bank_accounts_payable"},
 	} {
 		for _, recipient := range []int64{0, 7} {
-			q, args := payableQuery(tt.cols, tt.table, tt.alias, recipient, 501)
+			q, args := payableQuery(tt.cols, tt.table, tt.alias, walkRecipients, "", recipient, 501)
 			plan := explain(t, db, q, args...)
 			if !strings.Contains(plan, "COVERING INDEX "+tt.index) || strings.Contains(plan, "TEMP B-TREE") {
 				t.Errorf("%s of recipient %d: not from %s alone, or sorted:\n%s", tt.table, recipient, tt.index, plan)
@@ -589,6 +636,17 @@ func TestPickerPlans(t *testing.T) {
 			if recipient == 0 && !strings.Contains(plan, "SCAN r USING COVERING INDEX recipients_name") {
 				t.Errorf("%s: the recipients are not walked by name first:\n%s", tt.table, plan)
 			}
+		}
+		// A walk bounded by the last name it may reach stops there.
+		q, args := payableQuery(tt.cols, tt.table, tt.alias, walkRecipients, "Mm", 0, 501)
+		plan := explain(t, db, q, args...)
+		if !strings.Contains(plan, "SEARCH r USING COVERING INDEX recipients_name (full_name<?)") || strings.Contains(plan, "TEMP B-TREE") {
+			t.Errorf("%s: the bounded walk does not stop at its bound, or sorts:\n%s", tt.table, plan)
+		}
+		// Where few recipients have one, the payable ones alone are read, then sorted.
+		q, args = payableQuery(tt.cols, tt.table, tt.alias, sortPayable, "", 0, 501)
+		if plan := explain(t, db, q, args...); !strings.Contains(plan, "SCAN "+tt.alias+" USING COVERING INDEX "+tt.index) {
+			t.Errorf("%s: the sorted list does not read %s alone:\n%s", tt.table, tt.index, plan)
 		}
 	}
 }
