@@ -8,9 +8,10 @@ import (
 )
 
 // PayoutCounts returns how many payouts are in each state (states with none
-// may be missing or 0). It reads the counts triggers keep, not the payouts.
+// may be missing or 0). It sums the totals triggers keep per currency and
+// state (payout_totals), not the payouts.
 func (d *DB) PayoutCounts(ctx context.Context) (map[string]int64, error) {
-	rows, err := d.db.QueryContext(ctx, `SELECT state, payouts FROM payout_state_counts`)
+	rows, err := d.db.QueryContext(ctx, `SELECT state, CAST(sum(payouts) AS BIGINT) FROM payout_totals GROUP BY state`)
 	if err != nil {
 		return nil, fmt.Errorf("payout counts: %w", err)
 	}

@@ -15,8 +15,8 @@ func TestPayoutCountsFollowWrites(t *testing.T) {
 		t.Fatal(err)
 	}
 	var ps []*Payout
-	for range 3 {
-		p := &Payout{State: "submitting", MakerID: u.ID, FullName: "J", Amount: 100, Currency: "USD", CardLast4: "4242", CardBrand: "visa"}
+	for _, currency := range []string{"USD", "USD", "EUR"} {
+		p := &Payout{State: "submitting", MakerID: u.ID, FullName: "J", Amount: 100, Currency: currency, CardLast4: "4242", CardBrand: "visa"}
 		if err := db.InTx(ctx, func(tx *Tx) error { return tx.CreatePayout(ctx, p) }); err != nil {
 			t.Fatal(err)
 		}
@@ -32,6 +32,7 @@ func TestPayoutCountsFollowWrites(t *testing.T) {
 	move(ps[1], "pending_approval")
 	move(ps[1], "pending_approval") // a save that keeps the state changes no count
 	move(ps[1], "confirming")
+	move(ps[2], "pending_approval") // in another currency: the counts are per state
 	got, err := db.PayoutCounts(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -41,11 +42,11 @@ func TestPayoutCountsFollowWrites(t *testing.T) {
 			delete(got, k)
 		}
 	}
-	if want := map[string]int64{"submitting": 1, "pending_approval": 1, "confirming": 1}; !maps.Equal(got, want) {
+	if want := map[string]int64{"pending_approval": 2, "confirming": 1}; !maps.Equal(got, want) {
 		t.Errorf("counts = %v; want %v", got, want)
 	}
 	n, oldest, next, err := db.QueueSummary(ctx, "pending_approval")
-	if err != nil || n != 1 || !oldest.IsZero() || !next.IsZero() {
-		t.Errorf("queue summary = %d, %v, %v, %v; want 1 with no times (none set)", n, oldest, next, err)
+	if err != nil || n != 2 || !oldest.IsZero() || !next.IsZero() {
+		t.Errorf("queue summary = %d, %v, %v, %v; want 2 with no times (none set)", n, oldest, next, err)
 	}
 }
