@@ -43,6 +43,15 @@ func entries(t *testing.T, s *Service) []string {
 	return out
 }
 
+// logSince checks the audit log's entries after the first before (see
+// entries) against want.
+func logSince(t *testing.T, s *Service, before int, want []string) {
+	t.Helper()
+	if got := entries(t, s)[before:]; !slices.Equal(got, want) {
+		t.Errorf("audit log:\n%q\nwant\n%q", got, want)
+	}
+}
+
 // TestRefusalsAreAuditedAndAlike: every refusal is the same error, and the
 // log says why; the attempt that locks an address out is recorded with the
 // lock, and the right password from that address is then refused too.
@@ -79,9 +88,7 @@ func TestRefusalsAreAuditedAndAlike(t *testing.T) {
 		"login.failed: wrong password (ann@example.com from 192.0.2.1)",
 		"login.failed: locked out from this address (ann@example.com from 192.0.2.1)",
 	}
-	if got := entries(t, s)[before:]; !slices.Equal(got, want) {
-		t.Errorf("audit log:\n%q\nwant\n%q", got, want)
-	}
+	logSince(t, s, before, want)
 	if err := s.DB.UpdateUserAccess(ctx, ann.ID, ann.Name, ann.Roles, false); err != nil {
 		t.Fatal(err)
 	}
@@ -121,9 +128,7 @@ func TestAPasswordInTheEmailFieldIsNotLogged(t *testing.T) {
 		"login.rate_limited: too many sign-ins from 192.0.2.9 ((not an email address) from 192.0.2.9)",
 		"login.rate_limited: too many sign-ins from 192.0.2.9 (intruder@example.com from 192.0.2.9)",
 	}
-	if got := entries(t, s)[before:]; !slices.Equal(got, want) {
-		t.Errorf("audit log:\n%q\nwant\n%q", got, want)
-	}
+	logSince(t, s, before, want)
 }
 
 // TestNoSlotNothingCounted: with every hashing slot taken for longer than
