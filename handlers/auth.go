@@ -99,9 +99,10 @@ const retryAfterBusy = "2"
 // loginRateLimit limits POST /login per client address (c.RealIP, which
 // believes forwarding headers only from configured proxies). A refused
 // request is audited by the sign-in service and answered 429 with
-// Retry-After before anything is counted or hashed: the lockout counts only attempts that got through, and one address
-// can add only a few of those to an account (LoginLimits.PerAddress), so no
-// one address can lock a known account out.
+// Retry-After before anything is counted or hashed: the lockout counts only
+// attempts that got through, and one address can add only a few of those to
+// an account (LoginLimits.PerAddress), so no one address can lock a known
+// account out.
 func (a *app) loginRateLimit() echo.MiddlewareFunc {
 	retry := strconv.Itoa(int(math.Ceil(a.LoginEvery.Seconds())))
 	return middleware.RateLimiterWithConfig(middleware.RateLimiterConfig{
