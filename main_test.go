@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
@@ -283,5 +284,34 @@ func TestPostgresNeedsANamedKeyFile(t *testing.T) {
 	c, err := parseConfig([]string{"-db", url}, env(map[string]string{"COUNTERSIGN_SECRET_KEY_FILE": "/etc/countersign/secret.key"}), &bytes.Buffer{})
 	if err != nil || c.SecretKeyFile != "/etc/countersign/secret.key" || c.AuditCheckpointFile != "/etc/countersign/secret.checkpoint" {
 		t.Errorf("with a key file: %+v, %v", c, err)
+	}
+}
+
+// TestASlowOpenIsExplained: opening the database (its migrations) is said in
+// the log once it takes longer than slowOpen, with how long it took; a quick
+// open says nothing.
+func TestASlowOpenIsExplained(t *testing.T) {
+	was := slowOpen
+	t.Cleanup(func() { slowOpen = was })
+	for _, tt := range []struct {
+		after time.Duration
+		said  bool
+	}{{0, true}, {time.Hour, false}} {
+		slowOpen = tt.after
+		var log syncBuffer
+		db, err := openDatabase(t.Context(), filepath.Join(t.TempDir(), "c.db"), slog.New(slog.NewTextHandler(&log, nil)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		db.Close()
+		said := func() bool {
+			return strings.Contains(log.String(), "still opening the database") && strings.Contains(log.String(), "database open")
+		}
+		for deadline := time.Now().Add(time.Second); tt.said && !said() && time.Now().Before(deadline); {
+			time.Sleep(10 * time.Millisecond)
+		}
+		if tt.said != said() || !tt.said && log.String() != "" {
+			t.Errorf("slowOpen %v: log %q; want the wait explained and timed: %v", tt.after, log.String(), tt.said)
+		}
 	}
 }

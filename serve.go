@@ -55,11 +55,33 @@ func (a *app) Close() {
 	}
 }
 
+// slowOpen is how long opening the database may take before the log says
+// why the console does not serve yet.
+var slowOpen = 3 * time.Second
+
+// openDatabase opens the store and applies its migrations, saying so in the
+// log when that takes a while: the first start after an upgrade may rewrite
+// large tables (minutes at a million payouts), and until it is done the
+// console serves nothing, not even its health check. An operator watching a
+// silent start would otherwise restart it, and start the wait again.
+func openDatabase(ctx context.Context, dsn string, logger *slog.Logger) (*store.DB, error) {
+	start := time.Now()
+	slow := time.AfterFunc(slowOpen, func() {
+		logger.Info("still opening the database: applying migrations, which after an upgrade can take minutes " +
+			"on a large database; the console serves once they are done")
+	})
+	db, err := store.Open(ctx, dsn)
+	if !slow.Stop() && err == nil {
+		logger.Info("database open", "took", time.Since(start).Round(time.Millisecond).String())
+	}
+	return db, err
+}
+
 // newApp opens the database, connects the provider (or starts the embedded
 // sandbox, whose webhooks go to webhookURL) and builds the HTTP handler.
 func newApp(ctx context.Context, cfg *config, logger *slog.Logger, webhookURL string) (*app, error) {
 	a := &app{logger: logger}
-	db, err := store.Open(ctx, cfg.DB)
+	db, err := openDatabase(ctx, cfg.DB, logger)
 	if err != nil {
 		return nil, err
 	}
