@@ -620,8 +620,9 @@ type CardChoice struct {
 // pickerWalk is how many recipients, in name order, a picker walks for
 // their payable cards or accounts before it sorts the payable ones instead.
 // Walking finds the first 500 in about 500 look-ups where most recipients
-// have one; where few do, it read every recipient (50,000 look-ups, 25 ms
-// and more) to find a handful, which sorting finds in a few milliseconds.
+// have one; where few do, it read every recipient to find a handful (8-9 ms
+// with 50,000 recipients and 100 cards, growing with the recipients), which
+// the bounded walk and the sort find in 1.5 ms.
 const pickerWalk = 5000
 
 // Picker orders: walk the recipients by name and look up each one's rows,
