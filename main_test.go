@@ -133,8 +133,8 @@ func TestConfigMaxAmountPerCurrency(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := c.MaxAmount.String(); got != "100000,JPY=15000000" {
-		t.Errorf("limits %q; want the variable's", got)
+	if jpy, _ := c.MaxAmount.Max("JPY"); jpy != 15000000 || c.MaxAmount.Default != 100000 {
+		t.Errorf("limits %+v; want the variable's", c.MaxAmount)
 	}
 	for _, bad := range []string{"0", "100000,XYZ=1", "lots"} {
 		if _, err := parseConfig([]string{"-max-amount", bad}, env(nil), &bytes.Buffer{}); err == nil || !strings.Contains(err.Error(), "-max-amount") {

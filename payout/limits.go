@@ -3,9 +3,7 @@ package payout
 import (
 	"errors"
 	"fmt"
-	"maps"
 	"math"
-	"slices"
 	"strconv"
 	"strings"
 )
@@ -58,19 +56,6 @@ func ParseLimits(s string) (Limits, error) {
 		l.ByCurrency[c] = n
 	}
 	return l, nil
-}
-
-// String is the setting ParseLimits reads back: the default first, then the
-// currencies in alphabetical order.
-func (l Limits) String() string {
-	var parts []string
-	if l.Default > 0 {
-		parts = append(parts, strconv.FormatInt(l.Default, 10))
-	}
-	for _, c := range slices.Sorted(maps.Keys(l.ByCurrency)) {
-		parts = append(parts, c+"="+strconv.FormatInt(l.ByCurrency[c], 10))
-	}
-	return strings.Join(parts, ",")
 }
 
 // Max is the largest payout in currency, in its minor units, if there is a limit.

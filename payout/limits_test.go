@@ -1,6 +1,7 @@
 package payout
 
 import (
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -8,21 +9,21 @@ import (
 func TestParseLimits(t *testing.T) {
 	tests := []struct {
 		in   string
-		want string // String() of the result; "" for an error
-		err  string // part of the error
+		want Limits
+		err  string // part of the error; "" for none
 	}{
-		{"100000", "100000", ""},
-		{" 100000 , jpy = 15000000,KWD=30000", "100000,JPY=15000000,KWD=30000", ""},
-		{"EUR=50000,USD=60000", "EUR=50000,USD=60000", ""},
-		{"", "", "want a whole number"},
-		{"0", "", "above zero"},
-		{"-5", "", "above zero"},
-		{"1.5", "", "whole number"},
-		{"100000,200000", "", "more than one limit for every currency"},
-		{"100000,XYZ=5", "", `"XYZ" is not a currency code`},
-		{"100000,US=5", "", "not a currency code"},
-		{"USD=5,usd=6", "", "USD has two limits"},
-		{"100000,JPY=", "", "whole number"},
+		{"100000", Limits{Default: 100000}, ""},
+		{" 100000 , jpy = 15000000,KWD=30000", Limits{Default: 100000, ByCurrency: map[string]int64{"JPY": 15000000, "KWD": 30000}}, ""},
+		{"EUR=50000,USD=60000", Limits{ByCurrency: map[string]int64{"EUR": 50000, "USD": 60000}}, ""},
+		{"", Limits{}, "want a whole number"},
+		{"0", Limits{}, "above zero"},
+		{"-5", Limits{}, "above zero"},
+		{"1.5", Limits{}, "whole number"},
+		{"100000,200000", Limits{}, "more than one limit for every currency"},
+		{"100000,XYZ=5", Limits{}, `"XYZ" is not a currency code`},
+		{"100000,US=5", Limits{}, "not a currency code"},
+		{"USD=5,usd=6", Limits{}, "USD has two limits"},
+		{"100000,JPY=", Limits{}, "whole number"},
 	}
 	for _, tt := range tests {
 		l, err := ParseLimits(tt.in)
@@ -31,8 +32,8 @@ func TestParseLimits(t *testing.T) {
 			t.Errorf("ParseLimits(%q) = %v, %v; want an error with %q", tt.in, l, err, tt.err)
 		case tt.err == "" && err != nil:
 			t.Errorf("ParseLimits(%q): %v", tt.in, err)
-		case tt.err == "" && l.String() != tt.want:
-			t.Errorf("ParseLimits(%q) = %q; want %q", tt.in, l.String(), tt.want)
+		case tt.err == "" && !reflect.DeepEqual(l, tt.want):
+			t.Errorf("ParseLimits(%q) = %+v; want %+v", tt.in, l, tt.want)
 		}
 	}
 }

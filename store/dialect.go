@@ -114,7 +114,7 @@ func (d dialect) hourOfDay(col string) string {
 // FTS5 trigram index of the names, when s has three characters or more: s as
 // a quoted phrase (a substring, whatever it holds), which the trigrams answer
 // without reading the names. The page then reads the matches by id and sorts
-// them, unless many match (see DB.weighName): then the page walks
+// them, unless many match (see DB.WeighName): then the page walks
 // payouts_created in its order and asks of each payout whether it is a match
 // (the unary + keeps SQLite from driving by id), and stops after a page.
 // PostgreSQL's ILIKE uses the payouts_name_trgm index by itself.

@@ -66,7 +66,7 @@ func (d *DB) eachInBatches(ctx context.Context, f PayoutFilter, batch int, fn fu
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	defer cancel()
-	if err := d.weighName(ctx, &f); err != nil {
+	if err := d.WeighName(ctx, &f); err != nil {
 		return err
 	}
 	// A page for each reader and one for fn: memory stays flat.

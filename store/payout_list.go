@@ -36,21 +36,18 @@ type PayoutFilter struct {
 
 	byApprover bool      // arm: the approver is the driving table's key, not a condition
 	through    PayoutKey // ends a listing at this key, inclusive (an export's batch, see EachPayout)
-	manyNames  bool      // the name search matches more than fewMatches payouts (see DB.weighName)
+	manyNames  bool      // the name search matches more than fewMatches payouts (see DB.WeighName)
 	weighed    bool      // manyNames is known
 }
 
-// WeighName weighs f's name search once, for the several reads of one
-// filter (a history page reads its rows and its totals): each would
-// otherwise count the matches again. Without it, each read weighs the name
-// itself.
-func (d *DB) WeighName(ctx context.Context, f *PayoutFilter) error { return d.weighName(ctx, f) }
-
-// weighName sets f.manyNames: whether more than fewMatches payouts have
+// WeighName sets f.manyNames: whether more than fewMatches payouts have
 // names that contain f.Recipient, counted in payout_names (SQLite, three
 // characters or more), so that a page of a rare name reads its matches and
 // a page of a common one walks the payouts in order (see nameContains).
-func (d *DB) weighName(ctx context.Context, f *PayoutFilter) error {
+// Every read of a filter weighs it unless it was weighed: a caller that
+// reads one filter several times (a history page, its rows and its totals)
+// weighs it once first.
+func (d *DB) WeighName(ctx context.Context, f *PayoutFilter) error {
 	s := strings.TrimSpace(f.Recipient)
 	if f.weighed || d.dialect.postgres || utf8.RuneCountInString(s) < 3 {
 		return nil
@@ -283,7 +280,7 @@ func (d *DB) Payouts(ctx context.Context, f PayoutFilter) ([]*PayoutRow, error) 
 }
 
 func (d *DB) eachPayoutPage(ctx context.Context, f PayoutFilter, fn func(*PayoutRow) error) error {
-	if err := d.weighName(ctx, &f); err != nil {
+	if err := d.WeighName(ctx, &f); err != nil {
 		return err
 	}
 	q, args := f.listQuery(d.dialect)
@@ -356,7 +353,7 @@ func (d *DB) PayoutTotalsUpTo(ctx context.Context, f PayoutFilter, n int) (total
 		return totals, err == nil, err
 	}
 	f.After, f.Limit = PayoutKey{}, n+1
-	if err := d.weighName(ctx, &f); err != nil {
+	if err := d.WeighName(ctx, &f); err != nil {
 		return nil, false, err
 	}
 	if f.manyNames && n < fewMatches && f.byNameAlone() {

@@ -925,7 +925,7 @@ func TestCommonNameTotalsNeedAsking(t *testing.T) {
 		t.Fatal(err)
 	}
 	alone := PayoutFilter{Recipient: "many common"}
-	if err := f.db.weighName(ctx, &alone); err != nil {
+	if err := f.db.WeighName(ctx, &alone); err != nil {
 		t.Fatal(err)
 	}
 	if !f.db.Postgres() && (!alone.manyNames || !alone.byNameAlone()) {

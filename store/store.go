@@ -171,7 +171,9 @@ func (d *DB) exec(ctx context.Context, query string, args ...any) (sql.Result, e
 // past 64 KB it wrote that journal to a temporary file, a write call a
 // page, a quarter of the payout update's time in a burst at a million
 // payouts. The journal lives as long as its savepoint, a few dozen pages.
-// The queries sort in their indexes' order, so no sort spills big sets.
+// Sorts stay in memory too; the pages' queries read their indexes in
+// order, and the few that sort (a picker's payable cards where they are
+// few, totals grouped by currency) sort small sets.
 func SQLiteDSN(path string) string {
 	q := url.Values{}
 	for _, p := range []string{"foreign_keys(1)", "busy_timeout(10000)", "journal_mode(WAL)", "synchronous(FULL)", "wal_autocheckpoint(0)",
