@@ -47,7 +47,9 @@ func downgrade(t *testing.T, db string) {
 			t.Fatal(err)
 		}
 	}
-	rows, err := raw.Query(`SELECT id, at, coalesce(actor_id, 0), actor, action, object_type, object_id, ip, outcome, detail FROM audit_log ORDER BY id`)
+	// The chain hashes a time as the store's text; SQLite keeps microseconds.
+	rows, err := raw.Query(`SELECT id, strftime('%Y-%m-%dT%H:%M:%S', at / 1000000, 'unixepoch') || printf('.%06dZ', at % 1000000),
+		coalesce(actor_id, 0), actor, action, object_type, object_id, ip, outcome, detail FROM audit_log ORDER BY id`)
 	if err != nil {
 		t.Fatal(err)
 	}

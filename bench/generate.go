@@ -572,7 +572,7 @@ func (g *gen) webhook(tx *store.Tx, p *store.Payout, typ string, body []byte, fr
 		return err
 	}
 	detail := fmt.Sprintf("%s; %s → %s", view, from, p.State)
-	e := &store.WebhookEvent{Key: sha256Hex(body), Type: typ, SessionID: p.ProviderSessionID, PayoutID: p.ID, Outcome: outcome, Detail: detail, Body: string(body)}
+	e := &store.WebhookEvent{Key: sha256Hex(body), Type: typ, SessionID: p.ProviderSessionID, PayoutID: p.ID, Outcome: outcome, Body: string(body)}
 	if _, err := tx.InsertWebhookEvent(g.ctx, e); err != nil {
 		return err
 	}

@@ -76,17 +76,18 @@ func (s *Service) applyWebhookEvent(ctx context.Context, tx *store.Tx, g *webhoo
 		return err
 	}
 	if p == nil {
-		e.Outcome, e.Detail = store.WebhookUnknownSession, "no payout has session "+wh.Session.ID
+		e.Outcome = store.WebhookUnknownSession
 		if err := insertWebhookEvent(ctx, tx, e); err != nil {
 			return err
 		}
 		ev.result = e.Outcome
-		a := providerActor.audit("webhook.unknown_session", 0, auditFlagged, wh.Type+"; "+e.Detail)
+		detail := "no payout has session " + wh.Session.ID
+		a := providerActor.audit("webhook.unknown_session", 0, auditFlagged, wh.Type+"; "+detail)
 		a.ObjectType, a.ObjectID = "webhook", fmt.Sprint(e.ID)
 		if err := tx.Audit(ctx, a); err != nil {
 			return err
 		}
-		return s.flag(ctx, tx, flagged{AttentionUnknownSession, wh.Type + " webhook: " + e.Detail}, 0)
+		return s.flag(ctx, tx, flagged{AttentionUnknownSession, wh.Type + " webhook: " + detail}, 0)
 	}
 	ev.payoutID = p.ID
 	before := State(p.State)
@@ -95,7 +96,7 @@ func (s *Service) applyWebhookEvent(ctx context.Context, tx *store.Tx, g *webhoo
 		return err
 	}
 	ev.ended = State(p.State) != before && endedUnpaid(State(p.State))
-	e.PayoutID, e.Outcome, e.Detail = p.ID, result, detail
+	e.PayoutID, e.Outcome = p.ID, result
 	if err := insertWebhookEvent(ctx, tx, e); err != nil {
 		return err
 	}

@@ -190,7 +190,7 @@ func (t *Tx) Audit(ctx context.Context, e AuditEntry) error {
 		actorID = e.ActorID
 	}
 	_, err := t.execPrepared(ctx, sqlInsertAudit,
-		e.ID, formatTime(e.At), actorID, e.Actor, e.Action, e.ObjectType, e.ObjectID, e.IP, e.Outcome, e.Detail, packAuditHash(e.Hash))
+		e.ID, t.db.dialect.instant(e.At), actorID, e.Actor, e.Action, e.ObjectType, e.ObjectID, e.IP, e.Outcome, e.Detail, packAuditHash(e.Hash))
 	if err != nil {
 		// The statement may have failed after the row went in (it did
 		// not, on either engine, but the head is cheap to read again).
@@ -260,14 +260,14 @@ const auditPrevHash = `coalesce((SELECT p.hash FROM audit_log p WHERE p.id < a.i
 // withPrev. Stored hashes are bytes; the entry carries them as hex.
 func scanAudit(rows *sql.Rows, withPrev bool) (AuditEntry, error) {
 	var e AuditEntry
-	var at string
+	var at any
 	var hash, prev []byte
 	dest := []any{&e.ID, &at, &e.ActorID, &e.Actor, &e.Action, &e.ObjectType, &e.ObjectID, &e.IP, &e.Outcome, &e.Detail, &hash}
 	if withPrev {
 		dest = append(dest, &prev)
 	}
 	err := rows.Scan(dest...)
-	e.At, e.Hash, e.PrevHash = parseTime(at), hex.EncodeToString(hash), hex.EncodeToString(prev)
+	e.At, e.Hash, e.PrevHash = instantOf(at), hex.EncodeToString(hash), hex.EncodeToString(prev)
 	return e, err
 }
 
@@ -395,33 +395,27 @@ func (d *DB) AuditEntries(ctx context.Context, f AuditFilter) ([]AuditEntry, err
 // with two it may take the range's and walk every entry up to the cursor.
 // nil conditions: the cursor names no entry, so nothing follows it.
 func (d *DB) auditTimeRange(ctx context.Context, f AuditFilter) ([]string, []any, error) {
-	cursor := func(id int64) (string, bool, error) {
-		var at string
+	cursor := func(id int64) (time.Time, bool, error) {
+		var at any
 		err := d.db.QueryRowContext(ctx, `SELECT at FROM audit_log WHERE id = ?`, id).Scan(&at)
 		if errors.Is(err, sql.ErrNoRows) {
-			return "", false, nil
+			return time.Time{}, false, nil
 		}
 		if err != nil {
-			return "", false, fmt.Errorf("audit entries: %w", err)
+			return time.Time{}, false, fmt.Errorf("audit entries: %w", err)
 		}
-		return formatTime(parseTime(at)), true, nil
+		return instantOf(at), true, nil
 	}
 	conds, args := []string{}, []any{}
-	from, to := "", ""
-	if !f.From.IsZero() {
-		from = formatTime(f.From)
-	}
-	if !f.To.IsZero() {
-		to = formatTime(f.To)
-	}
+	from, to := f.From, f.To
 	if f.BeforeID > 0 {
 		at, ok, err := cursor(f.BeforeID)
 		if err != nil || !ok {
 			return nil, nil, err
 		}
-		if to == "" || at < to {
-			conds, args = append(conds, `(at, id) < (?, ?)`), append(args, at, f.BeforeID)
-			to = ""
+		if to.IsZero() || at.Before(to) {
+			conds, args = append(conds, `(at, id) < (?, ?)`), append(args, d.dialect.instant(at), f.BeforeID)
+			to = time.Time{}
 		}
 	}
 	if f.AfterID > 0 {
@@ -429,16 +423,16 @@ func (d *DB) auditTimeRange(ctx context.Context, f AuditFilter) ([]string, []any
 		if err != nil || !ok {
 			return nil, nil, err
 		}
-		if from == "" || at >= from {
-			conds, args = append(conds, `(at, id) > (?, ?)`), append(args, at, f.AfterID)
-			from = ""
+		if from.IsZero() || !at.Before(from) {
+			conds, args = append(conds, `(at, id) > (?, ?)`), append(args, d.dialect.instant(at), f.AfterID)
+			from = time.Time{}
 		}
 	}
-	if from != "" {
-		conds, args = append(conds, `at >= ?`), append(args, from)
+	if !from.IsZero() {
+		conds, args = append(conds, `at >= ?`), append(args, d.dialect.instant(from))
 	}
-	if to != "" {
-		conds, args = append(conds, `at < ?`), append(args, to)
+	if !to.IsZero() {
+		conds, args = append(conds, `at < ?`), append(args, d.dialect.instant(to))
 	}
 	return conds, args, nil
 }

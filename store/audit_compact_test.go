@@ -114,6 +114,45 @@ func TestAuditLogCompactMigration(t *testing.T) {
 	if w := []string{"index audit_action", "index audit_at", "index audit_object", "table audit_log", "trigger audit_no_delete", "trigger audit_no_update"}; !slices.Equal(schema, w) {
 		t.Errorf("audit_log's schema after 094: %q; want %q", schema, w)
 	}
+	// After 097, every time is an integer, old ones and new, and a date
+	// range still finds the entries in it.
+	var text int
+	if err := db.db.QueryRowContext(ctx, `SELECT count(*) FROM audit_log WHERE typeof(at) <> 'integer'`).Scan(&text); err != nil || text != 0 {
+		t.Errorf("%d entries keep their time as something other than an integer (err=%v), want none", text, err)
+	}
+	ranged, err := db.AuditEntries(ctx, AuditFilter{From: want[1].At, To: want[4].At, Ascending: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ranged) != 3 || ranged[0].ID != 2 || ranged[2].ID != 4 {
+		t.Errorf("entries from %s to %s: %+v; want entries 2 to 4", want[1].At, want[4].At, ranged)
+	}
+}
+
+// TestIntegerTimesMigrationKeepsATamperedTime: a time that is not in the
+// stored layout (a row someone edited) does not stop migration 097, is kept
+// as it was, and verification reports that row.
+func TestIntegerTimesMigrationKeepsATamperedTime(t *testing.T) {
+	ctx := t.Context()
+	dsn := pgtest.DSN(t)
+	if IsPostgres(dsn) {
+		t.Skip("PostgreSQL keeps a timestamptz, which holds no free text")
+	}
+	oldAuditLog(t, dsn, nil)
+	tamperWith(t, dsn, `UPDATE audit_log SET at = 'the day before' WHERE id = 5`)
+	db, err := Open(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var at string
+	if err := db.db.QueryRowContext(ctx, `SELECT at FROM audit_log WHERE id = 5`).Scan(&at); err != nil || at != "the day before" {
+		t.Errorf("entry 5's time after 097: %q (err=%v), want the text it had", at, err)
+	}
+	c, err := db.VerifyAudit(ctx, testAuditKey, 0)
+	if err != nil || c.Break == nil || c.Break.ID != 5 || c.Checked != 4 {
+		t.Errorf("after 097: %+v err=%v; want the chain broken at entry 5", c, err)
+	}
 }
 
 // TestAuditLogCompactMigrationKeepsATamperedRow: a hash that is not hex

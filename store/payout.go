@@ -209,20 +209,20 @@ func (t *Tx) PayoutsBySessionIDs(ctx context.Context, sessionIDs []string) (map[
 	return out, nil
 }
 
-// inList is "(?, …)" for ss and its arguments, the list padded to the next
+// inList is "(?, …)" for xs and its arguments, the list padded to the next
 // power of two by repeating the last value (which changes nothing an IN
 // asks): the webhook writer asks about groups of any size up to 512, and a
 // text of each size was compiled anew in every group's transaction: a third
 // of its reads at a million payouts. Ten sizes are ten texts the pool keeps
-// prepared. ss must not be empty.
-func inList(ss []string) (string, []any) {
+// prepared. xs must not be empty.
+func inList[T any](xs []T) (string, []any) {
 	n := 1
-	for n < len(ss) {
+	for n < len(xs) {
 		n *= 2
 	}
 	args := make([]any, n)
 	for i := range args {
-		args[i] = ss[min(i, len(ss)-1)]
+		args[i] = xs[min(i, len(xs)-1)]
 	}
 	return `(?` + repeat(",?", n-1) + `)`, args
 }

@@ -166,7 +166,7 @@ func TestGroupReadsKeepTheirStatements(t *testing.T) {
 	ctx := t.Context()
 	if err := db.InTx(ctx, func(tx *Tx) error {
 		for _, k := range []string{"k1", "k2"} {
-			if _, err := tx.InsertWebhookEvent(ctx, &WebhookEvent{Key: k, Type: "payment_finished", Outcome: "applied", Body: "{}"}); err != nil {
+			if _, err := tx.InsertWebhookEvent(ctx, &WebhookEvent{Key: testKey(k), Type: "payment_finished", Outcome: "applied", Body: "{}"}); err != nil {
 				return err
 			}
 		}
@@ -188,14 +188,18 @@ func TestGroupReadsKeepTheirStatements(t *testing.T) {
 		}
 		return n
 	}
-	for _, keys := range [][]string{{"k1", "x", "k2"}, {"y", "k2", "z", "w"}} {
+	for _, names := range [][]string{{"k1", "x", "k2"}, {"y", "k2", "z", "w"}} {
+		var keys []string
+		for _, n := range names {
+			keys = append(keys, testKey(n))
+		}
 		var seen map[string]bool
 		if err := db.InTx(ctx, func(tx *Tx) (err error) { seen, err = tx.WebhookEventsSeen(ctx, keys); return err }); err != nil {
 			t.Fatal(err)
 		}
-		for _, k := range keys {
-			if seen[k] != (k == "k1" || k == "k2") {
-				t.Errorf("%v: %s seen %v", keys, k, seen[k])
+		for i, n := range names {
+			if seen[keys[i]] != (n == "k1" || n == "k2") {
+				t.Errorf("%v: %s seen %v", names, n, seen[keys[i]])
 			}
 		}
 	}

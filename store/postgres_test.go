@@ -194,7 +194,7 @@ func TestWebhookStoredOnceAcrossInstances(t *testing.T) {
 		db := []*DB{a, b}[i%2]
 		wg.Go(func() {
 			err := db.InTx(ctx, func(tx *Tx) error {
-				e := &WebhookEvent{Key: "same-body-hash", Type: "ready_to_confirm", SessionID: "s1", Outcome: "received", Body: "{}"}
+				e := &WebhookEvent{Key: testKey("same body"), Type: "ready_to_confirm", SessionID: "s1", Outcome: "received", Body: "{}"}
 				ok, err := tx.InsertWebhookEvent(ctx, e)
 				if ok {
 					mu.Lock()

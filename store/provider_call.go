@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"time"
 )
@@ -34,7 +33,7 @@ func (t *Tx) StartProviderCall(ctx context.Context, c *ProviderCall) error {
 	c.Outcome, c.StartedAt = CallIntent, t.now
 	err := t.tx.QueryRowContext(ctx, `INSERT INTO provider_calls (payout_id, action, idempotency_key, outcome, actor_id, started_at)
 		VALUES (?, ?, ?, ?, ?, ?) RETURNING id`,
-		c.PayoutID, c.Action, c.IdempotencyKey, c.Outcome, nullID(c.ActorID), formatTime(t.now)).Scan(&c.ID)
+		c.PayoutID, c.Action, c.IdempotencyKey, c.Outcome, nullID(c.ActorID), t.db.dialect.instant(t.now)).Scan(&c.ID)
 	if err != nil {
 		return fmt.Errorf("record provider call: %w", err)
 	}
@@ -44,7 +43,7 @@ func (t *Tx) StartProviderCall(ctx context.Context, c *ProviderCall) error {
 // FinishProviderCall records what a call's outcome was.
 func (t *Tx) FinishProviderCall(ctx context.Context, id int64, outcome, code, description string) error {
 	_, err := t.tx.ExecContext(ctx, `UPDATE provider_calls SET outcome = ?, error_code = ?, error_description = ?, finished_at = ? WHERE id = ?`,
-		outcome, code, description, formatTime(t.now), id)
+		outcome, code, description, t.db.dialect.instant(t.now), id)
 	if err != nil {
 		return fmt.Errorf("finish provider call: %w", err)
 	}
@@ -62,12 +61,11 @@ func queryProviderCalls(ctx context.Context, q querier, where string, args ...an
 	var out []ProviderCall
 	for rows.Next() {
 		var c ProviderCall
-		var started string
-		var finished sql.NullString
+		var started, finished any
 		if err := rows.Scan(&c.ID, &c.PayoutID, &c.Action, &c.IdempotencyKey, &c.Outcome, &c.ErrorCode, &c.ErrorDescription, &c.ActorID, &started, &finished); err != nil {
 			return nil, err
 		}
-		c.StartedAt, c.FinishedAt = parseTime(started), nullTime(finished)
+		c.StartedAt, c.FinishedAt = instantOf(started), instantOf(finished)
 		out = append(out, c)
 	}
 	return out, rows.Err()
@@ -81,7 +79,7 @@ func (d *DB) ProviderCalls(ctx context.Context, payoutID int64) ([]ProviderCall,
 // OpenProviderCalls returns calls whose outcome was never recorded (the process
 // stopped between intent and outcome) and that started before `before`.
 func (d *DB) OpenProviderCalls(ctx context.Context, before time.Time) ([]ProviderCall, error) {
-	return queryProviderCalls(ctx, d.db, `outcome = 'intent' AND started_at < ?`, formatTime(before))
+	return queryProviderCalls(ctx, d.db, `outcome = 'intent' AND started_at < ?`, d.dialect.instant(before))
 }
 
 // PayoutsWithCallsUnderWay returns the ids of the payouts with a call whose
@@ -89,7 +87,7 @@ func (d *DB) OpenProviderCalls(ctx context.Context, before time.Time) ([]Provide
 // a call under way in some instance of the console (the rows are the only
 // record every instance shares).
 func (d *DB) PayoutsWithCallsUnderWay(ctx context.Context, since time.Time) (map[int64]bool, error) {
-	rows, err := d.db.QueryContext(ctx, `SELECT DISTINCT payout_id FROM provider_calls WHERE outcome = 'intent' AND started_at >= ?`, formatTime(since))
+	rows, err := d.db.QueryContext(ctx, `SELECT DISTINCT payout_id FROM provider_calls WHERE outcome = 'intent' AND started_at >= ?`, d.dialect.instant(since))
 	if err != nil {
 		return nil, fmt.Errorf("calls under way: %w", err)
 	}

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
 	"maps"
@@ -10,6 +11,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"countersign/store/pgtest"
 )
 
 // TestPanicInTransactionReleasesTheLock: a callback that panics (Echo
@@ -100,7 +103,7 @@ func TestWebhookBodiesPacked(t *testing.T) {
 		`{"amount":1414,"currency":"eur"},"participant_details":{"recipient":{"full_name":"Sophia Álvarez"}},"customer":` +
 		`{"reference":"INV-6523186"},"transaction_info":{"rrn":"000000015838","auth_code":"000002"},"metadata":{"payout_id":2}}]}}`
 	err := db.InTx(ctx, func(tx *Tx) error {
-		_, err := tx.InsertWebhookEvent(ctx, &WebhookEvent{Key: "k1", Type: "payment_finished", SessionID: "ps_1", Outcome: WebhookUnknownSession, Body: body})
+		_, err := tx.InsertWebhookEvent(ctx, &WebhookEvent{Key: testKey("k1"), Type: "payment_finished", SessionID: "ps_1", Outcome: WebhookUnknownSession, Body: body})
 		return err
 	})
 	if err != nil {
@@ -115,7 +118,7 @@ func TestWebhookBodiesPacked(t *testing.T) {
 	}
 	// A row from before: plain, unpacked until the store opens again.
 	if _, err := db.db.ExecContext(ctx, `INSERT INTO webhook_events (event_key, type, session_id, outcome, body, received_at)
-		VALUES ('k0', 'ready_to_confirm', 'ps_0', 'stale', '{"plain": true}', '2026-01-01T00:00:00.000000Z')`); err != nil {
+		VALUES (?, 'ready_to_confirm', 'ps_0', 'stale', '{"plain": true}', ?)`, packedTestKey(t, "k0"), db.dialect.instant(time.Now())); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := db.db.ExecContext(ctx, `DELETE FROM migrations WHERE name = ?`, packedBodiesDone); err != nil {
@@ -132,7 +135,7 @@ func TestWebhookBodiesPacked(t *testing.T) {
 		}
 		return out
 	}
-	want := map[string]string{"k1": body, "k0": `{"plain": true}`}
+	want := map[string]string{testKey("k1"): body, testKey("k0"): `{"plain": true}`}
 	if got := read(db); !maps.Equal(got, want) {
 		t.Errorf("bodies read = %q, want %q", got, want)
 	}
@@ -172,7 +175,7 @@ func TestWebhookEventsCompactedAfterPacking(t *testing.T) {
 	err := db.InTx(ctx, func(tx *Tx) error {
 		for i := range 3000 {
 			if _, err := tx.tx.ExecContext(ctx, `INSERT INTO webhook_events (event_key, type, session_id, outcome, body, received_at)
-				VALUES (?, 'payment_finished', ?, 'stale', ?, '2026-01-01T00:00:00.000000Z')`, fmt.Sprintf("key-%05d", i), fmt.Sprintf("ps_%d", i), body(i)); err != nil {
+				VALUES (?, 'payment_finished', ?, 'stale', ?, ?)`, packedTestKey(t, fmt.Sprint(i)), fmt.Sprintf("ps_%d", i), body(i), db.dialect.instant(time.Now())); err != nil {
 				return err
 			}
 		}
@@ -209,13 +212,13 @@ func TestWebhookEventsCompactedAfterPacking(t *testing.T) {
 	}
 	for _, e := range evs {
 		var i int
-		fmt.Sscanf(e.Key, "key-%05d", &i)
-		if e.Body != body(i) {
-			t.Fatalf("delivery %s reads back %q, want its body as stored", e.Key, e.Body)
+		fmt.Sscanf(e.SessionID, "ps_%d", &i)
+		if e.Key != testKey(fmt.Sprint(i)) || e.Body != body(i) {
+			t.Fatalf("delivery %s reads back %q, want its key and body as stored", e.SessionID, e.Body)
 		}
 	}
 	if _, err := db.db.ExecContext(ctx, `INSERT INTO webhook_events (event_key, type, session_id, outcome, body, received_at)
-		VALUES ('key-00007', 'payment_finished', 'ps_7', 'stale', '', '2026-01-01T00:00:00.000000Z')`); err == nil {
+		VALUES (?, 'payment_finished', 'ps_7', 'stale', '', 0)`, packedTestKey(t, "7")); err == nil {
 		t.Error("a second delivery with a stored key was accepted: the rebuilt table lost its unique key")
 	}
 	if plan := explain(t, db, `SELECT id FROM webhook_events WHERE payout_id = ? ORDER BY id`, 7); !strings.Contains(plan, "webhook_events_payout") {
@@ -305,5 +308,134 @@ func TestBodiesPackAtOnce(t *testing.T) {
 	wg.Wait()
 	if len(packers) != cap(packers) {
 		t.Errorf("%d of %d packers back after packing", len(packers), cap(packers))
+	}
+}
+
+// testKey is a webhook event's key as payout computes one: the hex of the
+// SHA-256 of a body (here, of s).
+func testKey(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:])
+}
+
+// packedTestKey is testKey(s) as stored, for rows written in SQL.
+func packedTestKey(t *testing.T, s string) []byte {
+	t.Helper()
+	b, err := packWebhookKey(testKey(s))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// TestWebhookKeysAndTimesMigration: deliveries stored before migration 097
+// (the key as hex text, the time as text) read back the same after it, and
+// a retry of one of them is still recognised and stored once.
+func TestWebhookKeysAndTimesMigration(t *testing.T) {
+	ctx := t.Context()
+	dsn := pgtest.DSN(t)
+	open := openSQLite
+	if IsPostgres(dsn) {
+		open = openPostgres
+	}
+	old, err := open(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := old.migrateTo(ctx, "096"); err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2026, 3, 1, 9, 30, 15, 123456000, time.UTC)
+	for _, k := range []string{"a", "b"} {
+		if _, err := old.db.ExecContext(ctx, `INSERT INTO webhook_events (event_key, type, session_id, outcome, body, body_packed, received_at)
+			VALUES (?, 'payment_finished', ?, 'stale', '', ?, ?)`, testKey(k), "ps_"+k, PackWebhookBody(`{"k":"`+k+`"}`), formatTime(at)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	old.Close()
+
+	db, err := Open(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	evs, err := db.WebhookEvents(ctx, 0, "", 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(evs) != 2 || evs[0].Key != testKey("b") || evs[1].Key != testKey("a") || !evs[0].ReceivedAt.Equal(at) || evs[1].Body != `{"k":"a"}` {
+		t.Fatalf("after 097: %+v; want deliveries b and a, received at %s", evs, at)
+	}
+	err = db.InTx(ctx, func(tx *Tx) error {
+		seen, err := tx.WebhookEventsSeen(ctx, []string{testKey("a"), testKey("c")})
+		if err != nil {
+			return err
+		}
+		if !seen[testKey("a")] || seen[testKey("c")] {
+			t.Errorf("seen after 097: %v; want a and not c", seen)
+		}
+		fresh, err := tx.InsertWebhookEvent(ctx, &WebhookEvent{Key: testKey("a"), Type: "payment_finished", SessionID: "ps_a", Outcome: WebhookStale, Body: `{"k":"a"}`})
+		if fresh {
+			t.Error("a retry of a delivery stored before 097 was stored again")
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if db.Postgres() {
+		return
+	}
+	var loose int
+	if err := db.db.QueryRowContext(ctx, `SELECT count(*) FROM webhook_events WHERE typeof(event_key) <> 'blob' OR length(event_key) <> 32 OR typeof(received_at) <> 'integer'`).Scan(&loose); err != nil || loose != 0 {
+		t.Errorf("%d deliveries keep a text key or time (err=%v), want none", loose, err)
+	}
+}
+
+// TestProviderCallTimes: a provider call's times read back to the
+// microsecond, and the reconciler's two questions (calls left open before a
+// time, calls under way since one) compare them as times.
+func TestProviderCallTimes(t *testing.T) {
+	f := newListFixture(t)
+	ctx := t.Context()
+	start := f.clock.now.Add(time.Hour + 123456*time.Microsecond)
+	call := func(at time.Time, action string, finish bool) {
+		f.clock.now = at
+		err := f.db.InTx(ctx, func(tx *Tx) error {
+			c := &ProviderCall{PayoutID: f.ids["p2"], Action: action, IdempotencyKey: action}
+			if err := tx.StartProviderCall(ctx, c); err != nil || !finish {
+				return err
+			}
+			f.clock.now = at.Add(time.Second)
+			tx.SetNow(f.clock.now)
+			return tx.FinishProviderCall(ctx, c.ID, CallOK, "", "")
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	call(start, "session/create", true)
+	call(start.Add(time.Minute), "session/confirm", false)
+	calls, err := f.db.ProviderCalls(ctx, f.ids["p2"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(calls) != 2 || !calls[0].StartedAt.Equal(start) || !calls[0].FinishedAt.Equal(start.Add(time.Second)) ||
+		!calls[1].StartedAt.Equal(start.Add(time.Minute)) || !calls[1].FinishedAt.IsZero() {
+		t.Fatalf("calls read back: %+v; want started at %s, finished a second later, then one open a minute later", calls, start)
+	}
+	open, err := f.db.OpenProviderCalls(ctx, start.Add(time.Minute))
+	if err != nil || len(open) != 0 {
+		t.Errorf("calls open before the open one started: %+v err=%v; want none", open, err)
+	}
+	open, err = f.db.OpenProviderCalls(ctx, start.Add(time.Minute+time.Microsecond))
+	if err != nil || len(open) != 1 || open[0].Action != "session/confirm" {
+		t.Errorf("calls open a microsecond after it started: %+v err=%v; want the confirm", open, err)
+	}
+	for since, want := range map[time.Duration]bool{time.Minute: true, time.Minute + time.Microsecond: false} {
+		under, err := f.db.PayoutsWithCallsUnderWay(ctx, start.Add(since))
+		if err != nil || under[f.ids["p2"]] != want {
+			t.Errorf("under way since start+%s: %v err=%v; want p2 %v", since, under, err, want)
+		}
 	}
 }

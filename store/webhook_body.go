@@ -188,23 +188,25 @@ func (d *DB) compactWebhookEvents(ctx context.Context, applied map[string]bool) 
 }
 
 // sqlRebuildWebhookEvents copies the webhook table into one of the same
-// shape (migrations 002, 073 and 091) and puts it in the old one's place.
-// Nothing refers to the table, so no foreign key needs to be switched off.
+// shape (migrations 002, 073, 091 and 097) and puts it in the old one's
+// place. Nothing refers to the table, so no foreign key needs to be switched
+// off. Go migrations run after every SQL one, so the shape is the newest:
+// an older one would turn 097's integer times back into text and bring back
+// the detail it dropped.
 var sqlRebuildWebhookEvents = []string{
 	`CREATE TABLE webhook_events_new (
 	id           INTEGER PRIMARY KEY,
-	event_key    TEXT NOT NULL UNIQUE,
+	event_key    BLOB NOT NULL UNIQUE,
 	type         TEXT NOT NULL,
 	session_id   TEXT NOT NULL,
 	payout_id    INTEGER REFERENCES payouts(id),
 	outcome      TEXT NOT NULL,
-	detail       TEXT NOT NULL DEFAULT '',
 	body         TEXT NOT NULL,
-	received_at  TEXT NOT NULL,
+	received_at  INTEGER NOT NULL,
 	body_packed  BLOB
 )`,
-	`INSERT INTO webhook_events_new (id, event_key, type, session_id, payout_id, outcome, detail, body, received_at, body_packed)
-	SELECT id, event_key, type, session_id, payout_id, outcome, detail, body, received_at, body_packed FROM webhook_events ORDER BY id`,
+	`INSERT INTO webhook_events_new (id, event_key, type, session_id, payout_id, outcome, body, received_at, body_packed)
+	SELECT id, event_key, type, session_id, payout_id, outcome, body, received_at, body_packed FROM webhook_events ORDER BY id`,
 	`DROP TABLE webhook_events`,
 	`ALTER TABLE webhook_events_new RENAME TO webhook_events`,
 	`CREATE INDEX webhook_events_payout ON webhook_events(payout_id, id)`,
