@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"maps"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -437,5 +438,49 @@ func TestProviderCallTimes(t *testing.T) {
 		if err != nil || under[f.ids["p2"]] != want {
 			t.Errorf("under way since start+%s: %v err=%v; want p2 %v", since, under, err, want)
 		}
+	}
+}
+
+// TestTablesRebuiltBy097KeepTheirIndexesAndTriggers: SQLite rebuilds four
+// tables in 097; each must come back with every index and trigger it had.
+func TestTablesRebuiltBy097KeepTheirIndexesAndTriggers(t *testing.T) {
+	ctx := t.Context()
+	dsn := pgtest.DSN(t)
+	if IsPostgres(dsn) {
+		t.Skip("PostgreSQL changes the columns in place")
+	}
+	schema := func(db *DB) []string {
+		rows, err := db.db.QueryContext(ctx, `SELECT type || ' ' || name || ' on ' || tbl_name FROM sqlite_schema
+			WHERE tbl_name IN ('audit_log', 'webhook_events', 'provider_calls', 'balance_snapshots') ORDER BY 1`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		var out []string
+		for rows.Next() {
+			var s string
+			if err := rows.Scan(&s); err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, s)
+		}
+		return out
+	}
+	old, err := openSQLite(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := old.migrateTo(ctx, "096"); err != nil {
+		t.Fatal(err)
+	}
+	before := schema(old)
+	old.Close()
+	db, err := Open(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if after := schema(db); !slices.Equal(before, after) || len(after) < 12 {
+		t.Errorf("after 097:\n %q\nbefore:\n %q", after, before)
 	}
 }

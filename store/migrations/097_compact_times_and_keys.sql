@@ -4,11 +4,13 @@
 -- webhook event's key, the hex of a SHA-256, is kept as its 32 bytes, in the
 -- table and in its unique index. A webhook event no longer keeps its detail:
 -- the same words are in its audit entry (webhook.<type> or
--- webhook.unknown_session), and nothing read them from the event. Together
--- about 720 of a payout's 5,235 bytes at a million payouts.
+-- webhook.unknown_session), and nothing read them from the event. And the
+-- balance readings are copied into pages they fill: migration 090 thinned
+-- them to one in three, and SQLite left the pages as they were (117 MB of
+-- pages for 50 MB of rows at a million payouts).
 --
 -- SQLite cannot change a column's type, so the tables are rebuilt with the
--- indexes and triggers they had (migrations 002, 073 and 094). A time that is
+-- indexes and triggers they had (migrations 002, 072, 073, 090 and 094). A time that is
 -- not in formatTime's layout, or a key that is not 64 hex characters (only a
 -- tampered row has one), is kept as it was, so that verification still
 -- reports the row instead of the migration failing. Nothing refers to these
@@ -90,3 +92,22 @@ DROP TABLE provider_calls;
 ALTER TABLE provider_calls_new RENAME TO provider_calls;
 CREATE INDEX provider_calls_payout ON provider_calls(payout_id, id);
 CREATE INDEX provider_calls_open ON provider_calls(outcome) WHERE outcome = 'intent';
+
+CREATE TABLE balance_snapshots_new (
+	id          INTEGER PRIMARY KEY,
+	currency    TEXT NOT NULL,
+	amount      INTEGER NOT NULL,
+	read_at     TEXT NOT NULL,
+	checked_at  TEXT
+);
+INSERT INTO balance_snapshots_new (id, currency, amount, read_at, checked_at)
+	SELECT id, currency, amount, read_at, checked_at FROM balance_snapshots ORDER BY id;
+DROP TABLE balance_snapshots;
+ALTER TABLE balance_snapshots_new RENAME TO balance_snapshots;
+CREATE INDEX balance_snapshots_currency ON balance_snapshots(currency, read_at);
+CREATE TRIGGER balance_hours_keep AFTER INSERT ON balance_snapshots BEGIN
+	INSERT INTO balance_hours (currency, hour, snapshot_id, amount, read_at)
+		VALUES (new.currency, substr(new.read_at, 1, 13), new.id, new.amount, new.read_at)
+		ON CONFLICT (currency, hour) DO UPDATE SET snapshot_id = excluded.snapshot_id, amount = excluded.amount, read_at = excluded.read_at
+		WHERE excluded.read_at >= balance_hours.read_at;
+END;

@@ -5,7 +5,8 @@
 -- not 64 hex characters, which only a tampered row has, is kept as its
 -- bytes), and the event's detail goes: the same words are in its audit
 -- entry. Changing the type rewrites the table, which also frees the dropped
--- column's space.
+-- column's space. The balance readings need nothing: PostgreSQL's vacuum
+-- hands the space of the rows 090 deleted to new ones.
 ALTER TABLE webhook_events
 	DROP COLUMN detail,
 	ALTER COLUMN event_key TYPE bytea USING
