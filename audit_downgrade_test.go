@@ -41,7 +41,9 @@ func downgrade(t *testing.T, db string) {
 	}
 	defer raw.Close()
 	for _, q := range []string{`DROP TRIGGER IF EXISTS audit_no_update`,
-		`UPDATE audit_log SET action = 'login.ok' WHERE action = 'audit.chain_keyed'`,
+		`INSERT INTO audit_actions (action) VALUES ('login.ok') ON CONFLICT DO NOTHING`,
+		`UPDATE audit_log SET action_id = (SELECT id FROM audit_actions WHERE action = 'login.ok')
+			WHERE action_id = (SELECT id FROM audit_actions WHERE action = 'audit.chain_keyed')`,
 		`UPDATE audit_log SET detail = 'nothing happened' WHERE id = 2`} {
 		if _, err := raw.Exec(q); err != nil {
 			t.Fatal(err)
@@ -49,7 +51,8 @@ func downgrade(t *testing.T, db string) {
 	}
 	// The chain hashes a time as the store's text; SQLite keeps microseconds.
 	rows, err := raw.Query(`SELECT id, strftime('%Y-%m-%dT%H:%M:%S', at / 1000000, 'unixepoch') || printf('.%06dZ', at % 1000000),
-		coalesce(actor_id, 0), actor, action, object_type, object_id, ip, outcome, detail FROM audit_log ORDER BY id`)
+		coalesce(actor_id, 0), actor, (SELECT action FROM audit_actions x WHERE x.id = action_id), object_type, object_id, ip, outcome, detail
+		FROM audit_log ORDER BY id`)
 	if err != nil {
 		t.Fatal(err)
 	}

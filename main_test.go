@@ -67,7 +67,7 @@ func TestUsersAddListAndAuditVerify(t *testing.T) {
 		t.Fatal(err)
 	}
 	var actor, detail string
-	raw.QueryRow(`SELECT actor, detail FROM audit_log WHERE action = 'user.create'`).Scan(&actor, &detail)
+	raw.QueryRow(`SELECT actor, detail FROM audit_log WHERE action_id = (SELECT id FROM audit_actions WHERE action = 'user.create')`).Scan(&actor, &detail)
 	raw.Close()
 	if actor != "operator (countersign users add)" || !strings.Contains(detail, "by the server operator") {
 		t.Errorf("users add audited as %q: %q", actor, detail)
@@ -253,7 +253,7 @@ func TestServeKeepsTheKeyAndCheckpointsAtShutdown(t *testing.T) {
 	defer raw.Close()
 	var last int
 	var action string
-	raw.QueryRow(`SELECT id, action FROM audit_log ORDER BY id DESC LIMIT 1`).Scan(&last, &action)
+	raw.QueryRow(`SELECT a.id, x.action FROM audit_log a JOIN audit_actions x ON x.id = a.action_id ORDER BY a.id DESC LIMIT 1`).Scan(&last, &action)
 	if action != "login.failed" {
 		t.Fatalf("last entry %q; want the failed sign-in", action)
 	}

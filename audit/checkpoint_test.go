@@ -111,7 +111,7 @@ func TestVerifyDetects(t *testing.T) {
 		{"edited entry", func(f *fixture) { f.tamper(`UPDATE audit_log SET actor = 'eve@example.com' WHERE id = 3`) }, 3, "edited"},
 		{"removed entry", func(f *fixture) { f.tamper(`DELETE FROM audit_log WHERE id = 4`) }, 5, "removed or inserted"},
 		{"inserted entry", func(f *fixture) {
-			f.tamper(`INSERT INTO audit_log (id, at, actor, action, outcome, hash) SELECT 7, at, actor, action, outcome, hash FROM audit_log WHERE id = 6`)
+			f.tamper(`INSERT INTO audit_log (id, at, actor, action_id, outcome, hash) SELECT 7, at, actor, action_id, outcome, hash FROM audit_log WHERE id = 6`)
 		}, 7, "does not match its keyed hash"},
 		{"truncated log", func(f *fixture) { f.tamper(`DELETE FROM audit_log WHERE id >= 5`) }, 5, "entries 5 to 6 were removed"},
 		{"recomputed without the key", func(f *fixture) { recompute(f, 2) }, 2, "without the key"},

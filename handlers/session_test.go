@@ -240,13 +240,17 @@ func TestSignInIsAuditedWithItsSession(t *testing.T) {
 	h.user("maker@example.com", "maker")
 	driver, source := "sqlite", "file:"+h.dsn
 	refuse := []string{`CREATE TRIGGER refuse_sign_in BEFORE INSERT ON audit_log
-		WHEN NEW.action = 'login.ok' BEGIN SELECT RAISE(ABORT, 'refused for the test'); END`}
+		WHEN NEW.action_id = (SELECT id FROM audit_actions WHERE action = 'login.ok') BEGIN SELECT RAISE(ABORT, 'refused for the test'); END`}
 	if pgtest.Postgres() {
 		driver, source = "pgx", h.dsn
 		refuse = []string{`CREATE FUNCTION refuse_sign_in() RETURNS trigger LANGUAGE plpgsql AS $$
-			BEGIN RAISE EXCEPTION 'refused for the test'; END $$`,
-			`CREATE TRIGGER refuse_sign_in BEFORE INSERT ON audit_log
-			FOR EACH ROW WHEN (NEW.action = 'login.ok') EXECUTE FUNCTION refuse_sign_in()`}
+			BEGIN
+				IF NEW.action_id = (SELECT id FROM audit_actions WHERE action = 'login.ok') THEN
+					RAISE EXCEPTION 'refused for the test';
+				END IF;
+				RETURN NEW;
+			END $$`,
+			`CREATE TRIGGER refuse_sign_in BEFORE INSERT ON audit_log FOR EACH ROW EXECUTE FUNCTION refuse_sign_in()`}
 	}
 	raw, err := sql.Open(driver, source)
 	if err != nil {

@@ -87,6 +87,10 @@ func TestAuditLogCompactMigration(t *testing.T) {
 	if !slices.EqualFunc(got, want, func(g, w AuditEntry) bool { return g == w }) {
 		t.Errorf("read back after 094:\n got %+v\nwant %+v", got, want)
 	}
+	// 097 moved the actions into audit_actions: the filter finds them there.
+	if es, err := db.AuditEntries(ctx, AuditFilter{Action: "payout."}); err != nil || len(es) != 6 || es[0].ID != 7 || es[5].ID != 1 {
+		t.Errorf("entries with a payout. action after 097: %+v err=%v; want entries 7 to 1 but 4", es, err)
+	}
 	if err := db.UseAuditKey(ctx, testAuditKey, AuditStart{From: 4}); err != nil {
 		t.Fatalf("the migrated log under its key: %v", err)
 	}

@@ -58,6 +58,48 @@ func TestAuditIsAppendOnly(t *testing.T) {
 	if _, err := db.db.Exec(`DELETE FROM audit_log WHERE id = 1`); err == nil {
 		t.Error("DELETE of an audit entry succeeded")
 	}
+	// The words of an action are kept once for every entry that has it.
+	if _, err := db.db.Exec(`UPDATE audit_actions SET action = 'logout' WHERE action = 'login.ok'`); err == nil {
+		t.Error("UPDATE of an audit action succeeded")
+	}
+	if _, err := db.db.Exec(`DELETE FROM audit_actions WHERE action = 'login.ok'`); err == nil {
+		t.Error("DELETE of an audit action succeeded")
+	}
+}
+
+// TestAnActionAddedInAnUndonePieceIsAddedAgain: a piece of a transaction
+// that appended the first entry with an action and then failed took the
+// action with it; the next entry with it in the same transaction adds it
+// again instead of pointing at a number that no longer exists.
+func TestAnActionAddedInAnUndonePieceIsAddedAgain(t *testing.T) {
+	db, _ := openTest(t)
+	ctx := t.Context()
+	appendSome(t, db, 1)
+	err := db.InTx(ctx, func(tx *Tx) error {
+		failed := tx.Savepoint(ctx, func() error {
+			if err := tx.Audit(ctx, AuditEntry{Actor: "system", Action: "payout.release", Outcome: "ok"}); err != nil {
+				return err
+			}
+			return errors.New("the piece fails after its entry")
+		})
+		if failed == nil {
+			t.Fatal("the failing piece reported no error")
+		}
+		return tx.Audit(ctx, AuditEntry{Actor: "system", Action: "payout.release", Outcome: "ok", Detail: "second try"})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	es, err := db.AuditEntries(ctx, AuditFilter{Action: "payout.release"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(es) != 1 || es[0].Action != "payout.release" || es[0].Detail != "second try" {
+		t.Errorf("entries with payout.release: %+v; want the second try alone", es)
+	}
+	if c, err := db.VerifyAudit(ctx, nil, 0); err != nil || c.Break != nil || c.Checked != 2 {
+		t.Errorf("verify: %+v err=%v; want 2 intact entries", c, err)
+	}
 }
 
 var testAuditKey = []byte("0123456789abcdef0123456789abcdef")
@@ -104,7 +146,7 @@ func TestAuditChainDetectsTampering(t *testing.T) {
 		{"edited detail", `UPDATE audit_log SET detail = 'nothing to see' WHERE id = 3`, 3, 3},
 		{"edited actor", `UPDATE audit_log SET actor = 'x@example.com' WHERE id = 2`, 2, 2},
 		{"removed entry", `DELETE FROM audit_log WHERE id = 3`, 4, 4},
-		{"inserted entry", `INSERT INTO audit_log (id, at, actor, action, outcome, hash) SELECT 100, at, actor, action, outcome, hash FROM audit_log WHERE id = 4`, 100, 100},
+		{"inserted entry", `INSERT INTO audit_log (id, at, actor, action_id, outcome, hash) SELECT 100, at, actor, action_id, outcome, hash FROM audit_log WHERE id = 4`, 100, 100},
 		{"rehashed entry", `UPDATE audit_log SET outcome = 'denied', hash = 'ab' WHERE id = 2`, 2, 2},
 	}
 	for _, keyed := range []bool{false, true} {
@@ -196,7 +238,8 @@ func TestAKeyedLogIsNeverKeyedAgain(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	stmts := []string{`UPDATE audit_log SET action = 'login.ok' WHERE id = 1`}
+	stmts := []string{`INSERT INTO audit_actions (action) VALUES ('login.ok') ON CONFLICT DO NOTHING`,
+		`UPDATE audit_log SET action_id = (SELECT id FROM audit_actions WHERE action = 'login.ok') WHERE id = 1`}
 	prev := ""
 	for _, e := range entries {
 		e.PrevHash = prev
@@ -409,7 +452,7 @@ func TestAuditActionPrefix(t *testing.T) {
 	if db.Postgres() {
 		return
 	}
-	plan := explain(t, db, `SELECT id FROM audit_log WHERE action = ? UNION ALL SELECT id FROM audit_log WHERE action = ? ORDER BY id DESC LIMIT 50`, "a", "b")
+	plan := explain(t, db, `SELECT id FROM audit_log WHERE action_id = ? UNION ALL SELECT id FROM audit_log WHERE action_id = ? ORDER BY id DESC LIMIT 50`, 1, 2)
 	if !strings.Contains(plan, "audit_action") || strings.Contains(plan, "TEMP B-TREE") {
 		t.Errorf("the arms do not walk audit_action in order:\n%s", plan)
 	}

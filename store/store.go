@@ -325,6 +325,9 @@ type Tx struct {
 	// head is the audit chain's last entry once read (see Audit): the
 	// transaction holds the only write lock, so no one else moves it.
 	head *auditLink
+	// actions are the audit actions' numbers asked for so far (see
+	// auditActionID), for the same reason.
+	actions map[string]int64
 }
 
 // InTx runs fn in one immediate transaction: everything it does commits together or not at all.
@@ -349,8 +352,9 @@ func (t *Tx) Savepoint(ctx context.Context, fn func() error) error {
 	}
 	head := t.head
 	if err := fn(); err != nil {
-		// The entries fn appended are undone: so is the chain's head.
-		t.head = head
+		// The entries fn appended are undone: so is the chain's head,
+		// and any action fn added.
+		t.head, t.actions = head, nil
 		if _, rerr := t.tx.ExecContext(ctx, `ROLLBACK TO SAVEPOINT piece`); rerr != nil {
 			return fmt.Errorf("%w (and rolling back to the savepoint: %w)", err, rerr)
 		}
