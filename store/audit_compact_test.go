@@ -102,19 +102,7 @@ func TestAuditLogCompactMigration(t *testing.T) {
 		return
 	}
 	// The rebuilt table has what the old one had after all migrations.
-	rows, err := db.db.QueryContext(ctx, `SELECT type || ' ' || name FROM sqlite_schema WHERE tbl_name = 'audit_log' ORDER BY type, name`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	var schema []string
-	for rows.Next() {
-		var s string
-		if err := rows.Scan(&s); err != nil {
-			t.Fatal(err)
-		}
-		schema = append(schema, s)
-	}
+	schema := texts(t, db, `SELECT type || ' ' || name FROM sqlite_schema WHERE tbl_name = 'audit_log' ORDER BY type, name`)
 	if w := []string{"index audit_action", "index audit_at", "index audit_object", "table audit_log", "trigger audit_no_delete", "trigger audit_no_update"}; !slices.Equal(schema, w) {
 		t.Errorf("audit_log's schema after 094: %q; want %q", schema, w)
 	}

@@ -450,21 +450,8 @@ func TestTablesRebuiltBy097KeepTheirIndexesAndTriggers(t *testing.T) {
 		t.Skip("PostgreSQL changes the columns in place")
 	}
 	schema := func(db *DB) []string {
-		rows, err := db.db.QueryContext(ctx, `SELECT type || ' ' || name || ' on ' || tbl_name FROM sqlite_schema
+		return texts(t, db, `SELECT type || ' ' || name || ' on ' || tbl_name FROM sqlite_schema
 			WHERE tbl_name IN ('audit_log', 'webhook_events', 'provider_calls', 'balance_snapshots') ORDER BY 1`)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer rows.Close()
-		var out []string
-		for rows.Next() {
-			var s string
-			if err := rows.Scan(&s); err != nil {
-				t.Fatal(err)
-			}
-			out = append(out, s)
-		}
-		return out
 	}
 	old, err := openSQLite(ctx, dsn)
 	if err != nil {
@@ -483,4 +470,26 @@ func TestTablesRebuiltBy097KeepTheirIndexesAndTriggers(t *testing.T) {
 	if after := schema(db); !slices.Equal(before, after) || len(after) < 12 {
 		t.Errorf("after 097:\n %q\nbefore:\n %q", after, before)
 	}
+}
+
+// texts runs q and returns its one text column, row by row.
+func texts(t *testing.T, db *DB, q string, args ...any) []string {
+	t.Helper()
+	rows, err := db.db.QueryContext(t.Context(), q, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, s)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
