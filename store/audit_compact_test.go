@@ -18,18 +18,8 @@ import (
 func oldAuditLog(t *testing.T, dsn string, change func(id int64, hash string) string) []AuditEntry {
 	t.Helper()
 	ctx := t.Context()
-	open := openSQLite
-	if IsPostgres(dsn) {
-		open = openPostgres
-	}
-	old, err := open(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
+	old := openMigratedTo(t, dsn, "093")
 	defer old.Close()
-	if err := old.migrateTo(ctx, "093"); err != nil {
-		t.Fatal(err)
-	}
 	start := time.Date(2025, 3, 1, 9, 0, 0, 0, time.UTC)
 	var entries []AuditEntry
 	prev := ""

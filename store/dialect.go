@@ -108,10 +108,10 @@ func (d dialect) timeParam() string {
 // or the provider calls (started_at, finished_at) as a parameter. SQLite
 // keeps those as integers of microseconds since 1970 (migration 097): 8
 // bytes instead of formatTime's 27, in each of some twelve million rows at a
-// million payouts and in audit_at. They order as
-// the text did and say the same instant to the microsecond, which is all
-// formatTime keeps, so the audit chain, which hashes formatTime's text, is
-// unchanged. PostgreSQL keeps a timestamptz, as for every time.
+// million payouts and in audit_at. They order as the text did and say the
+// same instant to the microsecond, which is all formatTime keeps, so the
+// audit chain, which hashes formatTime's text, is unchanged. PostgreSQL
+// keeps a timestamptz, as for every time.
 func (d dialect) instant(t time.Time) any {
 	if d.postgres {
 		return formatTime(t)

@@ -222,6 +222,12 @@ func TestWebhookEventsCompactedAfterPacking(t *testing.T) {
 		VALUES (?, 'payment_finished', 'ps_7', 'stale', '', 0)`, packedTestKey(t, "7")); err == nil {
 		t.Error("a second delivery with a stored key was accepted: the rebuilt table lost its unique key")
 	}
+	// The rebuild made the table from its own definition: 097's integer
+	// times stay integers (a copy of an older shape would make them text).
+	var text int
+	if err := db.db.QueryRowContext(ctx, `SELECT count(*) FROM webhook_events WHERE typeof(received_at) <> 'integer'`).Scan(&text); err != nil || text != 0 {
+		t.Errorf("%d deliveries received at a time that is not an integer after the rebuild (err=%v), want none", text, err)
+	}
 	if plan := explain(t, db, `SELECT id FROM webhook_events WHERE payout_id = ? ORDER BY id`, 7); !strings.Contains(plan, "webhook_events_payout") {
 		t.Errorf("a payout's deliveries are read by %q, want the webhook_events_payout index", plan)
 	}
@@ -335,17 +341,7 @@ func packedTestKey(t *testing.T, s string) []byte {
 func TestWebhookKeysAndTimesMigration(t *testing.T) {
 	ctx := t.Context()
 	dsn := pgtest.DSN(t)
-	open := openSQLite
-	if IsPostgres(dsn) {
-		open = openPostgres
-	}
-	old, err := open(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := old.migrateTo(ctx, "096"); err != nil {
-		t.Fatal(err)
-	}
+	old := openMigratedTo(t, dsn, "096")
 	at := time.Date(2026, 3, 1, 9, 30, 15, 123456000, time.UTC)
 	for _, k := range []string{"a", "b"} {
 		if _, err := old.db.ExecContext(ctx, `INSERT INTO webhook_events (event_key, type, session_id, outcome, body, body_packed, received_at)
@@ -453,13 +449,7 @@ func TestTablesRebuiltBy097KeepTheirIndexesAndTriggers(t *testing.T) {
 		return texts(t, db, `SELECT type || ' ' || name || ' on ' || tbl_name FROM sqlite_schema
 			WHERE tbl_name IN ('audit_log', 'webhook_events', 'provider_calls', 'balance_snapshots') ORDER BY 1`)
 	}
-	old, err := openSQLite(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := old.migrateTo(ctx, "096"); err != nil {
-		t.Fatal(err)
-	}
+	old := openMigratedTo(t, dsn, "096")
 	before := schema(old)
 	old.Close()
 	db, err := Open(ctx, dsn)
@@ -492,4 +482,23 @@ func texts(t *testing.T, db *DB, q string, args ...any) []string {
 		t.Fatal(err)
 	}
 	return out
+}
+
+// openMigratedTo opens dsn with the migrations up to the one numbered last
+// applied, for a test to write rows in an older layout. The caller closes it.
+func openMigratedTo(t *testing.T, dsn, last string) *DB {
+	t.Helper()
+	open := openSQLite
+	if IsPostgres(dsn) {
+		open = openPostgres
+	}
+	db, err := open(t.Context(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.migrateTo(t.Context(), last); err != nil {
+		db.Close()
+		t.Fatal(err)
+	}
+	return db
 }

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"runtime"
+	"strings"
 )
 
 // A webhook's signed body is kept, byte for byte, because it may have to
@@ -173,10 +174,8 @@ func (d *DB) compactWebhookEvents(ctx context.Context, applied map[string]bool) 
 		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM migrations WHERE name = ?`, webhookEventsCompacted).Scan(&n); err != nil || n > 0 {
 			return err
 		}
-		for _, q := range sqlRebuildWebhookEvents {
-			if _, err := tx.ExecContext(ctx, q); err != nil {
-				return err
-			}
+		if err := rebuildWebhookEvents(ctx, tx); err != nil {
+			return err
 		}
 		_, err := tx.ExecContext(ctx, `INSERT INTO migrations (name, applied_at) VALUES (?, ?)`, webhookEventsCompacted, formatTime(d.now()))
 		return err
@@ -187,27 +186,49 @@ func (d *DB) compactWebhookEvents(ctx context.Context, applied map[string]bool) 
 	return nil
 }
 
-// sqlRebuildWebhookEvents copies the webhook table into one of the same
-// shape (migrations 002, 073, 091 and 097) and puts it in the old one's
-// place. Nothing refers to the table, so no foreign key needs to be switched
-// off. Go migrations run after every SQL one, so the shape is the newest:
-// an older one would turn 097's integer times back into text and bring back
-// the detail it dropped.
-var sqlRebuildWebhookEvents = []string{
-	`CREATE TABLE webhook_events_new (
-	id           INTEGER PRIMARY KEY,
-	event_key    BLOB NOT NULL UNIQUE,
-	type         TEXT NOT NULL,
-	session_id   TEXT NOT NULL,
-	payout_id    INTEGER REFERENCES payouts(id),
-	outcome      TEXT NOT NULL,
-	body         TEXT NOT NULL,
-	received_at  INTEGER NOT NULL,
-	body_packed  BLOB
-)`,
-	`INSERT INTO webhook_events_new (id, event_key, type, session_id, payout_id, outcome, body, received_at, body_packed)
-	SELECT id, event_key, type, session_id, payout_id, outcome, body, received_at, body_packed FROM webhook_events ORDER BY id`,
-	`DROP TABLE webhook_events`,
-	`ALTER TABLE webhook_events_new RENAME TO webhook_events`,
-	`CREATE INDEX webhook_events_payout ON webhook_events(payout_id, id)`,
+// rebuildWebhookEvents copies the webhook table, in id order, into a new one
+// made from its own definition, and puts it, its indexes and its triggers in
+// the old one's place. The definition is read from the schema, not written
+// here: Go migrations run after every SQL one, so the table may already have
+// a later shape (097 changed its columns' types and dropped one), which a
+// copy of an older shape would undo. Nothing refers to the table, so no
+// foreign key needs to be switched off.
+func rebuildWebhookEvents(ctx context.Context, tx *sql.Tx) error {
+	var table string
+	if err := tx.QueryRowContext(ctx, `SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = 'webhook_events'`).Scan(&table); err != nil {
+		return err
+	}
+	// `CREATE TABLE webhook_events (`, or with the name quoted once a
+	// table was renamed into its place: the columns follow the parenthesis.
+	_, columns, ok := strings.Cut(table, "(")
+	if !ok {
+		return fmt.Errorf("the webhook table's definition has no columns: %q", table)
+	}
+	stmts := []string{`CREATE TABLE webhook_events_new (` + columns,
+		`INSERT INTO webhook_events_new SELECT * FROM webhook_events ORDER BY id`,
+		`DROP TABLE webhook_events`,
+		`ALTER TABLE webhook_events_new RENAME TO webhook_events`}
+	rows, err := tx.QueryContext(ctx, `SELECT sql FROM sqlite_schema
+		WHERE type IN ('index', 'trigger') AND tbl_name = 'webhook_events' AND sql IS NOT NULL ORDER BY type, name`)
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			rows.Close()
+			return err
+		}
+		stmts = append(stmts, s)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, q := range stmts {
+		if _, err := tx.ExecContext(ctx, q); err != nil {
+			return err
+		}
+	}
+	return nil
 }
