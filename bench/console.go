@@ -156,6 +156,60 @@ func (c *console) memory() (rss, peak int64, err error) {
 	return rss, peak, sc.Err()
 }
 
+// cpuTicks is the CPU time, user and system, that the process pid has used
+// so far, in clock ticks (/proc/PID/stat).
+func cpuTicks(pid int) (int64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	// The command name, in parentheses, may hold spaces; the fields after it
+	// are plain: state is field 3, utime and stime are fields 14 and 15.
+	_, rest, ok := strings.Cut(string(b), ") ")
+	f := strings.Fields(rest)
+	if !ok || len(f) < 13 {
+		return 0, fmt.Errorf("/proc/%d/stat: unexpected format", pid)
+	}
+	user, err1 := strconv.ParseInt(f[11], 10, 64)
+	system, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0, fmt.Errorf("/proc/%d/stat: unexpected format", pid)
+	}
+	return user + system, nil
+}
+
+// machineTicks is the whole machine's CPU time so far, busy and idle
+// (idle and waiting for the disk), in clock ticks (/proc/stat).
+func machineTicks() (busy, idle int64, err error) {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0, 0, err
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	f := strings.Fields(line)
+	if len(f) < 6 || f[0] != "cpu" {
+		return 0, 0, errors.New("/proc/stat: unexpected format")
+	}
+	for i, v := range f[1:] {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return 0, 0, errors.New("/proc/stat: unexpected format")
+		}
+		switch i {
+		case 3, 4: // idle, iowait
+			idle += n
+		case 8, 9: // guest time is counted in user time already
+		default:
+			busy += n
+		}
+	}
+	return busy, idle, nil
+}
+
+// ticksPerSecond is Linux's USER_HZ, the unit of /proc's CPU times: 100 on
+// every architecture Go runs Linux on.
+const ticksPerSecond = 100
+
 func freePort() (int, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -250,10 +250,12 @@ func report(w io.Writer, m machine, ns []int, sets map[int]*dataset, res map[int
 			return out
 		}
 		cell := func(rs []*runResult) string {
-			var rate, p50, p99, maxl []float64
+			var rate, p50, p99, maxl, console, clients, idle []float64
 			fives, other, wrong := 0, 0, 0
 			for _, in := range ingestOf(rs) {
 				rate, p50, p99, maxl = append(rate, float64(in.Distinct)/in.Lat.elapsed.Seconds()), append(p50, msOf(in.Lat.q(0.5))), append(p99, msOf(in.Lat.q(0.99))), append(maxl, msOf(in.Lat.q(1)))
+				console, clients = append(console, perEvent(in.CPU.Console, in.Sent)), append(clients, perEvent(in.CPU.Clients, in.Sent))
+				idle = append(idle, 100*float64(in.CPU.Idle)/float64(in.CPU.Busy+in.CPU.Idle))
 				fives, other = fives+in.Status5xx, other+in.Other
 				if in.Stored != int64(in.Distinct) {
 					wrong++
@@ -268,6 +270,7 @@ func report(w io.Writer, m machine, ns []int, sets map[int]*dataset, res map[int
 			} else {
 				s += fmt.Sprintf("; stored ≠ sent in %d runs", wrong)
 			}
+			s += "; CPU a delivery: console " + span(console, whole) + " µs, clients " + span(clients, whole) + " µs; machine idle " + span(idle, whole) + " %"
 			return s
 		}
 		big := ingestOf(res[largest])

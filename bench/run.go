@@ -299,7 +299,7 @@ func ingestBursts(ctx context.Context, o options, db *store.DB, d *dataset, rep 
 		if err != nil {
 			return err
 		}
-		res, err := ingest(ctx, db, c.url+"/webhooks/smartglocal", ds, clients)
+		res, err := ingest(ctx, db, c.url+"/webhooks/smartglocal", c.cmd.Process.Pid, ds, clients)
 		if err != nil {
 			return err
 		}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
+	"os"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -79,6 +80,38 @@ type ingestResult struct {
 	Stored           int64 // new rows in webhook_events
 	Lat              sample
 	Status5xx, Other int
+	CPU              cpuUse // during the burst
+}
+
+// cpuUse is the CPU time, in clock ticks (ticksPerSecond), used during a
+// burst by the console, by this process (the clients sending the burst), and
+// by the whole machine, with what the machine left idle.
+type cpuUse struct {
+	Console, Clients, Busy, Idle int64
+}
+
+// cpuNow reads the CPU times that cpuUse compares.
+func cpuNow(console int) (cpuUse, error) {
+	var u cpuUse
+	var err error
+	if u.Console, err = cpuTicks(console); err != nil {
+		return u, err
+	}
+	if u.Clients, err = cpuTicks(os.Getpid()); err != nil {
+		return u, err
+	}
+	u.Busy, u.Idle, err = machineTicks()
+	return u, err
+}
+
+// since is what was used from before to u.
+func (u cpuUse) since(before cpuUse) cpuUse {
+	return cpuUse{u.Console - before.Console, u.Clients - before.Clients, u.Busy - before.Busy, u.Idle - before.Idle}
+}
+
+// perEvent is the CPU time ticks took per event, in microseconds.
+func perEvent(ticks int64, events int) float64 {
+	return float64(ticks) * 1e6 / ticksPerSecond / float64(events)
 }
 
 // withDuplicates is the order a burst sends ds in: each one once, and every
@@ -97,7 +130,8 @@ func withDuplicates(ds []delivery) []delivery {
 
 // ingest sends ds (withDuplicates) from clients at once and counts what the
 // console stored.
-func ingest(ctx context.Context, db *store.DB, url string, ds []delivery, clients int) (ingestResult, error) {
+// console is the console's process id, whose CPU time is read before and after.
+func ingest(ctx context.Context, db *store.DB, url string, console int, ds []delivery, clients int) (ingestResult, error) {
 	r := ingestResult{Clients: clients, Distinct: len(ds)}
 	before, err := db.CountWebhookEvents(ctx)
 	if err != nil {
@@ -107,6 +141,10 @@ func ingest(ctx context.Context, db *store.DB, url string, ds []delivery, client
 	r.Sent = len(send)
 	hc := &http.Client{Transport: transport, Timeout: time.Minute}
 	var mu sync.Mutex
+	cpuBefore, err := cpuNow(console)
+	if err != nil {
+		return r, err
+	}
 	r.Lat = measure(clients, bounds{min: len(send), max: len(send)}, func(i int) error {
 		status, err := post(hc, url, send[i])
 		if err == nil && status != http.StatusOK {
@@ -121,6 +159,11 @@ func ingest(ctx context.Context, db *store.DB, url string, ds []delivery, client
 		}
 		return err
 	})
+	cpuAfter, err := cpuNow(console)
+	if err != nil {
+		return r, err
+	}
+	r.CPU = cpuAfter.since(cpuBefore)
 	after, err := db.CountWebhookEvents(ctx)
 	r.Stored = after - before
 	return r, err
