@@ -165,13 +165,15 @@ func (d *DB) exec(ctx context.Context, query string, args ...any) (sql.Result, e
 // (_txlock=immediate) so a transaction never fails half-way when it upgrades
 // from read to write.
 //
-// Temporary storage is memory (temp_store(MEMORY)). Its big user is the
-// savepoint each webhook of a group is applied in (Tx.Savepoint): SQLite
-// copies every page the webhook changes into the savepoint's journal, and
-// past 64 KB it wrote that journal to a temporary file, a write call a
-// page, a quarter of the payout update's time in a burst at a million
-// payouts. The journal lives as long as its savepoint, a few dozen pages.
-// Sorts stay in memory too; the pages' queries read their indexes in
+// Temporary storage is memory (temp_store(MEMORY)). Its users are the
+// journals SQLite keeps to undo part of a transaction: a savepoint's
+// (Tx.Savepoint: a webhook group applied event by event after one failed)
+// and a statement's (an update whose triggers write other tables). SQLite
+// copies every page changed under them into that journal, and past 64 KB it
+// wrote it to a temporary file, a write call a page: when each webhook of a
+// group had its own savepoint, a quarter of the payout update's time in a
+// burst at a million payouts. A journal lives as long as its savepoint or
+// statement, a few dozen pages. Sorts stay in memory too; the pages' queries read their indexes in
 // order, and the few that sort (a picker's payable cards where they are
 // few, totals grouped by currency) sort small sets.
 func SQLiteDSN(path string) string {
