@@ -68,7 +68,7 @@ func openDatabase(ctx context.Context, dsn string, logger *slog.Logger) (*store.
 	start := time.Now()
 	slow := time.AfterFunc(slowOpen, func() {
 		logger.Info("still opening the database: applying migrations, which after an upgrade can take minutes " +
-			"on a large database; the console serves once they are done")
+			"on a large database; until they are done every request is answered 503")
 	})
 	db, err := store.Open(ctx, dsn)
 	if !slow.Stop() && err == nil {
@@ -336,9 +336,23 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 	base := "http://" + ln.Addr().String()
+	// Served from the start: until the console is ready, every request gets a
+	// quick 503 saying why (handlers.Starting).
+	starting := &handlers.Starting{}
+	srv := &http.Server{
+		Handler:           starting,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       15 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	errc := make(chan error, 2)
+	go func() { errc <- srv.Serve(ln) }()
 	a, err := newApp(ctx, cfg, logger, base+webhookPath)
 	if err != nil {
-		ln.Close()
+		srv.Close()
 		return err
 	}
 	defer a.Close()
@@ -351,17 +365,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	workCtx, stopWork := context.WithCancel(ctx)
 	defer stopWork()
 	a.background(workCtx, cfg)
-	srv := &http.Server{
-		Handler:           a.handler,
-		ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout:       15 * time.Second,
-		WriteTimeout:      60 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
-	}
-	errc := make(chan error, 2)
-	go func() { errc <- srv.Serve(ln) }()
+	starting.Ready(a.handler)
 	fmt.Fprintf(stdout, "Countersign is listening on %s\n", base)
 	if cfg.MetricsAddr != "" {
 		msrv, maddr, err := a.serveMetrics(cfg.MetricsAddr, logger, errc)
