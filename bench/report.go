@@ -295,6 +295,28 @@ func report(w io.Writer, m machine, ns []int, sets map[int]*dataset, res map[int
 			cells: cells(cell), target: target + mark(ok),
 			ceiling: "commits: " + span(single, whole) + "/s single, " + span(grouped, whole) + " rows/s grouped; RSA verify " + span(verify, whole) + "/s", ratio: ratio})
 	}
+	if refused := res[largest][0].Refused; refused.Sent > 0 {
+		rows = append(rows, row{figure: fmt.Sprintf("webhooks refused for a wrong signature, %d clients (the cheapest answer to a webhook)", refused.Clients),
+			cells: cells(func(rs []*runResult) string {
+				var rate, p99, console, clients, idle []float64
+				stored, other := int64(0), 0
+				for _, r := range rs {
+					in := r.Refused
+					rate, p99 = append(rate, float64(in.Sent)/in.Lat.elapsed.Seconds()), append(p99, msOf(in.Lat.q(0.99)))
+					console, clients = append(console, perEvent(in.CPU.Console, in.Sent)), append(clients, perEvent(in.CPU.Clients, in.Sent))
+					idle = append(idle, 100*float64(in.CPU.Idle)/float64(in.CPU.Busy+in.CPU.Idle))
+					stored, other = stored+in.Stored, other+in.Status5xx+in.Other
+				}
+				s := span(rate, whole) + "/s; p99 " + span(p99, ms) + " ms; CPU a delivery: console " + span(console, whole) +
+					" µs, clients " + span(clients, whole) + " µs; machine idle " + span(idle, whole) + " %"
+				if stored != 0 || other != 0 {
+					s += fmt.Sprintf("; %d stored, %d not 401", stored, other)
+				} else {
+					s += "; none stored, all 401"
+				}
+				return s
+			}), target: "—", ceiling: "—", ratio: "—"})
+	}
 	// A run of the ingest alone (-only webhooks) measured none of these.
 	if len(res[largest][0].Pages) > 0 {
 		rows = append(rows, row{figure: "pages' webhook stream (sent / failed / not sent in time)", cells: cells(func(rs []*runResult) string {

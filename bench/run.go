@@ -65,7 +65,8 @@ type runResult struct {
 	ExportRows     int
 	ExportTook     time.Duration
 	Ingest         []ingestResult
-	QueueWaitingAt int // how many waited when the big queue was measured
+	Refused        ingestResult // the last burst again, every delivery wrongly signed (refuse)
+	QueueWaitingAt int          // how many waited when the big queue was measured
 }
 
 // request is one page as someone opens it.
@@ -304,6 +305,12 @@ func ingestBursts(ctx context.Context, o options, db *store.DB, d *dataset, rep 
 			return err
 		}
 		r.Ingest = append(r.Ingest, res)
+		if i == len(o.webhookClients)-1 {
+			o.say("%d payouts, run %d: the same %d webhooks from %d clients, wrongly signed", d.Payouts, rep+1, len(ds), clients)
+			if r.Refused, err = refuse(ctx, db, c.url+"/webhooks/smartglocal", c.cmd.Process.Pid, ds, clients); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
 }

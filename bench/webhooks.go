@@ -169,6 +169,48 @@ func ingest(ctx context.Context, db *store.DB, url string, console int, ds []del
 	return r, err
 }
 
+// refuse sends ds from clients at once, each under another delivery's
+// signature, so that the console refuses every one (401) after checking it:
+// the cheapest answer it gives a webhook, which bounds what ingest can reach
+// on this machine. Stored counts what it stored meanwhile (it must be none);
+// Other counts the answers that were not 401.
+func refuse(ctx context.Context, db *store.DB, url string, console int, ds []delivery, clients int) (ingestResult, error) {
+	r := ingestResult{Clients: clients, Distinct: len(ds), Sent: len(ds)}
+	before, err := db.CountWebhookEvents(ctx)
+	if err != nil {
+		return r, err
+	}
+	hc := &http.Client{Transport: transport, Timeout: time.Minute}
+	var mu sync.Mutex
+	cpuBefore, err := cpuNow(console)
+	if err != nil {
+		return r, err
+	}
+	r.Lat = measure(clients, bounds{min: len(ds), max: len(ds)}, func(i int) error {
+		wrong := delivery{ds[i].body, ds[(i+1)%len(ds)].sig}
+		status, err := post(hc, url, wrong)
+		if err == nil && status != http.StatusUnauthorized {
+			mu.Lock()
+			if status >= 500 {
+				r.Status5xx++
+			} else {
+				r.Other++
+			}
+			mu.Unlock()
+			err = fmt.Errorf("a wrongly signed webhook answered %d", status)
+		}
+		return err
+	})
+	cpuAfter, err := cpuNow(console)
+	if err != nil {
+		return r, err
+	}
+	r.CPU = cpuAfter.since(cpuBefore)
+	after, err := db.CountWebhookEvents(ctx)
+	r.Stored = after - before
+	return r, err
+}
+
 // finishedBodies are payment_finished webhooks, each saying that one of ps
 // (payouts the provider confirmed) succeeded.
 func finishedBodies(ps []*store.Payout) [][]byte {
