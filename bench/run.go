@@ -218,6 +218,9 @@ func runOnce(ctx context.Context, o options, d *dataset, rep int) (*runResult, e
 		return nil, err
 	}
 	defer c.stop()
+	// From here the console copies its log into the database; this process's
+	// own copying would be counted against the clients (cpuUse).
+	db.StopCheckpoints()
 	r.Serving = c.serving
 	time.Sleep(3 * time.Second) // let the first balance reading and reconcile pass settle
 	if r.RSSIdle, _, err = c.memory(); err != nil {
