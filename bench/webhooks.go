@@ -129,16 +129,38 @@ func withDuplicates(ds []delivery) []delivery {
 }
 
 // ingest sends ds (withDuplicates) from clients at once and counts what the
-// console stored.
-// console is the console's process id, whose CPU time is read before and after.
+// console stored; console is the console's process id, whose CPU time is
+// read before and after.
 func ingest(ctx context.Context, db *store.DB, url string, console int, ds []delivery, clients int) (ingestResult, error) {
-	r := ingestResult{Clients: clients, Distinct: len(ds)}
+	r, err := burst(ctx, db, url, console, withDuplicates(ds), clients, http.StatusOK)
+	r.Distinct = len(ds)
+	return r, err
+}
+
+// refuse sends ds from clients at once, each under another delivery's
+// signature, so that the console refuses every one (401) after checking it:
+// the cheapest answer it gives a webhook, which bounds what ingest can reach
+// on this machine. Stored counts what it stored meanwhile (it must be none).
+func refuse(ctx context.Context, db *store.DB, url string, console int, ds []delivery, clients int) (ingestResult, error) {
+	wrong := make([]delivery, len(ds))
+	for i, d := range ds {
+		wrong[i] = delivery{d.body, ds[(i+1)%len(ds)].sig}
+	}
+	r, err := burst(ctx, db, url, console, wrong, clients, http.StatusUnauthorized)
+	r.Distinct = len(ds)
+	return r, err
+}
+
+// burst sends send from clients at once, expecting the status want for
+// each, and measures the answers, the console's and the clients' CPU time,
+// and how many webhooks the console stored meanwhile. Other counts the
+// answers under 500 that were not want.
+func burst(ctx context.Context, db *store.DB, url string, console int, send []delivery, clients, want int) (ingestResult, error) {
+	r := ingestResult{Clients: clients, Sent: len(send)}
 	before, err := db.CountWebhookEvents(ctx)
 	if err != nil {
 		return r, err
 	}
-	send := withDuplicates(ds)
-	r.Sent = len(send)
 	hc := &http.Client{Transport: transport, Timeout: time.Minute}
 	var mu sync.Mutex
 	cpuBefore, err := cpuNow(console)
@@ -147,7 +169,7 @@ func ingest(ctx context.Context, db *store.DB, url string, console int, ds []del
 	}
 	r.Lat = measure(clients, bounds{min: len(send), max: len(send)}, func(i int) error {
 		status, err := post(hc, url, send[i])
-		if err == nil && status != http.StatusOK {
+		if err == nil && status != want {
 			mu.Lock()
 			if status >= 500 {
 				r.Status5xx++
@@ -155,49 +177,7 @@ func ingest(ctx context.Context, db *store.DB, url string, console int, ds []del
 				r.Other++
 			}
 			mu.Unlock()
-			err = fmt.Errorf("webhook answered %d", status)
-		}
-		return err
-	})
-	cpuAfter, err := cpuNow(console)
-	if err != nil {
-		return r, err
-	}
-	r.CPU = cpuAfter.since(cpuBefore)
-	after, err := db.CountWebhookEvents(ctx)
-	r.Stored = after - before
-	return r, err
-}
-
-// refuse sends ds from clients at once, each under another delivery's
-// signature, so that the console refuses every one (401) after checking it:
-// the cheapest answer it gives a webhook, which bounds what ingest can reach
-// on this machine. Stored counts what it stored meanwhile (it must be none);
-// Other counts the answers that were not 401.
-func refuse(ctx context.Context, db *store.DB, url string, console int, ds []delivery, clients int) (ingestResult, error) {
-	r := ingestResult{Clients: clients, Distinct: len(ds), Sent: len(ds)}
-	before, err := db.CountWebhookEvents(ctx)
-	if err != nil {
-		return r, err
-	}
-	hc := &http.Client{Transport: transport, Timeout: time.Minute}
-	var mu sync.Mutex
-	cpuBefore, err := cpuNow(console)
-	if err != nil {
-		return r, err
-	}
-	r.Lat = measure(clients, bounds{min: len(ds), max: len(ds)}, func(i int) error {
-		wrong := delivery{ds[i].body, ds[(i+1)%len(ds)].sig}
-		status, err := post(hc, url, wrong)
-		if err == nil && status != http.StatusUnauthorized {
-			mu.Lock()
-			if status >= 500 {
-				r.Status5xx++
-			} else {
-				r.Other++
-			}
-			mu.Unlock()
-			err = fmt.Errorf("a wrongly signed webhook answered %d", status)
+			err = fmt.Errorf("webhook answered %d, not %d", status, want)
 		}
 		return err
 	})
