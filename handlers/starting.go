@@ -45,9 +45,8 @@ func (s *Starting) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.Set("Retry-After", strconv.Itoa(startingRetry))
 	h.Set("Cache-Control", "no-store")
 	h.Set("Content-Security-Policy", startingCSP)
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("X-Frame-Options", "DENY")
-	h.Set("Referrer-Policy", "same-origin")
+	fixedSecurityHeaders(h)
+	const text = "Countersign is starting. " + views.StartingMessage
 	switch {
 	case r.URL.Path == "/healthz" || r.URL.Path == "/readyz":
 		// The probes' own shape, so that a check reading it sees why.
@@ -58,13 +57,13 @@ func (s *Starting) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case strings.Contains(r.Header.Get("Accept"), "text/html") && r.Header.Get("HX-Request") == "":
 		var page bytes.Buffer
 		if err := views.StartingPage(startingRetry).Render(r.Context(), &page); err != nil {
-			http.Error(w, "Countersign is starting. "+views.StartingMessage, http.StatusServiceUnavailable)
+			http.Error(w, text, http.StatusServiceUnavailable)
 			return
 		}
 		h.Set("Content-Type", "text/html; charset=utf-8")
 		w.WriteHeader(http.StatusServiceUnavailable)
 		w.Write(page.Bytes())
 	default:
-		http.Error(w, "Countersign is starting. "+views.StartingMessage, http.StatusServiceUnavailable)
+		http.Error(w, text, http.StatusServiceUnavailable)
 	}
 }
