@@ -173,9 +173,10 @@ func (d *DB) exec(ctx context.Context, query string, args ...any) (sql.Result, e
 // wrote it to a temporary file, a write call a page: when each webhook of a
 // group had its own savepoint, a quarter of the payout update's time in a
 // burst at a million payouts. A journal lives as long as its savepoint or
-// statement, a few dozen pages. Sorts stay in memory too; the pages' queries read their indexes in
-// order, and the few that sort (a picker's payable cards where they are
-// few, totals grouped by currency) sort small sets.
+// statement, a few dozen pages. Sorts stay in memory too; the pages'
+// queries read their indexes in order, and the few that sort (a picker's
+// payable cards where they are few, totals grouped by currency) sort small
+// sets.
 func SQLiteDSN(path string) string {
 	q := url.Values{}
 	for _, p := range []string{"foreign_keys(1)", "busy_timeout(10000)", "journal_mode(WAL)", "synchronous(FULL)", "wal_autocheckpoint(0)",
