@@ -250,12 +250,10 @@ func report(w io.Writer, m machine, ns []int, sets map[int]*dataset, res map[int
 			return out
 		}
 		cell := func(rs []*runResult) string {
-			var rate, p50, p99, maxl, console, clients, idle []float64
+			var rate, p50, p99, maxl []float64
 			fives, other, wrong := 0, 0, 0
 			for _, in := range ingestOf(rs) {
 				rate, p50, p99, maxl = append(rate, float64(in.Distinct)/in.Lat.elapsed.Seconds()), append(p50, msOf(in.Lat.q(0.5))), append(p99, msOf(in.Lat.q(0.99))), append(maxl, msOf(in.Lat.q(1)))
-				console, clients = append(console, perEvent(in.CPU.Console, in.Sent)), append(clients, perEvent(in.CPU.Clients, in.Sent))
-				idle = append(idle, 100*float64(in.CPU.Idle)/float64(in.CPU.Busy+in.CPU.Idle))
 				fives, other = fives+in.Status5xx, other+in.Other
 				if in.Stored != int64(in.Distinct) {
 					wrong++
@@ -270,8 +268,7 @@ func report(w io.Writer, m machine, ns []int, sets map[int]*dataset, res map[int
 			} else {
 				s += fmt.Sprintf("; stored ≠ sent in %d runs", wrong)
 			}
-			s += "; CPU a delivery: console " + span(console, whole) + " µs, clients " + span(clients, whole) + " µs; machine idle " + span(idle, whole) + " %"
-			return s
+			return s + "; " + cpuCell(ingestOf(rs))
 		}
 		big := ingestOf(res[largest])
 		target, ratio := "no 5xx, stored = sent", ""
@@ -298,17 +295,16 @@ func report(w io.Writer, m machine, ns []int, sets map[int]*dataset, res map[int
 	if refused := res[largest][0].Refused; refused.Sent > 0 {
 		rows = append(rows, row{figure: fmt.Sprintf("webhooks refused for a wrong signature, %d clients (the cheapest answer to a webhook)", refused.Clients),
 			cells: cells(func(rs []*runResult) string {
-				var rate, p99, console, clients, idle []float64
+				var rate, p99 []float64
+				var bursts []ingestResult
 				stored, other := int64(0), 0
 				for _, r := range rs {
 					in := r.Refused
 					rate, p99 = append(rate, float64(in.Sent)/in.Lat.elapsed.Seconds()), append(p99, msOf(in.Lat.q(0.99)))
-					console, clients = append(console, perEvent(in.CPU.Console, in.Sent)), append(clients, perEvent(in.CPU.Clients, in.Sent))
-					idle = append(idle, 100*float64(in.CPU.Idle)/float64(in.CPU.Busy+in.CPU.Idle))
+					bursts = append(bursts, in)
 					stored, other = stored+in.Stored, other+in.Status5xx+in.Other
 				}
-				s := span(rate, whole) + "/s; p99 " + span(p99, ms) + " ms; CPU a delivery: console " + span(console, whole) +
-					" µs, clients " + span(clients, whole) + " µs; machine idle " + span(idle, whole) + " %"
+				s := span(rate, whole) + "/s; p99 " + span(p99, ms) + " ms; " + cpuCell(bursts)
 				if stored != 0 || other != 0 {
 					s += fmt.Sprintf("; %d stored, %d not 401", stored, other)
 				} else {
@@ -382,4 +378,15 @@ func report(w io.Writer, m machine, ns []int, sets map[int]*dataset, res map[int
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "Pages: p50 / p95 / p99 in ms and requests a second, one client, each page for the set time after a warm start; \"webhooks arriving\" is the same with the steady stream of signed webhooks; ratios compare p95 with the bare Echo page's.")
+}
+
+// cpuCell is what bursts cost in CPU, a delivery sent, and what the machine
+// left idle: "CPU a delivery: console 385 µs, clients 62 µs; machine idle 19 %".
+func cpuCell(bursts []ingestResult) string {
+	var console, clients, idle []float64
+	for _, in := range bursts {
+		console, clients = append(console, perEvent(in.CPU.Console, in.Sent)), append(clients, perEvent(in.CPU.Clients, in.Sent))
+		idle = append(idle, 100*float64(in.CPU.Idle)/float64(in.CPU.Busy+in.CPU.Idle))
+	}
+	return "CPU a delivery: console " + span(console, whole) + " µs, clients " + span(clients, whole) + " µs; machine idle " + span(idle, whole) + " %"
 }
